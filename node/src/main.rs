@@ -1,0 +1,3 @@
+//! The `bitcraps` command-line tool.
+
+fn main() {}
