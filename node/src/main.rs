@@ -1,3 +1,0 @@
-//! The `bitcraps` command-line tool.
-
-fn main() {}
