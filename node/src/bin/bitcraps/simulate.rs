@@ -56,7 +56,8 @@ struct Row {
     ci95: f64,
     exact_edge: f64,
     exact_fraction: Option<String>,
-    within_ci: bool,
+    /// (measured − exact) in standard errors: |z| < 2 about 95% of the time.
+    z: f64,
 }
 
 impl Row {
@@ -79,7 +80,11 @@ impl Row {
             ci95: measured.ci95,
             exact_edge,
             exact_fraction,
-            within_ci: (measured.edge - exact_edge).abs() <= measured.ci95,
+            z: if measured.ci95 > 0.0 {
+                (measured.edge - exact_edge) / (measured.ci95 / 1.96)
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -98,32 +103,38 @@ const DEFAULT_CRASH: &[&str] = &["auto-1.5", "auto-2", "auto-10"];
 pub fn run(args: &Args) -> Result<()> {
     let mut rows = Vec::new();
     let wants = |game: Game| args.game.is_none_or(|g| g == game);
-    // Named strategies go to the game they parse for; without names, each game
+    let plays = |game: Game, name: &str| match game {
+        Game::Craps => name.parse::<CrapsStrategy>().is_ok(),
+        Game::Crash => name.parse::<CrashStrategy>().is_ok(),
+    };
+    // Named strategies go to the game they belong to; without names, each game
     // played gets its representative set.
     let names = |game: Game, defaults: &'static [&'static str]| -> Vec<&str> {
-        if args.strategies.is_empty() {
-            if wants(game) {
-                defaults.to_vec()
-            } else {
-                Vec::new()
-            }
+        if !wants(game) {
+            Vec::new()
+        } else if args.strategies.is_empty() {
+            defaults.to_vec()
         } else {
-            let parses = |name: &&str| match game {
-                Game::Craps => name.parse::<CrapsStrategy>().is_ok(),
-                Game::Crash => name.parse::<CrashStrategy>().is_ok(),
-            };
             args.strategies
                 .iter()
                 .map(String::as_str)
-                .filter(parses)
+                .filter(|name| plays(game, name))
                 .collect()
         }
     };
-    if let Some(name) = args.strategies.iter().find(|name| {
-        name.parse::<CrapsStrategy>().is_err() && name.parse::<CrashStrategy>().is_err()
-    }) {
+    let games = [Game::Craps, Game::Crash];
+    if let Some(name) = args
+        .strategies
+        .iter()
+        .find(|name| !games.iter().any(|&g| wants(g) && plays(g, name)))
+    {
         anyhow::bail!(
-            "unknown strategy {name:?}: craps strategies are {}; crash strategies are {}",
+            "unknown strategy {name:?} for {}: craps strategies are {}; crash strategies are {}",
+            match args.game {
+                Some(Game::Craps) => "craps",
+                Some(Game::Crash) => "crash",
+                None => "either game",
+            },
             CrapsStrategy::NAMES,
             CrashStrategy::NAMES
         );
@@ -162,12 +173,12 @@ fn print_table(args: &Args, rows: &[Row]) {
     );
     println!();
     println!(
-        "{:<6} {:<16} {:>14} {:>10} {:>9} {:>10}  {:<10} {}",
-        "game", "strategy", "wagered", "measured", "95% CI", "exact", "exact", "agrees"
+        "{:<6} {:<16} {:>14} {:>10} {:>9} {:>10}  {:<10} {:+.2}",
+        "game", "strategy", "wagered", "measured", "95% CI", "exact", "exact", "z"
     );
     for row in rows {
         println!(
-            "{:<6} {:<16} {:>14} {:>9.3}% {:>8.3}% {:>9.3}%  {:<10} {}",
+            "{:<6} {:<16} {:>14} {:>9.3}% {:>8.3}% {:>9.3}%  {:<10} {:+.2}",
             row.game,
             row.strategy,
             row.wagered,
@@ -175,11 +186,7 @@ fn print_table(args: &Args, rows: &[Row]) {
             100.0 * row.ci95,
             100.0 * row.exact_edge,
             row.exact_fraction.as_deref().unwrap_or("-"),
-            if row.within_ci {
-                "yes"
-            } else {
-                "no (outside 95% CI)"
-            },
+            row.z,
         );
     }
 }
