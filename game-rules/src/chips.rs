@@ -6,7 +6,19 @@ use core::fmt;
 ///
 /// Every amount that decides money is an integer; arithmetic is checked so an
 /// overflow becomes an error at the edge instead of a wrapped balance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Chips(pub u64);
 
 impl Chips {

@@ -242,7 +242,12 @@ impl Roll {
 
     /// All 36 equally likely rolls, in a fixed order.
     pub fn all() -> impl Iterator<Item = Roll> {
-        (1..=6u8).flat_map(|a| (1..=6u8).map(move |b| Roll { first: Die(a), second: Die(b) }))
+        (1..=6u8).flat_map(|a| {
+            (1..=6u8).map(move |b| Roll {
+                first: Die(a),
+                second: Die(b),
+            })
+        })
     }
 }
 
@@ -304,7 +309,9 @@ mod tests {
                 let label = hex::decode(&s.label).unwrap();
                 let p = purpose(&s.purpose);
                 let mut stream = r.stream(p, &label);
-                let bytes: Vec<u8> = (0..s.first_bytes.len() / 2).map(|_| stream.next_byte()).collect();
+                let bytes: Vec<u8> = (0..s.first_bytes.len() / 2)
+                    .map(|_| stream.next_byte())
+                    .collect();
                 assert_eq!(hex::encode(bytes), s.first_bytes);
                 let mut stream = r.stream(p, &label);
                 for roll in &s.rolls {

@@ -10,7 +10,18 @@ use crate::{Chips, Roll};
 ///
 /// The engine does not know players; the ledger maps ids to players. An id
 /// may not be used by two bets on the table at the same time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct BetId(pub u64);
 
 impl fmt::Display for BetId {
@@ -21,7 +32,18 @@ impl fmt::Display for BetId {
 
 /// A box number: 4, 5, 6, 8, 9 or 10. These are the possible points, and
 /// the numbers of place, buy and lay bets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum PointNumber {
     /// 4.
     Four,
@@ -97,7 +119,18 @@ impl fmt::Display for PointNumber {
 }
 
 /// A number that can be rolled the hard way: 4, 6, 8 or 10.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum HardNumber {
     /// Hard 4 (2-2).
     Four,
@@ -149,7 +182,18 @@ impl fmt::Display for HardNumber {
 
 /// A hop bet's pair of dice, in either order: an easy hop (two different
 /// faces, two ways to roll it) or a hard hop (a pair, one way).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Hop {
     low: u8,
     high: u8,
@@ -195,7 +239,18 @@ impl fmt::Display for Hop {
 
 /// What a bet is on. One enum for every bet at the table; its payouts are in
 /// [`rules`](super::rules) and the module documentation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum BetKind {
     /// Pass line: placed on the come-out; 7 or 11 wins, 2, 3 or 12 loses,
     /// another number becomes its point, which must repeat before a 7. 1:1.
@@ -338,7 +393,19 @@ impl fmt::Display for BetKind {
 /// For a line bet the switch applies to its odds; the line bet itself always
 /// works. A bet that is off is not decided by a roll and stays on the table;
 /// odds that are off when their line bet is decided are returned.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum Working {
     /// Follow the table rules (see [`ComeOutWorking`](super::ComeOutWorking)):
     /// on while a point is on, and on the come-out as the rules say.
@@ -354,7 +421,7 @@ pub enum Working {
 /// working switch and, for line bets, the point it has travelled to.
 ///
 /// Bets are made only by the table, so every bet on a table is valid.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Bet {
     pub(super) id: BetId,
     pub(super) kind: BetKind,

@@ -109,7 +109,9 @@ pub const THIRTY_TO_ONE: Pays = Pays::new(30, 1);
 pub const FIFTEEN_TO_ONE: Pays = Pays::new(15, 1);
 
 /// How much odds a line bet may carry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum OddsLimit {
     /// 3× the line bet on 4/10, 4× on 5/9, 5× on 6/8 (the odds then win 6×
     /// the line bet on every point); lay odds up to what wins that same
@@ -152,7 +154,9 @@ impl OddsLimit {
 /// Which bets work on the come-out roll unless the player switched them
 /// (see [`Working`](super::Working)). While a point is on every bet works
 /// unless switched off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct ComeOutWorking {
     /// Odds behind come bets (default off).
     pub come_odds: bool,
@@ -215,7 +219,9 @@ impl ComeOutWorking {
 
 /// The rules of one table. Validated by
 /// [`CrapsTable::new`](super::CrapsTable::new).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct TableRules {
     /// The smallest bet (not applied to odds), at least 1 chip.
     pub min_bet: Chips,

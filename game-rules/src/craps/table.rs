@@ -13,7 +13,18 @@ use super::rules::TableRules;
 use crate::Chips;
 
 /// Whether the next roll is a come-out roll or a point is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum Phase {
     /// The next roll is a come-out roll (no point).
     ComeOut,
@@ -38,7 +49,7 @@ impl fmt::Display for Phase {
 /// [`set_working`](Self::set_working), [`take_down`](Self::take_down)), then
 /// [`roll`](Self::roll) once per roll. See the module documentation for the
 /// chips each call moves.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct CrapsTable {
     pub(super) rules: TableRules,
     pub(super) phase: Phase,

@@ -58,7 +58,18 @@ const RATE_DENOMINATOR: u64 = 50_000;
 /// 32 fraction bits resolve `2.3·10^-10`, far finer than a chip of any bet that could
 /// matter, and the largest value (`10^6·2^32 < 2^52`) times a 64-bit amount fits in
 /// 128 bits, as does a 52-bit uniform draw times any multiplier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Multiplier(u64);
 
 impl Multiplier {

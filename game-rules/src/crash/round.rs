@@ -63,7 +63,18 @@ pub const MAX_TICKS: u32 = 100_000;
 
 /// The id of a bet, chosen by the caller (the ledger uses its transaction order);
 /// unique within a round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct BetId(pub u64);
 
 impl fmt::Display for BetId {
@@ -73,7 +84,9 @@ impl fmt::Display for BetId {
 }
 
 /// The limits of a crash table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct CrashRules {
     /// The smallest stake accepted (at least 1 chip).
     pub min_bet: Chips,
@@ -106,7 +119,9 @@ impl CrashRules {
 }
 
 /// Where a round is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum Phase {
     /// Accepting bets; the multiplier has not started.
     Betting,
@@ -147,7 +162,9 @@ impl fmt::Display for Phase {
 }
 
 /// Why a bet is cashing out, or won.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum CashOutReason {
     /// The player asked to cash out.
     Manual,
@@ -160,7 +177,9 @@ pub enum CashOutReason {
 }
 
 /// A cash-out committed but not yet decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct PendingCashOut {
     /// The multiplier it pays if reached.
     pub multiplier: Multiplier,
@@ -173,7 +192,9 @@ pub struct PendingCashOut {
 }
 
 /// How a bet ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum Outcome {
     /// Cashed out at `multiplier`, paying `payout` (stake included).
     Won {
@@ -214,7 +235,9 @@ pub struct Settlement {
 }
 
 /// Where a bet is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum BetStatus {
     /// In the round, with no cash-out committed yet.
     Riding,
@@ -225,7 +248,9 @@ pub enum BetStatus {
 }
 
 /// A bet in a crash round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct CrashBet {
     /// The bet's id.
     pub id: BetId,
@@ -238,7 +263,9 @@ pub struct CrashBet {
 }
 
 /// One recorded tick: a finalized block's timestamp and the multiplier there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct Tick {
     /// The tick's index: 0 for the start, then 1, 2, …
     pub index: u32,
@@ -263,7 +290,7 @@ pub struct CashOut {
 }
 
 /// The state of one crash round.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct CrashRound {
     rules: CrashRules,
     phase: Phase,
