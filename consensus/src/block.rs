@@ -1,0 +1,558 @@
+//! # Blocks
+//!
+//! A [`Block`] is a [`BlockHeader`], the transactions it orders and the
+//! beacon entries it carries. Execution is deferred (as in CometBFT): a
+//! block's header commits to the state root *after its parent was applied*
+//! (`parent_state_root`), so a proposer can propose before executing its
+//! own block, and every validator agrees on the state of the previous block
+//! by agreeing on this one.
+//!
+//! ## Header and hash
+//!
+//! ```text
+//! BlockHeader = chain_id [32] ‖ height u64 ‖ parent [32] ‖ timestamp_ms u64 ‖ proposer [32]
+//!             ‖ parent_state_root [32] ‖ transactions_root [32] ‖ transaction_count u32
+//!             ‖ beacon_root [32] ‖ beacon_entry_count u32
+//! Block       = BlockHeader ‖ u32 count ‖ SignedTransaction* ‖ u32 count ‖ BeaconEntry*
+//! ```
+//!
+//! The block hash is `BLAKE3-derive-key("bitcraps v1 block header",
+//! borsh(header))`. The header commits to the transactions and beacon
+//! entries through their list roots ([`crate::hash`]): `transactions_root`
+//! is the list root of the transaction hashes and `beacon_root` that of the
+//! beacon entry hashes, in block order, and the counts let a light client
+//! check an inclusion proof against the header alone
+//! ([`BlockHeader::verify_transaction_inclusion`]).
+//!
+//! The first block has height [`FIRST_BLOCK_HEIGHT`] and its `parent` is the
+//! genesis hash ([`crate::genesis::Genesis::hash`], the chain id's bytes).
+//! `timestamp_ms` is the proposer's value, agreed by the validators who vote
+//! for the block; this crate never reads a clock. [`BlockHeader::check_extends`]
+//! checks the rules between a header and its parent (next height, parent
+//! hash, strictly later timestamp).
+//!
+//! ## Limits
+//!
+//! [`Block::decode`] refuses more than [`MAX_BLOCK_BYTES`] before decoding.
+//! A block holds at most [`MAX_TXS_PER_BLOCK`] transactions (and the genesis
+//! `max_block_txs`, which the ledger checks) and at most
+//! [`MAX_BEACON_ENTRIES_PER_BLOCK`] beacon entries, each signature at most
+//! [`MAX_BEACON_SIGNATURE_BYTES`]; a block full of the largest possible
+//! transactions still fits in `MAX_BLOCK_BYTES` (a test checks it).
+//!
+//! ## Validity without state
+//!
+//! [`Block::check_well_formed`] checks what needs no ledger state and no
+//! signature: chain ids, counts, roots, no duplicate transaction, beacon
+//! entries in increasing height order below the block's height, and every
+//! transaction well formed. [`Block::verify_signatures`] checks every
+//! transaction's (and any evidence's) signatures, strictly, one by one (the
+//! consensus rule, `wallet::verify_each`). [`Block::check`] does both.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use wallet::{ChainId, PublicKey, SignDomain, SignedMessage};
+
+use crate::encoding::{BoundError, BoundedBytes, BoundedVec, DecodeError, codec, decode, encode};
+use crate::hash::{
+    BlockHash, Hash, HashDomain, ListKind, ListProof, TxHash, hash, list_proof, list_root,
+};
+use crate::tx::{Action, SignedTransaction, TxError};
+
+/// The most bytes a block's encoding may have; longer input is refused
+/// before decoding.
+pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most transactions in one block (the genesis `max_block_txs` may set
+/// fewer).
+pub const MAX_TXS_PER_BLOCK: usize = 4096;
+
+/// The most beacon entries in one block.
+pub const MAX_BEACON_ENTRIES_PER_BLOCK: usize = 256;
+
+/// The longest beacon signature σ, in bytes (a BLS12-381 G2 point is 96
+/// compressed, 192 uncompressed).
+pub const MAX_BEACON_SIGNATURE_BYTES: usize = 192;
+
+/// The height of the first block.
+pub const FIRST_BLOCK_HEIGHT: u64 = 0;
+
+/// The randomness for what block `height` committed: the epoch's threshold
+/// BLS signature σ, verified against the epoch's group key by the beacon,
+/// not here.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconEntry {
+    /// The height of the block whose commitments this randomness settles.
+    pub height: u64,
+    /// The threshold signature σ (hex in text).
+    pub signature: BoundedBytes<MAX_BEACON_SIGNATURE_BYTES>,
+}
+
+impl BeaconEntry {
+    /// `BLAKE3-derive-key("bitcraps v1 beacon entry", borsh(entry))`: the
+    /// item hashed into the block's beacon root.
+    pub fn hash(&self) -> Hash {
+        hash(HashDomain::BeaconEntry, &encode(self))
+    }
+}
+
+/// What a block's hash covers.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockHeader {
+    /// The chain.
+    #[borsh(
+        serialize_with = "codec::chain_id::write",
+        deserialize_with = "codec::chain_id::read"
+    )]
+    pub chain_id: ChainId,
+    /// The height, [`FIRST_BLOCK_HEIGHT`] for the first block.
+    pub height: u64,
+    /// The parent block's hash (the genesis hash for the first block).
+    pub parent: BlockHash,
+    /// The agreed time, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The validator that proposed it.
+    #[borsh(
+        serialize_with = "codec::public_key::write",
+        deserialize_with = "codec::public_key::read"
+    )]
+    pub proposer: PublicKey,
+    /// The ledger's state root after applying the parent (the genesis state
+    /// root for the first block).
+    pub parent_state_root: Hash,
+    /// The list root of the transaction hashes.
+    pub transactions_root: Hash,
+    /// How many transactions the block has.
+    pub transaction_count: u32,
+    /// The list root of the beacon entry hashes.
+    pub beacon_root: Hash,
+    /// How many beacon entries the block has.
+    pub beacon_entry_count: u32,
+}
+
+impl BlockHeader {
+    /// The block hash: `BLAKE3-derive-key("bitcraps v1 block header",
+    /// borsh(header))`.
+    pub fn hash(&self) -> BlockHash {
+        hash(HashDomain::BlockHeader, &encode(self))
+    }
+
+    /// The header's canonical encoding (what a proposal signature covers,
+    /// under [`SignDomain::BlockProposal`]).
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Whether `proof` shows the transaction `tx` in this block (its
+    /// position is `proof.index`).
+    pub fn verify_transaction_inclusion(&self, proof: &ListProof, tx: &TxHash) -> bool {
+        proof.size == self.transaction_count
+            && proof.verify(ListKind::Transactions, &self.transactions_root, tx)
+    }
+
+    /// Whether `proof` shows the beacon entry with hash `entry` in this
+    /// block.
+    pub fn verify_beacon_inclusion(&self, proof: &ListProof, entry: &Hash) -> bool {
+        proof.size == self.beacon_entry_count
+            && proof.verify(ListKind::BeaconEntries, &self.beacon_root, entry)
+    }
+
+    /// The rules between this header and its parent's: same chain, the
+    /// next height, the parent's hash, and a strictly later timestamp. (How
+    /// far ahead of the parent a timestamp may be is for consensus to
+    /// bound.)
+    pub fn check_extends(&self, parent: &BlockHeader) -> Result<(), BlockError> {
+        if self.chain_id != parent.chain_id {
+            return Err(BlockError::WrongChain {
+                expected: parent.chain_id,
+                found: self.chain_id,
+            });
+        }
+        if parent.height.checked_add(1) != Some(self.height) {
+            return Err(BlockError::NotNextHeight {
+                parent: parent.height,
+                height: self.height,
+            });
+        }
+        let parent_hash = parent.hash();
+        if self.parent != parent_hash {
+            return Err(BlockError::WrongParent {
+                expected: parent_hash,
+                found: self.parent,
+            });
+        }
+        if self.timestamp_ms <= parent.timestamp_ms {
+            return Err(BlockError::TimestampNotIncreasing {
+                parent: parent.timestamp_ms,
+                timestamp: self.timestamp_ms,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a header the proposer chooses; [`Block::assemble`]
+/// computes the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockTemplate {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The height.
+    pub height: u64,
+    /// The parent's hash.
+    pub parent: BlockHash,
+    /// The proposed time, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The proposer.
+    pub proposer: PublicKey,
+    /// The state root after applying the parent.
+    pub parent_state_root: Hash,
+}
+
+/// A block: its header, its transactions in execution order, and the beacon
+/// entries it publishes.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// The header.
+    pub header: BlockHeader,
+    /// The transactions, in execution order.
+    pub transactions: BoundedVec<SignedTransaction, MAX_TXS_PER_BLOCK>,
+    /// The beacon entries, in increasing height order.
+    pub beacon_entries: BoundedVec<BeaconEntry, MAX_BEACON_ENTRIES_PER_BLOCK>,
+}
+
+/// Why a block is not well formed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// Too many transactions or beacon entries.
+    #[error("too many {what}: {source}")]
+    TooMany {
+        /// Transactions or beacon entries.
+        what: &'static str,
+        /// The count and the bound.
+        source: BoundError,
+    },
+    /// The block or one of its transactions is for another chain.
+    #[error("the block is for chain {found}, not this chain {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The block's (or transaction's) chain.
+        found: ChainId,
+    },
+    /// The header's count does not match the block's list.
+    #[error("the header says {header} {what} but the block has {actual}")]
+    CountMismatch {
+        /// Transactions or beacon entries.
+        what: &'static str,
+        /// The header's count.
+        header: u32,
+        /// The actual count.
+        actual: usize,
+    },
+    /// The header's root does not match the block's list.
+    #[error("the header's {what} root {header} does not match the block's, {actual}")]
+    RootMismatch {
+        /// Transactions or beacon entries.
+        what: &'static str,
+        /// The header's root.
+        header: Hash,
+        /// The root of the block's list.
+        actual: Hash,
+    },
+    /// The same transaction twice.
+    #[error("transaction {tx} appears twice (at {first} and {second})")]
+    DuplicateTransaction {
+        /// Its hash.
+        tx: TxHash,
+        /// Its first position.
+        first: usize,
+        /// Its second position.
+        second: usize,
+    },
+    /// Beacon entries out of order, repeated, or not for an earlier block.
+    #[error(
+        "beacon entry {index} is for height {height}: entries must be in increasing height order and below the block's height {block_height}"
+    )]
+    BeaconEntryOutOfOrder {
+        /// Its position.
+        index: usize,
+        /// Its height.
+        height: u64,
+        /// The block's height.
+        block_height: u64,
+    },
+    /// A transaction fails its stateless checks.
+    #[error("transaction {index} ({tx}) is invalid: {error}")]
+    InvalidTransaction {
+        /// Its position.
+        index: usize,
+        /// Its hash.
+        tx: TxHash,
+        /// Why.
+        error: TxError,
+    },
+    /// The header is not at the height after its parent's.
+    #[error("height {height} does not follow the parent's height {parent}")]
+    NotNextHeight {
+        /// The parent's height.
+        parent: u64,
+        /// This height.
+        height: u64,
+    },
+    /// The header does not name its parent's hash.
+    #[error("the parent hash is {found}, but the parent block's hash is {expected}")]
+    WrongParent {
+        /// The parent's hash.
+        expected: BlockHash,
+        /// The hash named.
+        found: BlockHash,
+    },
+    /// The timestamp is not after the parent's.
+    #[error("timestamp {timestamp} ms is not after the parent's {parent} ms")]
+    TimestampNotIncreasing {
+        /// The parent's timestamp.
+        parent: u64,
+        /// This timestamp.
+        timestamp: u64,
+    },
+}
+
+impl Block {
+    /// Builds a block from the proposer's choices, computing the roots and
+    /// counts. Refuses more than the per-block maximum of transactions or
+    /// beacon entries.
+    pub fn assemble(
+        template: BlockTemplate,
+        transactions: Vec<SignedTransaction>,
+        beacon_entries: Vec<BeaconEntry>,
+    ) -> Result<Block, BlockError> {
+        let transactions = BoundedVec::new(transactions).map_err(|source| BlockError::TooMany {
+            what: "transactions",
+            source,
+        })?;
+        let beacon_entries =
+            BoundedVec::new(beacon_entries).map_err(|source| BlockError::TooMany {
+                what: "beacon entries",
+                source,
+            })?;
+        let mut block = Block {
+            header: BlockHeader {
+                chain_id: template.chain_id,
+                height: template.height,
+                parent: template.parent,
+                timestamp_ms: template.timestamp_ms,
+                proposer: template.proposer,
+                parent_state_root: template.parent_state_root,
+                transactions_root: Hash::ZERO,
+                transaction_count: 0,
+                beacon_root: Hash::ZERO,
+                beacon_entry_count: 0,
+            },
+            transactions,
+            beacon_entries,
+        };
+        block.header.transactions_root = block.computed_transactions_root();
+        block.header.beacon_root = block.computed_beacon_root();
+        // Both lists are bounded far below u32::MAX.
+        block.header.transaction_count = block.transactions.len() as u32;
+        block.header.beacon_entry_count = block.beacon_entries.len() as u32;
+        Ok(block)
+    }
+
+    /// Decodes a block from outside: at most [`MAX_BLOCK_BYTES`] (checked
+    /// first), canonical, no trailing bytes. Never panics. Call
+    /// [`Block::check`] before trusting it.
+    pub fn decode(bytes: &[u8]) -> Result<Block, DecodeError> {
+        decode("block", bytes, MAX_BLOCK_BYTES)
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// The block hash (the header's).
+    pub fn hash(&self) -> BlockHash {
+        self.header.hash()
+    }
+
+    /// The transaction hashes, in block order.
+    pub fn transaction_hashes(&self) -> Vec<TxHash> {
+        self.transactions
+            .iter()
+            .map(SignedTransaction::hash)
+            .collect()
+    }
+
+    /// The list root of the block's transactions (what the header should
+    /// say).
+    pub fn computed_transactions_root(&self) -> Hash {
+        list_root(ListKind::Transactions, &self.transaction_hashes())
+    }
+
+    /// The list root of the block's beacon entries (what the header should
+    /// say).
+    pub fn computed_beacon_root(&self) -> Hash {
+        let hashes: Vec<Hash> = self.beacon_entries.iter().map(BeaconEntry::hash).collect();
+        list_root(ListKind::BeaconEntries, &hashes)
+    }
+
+    /// The inclusion proof of the transaction at `index`, checkable against
+    /// the header with [`BlockHeader::verify_transaction_inclusion`].
+    pub fn transaction_proof(&self, index: usize) -> Option<ListProof> {
+        list_proof(ListKind::Transactions, &self.transaction_hashes(), index)
+    }
+
+    /// The inclusion proof of the beacon entry at `index`.
+    pub fn beacon_proof(&self, index: usize) -> Option<ListProof> {
+        let hashes: Vec<Hash> = self.beacon_entries.iter().map(BeaconEntry::hash).collect();
+        list_proof(ListKind::BeaconEntries, &hashes, index)
+    }
+
+    /// The checks that need neither state nor signatures (see the
+    /// [module documentation](self)).
+    pub fn check_well_formed(&self, chain_id: &ChainId) -> Result<(), BlockError> {
+        let header = &self.header;
+        if header.chain_id != *chain_id {
+            return Err(BlockError::WrongChain {
+                expected: *chain_id,
+                found: header.chain_id,
+            });
+        }
+        if header.transaction_count as usize != self.transactions.len() {
+            return Err(BlockError::CountMismatch {
+                what: "transactions",
+                header: header.transaction_count,
+                actual: self.transactions.len(),
+            });
+        }
+        if header.beacon_entry_count as usize != self.beacon_entries.len() {
+            return Err(BlockError::CountMismatch {
+                what: "beacon entries",
+                header: header.beacon_entry_count,
+                actual: self.beacon_entries.len(),
+            });
+        }
+        let hashes = self.transaction_hashes();
+        let mut seen = std::collections::BTreeMap::new();
+        for (index, (tx, tx_hash)) in self.transactions.iter().zip(&hashes).enumerate() {
+            if let Some(first) = seen.insert(*tx_hash, index) {
+                return Err(BlockError::DuplicateTransaction {
+                    tx: *tx_hash,
+                    first,
+                    second: index,
+                });
+            }
+            if tx.tx.chain_id != *chain_id {
+                return Err(BlockError::InvalidTransaction {
+                    index,
+                    tx: *tx_hash,
+                    error: TxError::WrongChain {
+                        expected: *chain_id,
+                        found: tx.tx.chain_id,
+                    },
+                });
+            }
+            tx.tx
+                .check_well_formed()
+                .map_err(|error| BlockError::InvalidTransaction {
+                    index,
+                    tx: *tx_hash,
+                    error,
+                })?;
+        }
+        let root = list_root(ListKind::Transactions, &hashes);
+        if root != header.transactions_root {
+            return Err(BlockError::RootMismatch {
+                what: "transactions",
+                header: header.transactions_root,
+                actual: root,
+            });
+        }
+        let mut previous: Option<u64> = None;
+        for (index, entry) in self.beacon_entries.iter().enumerate() {
+            let in_order = previous.is_none_or(|p| entry.height > p);
+            if !in_order || entry.height >= header.height {
+                return Err(BlockError::BeaconEntryOutOfOrder {
+                    index,
+                    height: entry.height,
+                    block_height: header.height,
+                });
+            }
+            previous = Some(entry.height);
+        }
+        let beacon_root = self.computed_beacon_root();
+        if beacon_root != header.beacon_root {
+            return Err(BlockError::RootMismatch {
+                what: "beacon entries",
+                header: header.beacon_root,
+                actual: beacon_root,
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies every transaction's signature, and the signatures of any
+    /// slashing evidence, strictly and one by one (`wallet::verify_each`,
+    /// the consensus rule). Reports the first failure.
+    pub fn verify_signatures(&self) -> Result<(), BlockError> {
+        let messages: Vec<Vec<u8>> = self.transactions.iter().map(|t| t.tx.encode()).collect();
+        let items: Vec<SignedMessage<'_>> = self
+            .transactions
+            .iter()
+            .zip(&messages)
+            .map(|(t, message)| SignedMessage {
+                public_key: &t.tx.sender,
+                domain: SignDomain::Transaction,
+                chain_id: &t.tx.chain_id,
+                message,
+                signature: &t.signature,
+            })
+            .collect();
+        if let Err(failure) = wallet::verify_each(&items) {
+            let index = failure.failed.first().copied().unwrap_or_default();
+            return Err(BlockError::InvalidTransaction {
+                index,
+                tx: self.transactions[index].hash(),
+                error: TxError::BadSignature,
+            });
+        }
+        for (index, t) in self.transactions.iter().enumerate() {
+            if let Action::SlashingEvidence { evidence } = &t.tx.action {
+                evidence
+                    .verify(&t.tx.chain_id)
+                    .map_err(|e| BlockError::InvalidTransaction {
+                        index,
+                        tx: t.hash(),
+                        error: TxError::InvalidEvidence(e),
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Block::check_well_formed`] then [`Block::verify_signatures`].
+    pub fn check(&self, chain_id: &ChainId) -> Result<(), BlockError> {
+        self.check_well_formed(chain_id)?;
+        self.verify_signatures()
+    }
+}
+
+#[cfg(test)]
+mod tests;

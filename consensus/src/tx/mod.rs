@@ -1,0 +1,250 @@
+//! # Transactions
+//!
+//! A [`Transaction`] is who ([`Transaction::sender`]), on which chain, with
+//! which nonce and fee, until which height, does what ([`Action`]). A
+//! [`SignedTransaction`] adds the sender's ed25519 signature over
+//!
+//! ```text
+//! wallet::signing_bytes(SignDomain::Transaction, tx.chain_id, borsh(tx))
+//!   = "bitcraps/v1/transaction" ‖ 0x00 ‖ chain_id ‖ borsh(tx)
+//! ```
+//!
+//! so a signature is worthless on another chain or as any other kind of
+//! message. Its hash ([`TxHash`]) is
+//! `BLAKE3-derive-key("bitcraps v1 signed transaction", borsh(signed tx))`:
+//! it covers the signature too. Strict ed25519 verification makes signatures
+//! non-malleable, so a third party cannot change a transaction's hash.
+//!
+//! ## Encoding (borsh, see [`crate::encoding`])
+//!
+//! ```text
+//! Transaction       = chain_id [32] ‖ sender [32] ‖ nonce u64 ‖ fee u64 ‖ expiry_height u64 ‖ action
+//! SignedTransaction = Transaction ‖ signature [64]
+//! ```
+//!
+//! [`SignedTransaction::decode`] refuses more than [`MAX_TX_BYTES`] before
+//! decoding; every field is bounded, and the largest possible transaction
+//! (426 bytes: slashing evidence with two votes) is far below the limit,
+//! which a test checks.
+//!
+//! ## Validity
+//!
+//! [`SignedTransaction::check`] applies every rule that needs no ledger
+//! state: the chain id, [`Action::check_well_formed`], the signature, and the
+//! signatures of slashing evidence. A block holding a transaction that fails
+//! it is not well formed. The ledger then applies the stateful rules — the
+//! nonce is the sender's next (accounts start at 0), the block height is at
+//! most `expiry_height`, the fee is at least the genesis `min_fee`, the
+//! balance covers fee and amount — and records a refusal in the receipt.
+
+mod action;
+mod evidence;
+
+pub use action::{
+    Action, BEACON_KEY_LENGTHS, BeaconKey, MAX_BEACON_KEY_BYTES, MAX_NETWORK_ADDRESS_BYTES,
+    MAX_TABLE_BET, MAX_TABLE_NAME_BYTES, NetworkAddress, TableGame, TableId, TableName,
+};
+pub use evidence::{Evidence, EvidenceError, SignedVote, Slot, Vote, VoteSide};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use game_rules::Chips;
+use serde::{Deserialize, Serialize};
+use wallet::{Address, ChainId, Keypair, PublicKey, SignDomain, Signature};
+
+use crate::encoding::{DecodeError, codec, decode, encode};
+use crate::hash::{HashDomain, TxHash, hash};
+
+/// The most bytes a signed transaction's encoding may have; longer input is
+/// refused before decoding.
+pub const MAX_TX_BYTES: usize = 2 * 1024;
+
+/// Why a transaction fails [`SignedTransaction::check`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The transaction is for another chain.
+    #[error("the transaction is for chain {found}, not this chain {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The transaction's chain.
+        found: ChainId,
+    },
+    /// The signature is not the sender's over this transaction.
+    #[error("the signature is not the sender's signature of this transaction on this chain")]
+    BadSignature,
+    /// An amount that must be positive is zero.
+    #[error("{action} of 0: the amount must be at least 1")]
+    ZeroAmount {
+        /// The action's name.
+        action: &'static str,
+    },
+    /// A text field that must say something is empty.
+    #[error("the {field} is empty")]
+    EmptyField {
+        /// The field.
+        field: &'static str,
+    },
+    /// A new table's limits make no sense.
+    #[error("invalid table: {reason}")]
+    InvalidTable {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An auto-cash-out target outside 1.01× to 1,000,000×.
+    #[error(
+        "an auto-cash-out at {hundredths} hundredths is outside 101 (1.01×) to 100000000 (1000000×)"
+    )]
+    InvalidAutoCashOut {
+        /// The target, in hundredths.
+        hundredths: u64,
+    },
+    /// A beacon key that is neither 48 nor 96 bytes.
+    #[error("a beacon key of {len} bytes: BLS12-381 public keys are 48 or 96 bytes")]
+    InvalidBeaconKeyLength {
+        /// Its length.
+        len: usize,
+    },
+    /// Slashing evidence that proves nothing.
+    #[error("invalid evidence: {0}")]
+    InvalidEvidence(#[from] EvidenceError),
+}
+
+/// An unsigned transaction.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    /// The chain it is for.
+    #[borsh(
+        serialize_with = "codec::chain_id::write",
+        deserialize_with = "codec::chain_id::read"
+    )]
+    pub chain_id: ChainId,
+    /// Who sends it, pays its fee and signs it.
+    #[borsh(
+        serialize_with = "codec::public_key::write",
+        deserialize_with = "codec::public_key::read"
+    )]
+    pub sender: PublicKey,
+    /// The sender's next nonce (the number of its transactions applied so
+    /// far, from 0).
+    pub nonce: u64,
+    /// The fee, paid to the validators.
+    #[borsh(
+        serialize_with = "codec::chips::write",
+        deserialize_with = "codec::chips::read"
+    )]
+    #[serde(with = "codec::chips")]
+    pub fee: Chips,
+    /// The last block height that may include it.
+    pub expiry_height: u64,
+    /// What it does.
+    pub action: Action,
+}
+
+impl Transaction {
+    /// The canonical encoding: the message the sender signs (the wallet adds
+    /// the domain and the chain id).
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// The exact bytes the signature covers.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        wallet::signing_bytes(SignDomain::Transaction, &self.chain_id, &self.encode())
+    }
+
+    /// The sender's address.
+    pub fn sender_address(&self) -> Address {
+        self.sender.address()
+    }
+
+    /// Signs the transaction with `keypair`, which must be the sender's:
+    /// signed with another key it fails [`SignedTransaction::verify`].
+    pub fn sign(self, keypair: &Keypair) -> SignedTransaction {
+        let signature = keypair.sign(SignDomain::Transaction, &self.chain_id, &self.encode());
+        SignedTransaction {
+            tx: self,
+            signature,
+        }
+    }
+
+    /// [`Action::check_well_formed`].
+    pub fn check_well_formed(&self) -> Result<(), TxError> {
+        self.action.check_well_formed()
+    }
+}
+
+/// A transaction and its sender's signature: what is gossiped, put in blocks
+/// and hashed.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedTransaction {
+    /// The transaction.
+    pub tx: Transaction,
+    /// The sender's ed25519 signature under [`SignDomain::Transaction`].
+    #[borsh(
+        serialize_with = "codec::signature::write",
+        deserialize_with = "codec::signature::read"
+    )]
+    pub signature: Signature,
+}
+
+impl SignedTransaction {
+    /// Decodes a signed transaction from outside: at most [`MAX_TX_BYTES`]
+    /// (checked first), canonical, no trailing bytes. Never panics. Does not
+    /// verify anything: call [`SignedTransaction::check`].
+    pub fn decode(bytes: &[u8]) -> Result<SignedTransaction, DecodeError> {
+        decode("transaction", bytes, MAX_TX_BYTES)
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// The transaction hash: over the whole signed encoding, in
+    /// [`HashDomain::SignedTransaction`].
+    pub fn hash(&self) -> TxHash {
+        hash(HashDomain::SignedTransaction, &self.encode())
+    }
+
+    /// The sender's address.
+    pub fn sender_address(&self) -> Address {
+        self.tx.sender_address()
+    }
+
+    /// Verifies the signature, strictly (the consensus rule), as the
+    /// sender's over this transaction on its chain.
+    pub fn verify(&self) -> Result<(), TxError> {
+        self.tx
+            .sender
+            .verify(
+                SignDomain::Transaction,
+                &self.tx.chain_id,
+                &self.tx.encode(),
+                &self.signature,
+            )
+            .map_err(|_| TxError::BadSignature)
+    }
+
+    /// Every check that needs no ledger state, cheapest first: the
+    /// transaction is for `chain_id`, is well formed, is signed by its
+    /// sender, and any slashing evidence is validly signed.
+    pub fn check(&self, chain_id: &ChainId) -> Result<(), TxError> {
+        if self.tx.chain_id != *chain_id {
+            return Err(TxError::WrongChain {
+                expected: *chain_id,
+                found: self.tx.chain_id,
+            });
+        }
+        self.tx.check_well_formed()?;
+        self.verify()?;
+        if let Action::SlashingEvidence { evidence } = &self.tx.action {
+            evidence.verify(chain_id)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
