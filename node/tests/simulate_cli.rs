@@ -12,11 +12,18 @@ fn bitcraps(args: &[&str]) -> std::process::Output {
 #[test]
 fn default_suite_measures_every_edge_near_the_exact_edge() {
     let out = bitcraps(&["simulate", "--json", "-n", "20000", "--seed", "cli-test"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     let games: Vec<&str> = rows.iter().map(|r| r["game"].as_str().unwrap()).collect();
-    assert!(games.contains(&"craps") && games.contains(&"crash"), "{games:?}");
+    assert!(
+        games.contains(&"craps") && games.contains(&"crash"),
+        "{games:?}"
+    );
     for row in rows {
         assert_eq!(row["rounds"], 20000);
         let z = row["z"].as_f64().unwrap();
@@ -29,7 +36,9 @@ fn default_suite_measures_every_edge_near_the_exact_edge() {
 
 #[test]
 fn table_output_names_each_strategy_with_its_exact_fraction() {
-    let out = bitcraps(&["simulate", "craps", "-s", "field", "-s", "hop-6-6", "-n", "1000"]);
+    let out = bitcraps(&[
+        "simulate", "craps", "-s", "field", "-s", "hop-6-6", "-n", "1000",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("field") && text.contains("1/36"), "{text}");
@@ -39,7 +48,9 @@ fn table_output_names_each_strategy_with_its_exact_fraction() {
 
 #[test]
 fn same_seed_prints_the_same_figures() {
-    let args = ["simulate", "crash", "-s", "auto-3", "-n", "5000", "--seed", "x", "--json"];
+    let args = [
+        "simulate", "crash", "-s", "auto-3", "-n", "5000", "--seed", "x", "--json",
+    ];
     assert_eq!(bitcraps(&args).stdout, bitcraps(&args).stdout);
 }
 
@@ -54,7 +65,10 @@ fn unknown_or_misplaced_strategies_fail_with_a_clear_error() {
         let out = bitcraps(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("unknown strategy") && err.contains("auto-X"), "{err}");
+        assert!(
+            err.contains("unknown strategy") && err.contains("auto-X"),
+            "{err}"
+        );
         assert!(out.stdout.is_empty());
     }
     let out = bitcraps(&["simulate", "--rounds", "many"]);
