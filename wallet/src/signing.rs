@@ -68,16 +68,20 @@ pub enum SignDomain {
     /// A message shown to a person, e.g. to prove control of an address. It
     /// is never valid as anything on chain. Tag `off-chain-message`.
     OffChainMessage,
+    /// A validator's envelope around its threshold share of a beacon output,
+    /// which makes a bad share evidence against its sender. Tag `beacon-share`.
+    BeaconShare,
 }
 
 impl SignDomain {
     /// Every domain, in declaration order.
-    pub const ALL: [SignDomain; 5] = [
+    pub const ALL: [SignDomain; 6] = [
         SignDomain::Transaction,
         SignDomain::BeaconRegistration,
         SignDomain::BlockProposal,
         SignDomain::ConsensusVote,
         SignDomain::OffChainMessage,
+        SignDomain::BeaconShare,
     ];
 
     /// The ASCII tag written into the signed bytes.
@@ -88,6 +92,7 @@ impl SignDomain {
             SignDomain::BlockProposal => "block-proposal",
             SignDomain::ConsensusVote => "consensus-vote",
             SignDomain::OffChainMessage => "off-chain-message",
+            SignDomain::BeaconShare => "beacon-share",
         }
     }
 }

@@ -137,6 +137,7 @@ DOMAINS = [
     "block-proposal",
     "consensus-vote",
     "off-chain-message",
+    "beacon-share",
 ]
 
 
