@@ -8,12 +8,30 @@
 //! It must not read the wall clock, iterate a hash map into a decision, or hold
 //! networking code: given the same finalized blocks, every node computes the same
 //! state root. Game outcomes come from `bitcraps-game-rules`, never from here.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`encoding`] | the canonical borsh encoding, bounded decoding |
+//! | [`hash`] | hashes, hashing domains, list roots and proofs |
+//! | [`tx`] | transactions, actions, slashing evidence |
+//! | [`block`] | blocks, headers, beacon entries, stateless checks |
+//! | [`genesis`] | the genesis document, parameters, the chain id |
+//! | [`receipt`] | receipts, refusal reasons, ledger events |
+//! | [`ledger`] | the ledger state machine: accounts, bankroll, staking, tables, craps and crash rounds, pending randomness, invariants |
+//! | [`merkle`] | the state tree: state root and proofs |
+//! | [`storage`] | RocksDB: atomic block commits and the explorer's indexes |
+//! | [`beacon`] | the threshold randomness beacon |
+//! | [`engine`] | the BFT engine binding |
+//! | [`fuzz`] | fuzzing entry points for the decoders |
 
+pub mod beacon;
 pub mod block;
 pub mod encoding;
+pub mod engine;
 pub mod fuzz;
 pub mod genesis;
 pub mod hash;
+pub mod ledger;
 pub mod merkle;
 pub mod receipt;
 pub mod storage;

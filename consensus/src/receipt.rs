@@ -213,6 +213,52 @@ pub enum RejectReason {
     },
     /// An amount would overflow 64 bits.
     Overflow,
+    /// The bankroll's free chips (its chips less what open bets and running
+    /// rounds reserve) cannot cover what the action would reserve.
+    InsufficientBankroll {
+        /// What the action needs covered: a craps bet's largest possible
+        /// win, or a crash round's total stakes against the round's risk cap.
+        #[borsh(
+            serialize_with = "codec::chips::write",
+            deserialize_with = "codec::chips::read"
+        )]
+        #[serde(with = "codec::chips")]
+        needed: Chips,
+        /// What is available: the free chips (craps) or the risk cap on
+        /// them (crash).
+        #[borsh(
+            serialize_with = "codec::chips::write",
+            deserialize_with = "codec::chips::read"
+        )]
+        #[serde(with = "codec::chips")]
+        available: Chips,
+    },
+    /// The table's next roll is committed and waits for its randomness:
+    /// its bets cannot change until it is rolled.
+    RollInProgress {
+        /// The table.
+        table: TableId,
+    },
+    /// The table (or the sender at it) still has bets outstanding.
+    BetsOutstanding {
+        /// The table.
+        table: TableId,
+    },
+    /// The bankroll refused a deposit or withdrawal.
+    BankrollRefused {
+        /// Why.
+        reason: ReasonText,
+    },
+    /// A validator registration whose consensus key is not the sender's
+    /// key.
+    ConsensusKeyNotSender,
+    /// The sender already has a bet in this crash round.
+    AlreadyBet {
+        /// The table.
+        table: TableId,
+        /// The round.
+        round: u64,
+    },
 }
 
 /// How a bet ended.
@@ -710,6 +756,55 @@ pub enum LedgerEvent {
         )]
         #[serde(with = "codec::chips")]
         amount: Chips,
+    },
+    /// A craps table's next roll was committed at this block: its dice come
+    /// from the beacon entry for `height`, which a later block carries
+    /// (tag 26).
+    CrapsRollCommitted {
+        /// The table.
+        table: TableId,
+        /// The roll number.
+        roll_number: u64,
+        /// The height whose beacon entry rolls the dice.
+        height: u64,
+    },
+    /// A crash round opened for bets (tag 27).
+    CrashBettingOpened {
+        /// The table.
+        table: TableId,
+        /// The round.
+        round: u64,
+        /// When betting closes (the round starts at the first block at or
+        /// after it that finds bets), ms.
+        betting_ends_ms: u64,
+    },
+    /// A crash round survived to 1,000,000× and everyone still in was paid
+    /// there (tag 28).
+    CrashRoundFinished {
+        /// The table.
+        table: TableId,
+        /// The round.
+        round: u64,
+    },
+    /// Transaction fees that could not be split evenly among the
+    /// validators (or found no validator) were burned (tag 29).
+    FeesBurned {
+        /// How much.
+        #[borsh(
+            serialize_with = "codec::chips::write",
+            deserialize_with = "codec::chips::read"
+        )]
+        #[serde(with = "codec::chips")]
+        amount: Chips,
+    },
+    /// A new validator-set epoch began after this block (tag 30).
+    EpochStarted {
+        /// The epoch.
+        epoch: u64,
+        /// Its first height.
+        start_height: u64,
+        /// How many validators it has.
+        validators: u32,
     },
 }
 

@@ -7,3 +7,8 @@
 //!
 //! Nothing consensus-critical lives here: outcomes and state transitions come from
 //! `bitcraps-game-rules` and `bitcraps-consensus`.
+
+pub mod api;
+pub mod mempool;
+pub mod metrics;
+pub mod network;

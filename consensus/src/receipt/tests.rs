@@ -162,6 +162,26 @@ fn every_event() -> Vec<LedgerEvent> {
             account: a,
             amount: Chips(1_000),
         },
+        LedgerEvent::CrapsRollCommitted {
+            table: TableId(1),
+            roll_number: 4,
+            height: 10,
+        },
+        LedgerEvent::CrashBettingOpened {
+            table: TableId(2),
+            round: 3,
+            betting_ends_ms: 20_000,
+        },
+        LedgerEvent::CrashRoundFinished {
+            table: TableId(2),
+            round: 3,
+        },
+        LedgerEvent::FeesBurned { amount: Chips(2) },
+        LedgerEvent::EpochStarted {
+            epoch: 1,
+            start_height: 1_000,
+            validators: 4,
+        },
     ]
 }
 
@@ -220,6 +240,17 @@ fn every_reason() -> Vec<RejectReason> {
         RejectReason::FaucetDisabled,
         RejectReason::FaucetLimit { max: Chips(1_000) },
         RejectReason::Overflow,
+        RejectReason::InsufficientBankroll {
+            needed: Chips(100),
+            available: Chips(99),
+        },
+        RejectReason::RollInProgress { table: t },
+        RejectReason::BetsOutstanding { table: t },
+        RejectReason::BankrollRefused {
+            reason: ReasonText::lossy("the deposit buys no share"),
+        },
+        RejectReason::ConsensusKeyNotSender,
+        RejectReason::AlreadyBet { table: t, round: 2 },
     ]
 }
 

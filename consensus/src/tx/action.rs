@@ -222,7 +222,8 @@ pub enum Action {
         /// The game and its limits.
         game: TableGame,
     },
-    /// Closes a table the sender owns; open bets are refunded (tag 4).
+    /// Closes a table the sender owns; refused while bets are outstanding
+    /// (tag 4).
     CloseTable {
         /// The table.
         table: TableId,

@@ -1,0 +1,302 @@
+//! The commonware `Application` (propose / verify), the finalizer that
+//! hands finalized blocks to the [`Executor`], and the fault monitor.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::Update;
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::marshal::core::Mailbox;
+use commonware_consensus::marshal::standard::Standard;
+use commonware_consensus::{Application, Heightable as _, Reporter};
+use commonware_cryptography::{Digested, ed25519};
+use commonware_runtime::Clock;
+use commonware_utils::Acknowledgement as _;
+use commonware_utils::channel::mpsc;
+use commonware_utils::sync::Mutex;
+use futures_util::StreamExt as _;
+use wallet::{ChainId, PublicKey};
+
+use super::block::{ConsensusBlock, Kind};
+use super::light::FinalityProof;
+use super::{Activity, ConsensusContext, Executor, Scheme};
+use crate::block::{Block, BlockTemplate, FIRST_BLOCK_HEIGHT};
+use crate::hash::{BlockHash, Hash};
+
+/// Milliseconds since the Unix epoch on the runtime clock.
+pub(crate) fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64)
+        .unwrap_or(0)
+}
+
+/// The commonware application: builds and verifies [`ConsensusBlock`]s,
+/// delegating the ledger's part to the [`Executor`].
+pub(crate) struct App<X> {
+    pub(crate) executor: Arc<Mutex<X>>,
+    pub(crate) chain_id: ChainId,
+    pub(crate) genesis: BlockHash,
+    pub(crate) genesis_time_ms: u64,
+    pub(crate) me: ed25519::PublicKey,
+    pub(crate) max_skew: Duration,
+}
+
+impl<X> Clone for App<X> {
+    fn clone(&self) -> Self {
+        App {
+            executor: self.executor.clone(),
+            chain_id: self.chain_id,
+            genesis: self.genesis,
+            genesis_time_ms: self.genesis_time_ms,
+            me: self.me.clone(),
+            max_skew: self.max_skew,
+        }
+    }
+}
+
+/// The wallet form of a consensus identity (both are ed25519, 32 bytes).
+pub(crate) fn wallet_key(key: &ed25519::PublicKey) -> Option<PublicKey> {
+    let bytes: &[u8] = key.as_ref();
+    let bytes: [u8; PublicKey::LENGTH] = bytes.try_into().ok()?;
+    PublicKey::from_bytes(&bytes).ok()
+}
+
+impl<X: Executor> App<X> {
+    /// The parent's header facts: (height of the child, parent's timestamp).
+    fn child_height_and_parent_time(&self, parent: Option<&Block>) -> Option<(u64, u64)> {
+        match parent {
+            None => Some((FIRST_BLOCK_HEIGHT, self.genesis_time_ms)),
+            Some(parent) => Some((
+                parent.header.height.checked_add(1)?,
+                parent.header.timestamp_ms,
+            )),
+        }
+    }
+
+    /// The stateless rules between a proposed block, its context and its
+    /// parent (see the module documentation of `engine`).
+    fn check_stateless(
+        &self,
+        context: &ConsensusContext,
+        parent: &ConsensusBlock,
+        block: &Block,
+    ) -> bool {
+        let header = &block.header;
+        let Some(leader) = wallet_key(&context.leader) else {
+            return false;
+        };
+        if header.proposer != leader {
+            return false;
+        }
+        match parent.kind() {
+            Kind::Anchor(genesis) => {
+                if *genesis != self.genesis
+                    || header.chain_id != self.chain_id
+                    || header.height != FIRST_BLOCK_HEIGHT
+                    || header.parent != self.genesis
+                    || header.timestamp_ms <= self.genesis_time_ms
+                {
+                    return false;
+                }
+            }
+            Kind::Proposed { block: parent, .. } => {
+                if header.check_extends(&parent.header).is_err() {
+                    return false;
+                }
+            }
+        }
+        block.check(&self.chain_id).is_ok()
+    }
+}
+
+impl<E, X> Application<E> for App<X>
+where
+    E: Clock + Send + Sync + 'static,
+    X: Executor,
+{
+    type SigningScheme = Scheme;
+    type Context = ConsensusContext;
+    type Block = ConsensusBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, context): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ConsensusBlock>,
+        _input: (),
+    ) -> Option<Digested<ConsensusBlock>> {
+        let parent = ancestry.next().await?;
+        let parent_block = parent.inner().block();
+        let (height, parent_time) = self.child_height_and_parent_time(parent_block)?;
+        let timestamp_ms = now_ms(&runtime).max(parent_time.checked_add(1)?);
+        let template = BlockTemplate {
+            chain_id: self.chain_id,
+            height,
+            parent: parent.inner().block_hash(),
+            timestamp_ms,
+            proposer: wallet_key(&self.me)?,
+            parent_state_root: Hash::ZERO,
+        };
+        let block = self
+            .executor
+            .lock()
+            .propose(parent_block, template.clone())?;
+        let header = &block.header;
+        if header.chain_id != template.chain_id
+            || header.height != template.height
+            || header.parent != template.parent
+            || header.timestamp_ms != template.timestamp_ms
+            || header.proposer != template.proposer
+        {
+            tracing::warn!(height, "executor built a block off its template; skipping");
+            return None;
+        }
+        let block = ConsensusBlock::proposed(context, block);
+        let digest = commonware_cryptography::Digestible::digest(&block);
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (runtime, context): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ConsensusBlock>,
+    ) -> bool {
+        // Marshal's stream yields the proposed block, then its parent.
+        let Some(proposed) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        let Kind::Proposed {
+            context: embedded,
+            block,
+        } = proposed.inner().kind()
+        else {
+            return false;
+        };
+        if *embedded != context || !self.check_stateless(&context, parent.inner(), block) {
+            return false;
+        }
+        // A block from the future is waited for, not rejected: the verdict
+        // must not depend on this node's clock.
+        let skew_ms = self.max_skew.as_millis().min(u128::from(u64::MAX)) as u64;
+        let ready_at = block.header.timestamp_ms.saturating_sub(skew_ms);
+        if ready_at > now_ms(&runtime) {
+            let deadline = UNIX_EPOCH + Duration::from_millis(ready_at);
+            runtime
+                .sleep_until(deadline.max(SystemTime::UNIX_EPOCH))
+                .await;
+        }
+        self.executor.lock().verify(parent.inner().block(), block)
+    }
+}
+
+/// Marshal's reporter: forwards finalized blocks to the finalizer task.
+/// Marshal has at most `max_pending_acks` blocks unacknowledged, which bounds
+/// this queue.
+#[derive(Clone)]
+pub(crate) struct FinalizerInbox {
+    pub(crate) sender: mpsc::UnboundedSender<Update<ConsensusBlock>>,
+}
+
+impl Reporter for FinalizerInbox {
+    type Activity = Update<ConsensusBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            Update::Tip(..) => Feedback::Ok,
+            block @ Update::Block(..) => match self.sender.send(block) {
+                Ok(()) => Feedback::Ok,
+                Err(_) => Feedback::Closed,
+            },
+        }
+    }
+}
+
+/// Hands each finalized block, with its encoded finalization, to the
+/// executor, then acknowledges it to marshal.
+pub(crate) async fn run_finalizer<X: Executor>(
+    executor: Arc<Mutex<X>>,
+    marshal: Mailbox<Scheme, Standard<ConsensusBlock>>,
+    mut updates: mpsc::UnboundedReceiver<Update<ConsensusBlock>>,
+) {
+    while let Some(update) = updates.recv().await {
+        let Update::Block(block, ack) = update else {
+            continue;
+        };
+        if let (Some(inner), Some(context)) =
+            (block.inner().block(), block.inner().consensus_context())
+        {
+            // Marshal stores a finalization for a block finalized by its own
+            // certificate; a block finalized through a descendant's
+            // certificate has none.
+            let proof = marshal
+                .get_finalization(block.height())
+                .await
+                .map(|finalization| {
+                    FinalityProof {
+                        context: context.clone(),
+                        finalization,
+                    }
+                    .to_bytes()
+                });
+            executor.lock().finalized(inner, proof.as_deref());
+        }
+        ack.acknowledge();
+    }
+}
+
+/// Evidence of faults simplex reported to this validator.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Conflicting notarize votes (one signer, one view, two proposals).
+    pub conflicting_notarize: u64,
+    /// Conflicting finalize votes.
+    pub conflicting_finalize: u64,
+    /// A nullify and a finalize vote from one signer in one view.
+    pub nullify_finalize: u64,
+    /// Finalization certificates seen.
+    pub finalizations: u64,
+}
+
+impl Faults {
+    /// Whether any equivocation was seen.
+    pub fn any(&self) -> bool {
+        self.conflicting_notarize + self.conflicting_finalize + self.nullify_finalize > 0
+    }
+}
+
+/// A simplex reporter that counts evidence of equivocation (and
+/// finalizations); the engine runs one per validator next to marshal.
+/// Slashing transactions will be built from this evidence.
+#[derive(Clone, Default)]
+pub struct FaultMonitor {
+    faults: Arc<Mutex<Faults>>,
+}
+
+impl FaultMonitor {
+    /// What has been seen so far.
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().clone()
+    }
+}
+
+impl Reporter for FaultMonitor {
+    type Activity = Activity;
+
+    fn report(&mut self, activity: Activity) -> Feedback {
+        let mut faults = self.faults.lock();
+        match activity {
+            Activity::ConflictingNotarize(_) => faults.conflicting_notarize += 1,
+            Activity::ConflictingFinalize(_) => faults.conflicting_finalize += 1,
+            Activity::NullifyFinalize(_) => faults.nullify_finalize += 1,
+            Activity::Finalization(_) => faults.finalizations += 1,
+            _ => {}
+        }
+        Feedback::Ok
+    }
+}

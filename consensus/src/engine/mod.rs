@@ -1,0 +1,369 @@
+//! # The BFT engine binding
+//!
+//! Validators order blocks with commonware's **simplex** consensus
+//! (`commonware-consensus =2026.10.0`), signing votes with the
+//! **`bls12381_threshold::vrf`** scheme over BLS12-381 with the `MinSig`
+//! variant (48-byte signatures, 96-byte group key). Blocks are disseminated,
+//! stored, backfilled and delivered in order by commonware's **marshal**,
+//! and the application is plugged in behind
+//! `marshal::standard::Deferred`, which lets a validator vote to notarize as
+//! soon as the block is available and its embedded consensus context matches,
+//! while execution ([`Executor::verify`]) overlaps the network round trip;
+//! the finalize vote waits for the verdict.
+//!
+//! ```text
+//!             votes / certificates / resolver        backfill / broadcast
+//!                         │                                   │
+//!   ┌─────────────────────▼──────────┐            ┌───────────▼───────────────┐
+//!   │ simplex::Engine                │  Activity  │ marshal::core::Actor      │
+//!   │  (bls12381_threshold::vrf,     ├───────────►│  immutable archives:      │
+//!   │   MinSig, RoundRobin leaders)  │ (Deferred) │  finalized blocks + certs │
+//!   └───────┬────────────────────────┘            └───────────┬───────────────┘
+//!           │ propose / verify / certify                     │ Update::Block (height order,
+//!   ┌───────▼────────────────────────┐                        │  at least once) + ack
+//!   │ Deferred<App>  (this module)   │            ┌───────────▼───────────────┐
+//!   │  App::propose → Executor       │            │ finalizer task            │
+//!   │  App::verify  → Executor       │            │  Executor::finalized(..)  │
+//!   └────────────────────────────────┘            │  then ack                 │
+//!                                                 └───────────────────────────┘
+//! ```
+//!
+//! ## The application interface
+//!
+//! The ledger and mempool plug in through [`Executor`]: build a block on a
+//! parent, give a deterministic verdict on a proposed block, and apply a
+//! finalized block durably. The engine itself checks everything that needs
+//! no ledger state before calling [`Executor::verify`]: the block is
+//! well-formed and its signatures verify ([`Block::check`]), it extends its
+//! parent ([`crate::block::BlockHeader::check_extends`]: chain, next height,
+//! parent hash, strictly later timestamp), its proposer is the view's leader,
+//! and its timestamp is not ahead of the local clock by more than
+//! [`Timing::max_skew`] — a block from the future is *waited for*
+//! (`sleep_until(ts − max_skew)`), never rejected, because a verdict must
+//! not depend on the local clock. The proposer stamps blocks from the
+//! runtime clock (`context.current()`, simulated time in the deterministic
+//! runtime); the ledger never reads a clock.
+//!
+//! ## The consensus block and its digest
+//!
+//! Our [`Block`] does not carry simplex's consensus context (round, leader,
+//! parent view), but marshal's deferred verification requires a
+//! `CertifiableBlock` whose digest commits to that context (a validator that
+//! restarts mid-view recovers the context from the block). So consensus
+//! orders a [`ConsensusBlock`]: the context plus our block, with digest
+//! `BLAKE3-derive-key("bitcraps v1 consensus block", 1 ‖ context ‖ block hash)`.
+//! The chain starts at an *anchor* ([`ConsensusBlock::anchor`], engine height
+//! 0) standing for the genesis; our block at height `h` is engine height
+//! `h + 1`. See [`block`] for the encoding.
+//!
+//! ## Configuration ([`Config`], [`Timing`], [`Storage`])
+//!
+//! | setting | value | why |
+//! |---|---|---|
+//! | `leader_timeout` | 1 s | a view without a proposal is nullified after this |
+//! | `certification_timeout` | 2 s | a view without a notarization is nullified after this |
+//! | `timeout_retry` | 500 ms | rebroadcast of nullify votes while stuck |
+//! | `skip` | 5 s, budget = participants | an inactive leader is skipped |
+//! | `view_retention` | 64 views | votes and certificates kept behind the finalized view |
+//! | `mailbox_size` | 1024 | every actor mailbox |
+//! | marshal `max_pending_acks` | 16 | finalized blocks awaiting the executor's ack |
+//! | marshal `max_repair` | 20 | missing finalized heights fetched in parallel |
+//! | `epoch_length` | `u64::MAX` | one epoch until resharing lands |
+//! | `max_skew` | 500 ms | a future timestamp within this is accepted at once |
+//!
+//! ## Memory
+//!
+//! Everything that grows is bounded by configuration:
+//!
+//! - **One page cache per validator** ([`Storage::page_cache_pages`] pages of
+//!   [`PAGE_SIZE`] bytes, allocated up front), shared by the simplex journal
+//!   and all marshal archives: 8192 pages ≈ 32 MiB by default, 64 pages
+//!   (≈ 256 KiB) in the tests.
+//! - Small write/replay buffers (64 KiB default) instead of the examples' MiBs.
+//! - Actor mailboxes of 1024; p2p rate quotas with small bursts
+//!   ([`Timing::messages_per_second`] per peer per channel); the largest
+//!   message is [`max_message_size`] (what the block bound and committee size
+//!   admit), so inbound queues are `peers × burst × max_message_size` at most.
+//! - `view_retention` 64 bounds simplex's in-memory rounds and journal;
+//!   marshal keeps at most `2 × max_pending_acks` finalized blocks in memory.
+//! - The finalizer's queue is fed only by marshal, which never has more than
+//!   `max_pending_acks` unacknowledged blocks outstanding.
+//! - [`ConsensusBlock`]s are bounded by [`Config::max_block_bytes`] before decoding.
+//!
+//! ## Keys
+//!
+//! Each validator has an ed25519 identity (p2p authentication, committee
+//! order, leader election) and a share of the group's BLS12-381 secret. Until
+//! the DKG lands, [`dealer_committee`] is the explicit testnet shortcut (a
+//! trusted dealer who knows the whole secret). The group public key alone
+//! verifies any finalization: [`verify_finalized`].
+//!
+//! ## What is not here yet
+//!
+//! Epoch changes (DKG/resharing through the chain), slashing transactions
+//! from [`Activity`] evidence, and the production network (commonware
+//! `authenticated::lookup` on the tokio runtime) — [`start`] is generic over
+//! the p2p channels, so the same code runs over the simulated network in
+//! the tests and over real sockets in the node.
+
+mod application;
+pub mod block;
+mod keys;
+mod light;
+mod validator;
+
+#[cfg(test)]
+mod tests;
+
+use std::num::{NonZeroU16, NonZeroU64, NonZeroUsize};
+use std::time::Duration;
+
+use commonware_consensus::simplex;
+use commonware_consensus::simplex::scheme::bls12381_threshold::vrf;
+use commonware_cryptography::bls12381::primitives::group::Share;
+use commonware_cryptography::bls12381::primitives::sharing::Sharing;
+use commonware_cryptography::bls12381::primitives::variant::MinSig;
+use commonware_cryptography::ed25519;
+use commonware_utils::ordered::Set;
+use wallet::ChainId;
+
+use crate::block::{Block, BlockTemplate, MAX_BLOCK_BYTES};
+
+pub use application::{FaultMonitor, Faults};
+pub use block::ConsensusBlock;
+pub use keys::{Committee, ValidatorKeys, dealer_committee};
+pub use light::{FinalityProof, verify_finalized};
+pub use validator::{Channels, Running, channel, max_message_size, quota, start};
+
+/// The signing scheme: threshold BLS12-381 (MinSig) with a per-view VRF
+/// seed, identities ed25519. The seed must never settle bets (see
+/// [`crate::beacon`]): a leader with `f` colluders can learn it before the
+/// view resolves.
+pub type Scheme = vrf::Scheme<ed25519::PublicKey, MinSig>;
+
+/// The digest consensus votes on: a [`ConsensusBlock`]'s (BLAKE3, 32 bytes).
+pub type Digest = commonware_cryptography::blake3::Digest;
+
+/// The consensus context of a proposal: round, leader, parent view and digest.
+pub type ConsensusContext = simplex::types::Context<Digest, ed25519::PublicKey>;
+
+/// A finalization certificate: the proposal and the recovered threshold
+/// signature (part of a [`FinalityProof`]).
+pub type Finalization = simplex::types::Finalization<Scheme, Digest>;
+
+/// What simplex reports: votes, certificates and evidence of faults.
+pub type Activity = simplex::types::Activity<Scheme, Digest>;
+
+/// The prefix of the consensus namespace; [`namespace`] appends the chain id.
+pub const NAMESPACE_PREFIX: &[u8] = b"bitcraps-v1-consensus-";
+
+/// The logical page size of the shared page cache (a 4 KiB physical page,
+/// checksum included). Part of the storage format: never change it for
+/// existing data.
+pub const PAGE_SIZE: NonZeroU16 = commonware_runtime::buffer::paged::page_size(4096);
+
+/// The consensus namespace of a chain: [`NAMESPACE_PREFIX`] ‖ chain id. Every
+/// vote and certificate is signed under it, so nothing signed for one chain
+/// counts on another.
+pub fn namespace(chain_id: &ChainId) -> Vec<u8> {
+    let mut namespace = NAMESPACE_PREFIX.to_vec();
+    namespace.extend_from_slice(chain_id.as_bytes());
+    namespace
+}
+
+/// What the engine needs from the application; the ledger and mempool
+/// implement it.
+///
+/// The engine calls it from its own tasks, one call at a time (it holds the
+/// executor behind a mutex), so calls should be short: `propose` and
+/// `verify` sit on the consensus critical path.
+///
+/// `parent` is `None` for the first block, which builds on the genesis.
+pub trait Executor: Send + 'static {
+    /// Builds the next block on `parent`. `template` has the chain id, the
+    /// height, the parent's hash, the timestamp (from the runtime clock,
+    /// strictly after the parent's) and this validator as proposer filled
+    /// in; `parent_state_root` is [`crate::hash::Hash::ZERO`] and must be
+    /// set. Return the block (e.g. from [`Block::assemble`] with mempool
+    /// transactions and beacon entries), or `None` to skip this proposal.
+    /// A block that does not keep the template's fields is dropped.
+    fn propose(&mut self, parent: Option<&Block>, template: BlockTemplate) -> Option<Block>;
+
+    /// The deterministic verdict on `block` extending `parent`: the same
+    /// answer on every honest node, never `false` for a transient reason.
+    /// The engine has already checked everything stateless (see the
+    /// [module documentation](self)); this is for the ledger's rules.
+    fn verify(&mut self, parent: Option<&Block>, block: &Block) -> bool;
+
+    /// `block` is finalized: apply it durably, then return (the engine
+    /// acknowledges it to marshal only afterwards). Blocks come in height
+    /// order and at least once — after a restart the last ones may come
+    /// again — so applying must be idempotent.
+    ///
+    /// `certificate` is the encoded [`FinalityProof`] (consensus context and
+    /// [`Finalization`]) when the block was finalized by its own
+    /// certificate: with it, [`verify_finalized`] checks the block with the
+    /// group key alone. It is `None` when the block was finalized through a
+    /// descendant's certificate (e.g. while catching up); that descendant's
+    /// proof and the chain of `parent` hashes down to this block prove it.
+    fn finalized(&mut self, block: &Block, certificate: Option<&[u8]>);
+}
+
+/// Consensus timing and rates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// A view without a proposal is nullified after this.
+    pub leader_timeout: Duration,
+    /// A view without a notarization is nullified after this.
+    pub certification_timeout: Duration,
+    /// How often nullify votes are re-sent while a view is stuck.
+    pub timeout_retry: Duration,
+    /// After this, an inactive leader may be skipped.
+    pub skip_timeout: Duration,
+    /// How long a fetch of a missing certificate or block waits for a peer.
+    pub fetch_timeout: Duration,
+    /// How far ahead of the local clock a block's timestamp may be before
+    /// verification waits for the clock to catch up.
+    pub max_skew: Duration,
+    /// Messages per second per peer on each p2p channel.
+    pub messages_per_second: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            leader_timeout: Duration::from_secs(1),
+            certification_timeout: Duration::from_secs(2),
+            timeout_retry: Duration::from_millis(500),
+            skip_timeout: Duration::from_secs(5),
+            fetch_timeout: Duration::from_secs(1),
+            max_skew: Duration::from_millis(500),
+            messages_per_second: 128,
+        }
+    }
+}
+
+/// Storage and memory settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Storage {
+    /// Pages of [`PAGE_SIZE`] bytes in the validator's one page cache
+    /// (allocated up front).
+    pub page_cache_pages: NonZeroUsize,
+    /// Replay and write buffer size for journals and archives, in bytes.
+    pub buffer_bytes: NonZeroUsize,
+    /// Items per section of marshal's archives and caches.
+    pub items_per_section: NonZeroU64,
+    /// Every actor mailbox's capacity.
+    pub mailbox_size: NonZeroUsize,
+    /// Views of votes and certificates kept behind the last finalized view.
+    pub view_retention: u64,
+    /// Finalized blocks delivered to the executor and not yet acknowledged.
+    pub max_pending_acks: NonZeroUsize,
+    /// Missing finalized heights fetched from peers at a time.
+    pub max_repair: NonZeroUsize,
+}
+
+impl Default for Storage {
+    fn default() -> Storage {
+        Storage {
+            page_cache_pages: NonZeroUsize::new(8192).expect("non-zero"),
+            buffer_bytes: NonZeroUsize::new(64 * 1024).expect("non-zero"),
+            items_per_section: NonZeroU64::new(1024).expect("non-zero"),
+            mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
+            view_retention: 64,
+            max_pending_acks: NonZeroUsize::new(16).expect("non-zero"),
+            max_repair: NonZeroUsize::new(20).expect("non-zero"),
+        }
+    }
+}
+
+/// One validator's engine configuration.
+pub struct Config<X> {
+    /// The chain (the genesis hash's bytes); part of the consensus namespace.
+    pub chain_id: ChainId,
+    /// The genesis time: the first block's timestamp must be after it.
+    pub genesis_time_ms: u64,
+    /// This validator's ed25519 identity.
+    pub identity: ed25519::PrivateKey,
+    /// The committee's ed25519 identities, in their canonical (sorted) order.
+    pub participants: Set<ed25519::PublicKey>,
+    /// The committee's public polynomial (its constant term is the group key).
+    pub sharing: Sharing<MinSig>,
+    /// This validator's share of the group secret.
+    pub share: Share,
+    /// The application.
+    pub executor: X,
+    /// Prefix of every storage partition of this validator (unique per
+    /// validator within one runtime's storage).
+    pub partition_prefix: String,
+    /// The most bytes a block's encoding may have (at most
+    /// [`MAX_BLOCK_BYTES`]); sizes the network's largest message.
+    pub max_block_bytes: usize,
+    /// Heights per epoch (one epoch, `u64::MAX`, until resharing lands).
+    pub epoch_length: NonZeroU64,
+    /// Timeouts and rates.
+    pub timing: Timing,
+    /// Storage and memory.
+    pub storage: Storage,
+}
+
+impl<X> Config<X> {
+    /// A configuration with the default [`Timing`] and [`Storage`], the
+    /// largest block size and a single epoch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        chain_id: ChainId,
+        genesis_time_ms: u64,
+        identity: ed25519::PrivateKey,
+        participants: Set<ed25519::PublicKey>,
+        sharing: Sharing<MinSig>,
+        share: Share,
+        executor: X,
+        partition_prefix: String,
+    ) -> Config<X> {
+        Config {
+            chain_id,
+            genesis_time_ms,
+            identity,
+            participants,
+            sharing,
+            share,
+            executor,
+            partition_prefix,
+            max_block_bytes: MAX_BLOCK_BYTES,
+            epoch_length: NonZeroU64::new(u64::MAX).expect("non-zero"),
+            timing: Timing::default(),
+            storage: Storage::default(),
+        }
+    }
+}
+
+/// Why the engine refused something.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The configuration is inconsistent.
+    #[error("invalid engine configuration: {0}")]
+    InvalidConfig(String),
+    /// A certificate could not be decoded.
+    #[error("the certificate does not decode: {0}")]
+    BadCertificate(String),
+    /// The certificate's signature does not verify under the group key.
+    #[error("the certificate's threshold signature does not verify under the group key")]
+    InvalidSignature,
+    /// The certificate finalizes another block.
+    #[error("the certificate finalizes {certified}, not this block ({block})")]
+    WrongBlock {
+        /// The digest the certificate finalizes.
+        certified: String,
+        /// This block's digest.
+        block: String,
+    },
+    /// The certificate's round is not the block's.
+    #[error("the certificate is for round {certified}, the block was proposed in {block}")]
+    WrongRound {
+        /// The certificate's round.
+        certified: String,
+        /// The block's round.
+        block: String,
+    },
+}

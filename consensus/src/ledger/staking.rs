@@ -1,0 +1,385 @@
+//! Validators, stake, slashing and epochs.
+//!
+//! - `RegisterValidator` records the sender as a validator; its consensus
+//!   key must be the sender's own key (there is no proof of possession of
+//!   another key yet), and its beacon key is stored opaque (unique among
+//!   validators). A validator starts with no stake.
+//! - `Stake` bonds balance to the sender's validator; `Unstake` moves bonded
+//!   stake to an unbonding entry paid back after `unbonding_blocks` (still
+//!   slashable until then).
+//! - `SlashingEvidence` proves a double vote ([`Evidence::verify`] checked
+//!   the signatures in the block's checks): the offender must have been in
+//!   the set of the vote's epoch, the epoch must not be in the future nor
+//!   older than `unbonding_blocks / epoch_length_blocks` epochs, and each
+//!   offence (offender and slot) is punished once. It burns
+//!   `double_vote_slash_bps` of the offender's bonded stake and of each of
+//!   its unbonding entries (rounded down) and marks it slashed: it earns no
+//!   more fees, leaves the set at the next epoch, and never joins again.
+//!   The reporter is not rewarded.
+//! - At the end of the last block of each epoch (`(height + 1) %
+//!   epoch_length_blocks == 0`) the fee pool is paid to the epoch's
+//!   validators that are not slashed, pro rata to their bonded stake, each
+//!   share rounded down; the remainder (and everything, if no validator can
+//!   be paid) is burned. Then the next epoch's set is chosen: registered,
+//!   never slashed, stake ≥ `min_validator_stake`, the `max_validators`
+//!   largest stakes, ties by key. If nobody qualifies the set stays as it
+//!   was (a chain without validators cannot continue).
+//! - Unbonded stake is released at the first block at or after its release
+//!   height.
+
+use game_rules::Chips;
+use wallet::PublicKey;
+
+use super::bankroll::mul_div;
+use super::error::LedgerError;
+use super::exec::{Env, Out, Sender, TxResult, text};
+use super::state::{EpochRecord, EvidenceUsed, State, Unbonding, Validator};
+use crate::genesis::{BPS_DENOMINATOR, Params};
+use crate::receipt::{LedgerEvent, RejectReason};
+use crate::tx::{BeaconKey, Evidence, NetworkAddress};
+
+/// How many epochs back evidence is still punished.
+pub fn evidence_window(params: &Params) -> u64 {
+    params.unbonding_blocks / params.epoch_length_blocks.max(1)
+}
+
+/// `amount · bps / 10,000`, rounded down.
+fn slash_part(amount: Chips, bps: u16) -> Chips {
+    amount
+        .mul_ratio_floor(u64::from(bps), u64::from(BPS_DENOMINATOR))
+        .unwrap_or(Chips::ZERO)
+}
+
+impl State {
+    /// The validators of the current epoch.
+    pub(crate) fn active_validators(&self) -> &[PublicKey] {
+        self.epochs
+            .get(&self.globals.get().epoch)
+            .map_or(&[], |e| e.validators.as_slice())
+    }
+
+    /// The set the next epoch would have (see the module doc).
+    pub(crate) fn select_validators(&self, params: &Params) -> Vec<PublicKey> {
+        let mut candidates: Vec<(Chips, PublicKey)> = self
+            .validators
+            .iter()
+            .filter(|(_, v)| !v.slashed && v.stake >= params.min_validator_stake)
+            .map(|(key, v)| (v.stake, *key))
+            .collect();
+        candidates.sort_by(|(sa, ka), (sb, kb)| sb.cmp(sa).then(ka.cmp(kb)));
+        candidates.truncate(params.max_validators as usize);
+        candidates.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// `RegisterValidator`.
+    pub(crate) fn register_validator(
+        &mut self,
+        sender: &Sender,
+        out: &mut Out,
+        consensus_key: &PublicKey,
+        beacon_key: &BeaconKey,
+        network_address: &NetworkAddress,
+    ) -> TxResult {
+        if *consensus_key != sender.key {
+            return Err(RejectReason::ConsensusKeyNotSender.into());
+        }
+        if self.validators.contains(consensus_key)
+            || self
+                .validators
+                .iter()
+                .any(|(_, v)| v.beacon_key.as_bytes() == beacon_key.as_bytes())
+        {
+            return Err(RejectReason::AlreadyRegistered.into());
+        }
+        self.validators.insert(
+            *consensus_key,
+            Validator {
+                consensus_key: *consensus_key,
+                account: sender.address,
+                beacon_key: beacon_key.clone(),
+                network_address: network_address.clone(),
+                stake: Chips::ZERO,
+                slashed: false,
+            },
+        );
+        out.event(LedgerEvent::ValidatorRegistered {
+            validator: *consensus_key,
+            account: sender.address,
+        });
+        Ok(())
+    }
+
+    /// `Stake`.
+    pub(crate) fn stake(&mut self, sender: &Sender, out: &mut Out, amount: Chips) -> TxResult {
+        let validator = self
+            .validators
+            .get(&sender.key)
+            .ok_or(RejectReason::NotAValidator)?;
+        self.require_balance(&sender.address, amount)?;
+        let stake = validator
+            .stake
+            .checked_add(amount)
+            .ok_or(RejectReason::Overflow)?;
+        self.debit(out, sender.address, amount)?;
+        if let Some(validator) = self.validators.get_mut(&sender.key) {
+            validator.stake = stake;
+        }
+        out.event(LedgerEvent::Staked {
+            account: sender.address,
+            amount,
+        });
+        Ok(())
+    }
+
+    /// `Unstake`.
+    pub(crate) fn unstake(
+        &mut self,
+        env: &Env<'_>,
+        sender: &Sender,
+        out: &mut Out,
+        amount: Chips,
+    ) -> TxResult {
+        let validator = self
+            .validators
+            .get(&sender.key)
+            .ok_or(RejectReason::NotAValidator)?;
+        let stake = validator
+            .stake
+            .checked_sub(amount)
+            .ok_or(RejectReason::InsufficientStake {
+                requested: amount,
+                staked: validator.stake,
+            })?;
+        let release_at = env
+            .height
+            .checked_add(env.params.unbonding_blocks)
+            .ok_or(RejectReason::Overflow)?;
+        let sequence = self.globals.get().next_unbonding;
+        let next = sequence.checked_add(1).ok_or(RejectReason::Overflow)?;
+        if let Some(validator) = self.validators.get_mut(&sender.key) {
+            validator.stake = stake;
+        }
+        self.unbonding.insert(
+            (release_at, sequence),
+            Unbonding {
+                validator: sender.key,
+                account: sender.address,
+                amount,
+            },
+        );
+        self.globals.get_mut().next_unbonding = next;
+        out.event(LedgerEvent::UnstakeQueued {
+            account: sender.address,
+            amount,
+            release_at,
+        });
+        Ok(())
+    }
+
+    /// `SlashingEvidence` (signatures already verified with the block).
+    pub(crate) fn slash(&mut self, env: &Env<'_>, out: &mut Out, evidence: &Evidence) -> TxResult {
+        let offender = *evidence.offender();
+        let slot = evidence.slot();
+        let not_applicable = |reason: String| RejectReason::EvidenceNotApplicable {
+            reason: text(&reason),
+        };
+        let validator = self
+            .validators
+            .get(&offender)
+            .ok_or_else(|| not_applicable("the accused is not a registered validator".into()))?;
+        let current = self.globals.get().epoch;
+        if slot.epoch > current {
+            return Err(not_applicable(format!(
+                "the votes are for epoch {}, after the current epoch {current}",
+                slot.epoch
+            ))
+            .into());
+        }
+        let window = evidence_window(env.params);
+        if current - slot.epoch > window {
+            return Err(not_applicable(format!(
+                "the votes are from epoch {}, more than {window} epochs ago: too old to punish",
+                slot.epoch
+            ))
+            .into());
+        }
+        let was_member = self
+            .epochs
+            .get(&slot.epoch)
+            .is_some_and(|e| e.validators.contains(&offender));
+        if !was_member {
+            return Err(not_applicable(format!(
+                "the accused was not a validator in epoch {}",
+                slot.epoch
+            ))
+            .into());
+        }
+        if self.evidence.contains(&(offender, slot)) {
+            return Err(not_applicable("this offence was already punished".into()).into());
+        }
+        let bps = env.params.double_vote_slash_bps;
+        let from_stake = slash_part(validator.stake, bps);
+        let account = validator.account;
+        let unbonding: Vec<((u64, u64), Chips)> = self
+            .unbonding
+            .iter()
+            .filter(|(_, u)| u.validator == offender)
+            .map(|(key, u)| (*key, slash_part(u.amount, bps)))
+            .collect();
+        let total = unbonding
+            .iter()
+            .try_fold(from_stake, |sum, (_, part)| sum.checked_add(*part))
+            .ok_or(RejectReason::Overflow)?;
+        let slashed = self
+            .globals
+            .get()
+            .slashed
+            .checked_add(total)
+            .ok_or(RejectReason::Overflow)?;
+        if let Some(validator) = self.validators.get_mut(&offender) {
+            validator.stake = Chips(validator.stake.get() - from_stake.get());
+            validator.slashed = true;
+        }
+        for (key, part) in unbonding {
+            if let Some(entry) = self.unbonding.get_mut(&key) {
+                entry.amount = Chips(entry.amount.get() - part.get());
+            }
+            if self
+                .unbonding
+                .get(&key)
+                .is_some_and(|e| e.amount == Chips::ZERO)
+            {
+                self.unbonding.remove(&key);
+            }
+        }
+        self.globals.get_mut().slashed = slashed;
+        self.evidence
+            .insert((offender, slot), EvidenceUsed { height: env.height });
+        out.touch(account);
+        out.event(LedgerEvent::Slashed {
+            validator: offender,
+            amount: total,
+            reason: text(&format!(
+                "double vote at epoch {} height {} view {}",
+                slot.epoch, slot.height, slot.view
+            )),
+        });
+        Ok(())
+    }
+
+    /// Step 6: pays out unbonding entries whose release height has come.
+    pub(crate) fn release_unbonded(
+        &mut self,
+        env: &Env<'_>,
+        out: &mut Out,
+    ) -> Result<(), LedgerError> {
+        let due: Vec<((u64, u64), Unbonding)> = self
+            .unbonding
+            .range(..=(env.height, u64::MAX))
+            .map(|(k, u)| (*k, u.clone()))
+            .collect();
+        for (key, entry) in due {
+            self.unbonding.remove(&key);
+            self.credit(out, entry.account, entry.amount)?;
+            out.event(LedgerEvent::StakeReleased {
+                account: entry.account,
+                amount: entry.amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Step 6 at an epoch's last block: pays the fees, burns the remainder,
+    /// and starts the next epoch with its new set.
+    pub(crate) fn end_epoch(&mut self, env: &Env<'_>, out: &mut Out) -> Result<(), LedgerError> {
+        let globals = self.globals.get().clone();
+        let payees: Vec<(PublicKey, wallet::Address, Chips)> = self
+            .active_validators()
+            .iter()
+            .filter_map(|key| self.validators.get(key).map(|v| (key, v)))
+            .filter(|(_, v)| !v.slashed && v.stake > Chips::ZERO)
+            .map(|(key, v)| (*key, v.account, v.stake))
+            .collect();
+        let total_stake: u128 = payees.iter().map(|(_, _, s)| u128::from(s.get())).sum();
+        let pool = globals.fee_pool;
+        let mut paid = Chips::ZERO;
+        if total_stake > 0 {
+            for (key, account, stake) in &payees {
+                let share = mul_div(u128::from(pool.get()), u128::from(stake.get()), total_stake)
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(Chips)
+                    .ok_or(LedgerError::overflow("a fee share"))?;
+                if share == Chips::ZERO {
+                    continue;
+                }
+                paid = paid
+                    .checked_add(share)
+                    .ok_or(LedgerError::overflow("fees paid"))?;
+                self.credit(out, *account, share)?;
+                out.event(LedgerEvent::FeesPaid {
+                    validator: *key,
+                    amount: share,
+                });
+            }
+        }
+        let burned = pool
+            .checked_sub(paid)
+            .ok_or(LedgerError::overflow("fees paid above the pool"))?;
+        let burned_fees = globals
+            .burned_fees
+            .checked_add(burned)
+            .ok_or(LedgerError::overflow("burned fees"))?;
+        if burned > Chips::ZERO {
+            out.event(LedgerEvent::FeesBurned { amount: burned });
+        }
+        let mut validators = self.select_validators(env.params);
+        if validators.is_empty() {
+            validators = self.active_validators().to_vec();
+        }
+        let next_epoch = globals
+            .epoch
+            .checked_add(1)
+            .ok_or(LedgerError::overflow("the epoch counter"))?;
+        let start_height = env
+            .height
+            .checked_add(1)
+            .ok_or(LedgerError::overflow("the next height"))?;
+        let count = u32::try_from(validators.len()).map_err(|_| LedgerError::overflow("a set"))?;
+        self.epochs.insert(
+            next_epoch,
+            EpochRecord {
+                start_height,
+                validators,
+            },
+        );
+        // Forget what evidence can no longer use.
+        let window = evidence_window(env.params);
+        if let Some(oldest) = next_epoch.checked_sub(window)
+            && oldest > 0
+        {
+            let old_epochs: Vec<u64> = self.epochs.range(..oldest).map(|(e, _)| *e).collect();
+            for epoch in old_epochs {
+                self.epochs.remove(&epoch);
+            }
+            let old_evidence: Vec<_> = self
+                .evidence
+                .iter()
+                .filter(|((_, slot), _)| slot.epoch < oldest)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in old_evidence {
+                self.evidence.remove(&key);
+            }
+        }
+        let g = self.globals.get_mut();
+        g.fee_pool = Chips::ZERO;
+        g.burned_fees = burned_fees;
+        g.epoch = next_epoch;
+        out.event(LedgerEvent::EpochStarted {
+            epoch: next_epoch,
+            start_height,
+            validators: count,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Ledger tests: whole rounds through blocks, rejections, determinism,
+//! persistence, bankroll, staking, slashing, headers.
+
+mod support;
+
+mod bankroll_tests;
+mod block_tests;
+mod craps_tests;
+mod crash_tests;
+mod property_tests;
+mod staking_tests;

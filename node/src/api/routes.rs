@@ -1,0 +1,769 @@
+//! The route handlers and the JSON shapes only they use.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use consensus::block::Block;
+use consensus::encoding::DecodeError;
+use consensus::hash::{BlockHash, TxHash};
+use consensus::receipt::{Receipt, TxStatus};
+use consensus::tx::{Action, SignedTransaction, TableId};
+use game_rules::Chips;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wallet::Address;
+
+use super::AppState;
+use super::error::ApiError;
+use super::types::{
+    AccountInfo, Game, LeaderboardEntry, NodeStatus, NodeView, Page, RoundSummary, SyncProgress,
+    TableInfo, ValidatorInfo, WalletSubmission,
+};
+use crate::metrics::OPENMETRICS_CONTENT_TYPE;
+
+/// Pagination: the default and the largest `limit`.
+pub(crate) const DEFAULT_LIMIT: usize = 20;
+/// The largest `limit` any list accepts.
+pub(crate) const MAX_LIMIT: usize = 100;
+
+/// Runs a read on the blocking pool (the view may block on storage).
+async fn read<T, E>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&dyn NodeView) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    let view = state.view.clone();
+    match tokio::task::spawn_blocking(move || f(&*view)).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(error) => Err(ApiError::internal(format!(
+            "the node failed while answering ({error}); see its logs"
+        ))),
+    }
+}
+
+/// Maps a path extractor failure.
+fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    extracted
+        .map(|Path(value)| value)
+        .map_err(|e| ApiError::bad_request(format!("{}; see /v1/openapi.json", e.body_text())))
+}
+
+/// Maps a query extractor failure (unknown parameters are refused).
+fn query<T>(extracted: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    extracted.map(|Query(value)| value).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("{}; see /v1/openapi.json", e.body_text()),
+        )
+    })
+}
+
+/// Maps a body that could not be read (over the limit, or cut off).
+fn body(extracted: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    extracted.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request(format!("the body could not be read: {}", e.body_text()))
+        }
+    })
+}
+
+/// Parses a JSON body into `T` (unknown fields refused where `T` says so).
+fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(ApiError::malformed_json)
+}
+
+/// A `limit` parameter checked against `1..=MAX_LIMIT`.
+fn limit(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    match limit.unwrap_or(default) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        n => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("limit {n} is out of range; use 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// `GET /health`: the process is up.
+pub(crate) async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /ready` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReadyBody {
+    /// Set when not ready (the error shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    /// Set when not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    ready: bool,
+    height: Option<u64>,
+    sync: Option<SyncProgress>,
+}
+
+/// `GET /ready`: 200 when synced, else 503 with the progress.
+pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let status = read(&state, |v| v.status()).await?;
+    if !status.syncing {
+        let body = ReadyBody {
+            code: None,
+            message: None,
+            ready: true,
+            height: status.height,
+            sync: None,
+        };
+        return Ok(Json(body).into_response());
+    }
+    let message = match &status.sync {
+        Some(p) => format!(
+            "syncing: height {} of {}{}; retry later",
+            p.height,
+            p.target,
+            p.eta_seconds
+                .map(|s| format!(", about {s} s left"))
+                .unwrap_or_default()
+        ),
+        None => "syncing; retry later".to_owned(),
+    };
+    let body = ReadyBody {
+        code: Some("not_ready"),
+        message: Some(message),
+        ready: false,
+        height: status.height,
+        sync: status.sync,
+    };
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(5u64));
+    Ok(response)
+}
+
+/// `GET /metrics`: OpenMetrics text.
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// `GET /v1/openapi.json`.
+pub(crate) async fn openapi(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /v1/status` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusBody {
+    version: &'static str,
+    #[serde(flatten)]
+    status: NodeStatus,
+    /// The node wallet's address, if one is loaded.
+    wallet: Option<Address>,
+}
+
+/// `GET /v1/status`.
+pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let status = read(&state, |v| v.status()).await?;
+    Ok(Json(StatusBody {
+        version: env!("CARGO_PKG_VERSION"),
+        status,
+        wallet: state.wallet.as_ref().map(|w| w.address()),
+    })
+    .into_response())
+}
+
+/// A block as served: hash, height, size, canonical encoding (hex) and the
+/// decoded block.
+#[derive(Debug, Serialize)]
+pub(crate) struct BlockBody {
+    hash: BlockHash,
+    height: u64,
+    size_bytes: usize,
+    encoded: String,
+    block: Block,
+}
+
+impl BlockBody {
+    fn new(block: Block) -> BlockBody {
+        let encoded = block.encode();
+        BlockBody {
+            hash: block.header.hash(),
+            height: block.header.height,
+            size_bytes: encoded.len(),
+            encoded: hex::encode(encoded),
+            block,
+        }
+    }
+}
+
+/// `GET /v1/blocks/{height}` (`latest` for the newest).
+pub(crate) async fn block_by_height(
+    State(state): State<Arc<AppState>>,
+    height: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let text = path(height)?;
+    let height = if text == "latest" {
+        let status = read(&state, |v| v.status()).await?;
+        status
+            .height
+            .ok_or_else(|| ApiError::not_found("no block has been applied yet; retry later"))?
+    } else {
+        text.parse::<u64>().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_height",
+                format!("{text:?} is not a block height; use a number or latest"),
+            )
+        })?
+    };
+    let block = read(&state, move |v| v.block_by_height(height)).await?;
+    match block {
+        Some(block) => Ok(Json(BlockBody::new(block)).into_response()),
+        None => Err(ApiError::not_found(format!(
+            "no block at height {height} on this node; see /v1/status for the latest height"
+        ))),
+    }
+}
+
+/// Parses a 64-hex-character hash path segment.
+fn parse_hash(text: &str, what: &str) -> Result<BlockHash, ApiError> {
+    text.parse::<BlockHash>().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_hash",
+            format!("{text:?} is not a {what} hash ({e}); use 64 hex characters"),
+        )
+    })
+}
+
+/// `GET /v1/blocks/hash/{hash}`.
+pub(crate) async fn block_by_hash(
+    State(state): State<Arc<AppState>>,
+    hash: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let hash = parse_hash(&path(hash)?, "block")?;
+    match read(&state, move |v| v.block_by_hash(&hash)).await? {
+        Some(block) => Ok(Json(BlockBody::new(block)).into_response()),
+        None => Err(ApiError::not_found(format!(
+            "no block {hash} on this node; check the hash, or wait if the node is syncing"
+        ))),
+    }
+}
+
+/// A transaction as served.
+#[derive(Debug, Serialize)]
+pub(crate) struct TxBody {
+    hash: TxHash,
+    /// `pending`, `applied` or `rejected`.
+    status: &'static str,
+    sender: Address,
+    tx: SignedTransaction,
+    block_height: Option<u64>,
+    block_hash: Option<BlockHash>,
+    index: Option<u32>,
+    receipt: Option<Receipt>,
+}
+
+/// `GET /v1/txs/{hash}`.
+pub(crate) async fn transaction(
+    State(state): State<Arc<AppState>>,
+    hash: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let hash: TxHash = parse_hash(&path(hash)?, "transaction")?;
+    let Some(record) = read(&state, move |v| v.transaction(&hash)).await? else {
+        return Err(ApiError::not_found(format!(
+            "transaction {hash} is neither pending nor included on this node"
+        )));
+    };
+    let inclusion = record.inclusion;
+    let status = match &inclusion {
+        None => "pending",
+        Some(i) if matches!(i.receipt.status, TxStatus::Applied) => "applied",
+        Some(_) => "rejected",
+    };
+    Ok(Json(TxBody {
+        hash,
+        status,
+        sender: record.tx.sender_address(),
+        tx: record.tx,
+        block_height: inclusion.as_ref().map(|i| i.height),
+        block_hash: inclusion.as_ref().map(|i| i.block_hash),
+        index: inclusion.as_ref().map(|i| i.index),
+        receipt: inclusion.map(|i| i.receipt),
+    })
+    .into_response())
+}
+
+/// `?history_before=&limit=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryQuery {
+    history_before: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/accounts/{address}`.
+pub(crate) async fn account(
+    State(state): State<Arc<AppState>>,
+    address: Result<Path<String>, PathRejection>,
+    params: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<AccountInfo>, ApiError> {
+    let text = path(address)?;
+    let address: Address = text.parse().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_address",
+            format!("{text:?} is not an address ({e}); use the craps1… form"),
+        )
+    })?;
+    let params = query(params)?;
+    let page = Page {
+        before: params.history_before,
+        limit: limit(params.limit, DEFAULT_LIMIT)?,
+    };
+    read(&state, move |v| v.account(&address, page))
+        .await
+        .map(Json)
+}
+
+/// `GET /v1/validators` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct ValidatorsBody {
+    validators: Vec<ValidatorInfo>,
+}
+
+/// `GET /v1/validators`.
+pub(crate) async fn validators(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<ValidatorsBody>, ApiError> {
+    let validators = read(&state, |v| v.validators()).await?;
+    Ok(Json(ValidatorsBody { validators }))
+}
+
+/// `GET /v1/tables` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct TablesBody {
+    tables: Vec<TableInfo>,
+}
+
+/// `GET /v1/tables`.
+pub(crate) async fn tables(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<TablesBody>, ApiError> {
+    let tables = read(&state, |v| v.tables()).await?;
+    Ok(Json(TablesBody { tables }))
+}
+
+/// Parses a table id path segment.
+fn parse_u64(text: &str, what: &'static str, code: &'static str) -> Result<u64, ApiError> {
+    text.parse::<u64>().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            format!("{text:?} is not a {what}; use a number"),
+        )
+    })
+}
+
+/// `?before=&limit=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoundsQuery {
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/tables/{id}/rounds` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoundsBody {
+    table: TableId,
+    rounds: Vec<RoundSummary>,
+    /// The cursor for the next (older) page, if there may be one.
+    next_before: Option<u64>,
+}
+
+/// `GET /v1/tables/{id}/rounds`.
+pub(crate) async fn table_rounds(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<RoundsQuery>, QueryRejection>,
+) -> Result<Json<RoundsBody>, ApiError> {
+    let table = TableId(parse_u64(&path(id)?, "table id", "bad_table")?);
+    let params = query(params)?;
+    let page = Page {
+        before: params.before,
+        limit: limit(params.limit, DEFAULT_LIMIT)?,
+    };
+    let rounds = read(&state, move |v| v.table_rounds(table, page))
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "there is no table {}; see /v1/tables for the open ones",
+                table.0
+            ))
+        })?;
+    let next_before = if rounds.len() == page.limit {
+        rounds.last().map(|r| r.round)
+    } else {
+        None
+    };
+    Ok(Json(RoundsBody {
+        table,
+        rounds,
+        next_before,
+    }))
+}
+
+/// `GET /v1/rounds/{table}/{round}`.
+pub(crate) async fn round(
+    State(state): State<Arc<AppState>>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (table, round) = path(ids)?;
+    let table = TableId(parse_u64(&table, "table id", "bad_table")?);
+    let round = parse_u64(&round, "round number", "bad_round")?;
+    match read(&state, move |v| v.round(table, round)).await? {
+        Some(info) => Ok(Json(info).into_response()),
+        None => Err(ApiError::not_found(format!(
+            "table {} has no round {round}; see /v1/tables/{}/rounds",
+            table.0, table.0
+        ))),
+    }
+}
+
+/// `?game=&limit=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LeaderboardQuery {
+    game: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/leaderboard` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct LeaderboardBody {
+    /// `crash`, `craps` or `all`.
+    game: &'static str,
+    entries: Vec<LeaderboardEntry>,
+}
+
+/// `GET /v1/leaderboard`.
+pub(crate) async fn leaderboard(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<LeaderboardQuery>, QueryRejection>,
+) -> Result<Json<LeaderboardBody>, ApiError> {
+    let params = query(params)?;
+    let game = match params.game.as_deref() {
+        None | Some("all") => None,
+        Some(text) => Some(text.parse::<Game>().map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("{e} or all"))
+        })?),
+    };
+    let limit = limit(params.limit, 10)?;
+    let entries = read(&state, move |v| v.leaderboard(game, limit)).await?;
+    Ok(Json(LeaderboardBody {
+        game: game.map_or("all", Game::as_str),
+        entries,
+    }))
+}
+
+/// `GET /v1/bankroll`.
+pub(crate) async fn bankroll(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let info = read(&state, |v| v.bankroll()).await?;
+    Ok(Json(info).into_response())
+}
+
+/// `POST /v1/txs` with a JSON body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TxJson {
+    tx: String,
+}
+
+/// `POST /v1/txs` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct SubmittedBody {
+    hash: TxHash,
+    status: &'static str,
+}
+
+/// Decodes hex text, ignoring surrounding whitespace and a `0x` prefix.
+fn decode_hex(text: &str) -> Result<Vec<u8>, ApiError> {
+    let text = text.trim();
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    hex::decode(text).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_hex",
+            format!("the transaction is not valid hex ({e}); send the borsh encoding as hex, or raw with Content-Type: application/octet-stream"),
+        )
+    })
+}
+
+/// `POST /v1/txs`: submit a signed transaction (raw bytes with
+/// `Content-Type: application/octet-stream`, `{"tx": "<hex>"}` with
+/// `application/json`, hex text otherwise).
+pub(crate) async fn submit_transaction(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let bytes = body(bytes, state.config.max_body_bytes)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let raw = if content_type.starts_with("application/octet-stream") {
+        bytes.to_vec()
+    } else if content_type.starts_with("application/json") {
+        decode_hex(&json::<TxJson>(&bytes)?.tx)?
+    } else {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_hex",
+                "the body is not text; send hex, or raw bytes with Content-Type: application/octet-stream",
+            )
+        })?;
+        decode_hex(text)?
+    };
+    let tx = SignedTransaction::decode(&raw).map_err(|e| match e {
+        DecodeError::TooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "transaction_too_large",
+            format!("{e}; a signed transaction is at most 2048 bytes"),
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_transaction",
+            format!("{e}; send the canonical borsh encoding of one signed transaction"),
+        ),
+    })?;
+    let hash = read(&state, move |v| {
+        tx.check(&v.chain_id()).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_transaction",
+                format!("{e}; fix the transaction and sign it again"),
+            )
+        })?;
+        v.submit_transaction(tx).map_err(ApiError::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmittedBody {
+            hash,
+            status: "pending",
+        }),
+    )
+        .into_response())
+}
+
+/// `POST /v1/wallet/transfer` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TransferRequest {
+    to: Address,
+    amount: u64,
+    fee: Option<u64>,
+}
+
+/// `POST /v1/wallet/crash/bet` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CrashBetRequest {
+    table: u64,
+    amount: u64,
+    auto_cash_out: Option<u64>,
+    fee: Option<u64>,
+}
+
+/// `POST /v1/wallet/crash/cash-out` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CashOutRequest {
+    table: u64,
+    fee: Option<u64>,
+}
+
+/// `POST /v1/wallet/craps/bet` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CrapsBetRequest {
+    table: u64,
+    kind: String,
+    amount: u64,
+    fee: Option<u64>,
+}
+
+/// `POST /v1/wallet/stake` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StakeRequest {
+    amount: u64,
+    fee: Option<u64>,
+}
+
+/// What a wallet route answers (202).
+#[derive(Debug, Serialize)]
+pub(crate) struct WalletBody {
+    hash: TxHash,
+    nonce: u64,
+    fee: u64,
+    sender: Address,
+    action: Action,
+    status: &'static str,
+}
+
+/// Checks `action` and signs and submits it with the node's wallet.
+async fn wallet_submit(
+    state: Arc<AppState>,
+    action: Action,
+    fee: Option<u64>,
+) -> Result<Response, ApiError> {
+    action.check_well_formed().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_action",
+            format!("{e}; fix the request"),
+        )
+    })?;
+    let Some(wallet) = state.wallet.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_wallet",
+            "this node has no wallet loaded; start it with a wallet, or sign the transaction yourself and POST it to /v1/txs",
+        ));
+    };
+    let sent = action.clone();
+    let submitted = tokio::task::spawn_blocking(move || {
+        let sender = wallet.address();
+        wallet
+            .submit_action(sent, fee.map(Chips))
+            .map(|submission: WalletSubmission| (submission, sender))
+    })
+    .await
+    .map_err(|error| {
+        ApiError::internal(format!("the wallet failed ({error}); see the node's logs"))
+    })?;
+    let (submission, sender) = submitted?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(WalletBody {
+            hash: submission.hash,
+            nonce: submission.nonce,
+            fee: submission.fee,
+            sender,
+            action,
+            status: "pending",
+        }),
+    )
+        .into_response())
+}
+
+/// `POST /v1/wallet/transfer`.
+pub(crate) async fn wallet_transfer(
+    State(state): State<Arc<AppState>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: TransferRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
+    let action = Action::Transfer {
+        to: request.to,
+        amount: Chips(request.amount),
+    };
+    wallet_submit(state, action, request.fee).await
+}
+
+/// `POST /v1/wallet/crash/bet`.
+pub(crate) async fn wallet_crash_bet(
+    State(state): State<Arc<AppState>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: CrashBetRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
+    let action = Action::CrashBet {
+        table: TableId(request.table),
+        amount: Chips(request.amount),
+        auto_cash_out: request.auto_cash_out,
+    };
+    wallet_submit(state, action, request.fee).await
+}
+
+/// `POST /v1/wallet/crash/cash-out`.
+pub(crate) async fn wallet_crash_cash_out(
+    State(state): State<Arc<AppState>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: CashOutRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
+    let action = Action::CrashCashOut {
+        table: TableId(request.table),
+    };
+    wallet_submit(state, action, request.fee).await
+}
+
+/// `POST /v1/wallet/craps/bet`.
+pub(crate) async fn wallet_craps_bet(
+    State(state): State<Arc<AppState>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: CrapsBetRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
+    // The bet kind's text form (`pass`, `place-6`, `hop-2-5`, …) is the
+    // consensus crate's; go through the action's own JSON form to parse it.
+    let action: Action = serde_json::from_value(serde_json::json!({
+        "craps_bet": { "table": request.table, "kind": request.kind, "amount": request.amount }
+    }))
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_bet_kind",
+            format!("{e}; use pass, dont-pass, come, dont-come, place-N, buy-N, lay-N, field, hard-N, any-seven, any-craps, two, three, eleven, twelve, horn, craps-eleven, hop-A-B, big-6 or big-8"),
+        )
+    })?;
+    wallet_submit(state, action, request.fee).await
+}
+
+/// `POST /v1/wallet/stake`.
+pub(crate) async fn wallet_stake(
+    State(state): State<Arc<AppState>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: StakeRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
+    let action = Action::Stake {
+        amount: Chips(request.amount),
+    };
+    wallet_submit(state, action, request.fee).await
+}
+
+/// Unknown route: 404.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /v1/openapi.json for the routes")
+}
+
+/// Known route, wrong method: 405.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; see /v1/openapi.json",
+    )
+}

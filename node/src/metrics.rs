@@ -1,0 +1,504 @@
+//! # Prometheus metrics
+//!
+//! One [`Metrics`] per node: a `prometheus-client` registry and typed
+//! handles that the modules owning each quantity update (the chain
+//! follower, the consensus binding, the mempool, the network task, the
+//! games indexer and the API middleware). Handles are cheap atomics; hold
+//! the `Metrics` in an `Arc` and call its methods from any thread.
+//!
+//! Every metric is named `bitcraps_*` and is in base units: seconds for
+//! durations, chips for amounts, plain counts otherwise. Counters end in
+//! `_total` (added by the OpenMetrics encoder). [`Metrics::encode`] renders
+//! the OpenMetrics text served at `GET /metrics`.
+//!
+//! | metric | type | labels | updated by |
+//! |---|---|---|---|
+//! | `bitcraps_height` | gauge | | chain follower ([`Metrics::set_height`]) |
+//! | `bitcraps_epoch` | gauge | | chain follower ([`Metrics::set_epoch`]) |
+//! | `bitcraps_finalized_views_total` | counter | | consensus ([`Metrics::inc_finalized_views`]) |
+//! | `bitcraps_block_interval_seconds` | histogram | | chain follower ([`Metrics::observe_block_interval`]) |
+//! | `bitcraps_finality_latency_seconds` | histogram | | consensus ([`Metrics::observe_finality_latency`]) |
+//! | `bitcraps_mempool_transactions` | gauge | | mempool ([`Metrics::set_mempool`]) |
+//! | `bitcraps_mempool_bytes` | gauge | | mempool ([`Metrics::set_mempool`]) |
+//! | `bitcraps_peers` | gauge | | network ([`Metrics::set_peers`]) |
+//! | `bitcraps_gossip_messages_total` | counter | `topic`, `verdict` | network ([`Metrics::inc_gossip`]) |
+//! | `bitcraps_sync_lag_blocks` | gauge | | sync ([`Metrics::set_sync_lag`]) |
+//! | `bitcraps_rounds_total` | counter | `game` | games indexer ([`Metrics::inc_rounds`]) |
+//! | `bitcraps_bets_total` | counter | `game` | games indexer ([`Metrics::record_bet`]) |
+//! | `bitcraps_bet_chips_total` | counter | `game` | games indexer ([`Metrics::record_bet`]) |
+//! | `bitcraps_api_requests_total` | counter | `route`, `method`, `status` | API middleware |
+//! | `bitcraps_api_request_duration_seconds` | histogram | `route` | API middleware |
+//! | `bitcraps_api_rate_limited_total` | counter | | API rate limiter |
+//! | `bitcraps_api_websocket_clients` | gauge | | API WebSocket |
+//! | `bitcraps_api_websocket_dropped_total` | counter | `reason` | API WebSocket |
+//!
+//! Label values come from closed sets (enums, the API's route templates,
+//! HTTP status codes), so the number of series is bounded whatever clients
+//! send.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A gossipsub topic, for `bitcraps_gossip_messages_total{topic}`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum GossipTopic {
+    /// Transactions.
+    Transactions,
+    /// Finalized blocks with their certificates.
+    Blocks,
+    /// Beacon signature shares.
+    BeaconShares,
+}
+
+/// What validation decided about a gossiped message, for
+/// `bitcraps_gossip_messages_total{verdict}`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum GossipVerdict {
+    /// Valid: relayed.
+    Accepted,
+    /// Invalid: not relayed, the sender penalized.
+    Rejected,
+    /// Not relayed, no penalty (duplicate, stale, local policy).
+    Ignored,
+}
+
+/// A game, for the `game` label.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum GameLabel {
+    /// Crash.
+    Crash,
+    /// Craps.
+    Craps,
+}
+
+/// Why the API dropped a WebSocket client, for
+/// `bitcraps_api_websocket_dropped_total{reason}`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum WsDropReason {
+    /// Its outgoing queue was full: it does not read fast enough.
+    Slow,
+    /// It fell behind the node's event stream.
+    Lagged,
+}
+
+/// Label values in snake case.
+macro_rules! label_values {
+    ($($ty:ty { $($variant:ident => $text:literal),+ $(,)? })+) => {$(
+        impl $ty {
+            /// The label value.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(<$ty>::$variant => $text),+
+                }
+            }
+        }
+
+        impl EncodeLabelValue for $ty {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                EncodeLabelValue::encode(&self.as_str(), encoder)
+            }
+        }
+    )+};
+}
+
+label_values! {
+    GossipTopic {
+        Transactions => "transactions",
+        Blocks => "blocks",
+        BeaconShares => "beacon_shares",
+    }
+    GossipVerdict {
+        Accepted => "accepted",
+        Rejected => "rejected",
+        Ignored => "ignored",
+    }
+    GameLabel {
+        Crash => "crash",
+        Craps => "craps",
+    }
+    WsDropReason {
+        Slow => "slow",
+        Lagged => "lagged",
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GossipLabels {
+    topic: GossipTopic,
+    verdict: GossipVerdict,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GameLabels {
+    game: GameLabel,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WsDropLabels {
+    reason: WsDropReason,
+}
+
+/// Block intervals and finality latencies: 50 ms to ~100 s.
+fn chain_buckets() -> Histogram {
+    Histogram::new([
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+    ])
+}
+
+/// API request durations: 100 µs to ~10 s.
+fn api_buckets() -> Histogram {
+    Histogram::new([
+        0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+    ])
+}
+
+/// The node's metrics: the registry and a typed handle for each metric
+/// (table in the [module documentation](self)).
+pub struct Metrics {
+    registry: Registry,
+    height: Gauge,
+    epoch: Gauge,
+    finalized_views: Counter,
+    block_interval: Histogram,
+    finality_latency: Histogram,
+    mempool_transactions: Gauge,
+    mempool_bytes: Gauge,
+    peers: Gauge,
+    gossip: Family<GossipLabels, Counter>,
+    sync_lag: Gauge,
+    rounds: Family<GameLabels, Counter>,
+    bets: Family<GameLabels, Counter>,
+    bet_chips: Family<GameLabels, Counter>,
+    api_requests: Family<ApiLabels, Counter>,
+    api_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    api_rate_limited: Counter,
+    ws_clients: Gauge,
+    ws_dropped: Family<WsDropLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// A `u64` as a gauge value (saturating at `i64::MAX`).
+fn gauge_value(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    /// A registry with every metric registered, all at zero.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("bitcraps");
+        let metrics = Metrics {
+            height: Gauge::default(),
+            epoch: Gauge::default(),
+            finalized_views: Counter::default(),
+            block_interval: chain_buckets(),
+            finality_latency: chain_buckets(),
+            mempool_transactions: Gauge::default(),
+            mempool_bytes: Gauge::default(),
+            peers: Gauge::default(),
+            gossip: Family::default(),
+            sync_lag: Gauge::default(),
+            rounds: Family::default(),
+            bets: Family::default(),
+            bet_chips: Family::default(),
+            api_requests: Family::default(),
+            api_duration: Family::new_with_constructor(api_buckets as fn() -> Histogram),
+            api_rate_limited: Counter::default(),
+            ws_clients: Gauge::default(),
+            ws_dropped: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "height",
+            "Height of the latest finalized block applied to the ledger",
+            metrics.height.clone(),
+        );
+        registry.register("epoch", "Current validator epoch", metrics.epoch.clone());
+        registry.register(
+            "finalized_views",
+            "Consensus views finalized",
+            metrics.finalized_views.clone(),
+        );
+        registry.register_with_unit(
+            "block_interval",
+            "Time between consecutive finalized blocks (block timestamps)",
+            Unit::Seconds,
+            metrics.block_interval.clone(),
+        );
+        registry.register_with_unit(
+            "finality_latency",
+            "Time from a block's proposal to its finalization on this node",
+            Unit::Seconds,
+            metrics.finality_latency.clone(),
+        );
+        registry.register(
+            "mempool_transactions",
+            "Transactions in the mempool",
+            metrics.mempool_transactions.clone(),
+        );
+        registry.register_with_unit(
+            "mempool",
+            "Encoded size of the transactions in the mempool",
+            Unit::Bytes,
+            metrics.mempool_bytes.clone(),
+        );
+        registry.register("peers", "Connected libp2p peers", metrics.peers.clone());
+        registry.register(
+            "gossip_messages",
+            "Gossiped messages validated, by topic and verdict",
+            metrics.gossip.clone(),
+        );
+        registry.register(
+            "sync_lag_blocks",
+            "Finalized blocks known to peers and not yet applied here",
+            metrics.sync_lag.clone(),
+        );
+        registry.register(
+            "rounds",
+            "Game rounds settled or voided, by game",
+            metrics.rounds.clone(),
+        );
+        registry.register("bets", "Bets placed, by game", metrics.bets.clone());
+        registry.register(
+            "bet_chips",
+            "Chips staked on bets placed, by game",
+            metrics.bet_chips.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "Local API requests answered, by route template, method and status",
+            metrics.api_requests.clone(),
+        );
+        registry.register_with_unit(
+            "api_request_duration",
+            "Local API request handling time, by route template",
+            Unit::Seconds,
+            metrics.api_duration.clone(),
+        );
+        registry.register(
+            "api_rate_limited",
+            "Local API requests refused by the per-client rate limit",
+            metrics.api_rate_limited.clone(),
+        );
+        registry.register(
+            "api_websocket_clients",
+            "Connected local API WebSocket clients",
+            metrics.ws_clients.clone(),
+        );
+        registry.register(
+            "api_websocket_dropped",
+            "Local API WebSocket clients disconnected by the node, by reason",
+            metrics.ws_dropped.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The OpenMetrics text of every metric ([`OPENMETRICS_CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            // Writing to a String cannot fail; keep the output well formed anyway.
+            let _ = writeln!(text, "# encoding failed: {error}\n# EOF");
+        }
+        text
+    }
+
+    /// `bitcraps_height`: the latest applied block's height.
+    pub fn set_height(&self, height: u64) {
+        self.height.set(gauge_value(height));
+    }
+
+    /// `bitcraps_epoch`: the current epoch.
+    pub fn set_epoch(&self, epoch: u64) {
+        self.epoch.set(gauge_value(epoch));
+    }
+
+    /// `bitcraps_finalized_views_total`: one more view finalized.
+    pub fn inc_finalized_views(&self) {
+        self.finalized_views.inc();
+    }
+
+    /// `bitcraps_block_interval_seconds`: the time between a block's
+    /// timestamp and its parent's.
+    pub fn observe_block_interval(&self, interval: Duration) {
+        self.block_interval.observe(interval.as_secs_f64());
+    }
+
+    /// `bitcraps_finality_latency_seconds`: from proposal to finalization.
+    pub fn observe_finality_latency(&self, latency: Duration) {
+        self.finality_latency.observe(latency.as_secs_f64());
+    }
+
+    /// `bitcraps_mempool_transactions` and `bitcraps_mempool_bytes`.
+    pub fn set_mempool(&self, transactions: usize, bytes: usize) {
+        self.mempool_transactions
+            .set(gauge_value(transactions as u64));
+        self.mempool_bytes.set(gauge_value(bytes as u64));
+    }
+
+    /// `bitcraps_peers`: connected peers.
+    pub fn set_peers(&self, peers: usize) {
+        self.peers.set(gauge_value(peers as u64));
+    }
+
+    /// `bitcraps_gossip_messages_total{topic, verdict}`: one message
+    /// validated.
+    pub fn inc_gossip(&self, topic: GossipTopic, verdict: GossipVerdict) {
+        self.gossip
+            .get_or_create(&GossipLabels { topic, verdict })
+            .inc();
+    }
+
+    /// `bitcraps_sync_lag_blocks`: how far behind the best known height
+    /// this node is (0 when synced).
+    pub fn set_sync_lag(&self, blocks: u64) {
+        self.sync_lag.set(gauge_value(blocks));
+    }
+
+    /// `bitcraps_rounds_total{game}`: one round settled or voided.
+    pub fn inc_rounds(&self, game: GameLabel) {
+        self.rounds.get_or_create(&GameLabels { game }).inc();
+    }
+
+    /// `bitcraps_bets_total{game}` and `bitcraps_bet_chips_total{game}`: one
+    /// bet of `chips` placed.
+    pub fn record_bet(&self, game: GameLabel, chips: u64) {
+        let labels = GameLabels { game };
+        self.bets.get_or_create(&labels).inc();
+        self.bet_chips.get_or_create(&labels).inc_by(chips);
+    }
+
+    /// `bitcraps_api_requests_total` and
+    /// `bitcraps_api_request_duration_seconds`: one API request answered.
+    /// `route` must come from a closed set (a route template or
+    /// `"unmatched"`).
+    pub fn record_api_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.api_requests
+            .get_or_create(&ApiLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status,
+            })
+            .inc();
+        self.api_duration
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// `bitcraps_api_rate_limited_total`: one request refused with 429.
+    pub fn inc_api_rate_limited(&self) {
+        self.api_rate_limited.inc();
+    }
+
+    /// `bitcraps_api_websocket_clients`: a client connected (`+1`) or left
+    /// (`-1`).
+    pub fn add_ws_clients(&self, delta: i64) {
+        self.ws_clients.inc_by(delta);
+    }
+
+    /// `bitcraps_api_websocket_dropped_total{reason}`: the node
+    /// disconnected a client.
+    pub fn inc_ws_dropped(&self, reason: WsDropReason) {
+        self.ws_dropped
+            .get_or_create(&WsDropLabels { reason })
+            .inc();
+    }
+
+    /// How many WebSocket clients were dropped for `reason` so far.
+    pub fn ws_dropped(&self, reason: WsDropReason) -> u64 {
+        self.ws_dropped
+            .get_or_create(&WsDropLabels { reason })
+            .get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_named_bitcraps_and_in_base_units() {
+        let metrics = Metrics::new();
+        metrics.set_height(42);
+        metrics.set_epoch(3);
+        metrics.inc_finalized_views();
+        metrics.observe_block_interval(Duration::from_millis(1500));
+        metrics.observe_finality_latency(Duration::from_millis(700));
+        metrics.set_mempool(5, 900);
+        metrics.set_peers(7);
+        metrics.inc_gossip(GossipTopic::Transactions, GossipVerdict::Rejected);
+        metrics.set_sync_lag(9);
+        metrics.inc_rounds(GameLabel::Crash);
+        metrics.record_bet(GameLabel::Craps, 25);
+        metrics.record_api_request("/v1/status", "GET", 200, Duration::from_micros(300));
+        metrics.inc_api_rate_limited();
+        metrics.add_ws_clients(1);
+        metrics.inc_ws_dropped(WsDropReason::Slow);
+        let text = metrics.encode();
+        for expected in [
+            "bitcraps_height 42",
+            "bitcraps_epoch 3",
+            "bitcraps_finalized_views_total 1",
+            "bitcraps_block_interval_seconds_count 1",
+            "bitcraps_finality_latency_seconds_sum 0.7",
+            "bitcraps_mempool_transactions 5",
+            "bitcraps_mempool_bytes 900",
+            "bitcraps_peers 7",
+            "bitcraps_gossip_messages_total{topic=\"transactions\",verdict=\"rejected\"} 1",
+            "bitcraps_sync_lag_blocks 9",
+            "bitcraps_rounds_total{game=\"crash\"} 1",
+            "bitcraps_bets_total{game=\"craps\"} 1",
+            "bitcraps_bet_chips_total{game=\"craps\"} 25",
+            "bitcraps_api_requests_total{route=\"/v1/status\",method=\"GET\",status=\"200\"} 1",
+            "bitcraps_api_request_duration_seconds_count{route=\"/v1/status\"} 1",
+            "bitcraps_api_rate_limited_total 1",
+            "bitcraps_api_websocket_clients 1",
+            "bitcraps_api_websocket_dropped_total{reason=\"slow\"} 1",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.starts_with("bitcraps_"), "{line}");
+        }
+        assert_eq!(metrics.ws_dropped(WsDropReason::Slow), 1);
+    }
+}
