@@ -53,7 +53,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use wallet::{ChainId, PublicKey, SignDomain, SignedMessage};
 
-use crate::encoding::{BoundError, BoundedBytes, BoundedVec, DecodeError, codec, decode, encode};
+use crate::encoding::{BoundError, BoundedBytes, BoundedVec, DecodeError, decode, encode};
 use crate::hash::{
     BlockHash, Hash, HashDomain, ListKind, ListProof, TxHash, hash, list_proof, list_root,
 };
@@ -114,10 +114,6 @@ impl BeaconEntry {
 #[serde(deny_unknown_fields)]
 pub struct BlockHeader {
     /// The chain.
-    #[borsh(
-        serialize_with = "codec::chain_id::write",
-        deserialize_with = "codec::chain_id::read"
-    )]
     pub chain_id: ChainId,
     /// The height, [`FIRST_BLOCK_HEIGHT`] for the first block.
     pub height: u64,
@@ -126,10 +122,6 @@ pub struct BlockHeader {
     /// The agreed time, in milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
     /// The validator that proposed it.
-    #[borsh(
-        serialize_with = "codec::public_key::write",
-        deserialize_with = "codec::public_key::read"
-    )]
     pub proposer: PublicKey,
     /// The ledger's state root after applying the parent (the genesis state
     /// root for the first block).

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use wallet::{Address, ChainId, PublicKey};
 
 use crate::block::MAX_TXS_PER_BLOCK;
-use crate::encoding::{BoundedString, BoundedVec, DecodeError, codec, decode, encode};
+use crate::encoding::{BoundedString, BoundedVec, DecodeError, decode, encode};
 use crate::hash::{Hash, HashDomain, hash};
 use crate::tx::{BEACON_KEY_LENGTHS, BeaconKey, NetworkAddress};
 
@@ -63,17 +63,8 @@ pub const BPS_DENOMINATOR: u16 = 10_000;
 #[serde(deny_unknown_fields)]
 pub struct GenesisAccount {
     /// Its address (`craps1…`).
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub address: Address,
     /// Its starting balance.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub balance: Chips,
 }
 
@@ -82,17 +73,8 @@ pub struct GenesisAccount {
 #[serde(deny_unknown_fields)]
 pub struct GenesisBankroll {
     /// The chips in it.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub initial: Chips,
     /// Who holds its initial pool shares.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub owner: Address,
 }
 
@@ -102,21 +84,12 @@ pub struct GenesisBankroll {
 pub struct GenesisValidator {
     /// Its ed25519 consensus key (hex); its stake belongs to this key's
     /// address.
-    #[borsh(
-        serialize_with = "codec::public_key::write",
-        deserialize_with = "codec::public_key::read"
-    )]
     pub consensus_key: PublicKey,
     /// Its BLS12-381 beacon public key (hex, 48 or 96 bytes).
     pub beacon_key: BeaconKey,
     /// Where peers reach it.
     pub network_address: NetworkAddress,
     /// Its bonded stake.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub stake: Chips,
 }
 
@@ -127,11 +100,6 @@ pub struct GenesisValidator {
 #[serde(deny_unknown_fields)]
 pub struct FaucetParams {
     /// The most one faucet transaction may mint (at least 1).
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub max_per_request: Chips,
 }
 
@@ -167,11 +135,6 @@ pub struct Params {
     /// The most transactions in one block (1 to [`MAX_TXS_PER_BLOCK`]).
     pub max_block_txs: u32,
     /// The smallest fee a transaction may pay.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub min_fee: Chips,
     /// The testnet faucet; `None` (or absent) disables it.
     #[serde(default)]
@@ -181,11 +144,6 @@ pub struct Params {
     /// The largest `max_players` a table may have (at least 1).
     pub max_players_per_table: u16,
     /// The least stake of an active validator.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub min_validator_stake: Chips,
     /// The most active validators (1 to [`MAX_VALIDATORS`]).
     pub max_validators: u32,

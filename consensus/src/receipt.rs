@@ -59,18 +59,8 @@ pub enum RejectReason {
     /// The balance does not cover what the action needs.
     InsufficientBalance {
         /// What was needed.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         needed: Chips,
         /// What the account had.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         available: Chips,
     },
     /// The nonce is not the sender's next.
@@ -90,18 +80,8 @@ pub enum RejectReason {
     /// The fee is below the genesis minimum.
     FeeTooLow {
         /// The minimum.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         min: Chips,
         /// The fee offered.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         offered: Chips,
     },
     /// No such table (or it was closed).
@@ -170,18 +150,8 @@ pub enum RejectReason {
     /// The sender has less bonded stake than it asked to unbond.
     InsufficientStake {
         /// Asked for.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         requested: Chips,
         /// Bonded.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         staked: Chips,
     },
     /// The sender is not a registered validator.
@@ -204,11 +174,6 @@ pub enum RejectReason {
     /// More than the faucet's per-request maximum.
     FaucetLimit {
         /// The maximum.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         max: Chips,
     },
     /// An amount would overflow 64 bits.
@@ -218,19 +183,9 @@ pub enum RejectReason {
     InsufficientBankroll {
         /// What the action needs covered: a craps bet's largest possible
         /// win, or a crash round's total stakes against the round's risk cap.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         needed: Chips,
         /// What is available: the free chips (craps) or the risk cap on
         /// them (crash).
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         available: Chips,
     },
     /// The table's next roll is committed and waits for its randomness:
@@ -338,24 +293,10 @@ pub enum LedgerEvent {
     /// An account's balance changed (tag 0).
     BalanceChanged {
         /// The account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// Before.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         before: Chips,
         /// After.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         after: Chips,
     },
     /// A table was opened (tag 1).
@@ -363,10 +304,6 @@ pub enum LedgerEvent {
         /// Its id.
         table: TableId,
         /// Its owner.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         owner: Address,
         /// Its name.
         name: TableName,
@@ -383,10 +320,6 @@ pub enum LedgerEvent {
         /// The table.
         table: TableId,
         /// The player.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         player: Address,
     },
     /// A player left (tag 4).
@@ -394,10 +327,6 @@ pub enum LedgerEvent {
         /// The table.
         table: TableId,
         /// The player.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         player: Address,
     },
     /// A bet was accepted (tag 5).
@@ -410,19 +339,10 @@ pub enum LedgerEvent {
         /// The bet's id.
         bet: u64,
         /// The player.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         player: Address,
         /// What it is.
         wager: Wager,
         /// The stake.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// A craps line bet's odds changed (tag 6).
@@ -432,18 +352,8 @@ pub enum LedgerEvent {
         /// The line bet.
         bet: u64,
         /// Odds before.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         before: Chips,
         /// Odds after.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         after: Chips,
     },
     /// A craps bet was taken down and its stake and odds returned (tag 7).
@@ -453,11 +363,6 @@ pub enum LedgerEvent {
         /// The bet.
         bet: u64,
         /// What went back to the player.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         returned: Chips,
     },
     /// A bet (or part of one) was decided (tag 8).
@@ -469,20 +374,11 @@ pub enum LedgerEvent {
         /// The bet.
         bet: u64,
         /// The player.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         player: Address,
         /// How it ended.
         result: BetResult,
         /// Everything credited to the player: returned stake plus winnings
         /// less commission (0 for a loss).
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         paid: Chips,
     },
     /// Dice were rolled at a craps table (tag 9).
@@ -593,17 +489,8 @@ pub enum LedgerEvent {
     /// Chips went into the bankroll for shares (tag 16).
     BankrollDeposited {
         /// The depositor.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// The chips.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
         /// The shares issued.
         #[serde(with = "codec::u128_text")]
@@ -612,10 +499,6 @@ pub enum LedgerEvent {
     /// A bankroll withdrawal was requested (tag 17).
     BankrollWithdrawalQueued {
         /// The holder.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// The shares.
         #[serde(with = "codec::u128_text")]
@@ -626,67 +509,32 @@ pub enum LedgerEvent {
     /// A bankroll withdrawal was paid (tag 18).
     BankrollWithdrawalPaid {
         /// The holder.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// The shares redeemed.
         #[serde(with = "codec::u128_text")]
         shares: u128,
         /// The chips paid.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// A validator registered (tag 19).
     ValidatorRegistered {
         /// Its consensus key.
-        #[borsh(
-            serialize_with = "codec::public_key::write",
-            deserialize_with = "codec::public_key::read"
-        )]
         validator: PublicKey,
         /// The account that registered it.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
     },
     /// Stake was bonded (tag 20).
     Staked {
         /// The account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Stake started unbonding (tag 21).
     UnstakeQueued {
         /// The account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
         /// The height at which it is released.
         release_at: u64,
@@ -694,33 +542,15 @@ pub enum LedgerEvent {
     /// Unbonded stake was released to the balance (tag 22).
     StakeReleased {
         /// The account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// A validator was slashed (tag 23).
     Slashed {
         /// Its consensus key.
-        #[borsh(
-            serialize_with = "codec::public_key::write",
-            deserialize_with = "codec::public_key::read"
-        )]
         validator: PublicKey,
         /// How much stake it lost.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
         /// What for.
         reason: ReasonText,
@@ -728,33 +558,15 @@ pub enum LedgerEvent {
     /// Transaction fees paid to a validator (tag 24).
     FeesPaid {
         /// The validator.
-        #[borsh(
-            serialize_with = "codec::public_key::write",
-            deserialize_with = "codec::public_key::read"
-        )]
         validator: PublicKey,
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// The faucet minted chips (tag 25).
     FaucetPaid {
         /// The account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         account: Address,
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// A craps table's next roll was committed at this block: its dice come
@@ -790,11 +602,6 @@ pub enum LedgerEvent {
     /// validators (or found no validator) were burned (tag 29).
     FeesBurned {
         /// How much.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// A new validator-set epoch began after this block (tag 30).
@@ -817,11 +624,6 @@ pub struct Receipt {
     /// Applied or rejected.
     pub status: TxStatus,
     /// The fee taken from the sender.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub fee_charged: Chips,
     /// What happened, in order.
     pub events: BoundedVec<LedgerEvent, MAX_EVENTS_PER_RECEIPT>,

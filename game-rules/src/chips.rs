@@ -18,7 +18,10 @@ use core::fmt;
     Hash,
     borsh::BorshSerialize,
     borsh::BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
 )]
+#[serde(transparent)]
 pub struct Chips(pub u64);
 
 impl Chips {

@@ -41,7 +41,17 @@ const MAX_BECH32_LENGTH: usize = 90;
 ///
 /// `Display` writes the bech32m form (`craps1…`) and `FromStr` parses it
 /// strictly; the two round-trip. Serde uses the same text form.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Address([u8; Address::LENGTH]);
 
 impl Address {

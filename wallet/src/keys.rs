@@ -173,6 +173,22 @@ impl Ord for PublicKey {
     }
 }
 
+/// The 32-byte encoding; decoding applies every check of
+/// [`PublicKey::from_bytes`], so a key read from outside is always valid.
+impl borsh::BorshSerialize for PublicKey {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(self.as_bytes())
+    }
+}
+
+impl borsh::BorshDeserialize for PublicKey {
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        let bytes = <[u8; PublicKey::LENGTH]>::deserialize_reader(reader)?;
+        PublicKey::from_bytes(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+    }
+}
+
 impl TryFrom<&[u8]> for PublicKey {
     type Error = KeyError;
 
@@ -206,7 +222,17 @@ impl FromStr for PublicKey {
 /// An ed25519 signature: 64 bytes, `R ‖ s`.
 ///
 /// Any 64 bytes can be held; malformed ones simply fail verification.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct Signature([u8; Signature::LENGTH]);
 
 impl Signature {

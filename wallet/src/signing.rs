@@ -107,7 +107,17 @@ impl fmt::Display for SignDomain {
 ///
 /// The `consensus` crate decides how it is derived (e.g. from the genesis
 /// block); here it is opaque bytes. Text form: 64 lower-case hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct ChainId([u8; ChainId::LENGTH]);
 
 impl ChainId {

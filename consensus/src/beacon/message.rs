@@ -8,7 +8,7 @@ use wallet::ChainId;
 
 use super::keys::decode_g1;
 use super::{BEACON_NAMESPACE, BeaconError, GroupKey, SIGNATURE_LENGTH, V};
-use crate::encoding::{codec, encode};
+use crate::encoding::encode;
 use crate::hash::BlockHash;
 
 /// The message the validators threshold-sign for a finalized height.
@@ -33,10 +33,6 @@ use crate::hash::BlockHash;
 #[serde(deny_unknown_fields)]
 pub struct BeaconMessage {
     /// The chain.
-    #[borsh(
-        serialize_with = "codec::chain_id::write",
-        deserialize_with = "codec::chain_id::read"
-    )]
     pub chain_id: ChainId,
     /// The validator-set epoch whose validators sign (the epoch of the
     /// block at `height`).

@@ -7,7 +7,7 @@ use wallet::{ChainId, Keypair, PublicKey, SignDomain, Signature};
 
 use super::keys::SecretShare;
 use super::{BEACON_NAMESPACE, BeaconError, BeaconMessage, PublicSharing, SIGNATURE_LENGTH, V};
-use crate::encoding::{DecodeError, codec, decode, encode};
+use crate::encoding::{DecodeError, decode, encode};
 use crate::hash::BlockHash;
 
 /// The wallet signing domain of share envelopes.
@@ -82,10 +82,6 @@ pub struct SignedBeaconShare {
     pub share: BeaconShare,
     /// The validator's ed25519 signature of
     /// [`SignedBeaconShare::signing_message`] under [`SHARE_SIGN_DOMAIN`].
-    #[borsh(
-        serialize_with = "codec::signature::write",
-        deserialize_with = "codec::signature::read"
-    )]
     pub signature: Signature,
 }
 

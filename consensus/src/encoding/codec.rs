@@ -7,13 +7,13 @@
 //! are defined here, not by the other crates' declaration order, so
 //! reordering an enum there cannot change the protocol.
 //!
+//! The wallet's `PublicKey` (32 bytes, decoding validates the point),
+//! `Signature` (64 bytes), `Address` (20 bytes) and `ChainId` (32 bytes), and
+//! game-rules' `Chips` (`u64`), implement borsh themselves with those layouts,
+//! so fields of those types need no attribute.
+//!
 //! | type | borsh layout |
 //! |---|---|
-//! | `PublicKey` | 32 bytes, a valid canonical ed25519 point not of small order |
-//! | `Signature` | 64 bytes (any; checked when verified) |
-//! | `Address` | 20 bytes |
-//! | `ChainId` | 32 bytes |
-//! | `Chips` | `u64` |
 //! | `BetKind` | tag `u8` (table in [`bet_kind`]) then for place/buy/lay/hard the number's total (`u8`), for hop the two faces (`u8`, lower first) |
 //! | `OddsLimit` | tag `0` 3-4-5×, tag `1` flat then the multiple `u32` |
 //! | `Working` | `0` table default, `1` on, `2` off |
@@ -25,98 +25,6 @@ use borsh::io::{Read, Result, Write};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use super::invalid;
-
-/// `wallet::PublicKey`: 32 bytes, validated.
-pub(crate) mod public_key {
-    use super::*;
-    use wallet::PublicKey;
-
-    pub(crate) fn write<W: Write>(key: &PublicKey, writer: &mut W) -> Result<()> {
-        writer.write_all(key.as_bytes())
-    }
-
-    pub(crate) fn read<R: Read>(reader: &mut R) -> Result<PublicKey> {
-        let bytes = <[u8; PublicKey::LENGTH]>::deserialize_reader(reader)?;
-        PublicKey::from_bytes(&bytes).map_err(|e| invalid(e.to_string()))
-    }
-}
-
-/// `wallet::Signature`: 64 bytes.
-pub(crate) mod signature {
-    use super::*;
-    use wallet::Signature;
-
-    pub(crate) fn write<W: Write>(signature: &Signature, writer: &mut W) -> Result<()> {
-        writer.write_all(signature.as_bytes())
-    }
-
-    pub(crate) fn read<R: Read>(reader: &mut R) -> Result<Signature> {
-        Ok(Signature::from_bytes(
-            <[u8; Signature::LENGTH]>::deserialize_reader(reader)?,
-        ))
-    }
-}
-
-/// `wallet::Address`: 20 bytes.
-pub(crate) mod address {
-    use super::*;
-    use wallet::Address;
-
-    pub(crate) fn write<W: Write>(address: &Address, writer: &mut W) -> Result<()> {
-        writer.write_all(address.as_bytes())
-    }
-
-    pub(crate) fn read<R: Read>(reader: &mut R) -> Result<Address> {
-        Ok(Address::from_bytes(
-            <[u8; Address::LENGTH]>::deserialize_reader(reader)?,
-        ))
-    }
-}
-
-/// `wallet::ChainId`: 32 bytes.
-pub(crate) mod chain_id {
-    use super::*;
-    use wallet::ChainId;
-
-    pub(crate) fn write<W: Write>(id: &ChainId, writer: &mut W) -> Result<()> {
-        writer.write_all(id.as_bytes())
-    }
-
-    pub(crate) fn read<R: Read>(reader: &mut R) -> Result<ChainId> {
-        Ok(ChainId::new(<[u8; ChainId::LENGTH]>::deserialize_reader(
-            reader,
-        )?))
-    }
-}
-
-/// `game_rules::Chips`: borsh `u64`, serde a JSON number.
-pub(crate) mod chips {
-    use super::*;
-    use game_rules::Chips;
-
-    pub(crate) fn write<W: Write>(amount: &Chips, writer: &mut W) -> Result<()> {
-        amount.get().serialize(writer)
-    }
-
-    pub(crate) fn read<R: Read>(reader: &mut R) -> Result<Chips> {
-        Ok(Chips(u64::deserialize_reader(reader)?))
-    }
-
-    pub(crate) fn serialize<S: serde::Serializer>(
-        amount: &Chips,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_u64(amount.get())
-    }
-
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Chips, D::Error> {
-        Ok(Chips(<u64 as serde::Deserialize>::deserialize(
-            deserializer,
-        )?))
-    }
-}
 
 /// `u128` amounts (bankroll shares) in serde as a decimal string, since JSON
 /// numbers past 2^53 lose precision in many readers (and `serde_json::Value`
@@ -640,6 +548,6 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         let mut slice = &identity[..];
-        assert!(public_key::read(&mut slice).is_err());
+        assert!(wallet::PublicKey::deserialize_reader(&mut slice).is_err());
     }
 }

@@ -80,7 +80,6 @@
 
 pub mod bankroll;
 pub mod beacon;
-mod codec;
 pub mod craps;
 pub mod crash;
 mod error;

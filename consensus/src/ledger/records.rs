@@ -89,10 +89,6 @@ pub struct SettledBet {
     /// The bet id.
     pub bet: u64,
     /// Its owner.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub player: Address,
     /// How it ended.
     pub result: BetResult,
@@ -121,10 +117,6 @@ pub enum CrapsRollResult {
         /// Whether it was a seven-out.
         seven_out: bool,
         /// Who held the dice.
-        #[borsh(
-            serialize_with = "super::codec::option_address::write",
-            deserialize_with = "super::codec::option_address::read"
-        )]
         shooter: Option<Address>,
         /// Every bet the roll decided, in bet order.
         bets: Vec<SettledBet>,
@@ -220,10 +212,6 @@ pub struct CrashBetRecord {
     /// The bet id.
     pub bet: u64,
     /// Its owner.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub player: Address,
     /// The stake.
     pub amount: Chips,

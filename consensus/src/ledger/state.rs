@@ -18,7 +18,7 @@ use wallet::{Address, PublicKey};
 use super::error::LedgerError;
 use super::keys;
 use super::tables::Table;
-use crate::encoding::{codec, encode};
+use crate::encoding::encode;
 use crate::hash::Hash;
 use crate::tx::{BeaconKey, NetworkAddress, Slot, TableId};
 
@@ -274,10 +274,6 @@ impl Bankroll {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Withdrawal {
     /// Who is paid.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub account: Address,
     /// The shares redeemed.
     pub shares: u128,
@@ -289,16 +285,8 @@ pub struct Withdrawal {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Validator {
     /// Its consensus key (also the key of its account).
-    #[borsh(
-        serialize_with = "codec::public_key::write",
-        deserialize_with = "codec::public_key::read"
-    )]
     pub consensus_key: PublicKey,
     /// The account that staked and receives fees and released stake.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub account: Address,
     /// Its BLS beacon key, opaque here.
     pub beacon_key: BeaconKey,
@@ -316,16 +304,8 @@ pub struct Validator {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Unbonding {
     /// The validator it was bonded to.
-    #[borsh(
-        serialize_with = "codec::public_key::write",
-        deserialize_with = "codec::public_key::read"
-    )]
     pub validator: PublicKey,
     /// Who receives it.
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub account: Address,
     /// How much.
     pub amount: Chips,
@@ -338,10 +318,6 @@ pub struct EpochRecord {
     /// Its first height.
     pub start_height: u64,
     /// Its validators, by stake (largest first) then key.
-    #[borsh(
-        serialize_with = "super::codec::keys::write",
-        deserialize_with = "super::codec::keys::read"
-    )]
     pub validators: Vec<PublicKey>,
 }
 

@@ -20,7 +20,6 @@ use wallet::Address;
 use super::exec::{Env, Out, Sender, TxResult, text};
 use super::records::IntervalRecord;
 use super::state::State;
-use crate::encoding::codec;
 use crate::receipt::{LedgerEvent, RejectReason};
 use crate::tx::{TableGame, TableId, TableName};
 
@@ -30,10 +29,6 @@ pub struct Table {
     /// Its id.
     pub id: TableId,
     /// Who created it (and alone may close it).
-    #[borsh(
-        serialize_with = "codec::address::write",
-        deserialize_with = "codec::address::read"
-    )]
     pub owner: Address,
     /// Its name.
     pub name: TableName,
@@ -43,10 +38,6 @@ pub struct Table {
     pub game: TableGame,
     /// The seated players, each with its seat number (seats are numbered
     /// in the order players joined; the craps shooter order).
-    #[borsh(
-        serialize_with = "super::codec::by_player::write",
-        deserialize_with = "super::codec::by_player::read"
-    )]
     pub players: BTreeMap<Address, u64>,
     /// The seat number of the next player to join.
     pub next_seat: u64,
@@ -113,10 +104,6 @@ pub struct CrapsPlay {
     /// The id of the next bet.
     pub next_bet: u64,
     /// Who owns each bet on the table.
-    #[borsh(
-        serialize_with = "super::codec::owners::write",
-        deserialize_with = "super::codec::owners::read"
-    )]
     pub owners: BTreeMap<u64, Address>,
     /// The number of the next roll (rolls made or voided so far).
     pub next_roll: u64,
@@ -173,16 +160,8 @@ pub struct CrashPlay {
     /// The id of the next bet (unique over the table's life).
     pub next_bet: u64,
     /// Who owns each bet of the round.
-    #[borsh(
-        serialize_with = "super::codec::owners::write",
-        deserialize_with = "super::codec::owners::read"
-    )]
     pub bettors: BTreeMap<u64, Address>,
     /// Each player's bet in the round (one per player).
-    #[borsh(
-        serialize_with = "super::codec::by_player::write",
-        deserialize_with = "super::codec::by_player::read"
-    )]
     pub by_player: BTreeMap<Address, u64>,
     /// The height of each recorded tick (index = tick).
     pub tick_heights: Vec<u64>,

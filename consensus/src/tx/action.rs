@@ -83,35 +83,15 @@ pub enum TableGame {
     /// Crash (tag 0).
     Crash {
         /// The smallest stake.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         min_bet: Chips,
         /// The largest stake.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         max_bet: Chips,
     },
     /// Craps (tag 1).
     Craps {
         /// The smallest bet (not applied to odds).
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         min_bet: Chips,
         /// The largest bet (not applied to odds).
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         max_bet: Chips,
         /// How much odds a line bet may carry.
         #[borsh(
@@ -183,27 +163,13 @@ pub enum Action {
     /// Moves `amount` from the sender to `to` (tag 0).
     Transfer {
         /// The receiving account.
-        #[borsh(
-            serialize_with = "codec::address::write",
-            deserialize_with = "codec::address::read"
-        )]
         to: Address,
         /// How much, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Deposits `amount` into the shared bankroll for pool shares (tag 1).
     BankrollDeposit {
         /// How much, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Redeems `shares` of the bankroll; paid after the genesis withdrawal
@@ -250,11 +216,6 @@ pub enum Action {
         #[serde(with = "codec::bet_kind")]
         kind: BetKind,
         /// The stake, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Sets the odds behind one of the sender's line bets to `amount`; 0
@@ -265,11 +226,6 @@ pub enum Action {
         /// The line bet's id.
         bet: u64,
         /// The new odds amount.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Takes down one of the sender's craps bets where the rules allow
@@ -300,11 +256,6 @@ pub enum Action {
         /// The crash table.
         table: TableId,
         /// The stake, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
         /// Cash out automatically at this multiplier, in hundredths (`231`
         /// is 2.31×): above 100 (1.00×), at most
@@ -320,10 +271,6 @@ pub enum Action {
     RegisterValidator {
         /// The ed25519 key that signs its consensus messages (usually the
         /// sender's own key).
-        #[borsh(
-            serialize_with = "codec::public_key::write",
-            deserialize_with = "codec::public_key::read"
-        )]
         consensus_key: PublicKey,
         /// Its BLS12-381 beacon public key, 48 or 96 bytes (hex in text);
         /// validated by the beacon.
@@ -334,22 +281,12 @@ pub enum Action {
     /// Bonds `amount` of the sender's balance as validator stake (tag 14).
     Stake {
         /// How much, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Starts unbonding `amount` of stake; released after the genesis
     /// unbonding period (tag 15).
     Unstake {
         /// How much, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
     /// Proves that a validator equivocated, so it is slashed (tag 16).
@@ -361,11 +298,6 @@ pub enum Action {
     /// it and `amount` is within its per-request maximum (tag 17).
     Faucet {
         /// How much, at least 1 chip.
-        #[borsh(
-            serialize_with = "codec::chips::write",
-            deserialize_with = "codec::chips::read"
-        )]
-        #[serde(with = "codec::chips")]
         amount: Chips,
     },
 }

@@ -16,7 +16,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use wallet::{ChainId, Keypair, PublicKey, SignDomain, Signature, VerifyError};
 
-use crate::encoding::{codec, encode};
+use crate::encoding::encode;
 use crate::hash::{BlockHash, Hash};
 
 /// A consensus vote: which block a validator votes for in a slot.
@@ -104,10 +104,6 @@ pub struct SignedVote {
     pub vote: Vote,
     /// The validator's ed25519 signature under
     /// [`SignDomain::ConsensusVote`].
-    #[borsh(
-        serialize_with = "codec::signature::write",
-        deserialize_with = "codec::signature::read"
-    )]
     pub signature: Signature,
 }
 
@@ -169,10 +165,6 @@ pub enum Evidence {
     /// blocks (tag 0).
     DoubleVote {
         /// The accused validator's consensus key.
-        #[borsh(
-            serialize_with = "codec::public_key::write",
-            deserialize_with = "codec::public_key::read"
-        )]
         validator: PublicKey,
         /// One vote.
         first: SignedVote,

@@ -51,7 +51,7 @@ use game_rules::Chips;
 use serde::{Deserialize, Serialize};
 use wallet::{Address, ChainId, Keypair, PublicKey, SignDomain, Signature};
 
-use crate::encoding::{DecodeError, codec, decode, encode};
+use crate::encoding::{DecodeError, decode, encode};
 use crate::hash::{HashDomain, TxHash, hash};
 
 /// The most bytes a signed transaction's encoding may have; longer input is
@@ -114,26 +114,13 @@ pub enum TxError {
 #[serde(deny_unknown_fields)]
 pub struct Transaction {
     /// The chain it is for.
-    #[borsh(
-        serialize_with = "codec::chain_id::write",
-        deserialize_with = "codec::chain_id::read"
-    )]
     pub chain_id: ChainId,
     /// Who sends it, pays its fee and signs it.
-    #[borsh(
-        serialize_with = "codec::public_key::write",
-        deserialize_with = "codec::public_key::read"
-    )]
     pub sender: PublicKey,
     /// The sender's next nonce (the number of its transactions applied so
     /// far, from 0).
     pub nonce: u64,
     /// The fee, paid to the validators.
-    #[borsh(
-        serialize_with = "codec::chips::write",
-        deserialize_with = "codec::chips::read"
-    )]
-    #[serde(with = "codec::chips")]
     pub fee: Chips,
     /// The last block height that may include it.
     pub expiry_height: u64,
@@ -182,10 +169,6 @@ pub struct SignedTransaction {
     /// The transaction.
     pub tx: Transaction,
     /// The sender's ed25519 signature under [`SignDomain::Transaction`].
-    #[borsh(
-        serialize_with = "codec::signature::write",
-        deserialize_with = "codec::signature::read"
-    )]
     pub signature: Signature,
 }
 

@@ -161,13 +161,15 @@ pub(crate) fn random_action(rng: &mut Rng, ledger: &Ledger) -> (u8, Action) {
 pub(crate) fn random_txs(chain: &mut Chain, rng: &mut Rng) -> Vec<SignedTransaction> {
     let count = rng.below(9);
     (0..count)
-        .map(|_| {
+        .map(|index| {
             let (who, action) = random_action(rng, &chain.ledger);
             match rng.below(20) {
                 0 => chain.tx_with_fee(&kp(who), action, Chips::ZERO),
                 1 => {
-                    // A nonce from the future.
-                    let nonce = chain.ledger.account(&addr(who)).nonce + 100;
+                    // A nonce from the future, distinct per transaction so two
+                    // draws of the same sender and action are not one
+                    // duplicated transaction (which makes the block invalid).
+                    let nonce = chain.ledger.account(&addr(who)).nonce + 100 + index;
                     chain.signed(&kp(who), action, Chips(1), nonce)
                 }
                 _ => chain.tx(&kp(who), action),
