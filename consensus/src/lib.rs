@@ -1,13 +1,17 @@
 //! # BitCraps consensus
 //!
-//! Will own everything every honest node must agree on: transaction and block
+//! Owns everything every honest node must agree on: transaction and block
 //! types and their canonical encoding, the ledger state machine (accounts,
 //! bankroll, staking, tables, rounds), the threshold randomness beacon, the BFT
 //! engine binding, and persistent storage in RocksDB.
 //!
 //! It must not read the wall clock, iterate a hash map into a decision, or hold
 //! networking code: given the same finalized blocks, every node computes the same
-//! state root. Game outcomes come from `bitcraps-game-rules`, never from here.
+//! state root. Time enters only as block timestamps, which the engine binding
+//! takes from the consensus runtime's clock when proposing (simulated time in
+//! tests) and validators check; the ledger never reads a clock. The engine is
+//! generic over its network channels, which the node supplies. Game outcomes come
+//! from `bitcraps-game-rules`, never from here.
 //!
 //! | module | concept |
 //! |---|---|
