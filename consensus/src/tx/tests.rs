@@ -4,7 +4,7 @@
 use super::*;
 use crate::encoding::{BoundedBytes, BoundedString};
 use crate::hash::Hash;
-use game_rules::craps::{BetKind, HardNumber, Hop, OddsLimit, PointNumber, Working};
+use game_rules::craps::{BetKind, Hop, OddsLimit, PointNumber, Working};
 use proptest::prelude::*;
 
 pub(crate) const CHAIN: ChainId = ChainId::new([0x42; 32]);
@@ -16,33 +16,7 @@ pub(crate) fn keypair(seed: u8) -> Keypair {
 
 /// Every craps bet kind (58 of them).
 pub(crate) fn all_bet_kinds() -> Vec<BetKind> {
-    let mut kinds = vec![
-        BetKind::Pass,
-        BetKind::DontPass,
-        BetKind::Come,
-        BetKind::DontCome,
-        BetKind::Field,
-        BetKind::AnySeven,
-        BetKind::AnyCraps,
-        BetKind::Two,
-        BetKind::Three,
-        BetKind::Eleven,
-        BetKind::Twelve,
-        BetKind::Horn,
-        BetKind::CrapsEleven,
-        BetKind::Big6,
-        BetKind::Big8,
-    ];
-    for n in PointNumber::ALL {
-        kinds.extend([BetKind::Place(n), BetKind::Buy(n), BetKind::Lay(n)]);
-    }
-    kinds.extend(HardNumber::ALL.map(BetKind::Hard));
-    for a in 1..=6 {
-        for b in a..=6 {
-            kinds.push(BetKind::Hop(Hop::new(a, b).expect("valid faces")));
-        }
-    }
-    kinds
+    BetKind::all().collect()
 }
 
 pub(crate) mod strategies {

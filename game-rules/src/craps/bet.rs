@@ -306,6 +306,38 @@ pub enum BetKind {
 }
 
 impl BetKind {
+    /// Every bet kind at the table (58): the fixed kinds, then place, buy
+    /// and lay on each point number, the four hardways, and the 21 hops.
+    pub fn all() -> impl Iterator<Item = BetKind> {
+        let fixed = [
+            BetKind::Pass,
+            BetKind::DontPass,
+            BetKind::Come,
+            BetKind::DontCome,
+            BetKind::Field,
+            BetKind::AnySeven,
+            BetKind::AnyCraps,
+            BetKind::Two,
+            BetKind::Three,
+            BetKind::Eleven,
+            BetKind::Twelve,
+            BetKind::Horn,
+            BetKind::CrapsEleven,
+            BetKind::Big6,
+            BetKind::Big8,
+        ];
+        let numbers = PointNumber::ALL
+            .into_iter()
+            .flat_map(|n| [BetKind::Place(n), BetKind::Buy(n), BetKind::Lay(n)]);
+        let hops =
+            (1..=6u8).flat_map(|low| (low..=6).map(move |high| BetKind::Hop(Hop { low, high })));
+        fixed
+            .into_iter()
+            .chain(numbers)
+            .chain(HardNumber::ALL.map(BetKind::Hard))
+            .chain(hops)
+    }
+
     /// Pass, don't pass, come or don't come: the bets that can carry odds.
     pub const fn is_line(self) -> bool {
         matches!(
