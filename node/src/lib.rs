@@ -2,8 +2,8 @@
 //!
 //! Owns the daemon every player, validator and explorer runs — libp2p
 //! networking, the mempool, chain following, the local REST/WebSocket API,
-//! metrics and configuration — and the `bitcraps` command-line tool, a thin shell
-//! over the libraries.
+//! metrics and configuration. The `bitcraps` binary (crate `cli`) is a thin
+//! shell over it.
 //!
 //! Nothing consensus-critical lives here: outcomes and state transitions come from
 //! `bitcraps-game-rules` and `bitcraps-consensus`.
@@ -16,7 +16,7 @@
 //! | [`metrics`] | the `bitcraps_*` Prometheus metrics |
 //!
 //! The daemon that wires these to the ledger and the consensus engine, and its
-//! configuration, are still to come; the binary offers `bitcraps simulate`.
+//! configuration, are still to come.
 
 pub mod api;
 pub mod mempool;
