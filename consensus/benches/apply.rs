@@ -91,6 +91,7 @@ fn genesis(players: &[Keypair], validator: &Keypair) -> Genesis {
             ..Params::default()
         },
         dealer_beacon: true,
+        beacon_sharing: None,
     }
 }
 

@@ -24,6 +24,15 @@
 //! `true`, the beacon's group key may come from a trusted dealer instead of a
 //! DKG. It defaults to `false` and is part of the chain id, so a chain that
 //! used it can never pass for one that did not.
+//!
+//! `beacon_sharing` is the first epoch's public threshold sharing (the
+//! output of the DKG, or of the dealer): its constant term is the group key
+//! that verifies every finality certificate and every beacon σ for the life
+//! of the chain (resharing keeps it). A chain that runs validators must
+//! have one; with it, the validators must be listed in ascending
+//! consensus-key order (the committee order of the BFT engine, so share `i`
+//! belongs to validator `i` in both) and each `beacon_key` must be that
+//! validator's share public key.
 
 use std::collections::BTreeSet;
 
@@ -33,6 +42,7 @@ use game_rules::crash::MAX_BETS_PER_ROUND;
 use serde::{Deserialize, Serialize};
 use wallet::{Address, ChainId, PublicKey};
 
+use crate::beacon::{PublicSharing, ThresholdBeaconVerifier};
 use crate::block::MAX_TXS_PER_BLOCK;
 use crate::encoding::{BoundedString, BoundedVec, DecodeError, decode, encode};
 use crate::hash::{Hash, HashDomain, hash};
@@ -87,7 +97,8 @@ pub struct GenesisValidator {
     pub consensus_key: PublicKey,
     /// Its BLS12-381 beacon public key (hex, 48 or 96 bytes).
     pub beacon_key: BeaconKey,
-    /// Where peers reach it.
+    /// Where the other validators reach its validator-network endpoint
+    /// (`host:port`, e.g. `127.0.0.1:7400`).
     pub network_address: NetworkAddress,
     /// Its bonded stake.
     pub stake: Chips,
@@ -316,6 +327,29 @@ pub enum GenesisError {
         /// The minimum.
         min: Chips,
     },
+    /// `beacon_sharing` has another number of shares than there are
+    /// validators.
+    #[error("beacon_sharing has {shares} shares for {validators} validators: one each")]
+    SharingSize {
+        /// Shares in the sharing.
+        shares: u32,
+        /// Validators listed.
+        validators: usize,
+    },
+    /// Validators not in ascending consensus-key order (with a sharing).
+    #[error(
+        "validator {index} is listed out of order: with a beacon_sharing, list validators by ascending consensus_key"
+    )]
+    ValidatorsUnsorted {
+        /// The first validator out of order.
+        index: usize,
+    },
+    /// A beacon key that is not the validator's share public key.
+    #[error("validator {index}'s beacon_key is not share {index}'s public key in beacon_sharing")]
+    BeaconKeyNotShare {
+        /// The validator's position.
+        index: usize,
+    },
     /// Balances, bankroll and stakes together exceed `u64::MAX` chips.
     #[error("the balances, bankroll and stakes add up to more than 2^64 - 1 chips")]
     SupplyOverflow,
@@ -352,6 +386,11 @@ pub struct Genesis {
     /// (testnets only; defaults to `false`).
     #[serde(default)]
     pub dealer_beacon: bool,
+    /// The first epoch's public threshold sharing (hex), whose group key
+    /// verifies finality and the beacon; `None` only for a ledger run
+    /// without validators (tests, tools). See the [module documentation](self).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon_sharing: Option<PublicSharing>,
 }
 
 impl Genesis {
@@ -414,6 +453,17 @@ impl Genesis {
         Some(total)
     }
 
+    /// The verifier of this chain's beacon entries (the chain id and the
+    /// group key of `beacon_sharing`), or `None` without a sharing.
+    pub fn beacon_verifier(&self) -> Option<ThresholdBeaconVerifier> {
+        self.beacon_sharing
+            .as_ref()
+            .map(|sharing| ThresholdBeaconVerifier {
+                chain_id: self.chain_id(),
+                group_key: *sharing.group_key(),
+            })
+    }
+
     /// Checks that a chain can start from this genesis (see
     /// [`GenesisError`] for each rule).
     pub fn validate(&self) -> Result<(), GenesisError> {
@@ -464,8 +514,34 @@ impl Genesis {
                 });
             }
         }
+        if let Some(sharing) = &self.beacon_sharing {
+            self.check_sharing(sharing)?;
+        }
         if self.total_supply().is_none() {
             return Err(GenesisError::SupplyOverflow);
+        }
+        Ok(())
+    }
+
+    /// The `beacon_sharing` rules: one share per validator, validators in
+    /// ascending key order, each beacon key the share's public key.
+    fn check_sharing(&self, sharing: &PublicSharing) -> Result<(), GenesisError> {
+        if sharing.participants() as usize != self.validators.len() {
+            return Err(GenesisError::SharingSize {
+                shares: sharing.participants(),
+                validators: self.validators.len(),
+            });
+        }
+        for (index, pair) in self.validators.windows(2).enumerate() {
+            if pair[0].consensus_key.as_bytes() >= pair[1].consensus_key.as_bytes() {
+                return Err(GenesisError::ValidatorsUnsorted { index: index + 1 });
+            }
+        }
+        for (index, validator) in self.validators.iter().enumerate() {
+            let expected = sharing.share_public_key(index as u32);
+            if expected.as_ref().map(|key| &key[..]) != Some(validator.beacon_key.as_bytes()) {
+                return Err(GenesisError::BeaconKeyNotShare { index });
+            }
         }
         Ok(())
     }

@@ -26,6 +26,7 @@
 //! | [`storage`] | RocksDB: atomic block commits and the explorer's indexes |
 //! | [`beacon`] | the threshold randomness beacon |
 //! | [`engine`] | the BFT engine binding |
+//! | [`validator`] | the validator application: speculative execution on the ledger, the post-finality beacon shares |
 //! | [`fuzz`] | fuzzing entry points for the decoders |
 
 pub mod beacon;
@@ -40,3 +41,4 @@ pub mod merkle;
 pub mod receipt;
 pub mod storage;
 pub mod tx;
+pub mod validator;

@@ -109,6 +109,7 @@
 //! - share: [`BeaconSigner`], [`BeaconShare`], [`SignedBeaconShare`],
 //!   [`BeaconEvidence`];
 //! - aggregator: [`BeaconAggregator`];
+//! - verifier: [`ThresholdBeaconVerifier`], the ledger's check of σ;
 //! - [`dkg`]: the in-process DKG and resharing.
 
 mod aggregator;
@@ -117,6 +118,7 @@ mod error;
 mod keys;
 mod message;
 mod share;
+mod verifier;
 
 #[cfg(test)]
 mod tests;
@@ -129,6 +131,7 @@ pub use share::{
     BeaconEvidence, BeaconShare, BeaconSigner, SHARE_ENVELOPE_TAG, SHARE_SIGN_DOMAIN,
     SignedBeaconShare,
 };
+pub use verifier::ThresholdBeaconVerifier;
 
 /// The namespace of every beacon signature and share (never used for
 /// anything else).

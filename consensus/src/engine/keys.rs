@@ -10,7 +10,15 @@ use commonware_utils::{N3f1, TryCollect as _, ordered::Set};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng as _;
 
+use commonware_codec::Encode as _;
+use game_rules::Chips;
+use wallet::Keypair;
+use zeroize::Zeroizing;
+
 use super::EngineError;
+use crate::beacon::{PublicSharing, SecretShare, dkg};
+use crate::genesis::GenesisValidator;
+use crate::tx::{BeaconKey, NetworkAddress};
 
 /// The BLAKE3 key-derivation context that turns a committee seed into the
 /// seeds of the identities and of the dealer.
@@ -41,6 +49,63 @@ impl Committee {
     /// The group public key (96 bytes for MinSig): all a light client needs.
     pub fn group_key(&self) -> <MinSig as Variant>::Public {
         *self.sharing.public()
+    }
+
+    /// The same sharing as the beacon sees it (one threshold key serves
+    /// consensus and the beacon, under separate namespaces).
+    pub fn beacon_sharing(&self) -> Result<PublicSharing, EngineError> {
+        PublicSharing::from_sharing(self.sharing.clone())
+            .map_err(|e| EngineError::InvalidConfig(e.to_string()))
+    }
+
+    /// The genesis entries of this committee, in committee order (which is
+    /// ascending key order, as a genesis with a `beacon_sharing` requires):
+    /// validator `i` stakes `stake` and is reached at `addresses[i]`.
+    pub fn genesis_validators(
+        &self,
+        stake: Chips,
+        addresses: &[NetworkAddress],
+    ) -> Result<Vec<GenesisValidator>, EngineError> {
+        if addresses.len() != self.validators.len() {
+            return Err(EngineError::InvalidConfig(format!(
+                "{} addresses for {} validators",
+                addresses.len(),
+                self.validators.len()
+            )));
+        }
+        let sharing = self.beacon_sharing()?;
+        self.validators
+            .iter()
+            .zip(addresses)
+            .enumerate()
+            .map(|(index, (keys, address))| {
+                let beacon_key = sharing
+                    .share_public_key(index as u32)
+                    .ok_or_else(|| EngineError::InvalidConfig(format!("no share {index}")))?;
+                Ok(GenesisValidator {
+                    consensus_key: keys.keypair().public_key(),
+                    beacon_key: BeaconKey::new(beacon_key.to_vec())
+                        .map_err(|e| EngineError::InvalidConfig(e.to_string()))?,
+                    network_address: address.clone(),
+                    stake,
+                })
+            })
+            .collect()
+    }
+}
+
+impl ValidatorKeys {
+    /// The identity as a wallet keypair (the same ed25519 key: it signs
+    /// the validator's transactions and its beacon share envelopes).
+    pub fn keypair(&self) -> Keypair {
+        let mut secret = Zeroizing::new([0u8; Keypair::SECRET_LENGTH]);
+        secret.copy_from_slice(&self.identity.encode());
+        Keypair::from_secret_bytes(&secret)
+    }
+
+    /// The share as the beacon signer takes it.
+    pub fn beacon_share(&self) -> SecretShare {
+        dkg::secret_share(self.share.clone())
     }
 }
 

@@ -51,6 +51,7 @@ fn sample() -> Genesis {
             ..Params::default()
         },
         dealer_beacon: true,
+        beacon_sharing: None,
     }
 }
 
@@ -472,4 +473,65 @@ proptest! {
         let sum: u128 = balances.iter().map(|&b| u128::from(b)).sum::<u128>() + 10_040_000;
         prop_assert_eq!(genesis.validate().is_ok(), sum <= u128::from(u64::MAX));
     }
+}
+
+/// A sample genesis whose validators are a dealer committee of `n`, with
+/// the committee's `beacon_sharing`.
+fn with_committee(n: u32) -> Genesis {
+    let committee = crate::engine::dealer_committee(n, &[7; 32]).unwrap();
+    let addresses: Vec<_> = (0..n)
+        .map(|i| format!("127.0.0.1:{}", 7400 + i).parse().unwrap())
+        .collect();
+    let mut genesis = sample();
+    genesis.validators = BoundedVec::new(
+        committee
+            .genesis_validators(Chips(10_000), &addresses)
+            .unwrap(),
+    )
+    .unwrap();
+    genesis.beacon_sharing = Some(committee.beacon_sharing().unwrap());
+    genesis
+}
+
+#[test]
+fn a_beacon_sharing_must_match_the_validators() {
+    let genesis = with_committee(4);
+    assert_eq!(genesis.validate(), Ok(()));
+    let verifier = genesis.beacon_verifier().unwrap();
+    assert_eq!(verifier.chain_id, genesis.chain_id());
+    // It survives JSON and changes the chain id.
+    let back = Genesis::from_json_bytes(genesis.to_json().as_bytes()).unwrap();
+    assert_eq!(back, genesis);
+    let mut without = genesis.clone();
+    without.beacon_sharing = None;
+    assert_ne!(without.chain_id(), genesis.chain_id());
+
+    // One share per validator.
+    let mut short = genesis.clone();
+    short.beacon_sharing = with_committee(5).beacon_sharing;
+    assert!(matches!(
+        short.validate(),
+        Err(GenesisError::SharingSize {
+            shares: 5,
+            validators: 4
+        })
+    ));
+    // Committee (ascending key) order.
+    let mut swapped = genesis.clone();
+    let mut validators = swapped.validators.to_vec();
+    validators.swap(1, 2);
+    swapped.validators = BoundedVec::new(validators).unwrap();
+    assert!(matches!(
+        swapped.validate(),
+        Err(GenesisError::ValidatorsUnsorted { index: 2 })
+    ));
+    // Each beacon key is its share's public key.
+    let mut wrong_key = genesis.clone();
+    let mut validators = wrong_key.validators.to_vec();
+    validators[3].beacon_key = with_committee(5).validators[4].beacon_key.clone();
+    wrong_key.validators = BoundedVec::new(validators).unwrap();
+    assert!(matches!(
+        wrong_key.validate(),
+        Err(GenesisError::BeaconKeyNotShare { index: 3 })
+    ));
 }

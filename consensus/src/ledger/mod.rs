@@ -340,10 +340,20 @@ impl Ledger {
 
     /// An in-memory copy of this ledger's current state (for speculative
     /// execution, or benchmarks). For a ledger on a store the state tree is
-    /// rebuilt in memory.
+    /// rebuilt in memory. The fork remembers only its head block (not the
+    /// hashes of every block before it), so forking costs the size of the
+    /// state, not of the chain: offering the fork an older block is a
+    /// [`LedgerError::WrongHeight`] rather than a no-op.
     pub fn fork_in_memory(&self) -> Result<Ledger, LedgerError> {
         let (nodes, applied) = match &self.backend {
-            Backend::Memory { nodes, applied } => (nodes.clone(), applied.clone()),
+            Backend::Memory { nodes, applied } => (
+                nodes.clone(),
+                applied
+                    .last_key_value()
+                    .map(|(height, hash)| (*height, *hash))
+                    .into_iter()
+                    .collect(),
+            ),
             Backend::Store(_) => {
                 let mut nodes = MemoryNodeStore::new();
                 let mut applied = BTreeMap::new();

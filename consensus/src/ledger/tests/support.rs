@@ -127,6 +127,7 @@ pub(crate) fn genesis_with(players: u8, balance: u64, bankroll: u64, params: Par
         validators: BoundedVec::new(vec![validator(VALIDATOR, 10_000)]).expect("validators"),
         params,
         dealer_beacon: true,
+        beacon_sharing: None,
     }
 }
 

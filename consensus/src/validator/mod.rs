@@ -1,0 +1,472 @@
+//! # The validator application
+//!
+//! [`ValidatorApp`] is the [`Executor`] a validator runs behind the BFT
+//! engine ([`crate::engine`]). It binds the finalized [`Ledger`] (shared
+//! with the node's API as a [`SharedLedger`]), this validator's beacon
+//! share ([`BeaconSigner`]), the beacon shares collected from peers
+//! ([`BeaconPool`]), the mempool ([`TransactionSource`]) and whoever wants
+//! to know about finalized blocks ([`FinalizedSink`]).
+//!
+//! ## Speculative state, one copy per block
+//!
+//! Simplex asks a validator to build on, and to verify blocks extending,
+//! *notarized* blocks that are not final yet. Each such block's post-state
+//! is cached by block hash: an in-memory [`Ledger`] forked from its
+//! parent's post-state with the block applied. The post-state of the
+//! finalized head is the *mirror*, an in-memory copy of the durable ledger
+//! kept at the same height. So:
+//!
+//! - **propose** on parent `P`: fork `P`'s post-state (or the mirror), set
+//!   `parent_state_root`, take mempool transactions not already in the
+//!   unfinalized branch, add the beacon entries the state waits for whose σ
+//!   the pool has recovered (in height order, up to the first missing one,
+//!   so a crash round's ticks stay in order), apply the block to the fork —
+//!   a proposal therefore never fails its own verification — and cache it;
+//! - **verify** `B` on `P`: a cached `B` is valid; otherwise apply `B` to a
+//!   fork of `P`'s post-state: valid iff the ledger accepts it; cache it;
+//! - **finalized** `B`: apply it durably to the shared ledger (a block
+//!   already applied is a no-op, so redelivery after a restart is safe),
+//!   make `B`'s cached post-state the new mirror (or apply `B` to the
+//!   mirror if it was never seen here), drop cached states at or below `B`'s
+//!   height, tell the mempool and the sink, and — if `B`'s height committed
+//!   something that waits for randomness — sign this validator's beacon
+//!   share of `(chain, epoch, height, B's hash)`, add it to the pool and
+//!   hand it to the share gossip.
+//!
+//! Each call costs one copy of the state (not of the chain) plus the
+//! block's execution. Shares are signed only here, after finality, only
+//! for the finalized block at a height (see [`crate::beacon`] for why the
+//! per-view VRF seed must never settle a bet).
+//!
+//! ## Limits
+//!
+//! - A block whose parent is neither the finalized head nor a block cached
+//!   here (e.g. one notarized while this validator was down) cannot be
+//!   built on or verified until that parent is finalized: the verdict is
+//!   then `false` and the other validators carry the view.
+//! - One epoch: the signer and the pool are for the epoch the app was built
+//!   with; chain-driven resharing is not wired yet.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use wallet::Keypair;
+
+use crate::beacon::{
+    BeaconAggregator, BeaconError as ShareError, BeaconMessage, BeaconSigner, Misbehaviour,
+    RecoveredBeacon, SignedBeaconShare, ThresholdBeaconVerifier,
+};
+use crate::block::{BeaconEntry, Block, BlockTemplate};
+use crate::encoding::BoundedBytes;
+use crate::engine::Executor;
+use crate::hash::{BlockHash, TxHash};
+use crate::ledger::{AppliedBlock, BlockOutcome, Ledger, LedgerError};
+use crate::tx::SignedTransaction;
+
+/// The finalized ledger, shared between the validator (which applies
+/// finalized blocks) and readers (the node's API).
+pub type SharedLedger = Arc<RwLock<Ledger>>;
+
+/// The most cached post-states of unfinalized blocks. Simplex keeps few
+/// notarized blocks above the finalized one; past this, the lowest heights
+/// are dropped first (they are the likeliest to be final or abandoned).
+pub const MAX_SPECULATIVE_STATES: usize = 64;
+
+/// Where proposals take their transactions from (the mempool).
+pub trait TransactionSource: Send + 'static {
+    /// Up to `max` transactions to propose, in the order they should be
+    /// included, with their signatures already checked; they stay in the
+    /// source until finalized.
+    fn candidates(&mut self, max: usize) -> Vec<SignedTransaction>;
+
+    /// The transactions `included` in a finalized block: forget them.
+    fn finalized(&mut self, included: &[TxHash]);
+}
+
+/// Told about every finalized block once the shared ledger has applied it
+/// (indexing, events, gossip to non-validators, metrics).
+pub trait FinalizedSink: Send + 'static {
+    /// `block` is final and applied. `proof` is its encoded
+    /// [`crate::engine::FinalityProof`] when it was finalized by its own
+    /// certificate; `applied` is `None` when the ledger had already applied
+    /// it (a redelivery after a restart).
+    fn finalized(&mut self, block: &Block, proof: Option<&[u8]>, applied: Option<&AppliedBlock>);
+}
+
+impl FinalizedSink for () {
+    fn finalized(&mut self, _: &Block, _: Option<&[u8]>, _: Option<&AppliedBlock>) {}
+}
+
+/// A [`BeaconAggregator`] shared between the [`ValidatorApp`] (which adds
+/// its own shares and reads recovered σ) and whatever receives peers'
+/// shares from the network.
+#[derive(Clone, Debug)]
+pub struct BeaconPool {
+    aggregator: Arc<Mutex<BeaconAggregator>>,
+}
+
+impl BeaconPool {
+    /// A pool around `aggregator`.
+    pub fn new(aggregator: BeaconAggregator) -> BeaconPool {
+        BeaconPool {
+            aggregator: Arc::new(Mutex::new(aggregator)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BeaconAggregator> {
+        // The aggregator stays consistent across a panicking holder: every
+        // method finishes its update before returning.
+        self.aggregator.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a share received from the network ([`BeaconAggregator::add_bytes`]).
+    pub fn add_bytes(&self, bytes: &[u8]) -> Result<Option<RecoveredBeacon>, ShareError> {
+        self.lock().add_bytes(bytes)
+    }
+
+    /// Adds a decoded share ([`BeaconAggregator::add`]).
+    pub fn add(&self, share: SignedBeaconShare) -> Result<Option<RecoveredBeacon>, ShareError> {
+        self.lock().add(share)
+    }
+
+    /// σ for `height`, if recovered (and not pruned).
+    pub fn recovered(&self, height: u64) -> Option<RecoveredBeacon> {
+        self.lock().recovered(height).cloned()
+    }
+
+    /// Evidence of misbehaving signers found so far (taken: each piece is
+    /// returned once).
+    pub fn take_evidence(&self) -> Vec<Misbehaviour> {
+        self.lock().take_evidence()
+    }
+
+    /// Forgets heights below `height` ([`BeaconAggregator::prune_below`]).
+    pub fn prune_below(&self, height: u64) {
+        self.lock().prune_below(height);
+    }
+}
+
+/// Called with each share this validator signs, to send it to the other
+/// validators.
+pub type ShareGossip = Box<dyn FnMut(&SignedBeaconShare) + Send>;
+
+/// A validator's beacon keys for one epoch.
+pub struct BeaconKeys {
+    /// This validator's share of the epoch's key.
+    pub signer: BeaconSigner,
+    /// Its ed25519 key, which signs the share envelopes (the key the
+    /// pool's aggregator lists at the signer's index).
+    pub keypair: Keypair,
+    /// The verifier of σ (the chain and the group key).
+    pub verifier: ThresholdBeaconVerifier,
+}
+
+/// A block proposed or verified here and the ledger state after it.
+struct Speculative {
+    block: Block,
+    state: Ledger,
+}
+
+/// The [`Executor`] of a validator: ledger, beacon and transactions (see
+/// the [module documentation](self)).
+pub struct ValidatorApp<T, K = ()> {
+    ledger: SharedLedger,
+    /// An in-memory copy of the finalized state.
+    mirror: Ledger,
+    beacon: BeaconKeys,
+    pool: BeaconPool,
+    transactions: T,
+    sink: K,
+    gossip: ShareGossip,
+    speculative: BTreeMap<BlockHash, Speculative>,
+    max_block_txs: usize,
+}
+
+impl<T: TransactionSource> ValidatorApp<T, ()> {
+    /// An app over `ledger` (the finalized state), signing with `beacon`,
+    /// collecting shares in `pool`, proposing from `transactions` and
+    /// gossiping its shares with `gossip`. Copies the ledger's state into
+    /// memory once (the mirror).
+    pub fn new(
+        ledger: SharedLedger,
+        beacon: BeaconKeys,
+        pool: BeaconPool,
+        transactions: T,
+        gossip: ShareGossip,
+    ) -> Result<ValidatorApp<T, ()>, LedgerError> {
+        let (mirror, max_block_txs) = {
+            let ledger = read(&ledger);
+            (
+                ledger.fork_in_memory()?,
+                ledger.params().max_block_txs as usize,
+            )
+        };
+        Ok(ValidatorApp {
+            ledger,
+            mirror,
+            beacon,
+            pool,
+            transactions,
+            sink: (),
+            gossip,
+            speculative: BTreeMap::new(),
+            max_block_txs,
+        })
+    }
+}
+
+impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
+    /// Tells `sink` about every finalized block.
+    pub fn with_sink<S: FinalizedSink>(self, sink: S) -> ValidatorApp<T, S> {
+        ValidatorApp {
+            ledger: self.ledger,
+            mirror: self.mirror,
+            beacon: self.beacon,
+            pool: self.pool,
+            transactions: self.transactions,
+            sink,
+            gossip: self.gossip,
+            speculative: self.speculative,
+            max_block_txs: self.max_block_txs,
+        }
+    }
+
+    /// Proposes at most `max` transactions per block (and never more than
+    /// the ledger's `max_block_txs`).
+    pub fn with_max_block_txs(mut self, max: usize) -> ValidatorApp<T, K> {
+        self.max_block_txs = max.min(self.max_block_txs);
+        self
+    }
+
+    /// The post-state of `parent` (the mirror for the finalized head or
+    /// the genesis), if known here.
+    fn post_state(&self, parent: Option<&Block>) -> Option<&Ledger> {
+        let head = self.mirror.head().map(|head| head.block_hash);
+        match parent {
+            None => (head.is_none()).then_some(&self.mirror),
+            Some(parent) => {
+                let hash = parent.hash();
+                if Some(hash) == head {
+                    Some(&self.mirror)
+                } else {
+                    self.speculative.get(&hash).map(|s| &s.state)
+                }
+            }
+        }
+    }
+
+    /// The hashes of the transactions in the unfinalized blocks from the
+    /// finalized head up to and including `parent`.
+    fn in_branch(&self, parent: Option<&Block>) -> BTreeSet<TxHash> {
+        let mut hashes = BTreeSet::new();
+        let mut cursor = parent.and_then(|p| self.speculative.get(&p.hash()));
+        while let Some(speculative) = cursor {
+            hashes.extend(speculative.block.transaction_hashes());
+            cursor = self.speculative.get(&speculative.block.header.parent);
+        }
+        hashes
+    }
+
+    /// The beacon entries a block on `state` can carry: recovered σ for the
+    /// heights it waits on, in height order, up to the first missing one.
+    fn beacon_entries(&self, state: &Ledger) -> Vec<BeaconEntry> {
+        let mut entries = Vec::new();
+        for (height, pending) in state.pending_randomness() {
+            let Some(recovered) = self.pool.recovered(*height) else {
+                break;
+            };
+            if recovered.message.block != pending.block_hash
+                || recovered.message.epoch != pending.epoch
+            {
+                break;
+            }
+            let Ok(signature) = BoundedBytes::new(recovered.signature.to_vec()) else {
+                break;
+            };
+            entries.push(BeaconEntry {
+                height: *height,
+                signature,
+            });
+        }
+        entries
+    }
+
+    /// Keeps `block`'s post-state, dropping the lowest heights past
+    /// [`MAX_SPECULATIVE_STATES`].
+    fn cache(&mut self, block: Block, state: Ledger) {
+        self.speculative
+            .insert(block.hash(), Speculative { block, state });
+        while self.speculative.len() > MAX_SPECULATIVE_STATES {
+            let lowest = self
+                .speculative
+                .iter()
+                .min_by_key(|(hash, s)| (s.block.header.height, **hash))
+                .map(|(hash, _)| *hash);
+            if let Some(hash) = lowest {
+                self.speculative.remove(&hash);
+            }
+        }
+    }
+
+    /// Signs, keeps and gossips this validator's share for the finalized
+    /// block at `height`.
+    fn sign_share(&mut self, epoch: u64, height: u64, block: BlockHash) {
+        let message = BeaconMessage {
+            chain_id: self.mirror.chain_id(),
+            epoch,
+            height,
+            block,
+        };
+        match self
+            .beacon
+            .signer
+            .sign_sealed(&message, &self.beacon.keypair)
+        {
+            Ok(share) => {
+                if let Err(error) = self.pool.add(share.clone()) {
+                    tracing::warn!(height, %error, "own beacon share refused");
+                }
+                (self.gossip)(&share);
+            }
+            Err(error) => tracing::error!(height, %error, "cannot sign the beacon share"),
+        }
+    }
+
+    /// Brings the mirror to `block` (already applied durably).
+    fn advance_mirror(&mut self, block: &Block) {
+        let hash = block.hash();
+        if self.mirror.head().map(|h| h.block_hash) == Some(hash) {
+            return;
+        }
+        if let Some(speculative) = self.speculative.remove(&hash) {
+            self.mirror = speculative.state;
+            return;
+        }
+        match self.mirror.apply_verified(block, &self.beacon.verifier) {
+            Ok(_) => {}
+            Err(error) => {
+                // The mirror lags or diverged (it cannot, unless the durable
+                // ledger was changed behind it): copy the durable state.
+                tracing::warn!(%error, "re-copying the finalized state");
+                match read(&self.ledger).fork_in_memory() {
+                    Ok(mirror) => self.mirror = mirror,
+                    Err(error) => tracing::error!(%error, "cannot copy the finalized state"),
+                }
+            }
+        }
+    }
+}
+
+fn read(ledger: &SharedLedger) -> std::sync::RwLockReadGuard<'_, Ledger> {
+    // A reader or writer that panicked left the ledger between blocks:
+    // every apply is all-or-nothing.
+    ledger.read().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
+    fn propose(&mut self, parent: Option<&Block>, mut template: BlockTemplate) -> Option<Block> {
+        let mut state = self.post_state(parent)?.fork_in_memory().ok()?;
+        template.parent_state_root = state.state_root();
+        let in_branch = self.in_branch(parent);
+        let transactions: Vec<SignedTransaction> = self
+            .transactions
+            .candidates(self.max_block_txs.saturating_add(in_branch.len()))
+            .into_iter()
+            .filter(|tx| !in_branch.contains(&tx.hash()))
+            .take(self.max_block_txs)
+            .collect();
+        let entries = self.beacon_entries(&state);
+        let block = match Block::assemble(template, transactions, entries) {
+            Ok(block) => block,
+            Err(error) => {
+                tracing::warn!(%error, "cannot assemble a block");
+                return None;
+            }
+        };
+        // Signatures were checked on the mempool's entry; everything else
+        // is checked here, so the proposal passes everyone's verification.
+        match state.apply_verified(&block, &self.beacon.verifier) {
+            Ok(BlockOutcome::Applied(_)) => {
+                self.cache(block.clone(), state);
+                Some(block)
+            }
+            Ok(BlockOutcome::AlreadyApplied { .. }) => None,
+            Err(error) => {
+                tracing::warn!(%error, "own proposal does not apply; skipping");
+                None
+            }
+        }
+    }
+
+    fn verify(&mut self, parent: Option<&Block>, block: &Block) -> bool {
+        if self.speculative.contains_key(&block.hash()) {
+            return true;
+        }
+        let Some(base) = self.post_state(parent) else {
+            tracing::debug!(
+                height = block.header.height,
+                "the parent's state is not known here"
+            );
+            return false;
+        };
+        let Ok(mut state) = base.fork_in_memory() else {
+            return false;
+        };
+        // The engine checked the block's signatures before asking.
+        match state.apply_verified(block, &self.beacon.verifier) {
+            Ok(BlockOutcome::Applied(_)) => {
+                self.cache(block.clone(), state);
+                true
+            }
+            Ok(BlockOutcome::AlreadyApplied { .. }) => false,
+            Err(error) => {
+                tracing::debug!(height = block.header.height, %error, "block refused");
+                false
+            }
+        }
+    }
+
+    fn finalized(&mut self, block: &Block, proof: Option<&[u8]>) {
+        let height = block.header.height;
+        let hash = block.hash();
+        let (outcome, epoch, waits, floor) = {
+            let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
+            let epoch = ledger.epoch();
+            let outcome = ledger.apply_verified(block, &self.beacon.verifier);
+            let waits = ledger
+                .pending_randomness()
+                .any(|(h, pending)| *h == height && pending.block_hash == hash);
+            // Shares are only needed from the lowest height still waiting.
+            let floor = ledger
+                .pending_randomness()
+                .map(|(h, _)| *h)
+                .next()
+                .unwrap_or(height.saturating_add(1));
+            (outcome, epoch, waits, floor)
+        };
+        let applied = match outcome {
+            Ok(BlockOutcome::Applied(applied)) => Some(applied),
+            Ok(BlockOutcome::AlreadyApplied { .. }) => None,
+            Err(error) => {
+                // A finalized block the ledger refuses: this node's state is
+                // not the network's. Never sign for it.
+                tracing::error!(height, %error, "finalized block refused by the ledger");
+                return;
+            }
+        };
+        self.advance_mirror(block);
+        self.speculative
+            .retain(|_, s| s.block.header.height > height);
+        self.transactions.finalized(&block.transaction_hashes());
+        self.sink.finalized(block, proof, applied.as_deref());
+        if waits {
+            // Redelivered after a restart: sign again (the same share, BLS
+            // is deterministic) in case it was lost.
+            self.sign_share(epoch, height, hash);
+        }
+        self.pool.prune_below(floor);
+    }
+}
