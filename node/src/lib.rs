@@ -13,12 +13,20 @@
 //! | [`network`] | libp2p: gossip with validation and peer scoring, discovery, block sync |
 //! | [`mempool`] | pending transactions: admission checks, limits, eviction, proposer selection |
 //! | [`api`] | the local REST/WebSocket API and its security layers |
+//! | [`client`] | a typed async client of that API, with reconnecting subscriptions |
 //! | [`metrics`] | the `bitcraps_*` Prometheus metrics |
-//!
-//! The daemon that wires these to the ledger and the consensus engine, and its
-//! configuration, are still to come.
+//! | [`config`] | the node's configuration: TOML file, environment, flags |
+//! | [`chain`] | the chain state: store, shared ledger, explorer index, `NodeView` |
+//! | [`follow`] | following finalized blocks: gossip, sync, proof checks, applying |
+//! | [`daemon`] | `Node::start`: wiring it all together, logging, clean shutdown |
 
 pub mod api;
+pub mod chain;
+pub mod config;
+pub mod daemon;
+pub mod follow;
+pub mod client;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
+pub mod validator;

@@ -1,8 +1,29 @@
 //! # BitCraps local testnet
 //!
-//! Will own the one-command local testnet: keys and a genesis, a bootstrap peer,
+//! Owns the one-command local testnet: keys and a genesis, a bootstrap peer,
 //! N validators and M player nodes as real processes on loopback, load
-//! generation, fault injection (kill, pause, partition), checks and teardown.
+//! generation, fault injection (kill, pause, restart), checks and teardown.
 //!
-//! It must only drive real binaries through their public interfaces (CLI, API,
-//! signals); it must not reach into a node's state or replace any part with a mock.
+//! It only drives real binaries through their public interfaces (CLI, API,
+//! signals); it never reaches into a node's state or replaces any part with
+//! a mock.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`manifest`] | the TOML description of a testnet and its fault schedule |
+//! | [`layout`] | where a testnet's files and ports are (`testnet.json`) |
+//! | [`genesis`] | keys (dealer beacon shares, wallets) and the genesis |
+//! | [`process`] | the supervisor: spawn, pid files, signals, logs, teardown |
+//! | [`net`] | up (prepare, start, wait ready), status, down |
+//! | [`faults`] | kill, pause, restart, by command or on a schedule |
+//! | [`check`] | agreement on blocks and state roots, supply conservation |
+//! | [`load`] | signed bets from many wallets at a rate, with latencies |
+
+pub mod check;
+pub mod faults;
+pub mod genesis;
+pub mod layout;
+pub mod load;
+pub mod manifest;
+pub mod net;
+pub mod process;

@@ -284,7 +284,10 @@ impl PublicSharing {
         threshold::verify_message::<V>(&self.sharing, BEACON_NAMESPACE, message, &partial).is_ok()
     }
 
-    pub(crate) const fn sharing(&self) -> &Sharing<V> {
+    /// The commonware sharing (what the BFT engine's threshold scheme
+    /// takes: one key serves consensus and the beacon, under separate
+    /// namespaces).
+    pub const fn sharing(&self) -> &Sharing<V> {
         &self.sharing
     }
 }

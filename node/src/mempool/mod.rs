@@ -58,7 +58,8 @@
 //! transactions that have waited `regossip_after_heights` blocks since they
 //! were last published — a transaction published before the gossip mesh
 //! formed, or lost to a partition, is published again rather than waiting
-//! forever. (Gossipsub remembers what it published for 60 seconds and
+//! forever. [`MempoolSource`] hands [`Mempool::select`] to the validator's
+//! proposer (`consensus::validator::TransactionSource`). (Gossipsub remembers what it published for 60 seconds and
 //! refuses to publish it again sooner — `NetworkError::Duplicate`, which
 //! is harmless — so the interval should be about that long or longer.)
 //!
@@ -69,12 +70,14 @@
 //! pool and the same selections on every machine.
 
 mod error;
+mod source;
 mod view;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::MempoolError;
+pub use source::{MAX_PROPOSAL_TX_BYTES, MempoolSource};
 pub use view::{AccountState, AccountView};
 
 use std::cmp::Reverse;

@@ -98,6 +98,7 @@
 //! without bound; the mempool and block sync hold the state.
 
 mod config;
+mod finalized;
 pub mod gossip;
 mod metrics;
 pub mod sync;
@@ -109,6 +110,7 @@ mod validation;
 mod tests;
 
 pub use config::{MemoryLimit, NetworkConfig, NetworkLimits, NodeKey};
+pub use finalized::{FinalizedBlock, MAX_FINALITY_PROOF_BYTES, MAX_FINALIZED_BLOCK_BYTES};
 pub use metrics::{NetworkMetrics, NetworkMetricsSnapshot};
 pub use sync::{
     BlockSource, MAX_BLOCKS_PER_RESPONSE, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_RESPONSE_BYTES,
@@ -121,7 +123,6 @@ pub use libp2p::{Multiaddr, PeerId};
 
 use std::sync::Arc;
 
-use consensus::block::Block;
 use consensus::tx::SignedTransaction;
 use tokio::sync::{mpsc, oneshot};
 use wallet::ChainId;
@@ -133,8 +134,9 @@ pub enum NetworkEvent {
     /// A gossiped transaction that passed validation (it is in the mempool
     /// when the validator is [`MempoolGossip`]), and the peer that sent it.
     Transaction(SignedTransaction, PeerId),
-    /// A gossiped block that passed validation, and the peer that sent it.
-    Block(Box<Block>, PeerId),
+    /// A gossiped finalized block that passed validation, and the peer
+    /// that sent it.
+    Block(Box<FinalizedBlock>, PeerId),
     /// A first connection to a peer opened.
     PeerConnected(PeerId),
     /// The last connection to a peer closed.
@@ -369,7 +371,7 @@ impl Network {
         self.publish_raw(TopicKind::Transactions, tx.encode()).await
     }
 
-    /// Publishes an encoded finalized block on the block topic.
+    /// Publishes an encoded [`FinalizedBlock`] on the block topic.
     pub async fn publish_block(&self, block: Vec<u8>) -> Result<(), NetworkError> {
         if block.len() > self.limits.max_gossip_block_bytes {
             return Err(NetworkError::TooLarge {
@@ -420,14 +422,15 @@ impl Network {
 
     /// Asks `peer` for up to `max` finalized blocks from `from_height` and
     /// checks the answer: at most `max` blocks, each decoding (bounded,
-    /// canonical) to a block of this chain at the next height. An empty
-    /// list means the peer has none from that height.
+    /// canonical) to a block of this chain at the next height, with its
+    /// finality proof if it has one. An empty list means the peer has none
+    /// from that height.
     pub async fn request_blocks(
         &self,
         peer: PeerId,
         from_height: u64,
         max: u32,
-    ) -> Result<Vec<Block>, SyncError> {
+    ) -> Result<Vec<FinalizedBlock>, SyncError> {
         let limit = self
             .limits
             .max_blocks_per_response

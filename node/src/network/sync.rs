@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! SyncRequest  = GetBlocks { from_height u64, max u32 }                 (≤ 64 bytes)
-//! SyncResponse = Blocks([bytes ≤ MAX_BLOCK_BYTES; ≤ 64])                (≤ 32 MiB + framing)
+//! SyncResponse = Blocks([FinalizedBlock bytes ≤ MAX_FINALIZED_BLOCK_BYTES; ≤ 64])
+//!                                                                      (≤ 32 MiB + framing)
 //!              | Refused(Busy | BadRequest)
 //! ```
 //!
@@ -13,18 +14,20 @@
 //! bounded decoder of `consensus::encoding`: a peer cannot make this node
 //! allocate more than the limit or panic. A response is then checked
 //! against its request — at most `max` blocks, each a block of this chain
-//! at the next expected height — before the caller sees it. Checking each
-//! block's finality certificate is the chain follower's job.
+//! at the next expected height — before the caller sees it. Each item is a
+//! [`FinalizedBlock`]: the block and its finality proof, if it has its own.
+//! Checking the proofs is the chain follower's job.
 
 use std::io;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use consensus::block::{Block, MAX_BLOCK_BYTES};
 use consensus::encoding::{BoundedBytes, BoundedVec, DecodeError, decode, encode};
 use libp2p::StreamProtocol;
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::request_response;
 use wallet::ChainId;
+
+use super::finalized::{FinalizedBlock, MAX_FINALIZED_BLOCK_BYTES};
 
 /// The most blocks in one sync response.
 pub const MAX_BLOCKS_PER_RESPONSE: usize = 64;
@@ -51,13 +54,14 @@ pub enum SyncRequest {
     },
 }
 
-/// Encoded blocks in a sync response.
-pub type BlockList = BoundedVec<BoundedBytes<MAX_BLOCK_BYTES>, MAX_BLOCKS_PER_RESPONSE>;
+/// Encoded [`FinalizedBlock`]s in a sync response.
+pub type BlockList = BoundedVec<BoundedBytes<MAX_FINALIZED_BLOCK_BYTES>, MAX_BLOCKS_PER_RESPONSE>;
 
 /// The answer to a [`SyncRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum SyncResponse {
-    /// Encoded blocks at consecutive heights from the requested one; fewer
+    /// Encoded [`FinalizedBlock`]s at consecutive heights from the
+    /// requested one; fewer
     /// than asked (or none) if the peer has no more.
     Blocks(BlockList),
     /// The peer will not answer this request.
@@ -79,7 +83,7 @@ pub enum SyncRefusal {
 /// Where the network reads the finalized blocks it serves to syncing
 /// peers; the node implements it over its block store.
 pub trait BlockSource: Send + Sync + 'static {
-    /// The canonical encodings of the finalized blocks at heights
+    /// The encoded [`FinalizedBlock`]s (block and proof) at heights
     /// `from_height`, `from_height + 1`, …: at most `max`, stopping before
     /// the first height this node does not have. Called on a blocking
     /// thread (it may read the disk); the network enforces the response
@@ -159,7 +163,7 @@ pub fn decode_response(
     from_height: u64,
     max: usize,
     response: SyncResponse,
-) -> Result<Vec<Block>, SyncError> {
+) -> Result<Vec<FinalizedBlock>, SyncError> {
     let items = match response {
         SyncResponse::Refused(refusal) => return Err(SyncError::Refused(refusal)),
         SyncResponse::Blocks(items) => items.into_vec(),
@@ -172,19 +176,21 @@ pub fn decode_response(
     }
     let mut blocks = Vec::with_capacity(items.len());
     for (expected, bytes) in (from_height..).zip(items) {
-        let block = Block::decode(bytes.as_bytes()).map_err(|error| SyncError::InvalidBlock {
-            height: expected,
-            error,
-        })?;
-        if block.header.chain_id != *chain_id {
+        let block = FinalizedBlock::decode(bytes.as_bytes(), MAX_FINALIZED_BLOCK_BYTES)
+            .map_err(|error| SyncError::InvalidBlock {
+                height: expected,
+                error,
+            })?;
+        let header = &block.block.header;
+        if header.chain_id != *chain_id {
             return Err(SyncError::WrongChain {
-                found: block.header.chain_id,
+                found: header.chain_id,
             });
         }
-        if block.header.height != expected {
+        if header.height != expected {
             return Err(SyncError::UnexpectedHeight {
                 expected,
-                found: block.header.height,
+                found: header.height,
             });
         }
         blocks.push(block);
@@ -193,7 +199,7 @@ pub fn decode_response(
 }
 
 /// Builds a response from what a [`BlockSource`] returned, within the
-/// limits: at most `max` blocks, each at most `MAX_BLOCK_BYTES`, at most
+/// limits: at most `max` blocks, each at most `MAX_FINALIZED_BLOCK_BYTES`, at most
 /// `max_bytes` in all (the list stops before the first that breaks one).
 pub(crate) fn bounded_response(blocks: Vec<Vec<u8>>, max: usize, max_bytes: usize) -> SyncResponse {
     let mut total = 0usize;

@@ -18,7 +18,6 @@ use libp2p::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
-use consensus::block::Block;
 use consensus::tx::SignedTransaction;
 
 use super::config::{MemoryLimit, NetworkConfig, NodeKey};
@@ -27,7 +26,9 @@ use super::metrics::NetworkMetrics;
 use super::sync::{SyncCodec, SyncRefusal, SyncRequest, SyncResponse, bounded_response};
 use super::topics::{Protocols, TopicKind, Topics};
 use super::validation::{self, Verdict};
-use super::{Command, NetworkError, NetworkEvent, NetworkServices, SyncError, TestHooks};
+use super::{
+    Command, FinalizedBlock, NetworkError, NetworkEvent, NetworkServices, SyncError, TestHooks,
+};
 
 /// How long `start` waits for the listeners.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,7 +65,7 @@ pub(crate) struct Behaviour {
 enum Payload {
     None,
     Transaction(SignedTransaction),
-    Block(Box<Block>),
+    Block(Box<FinalizedBlock>),
 }
 
 struct Validated {

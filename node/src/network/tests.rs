@@ -45,7 +45,7 @@ impl AccountView for RichView {
 struct AcceptBlocks;
 
 impl BlockValidator for AcceptBlocks {
-    fn validate_block(&self, _: &Block, _: &PeerId) -> Verdict {
+    fn validate_block(&self, _: &FinalizedBlock, _: &PeerId) -> Verdict {
         Verdict::Accept
     }
 }
@@ -157,7 +157,7 @@ async fn next_tx(node: &mut Node, wait: Duration) -> Option<(SignedTransaction, 
     }
 }
 
-async fn next_block(node: &mut Node, wait: Duration) -> Option<(Block, PeerId)> {
+async fn next_block(node: &mut Node, wait: Duration) -> Option<(FinalizedBlock, PeerId)> {
     let deadline = Instant::now() + wait;
     loop {
         match tokio::time::timeout_at(deadline, node.events.recv()).await {
@@ -193,7 +193,8 @@ fn forged(nonce: u64) -> SignedTransaction {
     tx
 }
 
-/// Blocks at heights `0..n`, each extending the last.
+/// Finalized blocks (without proofs) at heights `0..n`, each extending
+/// the last, encoded.
 fn blocks(n: u64) -> Vec<Vec<u8>> {
     let proposer = key(7);
     let mut parent = Hash::ZERO;
@@ -213,7 +214,7 @@ fn blocks(n: u64) -> Vec<Vec<u8>> {
             )
             .unwrap();
             parent = block.hash();
-            block.encode()
+            FinalizedBlock::new(block, None).encode()
         })
         .collect()
 }
@@ -411,7 +412,10 @@ async fn a_flood_of_invalid_messages_gets_the_sender_banned_while_honest_peers_a
             .await
             .unwrap();
         assert_eq!(
-            synced.iter().map(|b| b.header.height).collect::<Vec<_>>(),
+            synced
+                .iter()
+                .map(|b| b.block.header.height)
+                .collect::<Vec<_>>(),
             [1, 2, 3]
         );
         let score = b.net.peer_score(ph).await.unwrap().unwrap_or(f64::MIN);
@@ -443,7 +447,7 @@ async fn block_sync_serves_consecutive_heights() {
         let got = b.net.request_blocks(pa, 1, 6).await.unwrap();
         assert_eq!(got.len(), 6);
         for (i, block) in got.iter().enumerate() {
-            assert_eq!(block.header.height, 1 + i as u64);
+            assert_eq!(block.block.header.height, 1 + i as u64);
             assert_eq!(block.encode(), chain[1 + i]);
         }
         // The tail, then nothing past it.

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use consensus::block::Block;
 use consensus::encoding::DecodeError;
 use consensus::hash::{HashDomain, TxHash, hash};
 use consensus::tx::SignedTransaction;
@@ -11,6 +10,7 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 use wallet::ChainId;
 
+use super::FinalizedBlock;
 use crate::mempool::{AccountView, CheckedTransaction, Mempool, MempoolError};
 
 /// What gossip does with a message after validation.
@@ -52,14 +52,14 @@ pub trait TransactionValidator: Send + Sync + 'static {
     fn validate_transaction(&self, tx: CheckedTransaction, from: &PeerId) -> Verdict;
 }
 
-/// The stateful verdict on a gossiped block that decoded, is well formed
-/// for this chain and whose transaction signatures verify. Called on a
-/// blocking thread.
+/// The stateful verdict on a gossiped finalized block that decoded, is
+/// well formed for this chain and whose transaction signatures verify.
+/// Called on a blocking thread.
 pub trait BlockValidator: Send + Sync + 'static {
     /// Decides on `block`, received from `from`: for example `Ignore` if it
-    /// is already known or far ahead, `Reject` if its finality certificate
-    /// is invalid.
-    fn validate_block(&self, block: &Block, from: &PeerId) -> Verdict;
+    /// is already known or far ahead, `Reject` if its finality proof is
+    /// invalid.
+    fn validate_block(&self, block: &FinalizedBlock, from: &PeerId) -> Verdict;
 }
 
 /// Validates gossiped transactions by admitting them to a shared mempool
@@ -122,17 +122,9 @@ pub(crate) fn check_block(
     data: &[u8],
     max_bytes: usize,
     chain_id: &ChainId,
-) -> Result<Block, StatelessError> {
-    if data.len() > max_bytes {
-        return Err(DecodeError::TooLarge {
-            what: "block",
-            len: data.len(),
-            max: max_bytes,
-        }
-        .into());
-    }
-    let block = Block::decode(data)?;
-    block.check(chain_id)?;
+) -> Result<FinalizedBlock, StatelessError> {
+    let block = FinalizedBlock::decode(data, max_bytes)?;
+    block.block.check(chain_id)?;
     Ok(block)
 }
 
@@ -175,7 +167,7 @@ pub(crate) fn validate_block(
     chain_id: &ChainId,
     validator: &dyn BlockValidator,
     from: &PeerId,
-) -> (Verdict, Option<Block>) {
+) -> (Verdict, Option<FinalizedBlock>) {
     match check_block(data, max_bytes, chain_id) {
         Err(error) => {
             tracing::debug!(peer = %from, %error, "gossiped block rejected");

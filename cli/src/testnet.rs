@@ -1,0 +1,422 @@
+//! `bitcraps testnet …`: a local testnet of real processes (crate
+//! `testnet`): up, down, status, faults, check and load.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use testnet::faults::{self, Children, FaultEvent};
+use testnet::layout::Layout;
+use testnet::load::{self, LoadOptions};
+use testnet::manifest::FaultKind;
+use testnet::net::{self, PrepareOptions, Prepared};
+use testnet::{check, process};
+
+/// How long nodes get to exit after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// `bitcraps testnet …`.
+#[derive(Args)]
+pub struct TestnetArgs {
+    #[command(subcommand)]
+    command: TestnetCommand,
+}
+
+#[derive(Args, Clone)]
+struct DirArg {
+    /// The testnet directory [default: ~/.bitcraps/testnet].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        match &self.dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(node::config::default_home()?.join("testnet")),
+        }
+    }
+
+    fn layout(&self) -> anyhow::Result<Layout> {
+        Ok(Layout::load(&self.path()?)?)
+    }
+}
+
+#[derive(Subcommand)]
+enum TestnetCommand {
+    /// Make keys and a genesis (or reuse the directory's), start the
+    /// bootstrap peer, the validators and the player nodes, wait until they
+    /// finalize, print where everything is, then run the manifest's fault
+    /// schedule and wait for Ctrl-C (or exit at once with --detach).
+    Up(UpArgs),
+    /// Stop a testnet (SIGTERM, SIGKILL after a grace period).
+    Down(DirArg),
+    /// Each node's process, height and peers.
+    Status(DirArg),
+    /// SIGKILL a node; with --restart-after, start it again after that many
+    /// seconds.
+    Kill(KillArgs),
+    /// SIGSTOP a node.
+    Pause(NodeArg),
+    /// SIGCONT a paused node.
+    Resume(NodeArg),
+    /// Stop a node (SIGTERM, SIGKILL after a grace period) if it runs, and
+    /// start it again.
+    Restart(NodeArg),
+    /// Run the manifest's fault schedule against the running testnet.
+    Faults(DirArg),
+    /// Check that every node agrees on every block and state root and that
+    /// the supply is conserved; exits 1 on any violation.
+    Check(DirArg),
+    /// Send signed field bets from many wallets at a steady rate and report
+    /// what was submitted, finalized, settled and rejected, with latencies.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The testnet manifest (TOML) [default: the directory's, or 4
+    /// validators and 1 player].
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Wipe the directory first: new keys, a new chain.
+    #[arg(long)]
+    fresh: bool,
+    /// Leave the testnet running in the background and exit once it is
+    /// ready (stop it with `bitcraps testnet down`).
+    #[arg(long)]
+    detach: bool,
+    /// How long to wait for every node to be ready and finalizing, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct NodeArg {
+    /// The node (validator-0, player-0, bootstrap…).
+    node: String,
+    #[command(flatten)]
+    dir: DirArg,
+}
+
+#[derive(Args)]
+struct KillArgs {
+    #[command(flatten)]
+    node: NodeArg,
+    /// Start it again this many seconds after the kill.
+    #[arg(long, value_name = "SECS")]
+    restart_after: Option<u64>,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Bets per second, over all wallets.
+    #[arg(long, value_name = "PER_SEC", default_value_t = 10.0)]
+    rate: f64,
+    /// How long to send: e.g. 30s, 2m, 500ms (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    duration: Duration,
+    /// How many wallets bet (funded by the faucet).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    wallets: u32,
+    /// Each bet's stake, chips.
+    #[arg(long, value_name = "CHIPS", default_value_t = 10)]
+    stake: u64,
+    /// How long to wait after the load for finality and settlement.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    drain: Duration,
+}
+
+/// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; use e.g. 30s, 2m or 500ms"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs `bitcraps testnet …`.
+pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
+    match args.command {
+        TestnetCommand::Up(args) => up(args),
+        TestnetCommand::Down(dir) => down(&dir.layout()?),
+        TestnetCommand::Status(dir) => {
+            let layout = dir.layout()?;
+            runtime()?.block_on(print_status(&layout));
+            Ok(())
+        }
+        TestnetCommand::Kill(args) => {
+            let hold = args.restart_after.map(Duration::from_secs);
+            fault(&args.node, hold.map(|_| FaultKind::Kill), hold)
+        }
+        TestnetCommand::Pause(node) => {
+            let layout = node.dir.layout()?;
+            let record = process::pause(&node.node, &layout.node(&node.node)?.pid_file())?;
+            println!("{}: SIGSTOP (pid {})", node.node, record.pid);
+            Ok(())
+        }
+        TestnetCommand::Resume(node) => {
+            let layout = node.dir.layout()?;
+            let record = process::resume(&node.node, &layout.node(&node.node)?.pid_file())?;
+            println!("{}: SIGCONT (pid {})", node.node, record.pid);
+            Ok(())
+        }
+        TestnetCommand::Restart(node) => fault(&node, Some(FaultKind::Restart), None),
+        TestnetCommand::Faults(dir) => {
+            let layout = dir.layout()?;
+            let children: Children = Arc::default();
+            let (_, error) = runtime()?.block_on(faults::run_schedule(
+                &layout,
+                &layout.manifest.faults,
+                &children,
+                Arc::new(print_event),
+            ));
+            match error {
+                Some(error) => Err(error.into()),
+                None => Ok(()),
+            }
+        }
+        TestnetCommand::Check(dir) => {
+            let layout = dir.layout()?;
+            let report = runtime()?.block_on(check::check(&layout))?;
+            println!("{report}");
+            if !report.ok() {
+                bail!("the testnet is inconsistent ({} violations)", report.violations.len());
+            }
+            Ok(())
+        }
+        TestnetCommand::Load(args) => {
+            let layout = args.dir.layout()?;
+            let options = LoadOptions {
+                rate: args.rate,
+                duration: args.duration,
+                wallets: args.wallets,
+                stake: args.stake,
+                drain: args.drain,
+            };
+            let report = runtime()?.block_on(load::run(&layout, &options, &|line: &str| {
+                println!("{line}")
+            }))?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn print_event(event: &FaultEvent) {
+    println!("[{:>7.1}s] {}: {}", event.at_secs, event.node, event.what);
+}
+
+/// `kill` (with an optional restart) and `restart`, from the command line.
+fn fault(node: &NodeArg, kind: Option<FaultKind>, hold: Option<Duration>) -> anyhow::Result<()> {
+    let layout = node.dir.layout()?;
+    let Some(kind) = kind else {
+        let record = process::kill(&node.node, &layout.node(&node.node)?.pid_file())?;
+        println!("{}: SIGKILL (pid {}); start it with `bitcraps testnet restart {}`", node.node, record.pid, node.node);
+        return Ok(());
+    };
+    let children: Children = Arc::default();
+    runtime()?.block_on(faults::inject(
+        &layout,
+        &node.node,
+        kind,
+        hold.unwrap_or_default(),
+        &children,
+        &|name: &str, what: String| println!("{name}: {what}"),
+    ))?;
+    Ok(())
+}
+
+async fn print_status(layout: &Layout) {
+    println!("testnet in {} (chain {})", layout.dir.display(), layout.chain_id);
+    println!("{:<13} {:<8} {:<8} {:<8} {}", "node", "process", "pid", "height", "peers / api");
+    for node in net::status(layout).await {
+        let pid = node.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        let (height, api) = match &node.api {
+            Ok((height, peers)) => (
+                height.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                format!("{peers} peers"),
+            ),
+            Err(reason) => ("-".into(), reason.clone()),
+        };
+        println!("{:<13} {:<8} {:<8} {:<8} {}", node.name, node.process, pid, height, api);
+    }
+}
+
+fn down(layout: &Layout) -> anyhow::Result<()> {
+    let supervisor = layout.supervisor_pid_file();
+    if process::live(&supervisor).is_some() {
+        println!("stopping the supervisor (testnet up)");
+        process::stop("supervisor", &supervisor, GRACE * 3)?;
+    }
+    report_stops(net::stop_all(layout, GRACE))
+}
+
+fn report_stops(
+    results: Vec<(String, Result<process::Stopped, process::ProcessError>)>,
+) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for (name, result) in results {
+        match result {
+            Ok(process::Stopped::NotRunning) => {}
+            Ok(outcome) => println!("{name}: {outcome:?}"),
+            Err(error) => {
+                failed += 1;
+                eprintln!("{name}: {error}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} node(s) could not be stopped");
+    }
+    Ok(())
+}
+
+fn up(args: UpArgs) -> anyhow::Result<()> {
+    let binary = std::env::current_exe().context("cannot find this program's path")?;
+    let dir = args.dir.path()?;
+    let (layout, prepared) = net::prepare(&PrepareOptions {
+        dir,
+        manifest: args.manifest.clone(),
+        fresh: args.fresh,
+        binary,
+    })?;
+    match prepared {
+        Prepared::Created => println!(
+            "made a new testnet in {}: {} validators, {} player node(s), chain {}",
+            layout.dir.display(),
+            layout.manifest.validators,
+            layout.manifest.players,
+            layout.chain_id
+        ),
+        Prepared::Reused => println!(
+            "reusing the testnet in {} (chain {}); --fresh starts a new one",
+            layout.dir.display(),
+            layout.chain_id
+        ),
+    }
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let supervisor = layout.supervisor_pid_file();
+        if !args.detach {
+            process::write_own_pid_file(&supervisor)?;
+        }
+        let result = run_up(&layout, &args).await;
+        if !args.detach || result.is_err() {
+            println!("stopping the testnet");
+            let stops = net::stop_all(&layout, GRACE);
+            let _ = std::fs::remove_file(&supervisor);
+            report_stops(stops)?;
+        }
+        result
+    })
+}
+
+async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(args.timeout);
+    println!("starting {} processes…", layout.nodes.len());
+    let mut children = net::start_all(layout, timeout).await?;
+    println!("waiting until every node is ready and finalizing…");
+    tokio::select! {
+        ready = net::wait_ready(layout, timeout, &mut children) => ready?,
+        signal = wait_for_signal() => {
+            signal?;
+            bail!("interrupted while starting");
+        }
+    }
+    println!("\n{}", net::describe(layout));
+    if args.detach {
+        println!("running in the background; stop it with `bitcraps testnet down --dir {}`", layout.dir.display());
+        return Ok(());
+    }
+    println!("Ctrl-C stops the testnet.");
+    let children: Children = Arc::new(Mutex::new(children));
+    let schedule = {
+        let layout = layout.clone();
+        let children = children.clone();
+        tokio::spawn(async move {
+            if layout.manifest.faults.is_empty() {
+                return;
+            }
+            println!("running the manifest's {} fault(s)", layout.manifest.faults.len());
+            let (_, error) =
+                faults::run_schedule(&layout, &layout.manifest.faults, &children, Arc::new(print_event)).await;
+            match error {
+                Some(error) => eprintln!("fault schedule: {error}"),
+                None => println!("fault schedule done"),
+            }
+        })
+    };
+    let reaper = {
+        let children = children.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let exited = {
+                    let mut guard = children.lock().unwrap_or_else(|p| p.into_inner());
+                    process::reap(&mut guard)
+                };
+                for (name, status) in exited {
+                    println!("{name} exited ({status})");
+                }
+            }
+        })
+    };
+    let result = wait_for_signal().await;
+    schedule.abort();
+    reaper.abort();
+    result
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+}

@@ -1,0 +1,628 @@
+//! The client against the real [`ApiServer`] on `127.0.0.1:0`, in front of a
+//! small in-memory node: every route it wraps, the structured errors, the
+//! token from the cookie file, timeouts, an unreachable node, and a
+//! subscription that survives a node restart.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use consensus::block::{BeaconEntry, Block, BlockTemplate};
+use consensus::encoding::BoundedBytes;
+use consensus::hash::Hash;
+use consensus::receipt::LedgerEvent;
+use consensus::tx::{Action, TableGame, Transaction};
+use game_rules::Chips;
+use game_rules::craps::{BetKind, PointNumber};
+use game_rules::crash::Multiplier;
+use tokio::sync::broadcast;
+use wallet::{ChainId, Keypair};
+
+use super::*;
+use crate::api::{
+    ApiConfig, ApiHandle, ApiServer, NodeView, NodeWallet, Page, RoundRandomness, RoundStatus,
+    SubmitError, TxRecord, ViewError, WalletSubmission,
+};
+use crate::metrics::Metrics;
+
+fn chain_id() -> ChainId {
+    ChainId::new([7; 32])
+}
+
+fn keypair() -> Keypair {
+    Keypair::from_secret_bytes(&[1; 32])
+}
+
+/// A node with one block, a crash table 1 (round 4 open, round 3 crashed
+/// at 2.00×) and a refusing mempool.
+struct TestNode {
+    block: Block,
+}
+
+impl TestNode {
+    fn new() -> TestNode {
+        let block = Block::assemble(
+            BlockTemplate {
+                chain_id: chain_id(),
+                height: 1,
+                parent: Hash::ZERO,
+                timestamp_ms: 1_700_000_000_000,
+                proposer: keypair().public_key(),
+                parent_state_root: Hash::ZERO,
+            },
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        TestNode { block }
+    }
+}
+
+impl NodeView for TestNode {
+    fn chain_id(&self) -> ChainId {
+        chain_id()
+    }
+
+    fn status(&self) -> Result<NodeStatus, ViewError> {
+        Ok(NodeStatus {
+            chain_id: chain_id(),
+            height: Some(1),
+            block_hash: Some(self.block.header.hash()),
+            epoch: 2,
+            peers: 3,
+            mempool_transactions: 0,
+            syncing: false,
+            sync: None,
+        })
+    }
+
+    fn block_by_height(&self, height: u64) -> Result<Option<Block>, ViewError> {
+        Ok((height == 1).then(|| self.block.clone()))
+    }
+
+    fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, ViewError> {
+        Ok((*hash == self.block.header.hash()).then(|| self.block.clone()))
+    }
+
+    fn transaction(&self, _: &TxHash) -> Result<Option<TxRecord>, ViewError> {
+        Ok(None)
+    }
+
+    fn account(&self, address: &Address, page: Page) -> Result<AccountInfo, ViewError> {
+        Ok(AccountInfo {
+            address: *address,
+            balance: 1_000,
+            nonce: 4,
+            stake: 0,
+            bankroll_shares: 7,
+            history: Vec::new(),
+            next_before: page.before,
+        })
+    }
+
+    fn validators(&self) -> Result<Vec<ValidatorInfo>, ViewError> {
+        Err(ViewError::Unavailable(
+            "the validator set is loading".into(),
+        ))
+    }
+
+    fn tables(&self) -> Result<Vec<TableInfo>, ViewError> {
+        Ok(vec![TableInfo {
+            id: TableId(1),
+            name: "Moon".into(),
+            owner: keypair().address(),
+            game: TableGame::Crash {
+                min_bet: Chips(1),
+                max_bet: Chips(1_000),
+            },
+            max_players: 10,
+            players: vec![keypair().address()],
+            round: Some(4),
+        }])
+    }
+
+    fn table_rounds(
+        &self,
+        table: TableId,
+        page: Page,
+    ) -> Result<Option<Vec<RoundSummary>>, ViewError> {
+        Ok((table == TableId(1)).then(|| (1..=4).rev().take(page.limit).map(summary).collect()))
+    }
+
+    fn round(&self, table: TableId, round: u64) -> Result<Option<RoundInfo>, ViewError> {
+        if table != TableId(1) || round != 3 {
+            return Ok(None);
+        }
+        Ok(Some(RoundInfo {
+            summary: summary(3),
+            randomness: vec![RoundRandomness {
+                entry: BeaconEntry {
+                    height: 1,
+                    signature: BoundedBytes::new(vec![0xbb; 48]).unwrap(),
+                },
+                published_height: 2,
+                epoch: 2,
+                message: "cc".repeat(40),
+                group_public_key: "aa".repeat(96),
+                derivation: "bitcraps/v1/crash".into(),
+            }],
+            events: vec![LedgerEvent::Crashed {
+                table,
+                round,
+                at: Multiplier::from_hundredths(200).unwrap(),
+                beacon_height: 1,
+            }],
+        }))
+    }
+
+    fn leaderboard(
+        &self,
+        _: Option<Game>,
+        limit: usize,
+    ) -> Result<Vec<LeaderboardEntry>, ViewError> {
+        Ok((1..=limit.min(3) as u32)
+            .map(|rank| LeaderboardEntry {
+                rank,
+                address: Address::from_bytes([rank as u8; 20]),
+                net_winnings: 10 - i64::from(rank) * 5,
+                wagered: 100,
+                bets: 3,
+            })
+            .collect())
+    }
+
+    fn bankroll(&self) -> Result<BankrollInfo, ViewError> {
+        Ok(BankrollInfo {
+            balance: 1_000_000,
+            total_shares: u128::MAX,
+            pending_withdrawal_shares: 0,
+            withdrawal_delay_blocks: 10,
+            exposure: 0,
+            max_round_exposure_bps: 300,
+        })
+    }
+
+    fn submit_transaction(&self, _: SignedTransaction) -> Result<TxHash, SubmitError> {
+        Err(SubmitError::Refused(
+            "nonce 0 is used; the next is 4".into(),
+        ))
+    }
+}
+
+fn summary(round: u64) -> RoundSummary {
+    RoundSummary {
+        table: TableId(1),
+        round,
+        game: Game::Crash,
+        status: if round == 4 {
+            RoundStatus::Betting
+        } else {
+            RoundStatus::Settled
+        },
+        opened_height: round,
+        settled_height: None,
+        bets: 1,
+        wagered: 10,
+        paid: 0,
+    }
+}
+
+/// Records the wallet actions it is asked to send.
+#[derive(Default)]
+struct TestWallet {
+    actions: Mutex<Vec<(Action, Option<Chips>)>>,
+}
+
+impl NodeWallet for TestWallet {
+    fn address(&self) -> Address {
+        Address::from_bytes([9; 20])
+    }
+
+    fn submit_action(
+        &self,
+        action: Action,
+        fee: Option<Chips>,
+    ) -> Result<WalletSubmission, SubmitError> {
+        if let Action::CrashCashOut { .. } = action {
+            return Err(SubmitError::Refused(
+                "you have no running bet on table 1".into(),
+            ));
+        }
+        let mut actions = self.actions.lock().unwrap();
+        actions.push((action, fee));
+        Ok(WalletSubmission {
+            hash: Hash::new([actions.len() as u8; 32]),
+            nonce: actions.len() as u64,
+            fee: fee.map_or(1, |f| f.0),
+        })
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    handle: Option<ApiHandle>,
+    wallet: Arc<TestWallet>,
+    events: broadcast::Sender<ApiEvent>,
+    cookie: PathBuf,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        Server::on("127.0.0.1:0".parse().unwrap(), dir).await
+    }
+
+    /// A server on `listen`, its cookie in `dir`.
+    async fn on(listen: SocketAddr, dir: Arc<tempfile::TempDir>) -> Server {
+        let cookie = dir.path().join("api.cookie");
+        let config = ApiConfig {
+            listen,
+            cookie_file: cookie.clone(),
+            ..ApiConfig::default()
+        };
+        let wallet = Arc::new(TestWallet::default());
+        let (events, _) = broadcast::channel(64);
+        let (addr, handle) = ApiServer::bind(
+            config,
+            Arc::new(TestNode::new()),
+            Some(wallet.clone()),
+            events.clone(),
+            Arc::new(Metrics::new()),
+        )
+        .await
+        .unwrap();
+        Server {
+            addr,
+            handle: Some(handle),
+            wallet,
+            events,
+            cookie,
+            _dir: dir,
+        }
+    }
+
+    fn client(&self) -> ApiClient {
+        ApiClient::new(&format!("http://{}", self.addr))
+            .unwrap()
+            .with_cookie(&self.cookie)
+            .with_timeout(Duration::from_secs(5))
+    }
+
+    async fn stop(mut self) -> (SocketAddr, Arc<tempfile::TempDir>) {
+        self.handle.take().unwrap().shutdown().await.unwrap();
+        (self.addr, self._dir)
+    }
+}
+
+#[test]
+fn urls_are_checked() {
+    let endpoint = Endpoint::parse("http://localhost:9000/").unwrap();
+    assert_eq!((endpoint.host.as_str(), endpoint.port), ("localhost", 9000));
+    assert_eq!(endpoint.authority, "localhost:9000");
+    let default = Endpoint::parse("http://127.0.0.1").unwrap();
+    assert_eq!(default.port, crate::api::DEFAULT_API_PORT);
+    let v6 = Endpoint::parse("http://[::1]:7380").unwrap();
+    assert_eq!(
+        (v6.host.as_str(), v6.authority.as_str()),
+        ("::1", "[::1]:7380")
+    );
+    for bad in [
+        "127.0.0.1:7380",
+        "https://127.0.0.1",
+        "http://127.0.0.1/v1",
+        "not a url",
+    ] {
+        assert!(
+            matches!(ApiClient::new(bad), Err(ClientError::BadUrl { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn backoff_doubles_up_to_its_maximum() {
+    let backoff = Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_secs(1),
+    };
+    let delays: Vec<u128> = (1..=6).map(|n| backoff.delay(n).as_millis()).collect();
+    assert_eq!(delays, [100, 200, 400, 800, 1_000, 1_000]);
+    assert_eq!(backoff.delay(u32::MAX), Duration::from_secs(1));
+}
+
+#[test]
+fn bet_kinds_use_the_api_text_form() {
+    let text = |kind| bet_kind_text(TableId(1), kind).unwrap();
+    assert_eq!(text(BetKind::Place(PointNumber::Six)), "place-6");
+    assert_eq!(text(BetKind::DontPass), "dont-pass");
+    assert_eq!(text(BetKind::Field), "field");
+}
+
+#[tokio::test]
+async fn reads_return_the_api_types() {
+    let server = Server::start().await;
+    let client = server.client();
+
+    client.health().await.unwrap();
+    let ready = client.ready().await.unwrap();
+    assert!(ready.ready);
+    assert_eq!(ready.height, Some(1));
+
+    let status = client.status().await.unwrap();
+    assert_eq!(status.node.epoch, 2);
+    assert_eq!(status.node.peers, 3);
+    assert_eq!(status.wallet, Some(Address::from_bytes([9; 20])));
+
+    let block = client.block(1).await.unwrap();
+    assert_eq!(block.height, 1);
+    assert_eq!(client.latest_block().await.unwrap(), block);
+    assert_eq!(client.block_by_hash(&block.hash).await.unwrap(), block);
+
+    let me = keypair().address();
+    let account = client.account(&me, Some(9), 5).await.unwrap();
+    assert_eq!((account.balance, account.nonce), (1_000, 4));
+    assert_eq!(account.next_before, Some(9));
+
+    let tables = client.tables().await.unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].round, Some(4));
+
+    let page = client.table_rounds(TableId(1), None, 2).await.unwrap();
+    assert_eq!(
+        page.rounds.iter().map(|r| r.round).collect::<Vec<_>>(),
+        [4, 3]
+    );
+    assert_eq!(page.next_before, Some(3));
+
+    let round = client.round(TableId(1), 3).await.unwrap();
+    assert!(matches!(
+        round.events[0],
+        LedgerEvent::Crashed { at, .. } if at.hundredths() == 200
+    ));
+
+    let leaders = client.leaderboard(Some(Game::Crash), 2).await.unwrap();
+    assert_eq!(leaders.len(), 2);
+    assert_eq!(client.bankroll().await.unwrap().total_shares, u128::MAX);
+    assert!(client.metrics().await.unwrap().contains("bitcraps_"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn api_errors_are_typed() {
+    let server = Server::start().await;
+    let client = server.client();
+
+    let missing = client.round(TableId(1), 99).await.unwrap_err();
+    match &missing {
+        ClientError::Api {
+            status,
+            code,
+            message,
+            ..
+        } => {
+            assert_eq!(*status, StatusCode::NOT_FOUND);
+            assert_eq!(code, "not_found");
+            assert!(message.contains("no round 99"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!missing.is_transient());
+
+    let loading = client.validators().await.unwrap_err();
+    assert_eq!(loading.code(), Some("unavailable"));
+    assert!(matches!(
+        loading,
+        ClientError::Api {
+            retry_after: Some(1),
+            ..
+        }
+    ));
+    assert!(loading.is_transient());
+
+    let tx = Transaction {
+        chain_id: chain_id(),
+        sender: keypair().public_key(),
+        nonce: 0,
+        fee: Chips(1),
+        expiry_height: 100,
+        action: Action::Faucet { amount: Chips(5) },
+    }
+    .sign(&keypair());
+    let refused = client.submit_transaction(&tx).await.unwrap_err();
+    assert_eq!(refused.code(), Some("transaction_refused"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn wallet_calls_carry_the_cookie_token() {
+    let server = Server::start().await;
+    let client = server.client();
+
+    let bet = client
+        .crash_bet(TableId(1), 50, Some(231), None)
+        .await
+        .unwrap();
+    assert_eq!(bet.sender, Address::from_bytes([9; 20]));
+    assert_eq!(bet.status, TxState::Pending);
+    client
+        .craps_bet(TableId(2), BetKind::Place(PointNumber::Eight), 12, Some(2))
+        .await
+        .unwrap();
+    client
+        .transfer(&keypair().address(), 7, None)
+        .await
+        .unwrap();
+    client.stake(100, None).await.unwrap();
+    assert_eq!(
+        *server.wallet.actions.lock().unwrap(),
+        [
+            (
+                Action::CrashBet {
+                    table: TableId(1),
+                    amount: Chips(50),
+                    auto_cash_out: Some(231),
+                },
+                None
+            ),
+            (
+                Action::CrapsBet {
+                    table: TableId(2),
+                    kind: BetKind::Place(PointNumber::Eight),
+                    amount: Chips(12),
+                },
+                Some(Chips(2))
+            ),
+            (
+                Action::Transfer {
+                    to: keypair().address(),
+                    amount: Chips(7),
+                },
+                None
+            ),
+            (Action::Stake { amount: Chips(100) }, None),
+        ]
+    );
+
+    let refused = client.crash_cash_out(TableId(1), None).await.unwrap_err();
+    assert_eq!(refused.code(), Some("transaction_refused"));
+
+    let anonymous = ApiClient::new(&format!("http://{}", server.addr)).unwrap();
+    assert!(matches!(
+        anonymous.stake(1, None).await,
+        Err(ClientError::NoCookie)
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("old.cookie");
+    std::fs::write(&stale, "00".repeat(32)).unwrap();
+    let wrong = anonymous.clone().with_cookie(&stale);
+    assert_eq!(
+        wrong.stake(1, None).await.unwrap_err().code(),
+        Some("invalid_token")
+    );
+    let gone = anonymous.with_cookie(dir.path().join("missing.cookie"));
+    assert!(matches!(
+        gone.stake(1, None).await,
+        Err(ClientError::Cookie { .. })
+    ));
+    assert_eq!(server.wallet.actions.lock().unwrap().len(), 4);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_absent_or_silent_node_is_an_error_not_a_hang() {
+    // A port nobody listens on.
+    let free = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let client = ApiClient::new(&format!("http://{addr}")).unwrap();
+    let error = client.status().await.unwrap_err();
+    assert!(
+        matches!(error, ClientError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+
+    // A node that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = ApiClient::new(&format!("http://{}", silent.local_addr().unwrap()))
+        .unwrap()
+        .with_timeout(Duration::from_millis(200));
+    let held = tokio::spawn(async move {
+        let (socket, _) = silent.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(socket);
+    });
+    assert!(matches!(
+        client.status().await,
+        Err(ClientError::Timeout(_))
+    ));
+    held.abort();
+}
+
+/// The next update that is not a disconnection (those come while the node
+/// is away).
+async fn next_update(subscription: &mut Subscription) -> SubscriptionUpdate {
+    tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("an update within 10 s")
+        .expect("the subscription runs")
+}
+
+fn tick(round: u64, hundredths: u64) -> ApiEvent {
+    ApiEvent::Table {
+        table: TableId(1),
+        game: Game::Crash,
+        height: 5,
+        event: LedgerEvent::CrashTick {
+            table: TableId(1),
+            round,
+            multiplier: Multiplier::from_hundredths(hundredths).unwrap(),
+            elapsed_ms: 1_000,
+        },
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_reconnect_and_resubscribe() {
+    let server = Server::start().await;
+    let client = server.client().with_backoff(Backoff {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    });
+    let mut subscription = client.subscribe([Topic::Crash(TableId(1))]);
+    assert_eq!(
+        next_update(&mut subscription).await,
+        SubscriptionUpdate::Connected {
+            topics: vec![Topic::Crash(TableId(1))]
+        }
+    );
+    // Only subscribed topics arrive.
+    server
+        .events
+        .send(ApiEvent::Block {
+            height: 2,
+            hash: Hash::ZERO,
+            timestamp_ms: 1,
+            transaction_count: 0,
+        })
+        .unwrap();
+    server.events.send(tick(4, 150)).unwrap();
+    assert_eq!(
+        next_update(&mut subscription).await,
+        SubscriptionUpdate::Event(Box::new(tick(4, 150)))
+    );
+
+    // A bad topic set is refused without dropping the connection.
+    subscription.subscribe((0..40).map(|n| Topic::Craps(TableId(n))));
+    assert!(matches!(
+        next_update(&mut subscription).await,
+        SubscriptionUpdate::Refused { code, .. } if code == "too_many_topics"
+    ));
+    subscription.unsubscribe((0..40).map(|n| Topic::Craps(TableId(n))));
+
+    // The node restarts on the same port: the subscription notices, backs
+    // off, reconnects and subscribes again.
+    let (addr, dir) = server.stop().await;
+    match next_update(&mut subscription).await {
+        SubscriptionUpdate::Disconnected { attempt, .. } => assert_eq!(attempt, 1),
+        other => panic!("{other:?}"),
+    }
+    let server = Server::on(addr, dir).await;
+    let topics = loop {
+        match next_update(&mut subscription).await {
+            SubscriptionUpdate::Connected { topics } => break topics,
+            SubscriptionUpdate::Disconnected { retry_in, .. } => {
+                assert!(retry_in <= Duration::from_millis(200))
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(topics, [Topic::Crash(TableId(1))]);
+    server.events.send(tick(5, 120)).unwrap();
+    assert_eq!(
+        next_update(&mut subscription).await,
+        SubscriptionUpdate::Event(Box::new(tick(5, 120)))
+    );
+    drop(subscription);
+    server.stop().await;
+}

@@ -1,0 +1,741 @@
+//! # Node configuration
+//!
+//! [`NodeConfig`] is everything `bitcraps node start` needs, read from a
+//! TOML file and overridden, key by key, by environment variables and
+//! command-line flags ([`ConfigArgs`]): **file < environment < flag**.
+//! Every key has all three forms: `[api] listen` is `BITCRAPS_API_LISTEN`
+//! and `--api-listen`. List values (`network.listen`, `network.bootstrap`,
+//! `api.allowed_hosts`) are comma-separated in the environment and in a
+//! flag.
+//!
+//! The *home* directory (`--home`, `BITCRAPS_HOME`, default
+//! `~/.bitcraps`) holds `config.toml` (or `--config`) and is the base of
+//! every relative path in the configuration, so the defaults need nothing
+//! else: the RocksDB database in `home/data`, the genesis in
+//! `home/genesis.json`, the libp2p key in `home/node.key`, the API cookie
+//! in `home/api.cookie`. A missing `config.toml` means all defaults.
+//!
+//! ```toml
+//! data_dir = "data"
+//! genesis_file = "genesis.json"
+//!
+//! [network]
+//! listen = ["/ip4/127.0.0.1/tcp/7370", "/ip4/127.0.0.1/udp/7370/quic-v1"]
+//! bootstrap = []
+//! node_key_file = "node.key"
+//! mdns = true
+//!
+//! [api]                 # node::api::ApiConfig
+//! listen = "127.0.0.1:7380"
+//! cookie_file = "api.cookie"
+//!
+//! [log]
+//! format = "pretty"     # or "json"
+//! level = "info"        # tracing directives, e.g. "info,node::network=debug"
+//!
+//! [wallet]              # optional: the node's own key for the wallet API routes
+//! keystore = "wallet.json"
+//! password_file = "wallet.password"   # else BITCRAPS_WALLET_PASSWORD
+//!
+//! [validator]           # optional: run the validator core too
+//! key_file = "validator.key"
+//! listen = "127.0.0.1:7390"
+//! ```
+//!
+//! An unknown key anywhere is an error naming it (and its line): a typo
+//! never silently falls back to a default. The file is read under
+//! [`MAX_CONFIG_BYTES`]. This module only reads and checks settings; it
+//! opens no database, key or socket.
+
+use std::fmt;
+use std::io::Read as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use libp2p::Multiaddr;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::api::ApiConfig;
+
+/// The configuration file's name inside the home directory.
+pub const CONFIG_FILE_NAME: &str = "config.toml";
+
+/// The largest configuration file read, in bytes.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The environment variable holding the wallet keystore's password (used
+/// when `wallet.password_file` is not set).
+pub const WALLET_PASSWORD_ENV: &str = "BITCRAPS_WALLET_PASSWORD";
+
+/// The default libp2p port (TCP and QUIC).
+pub const DEFAULT_P2P_PORT: u16 = 7370;
+
+/// The default port of the validator-to-validator network.
+pub const DEFAULT_VALIDATOR_PORT: u16 = 7390;
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No home directory was given and `$HOME` is not set.
+    #[error("no home directory: pass --home or set BITCRAPS_HOME (or HOME)")]
+    NoHome,
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration file is over [`MAX_CONFIG_BYTES`].
+    #[error("the configuration file {path} is over {MAX_CONFIG_BYTES} bytes; is it the right file?")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is not valid TOML for a [`NodeConfig`] (a syntax error, an
+    /// unknown key, a value of the wrong type); the message names the key
+    /// and the line.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("invalid configuration value for {key}: {reason}")]
+    Invalid {
+        /// The key, e.g. `log.level`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The configuration could not be written.
+    #[error("cannot write the configuration file {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable, coloured on a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The `[log]` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or
+    /// `info,node::network=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The `[network]` section (libp2p).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Where libp2p listens (multiaddrs). Default: TCP and QUIC on
+    /// `127.0.0.1:7370`, reachable from this machine only; a node that
+    /// others should reach lists a public address.
+    #[serde(with = "multiaddr_list")]
+    pub listen: Vec<Multiaddr>,
+    /// Peers dialled at start, each ending in `/p2p/<peer id>`.
+    #[serde(with = "multiaddr_list")]
+    pub bootstrap: Vec<Multiaddr>,
+    /// The libp2p identity key (created at first start if missing).
+    pub node_key_file: PathBuf,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            listen: vec![
+                format!("/ip4/127.0.0.1/tcp/{DEFAULT_P2P_PORT}")
+                    .parse()
+                    .expect("a valid multiaddr"),
+                format!("/ip4/127.0.0.1/udp/{DEFAULT_P2P_PORT}/quic-v1")
+                    .parse()
+                    .expect("a valid multiaddr"),
+            ],
+            bootstrap: Vec::new(),
+            node_key_file: PathBuf::from("node.key"),
+            mdns: true,
+        }
+    }
+}
+
+/// The `[wallet]` section: the node's own key, which the auth-gated wallet
+/// routes of the API spend from. Without a keystore those routes answer
+/// 503 `no_wallet`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WalletConfig {
+    /// The encrypted keystore file, if the node has a wallet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keystore: Option<PathBuf>,
+    /// A file holding the keystore's password (first line); without it the
+    /// password comes from `BITCRAPS_WALLET_PASSWORD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// The optional `[validator]` section: with it the node also runs the
+/// validator core.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorConfig {
+    /// The validator's key material.
+    pub key_file: PathBuf,
+    /// Where the validator-to-validator network listens.
+    #[serde(default = "default_validator_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_validator_listen() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_VALIDATOR_PORT))
+}
+
+/// The node's whole configuration. See the [module documentation](self).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the node keeps its database.
+    pub data_dir: PathBuf,
+    /// The chain's genesis document (JSON).
+    pub genesis_file: PathBuf,
+    /// libp2p.
+    pub network: NetworkSection,
+    /// The local API.
+    pub api: ApiConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// The node's own wallet.
+    pub wallet: WalletConfig,
+    /// The validator, if this node validates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validator: Option<ValidatorConfig>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            data_dir: PathBuf::from("data"),
+            genesis_file: PathBuf::from("genesis.json"),
+            network: NetworkSection::default(),
+            api: ApiConfig::default(),
+            log: LogConfig::default(),
+            wallet: WalletConfig::default(),
+            validator: None,
+        }
+    }
+}
+
+/// The configuration flags, each also an environment variable. Flatten it
+/// into every command that reads the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Configuration (file < environment < flag)")]
+pub struct ConfigArgs {
+    /// The node's home directory: config.toml and every relative path
+    /// [default: ~/.bitcraps].
+    #[arg(long, env = "BITCRAPS_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The configuration file [default: HOME/config.toml]; must exist when
+    /// given.
+    #[arg(long, env = "BITCRAPS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `data_dir`: the database directory.
+    #[arg(long, env = "BITCRAPS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `genesis_file`: the chain's genesis JSON.
+    #[arg(long, env = "BITCRAPS_GENESIS_FILE", value_name = "FILE")]
+    pub genesis_file: Option<PathBuf>,
+    /// `network.listen`: libp2p listen multiaddrs, comma-separated.
+    #[arg(long, env = "BITCRAPS_NETWORK_LISTEN", value_delimiter = ',', value_name = "MULTIADDR")]
+    pub network_listen: Option<Vec<Multiaddr>>,
+    /// `network.bootstrap`: peers to dial, each ending in /p2p/<peer id>.
+    #[arg(long, env = "BITCRAPS_NETWORK_BOOTSTRAP", value_delimiter = ',', value_name = "MULTIADDR")]
+    pub network_bootstrap: Option<Vec<Multiaddr>>,
+    /// `network.node_key_file`: the libp2p identity key.
+    #[arg(long, env = "BITCRAPS_NETWORK_NODE_KEY_FILE", value_name = "FILE")]
+    pub network_node_key_file: Option<PathBuf>,
+    /// `network.mdns`: discover peers on the LAN.
+    #[arg(long, env = "BITCRAPS_NETWORK_MDNS", value_name = "BOOL")]
+    pub network_mdns: Option<bool>,
+    /// `api.listen`: the local API's address.
+    #[arg(long, env = "BITCRAPS_API_LISTEN", value_name = "ADDR")]
+    pub api_listen: Option<SocketAddr>,
+    /// `api.cookie_file`: where the API auth token is written.
+    #[arg(long, env = "BITCRAPS_API_COOKIE_FILE", value_name = "FILE")]
+    pub api_cookie_file: Option<PathBuf>,
+    /// `api.allowed_hosts`: extra Host names the API answers to.
+    #[arg(long, env = "BITCRAPS_API_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOST")]
+    pub api_allowed_hosts: Option<Vec<String>>,
+    /// `api.max_body_bytes`: the largest request body.
+    #[arg(long, env = "BITCRAPS_API_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub api_max_body_bytes: Option<usize>,
+    /// `api.rate_limit_per_second`: requests per second per client (0: off).
+    #[arg(long, env = "BITCRAPS_API_RATE_LIMIT_PER_SECOND", value_name = "N")]
+    pub api_rate_limit_per_second: Option<u32>,
+    /// `api.rate_limit_burst`: requests a client may make at once.
+    #[arg(long, env = "BITCRAPS_API_RATE_LIMIT_BURST", value_name = "N")]
+    pub api_rate_limit_burst: Option<u32>,
+    /// `api.rate_limit_max_clients`: client IPs tracked by the limiter.
+    #[arg(long, env = "BITCRAPS_API_RATE_LIMIT_MAX_CLIENTS", value_name = "N")]
+    pub api_rate_limit_max_clients: Option<usize>,
+    /// `api.ws_max_clients`: WebSocket clients at once.
+    #[arg(long, env = "BITCRAPS_API_WS_MAX_CLIENTS", value_name = "N")]
+    pub api_ws_max_clients: Option<usize>,
+    /// `api.ws_queue`: messages queued per WebSocket client.
+    #[arg(long, env = "BITCRAPS_API_WS_QUEUE", value_name = "N")]
+    pub api_ws_queue: Option<usize>,
+    /// `api.ws_max_subscriptions`: topics per WebSocket client.
+    #[arg(long, env = "BITCRAPS_API_WS_MAX_SUBSCRIPTIONS", value_name = "N")]
+    pub api_ws_max_subscriptions: Option<usize>,
+    /// `api.shutdown_grace_ms`: how long shutdown waits for requests.
+    #[arg(long, env = "BITCRAPS_API_SHUTDOWN_GRACE_MS", value_name = "MS")]
+    pub api_shutdown_grace_ms: Option<u64>,
+    /// `log.format`: pretty or json.
+    #[arg(long, env = "BITCRAPS_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// `log.level`: tracing filter directives, e.g. info or debug.
+    #[arg(long, env = "BITCRAPS_LOG_LEVEL", value_name = "DIRECTIVES")]
+    pub log_level: Option<String>,
+    /// `wallet.keystore`: the node's encrypted wallet keystore.
+    #[arg(long, env = "BITCRAPS_WALLET_KEYSTORE", value_name = "FILE")]
+    pub wallet_keystore: Option<PathBuf>,
+    /// `wallet.password_file`: the keystore's password (else
+    /// BITCRAPS_WALLET_PASSWORD).
+    #[arg(long, env = "BITCRAPS_WALLET_PASSWORD_FILE", value_name = "FILE")]
+    pub wallet_password_file: Option<PathBuf>,
+    /// `validator.key_file`: run as a validator with this key material.
+    #[arg(long, env = "BITCRAPS_VALIDATOR_KEY_FILE", value_name = "FILE")]
+    pub validator_key_file: Option<PathBuf>,
+    /// `validator.listen`: the validator-to-validator network's address.
+    #[arg(long, env = "BITCRAPS_VALIDATOR_LISTEN", value_name = "ADDR")]
+    pub validator_listen: Option<SocketAddr>,
+}
+
+/// A configuration and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedConfig {
+    /// The effective configuration, every path made absolute against
+    /// `home`.
+    pub config: NodeConfig,
+    /// The home directory.
+    pub home: PathBuf,
+    /// The configuration file, and whether it existed.
+    pub file: PathBuf,
+    /// Whether `file` existed (else every key not overridden is a default).
+    pub file_found: bool,
+}
+
+impl NodeConfig {
+    /// Reads the configuration: defaults, then the file (if it exists),
+    /// then the environment and flags in `args`; every relative path is
+    /// then taken relative to the home directory. An explicit `--config`
+    /// that does not exist is an error.
+    pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, ConfigError> {
+        let home = match &args.home {
+            Some(home) => home.clone(),
+            None => default_home()?,
+        };
+        let file = args
+            .config
+            .clone()
+            .unwrap_or_else(|| home.join(CONFIG_FILE_NAME));
+        let (mut config, file_found) = match read_bounded(&file) {
+            Ok(text) => (NodeConfig::from_toml(&text, &file)?, true),
+            Err(ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && args.config.is_none() =>
+            {
+                (NodeConfig::default(), false)
+            }
+            Err(error) => return Err(error),
+        };
+        config.apply(args);
+        config.validate()?;
+        config.make_absolute(&home);
+        Ok(LoadedConfig {
+            config,
+            home,
+            file,
+            file_found,
+        })
+    }
+
+    /// Parses a configuration file's text (`path` only names it in
+    /// errors). Keys missing from the text keep their defaults.
+    pub fn from_toml(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
+        toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string().trim_end().to_string(),
+        })
+    }
+
+    /// The configuration as TOML (what `bitcraps config show` prints and
+    /// `bitcraps node init` writes).
+    pub fn to_toml(&self) -> String {
+        // Every field is a string, number, bool, list or table, with the
+        // scalars before the tables and `None`s skipped, so TOML can
+        // always express it.
+        toml::to_string(self).expect("a node configuration always serializes to TOML")
+    }
+
+    /// Applies the environment and flag overrides (clap has already put a
+    /// flag above its environment variable).
+    pub fn apply(&mut self, args: &ConfigArgs) {
+        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+            if let Some(value) = value {
+                *target = value.clone();
+            }
+        }
+        set(&mut self.data_dir, &args.data_dir);
+        set(&mut self.genesis_file, &args.genesis_file);
+        set(&mut self.network.listen, &args.network_listen);
+        set(&mut self.network.bootstrap, &args.network_bootstrap);
+        set(&mut self.network.node_key_file, &args.network_node_key_file);
+        set(&mut self.network.mdns, &args.network_mdns);
+        set(&mut self.api.listen, &args.api_listen);
+        set(&mut self.api.cookie_file, &args.api_cookie_file);
+        set(&mut self.api.allowed_hosts, &args.api_allowed_hosts);
+        set(&mut self.api.max_body_bytes, &args.api_max_body_bytes);
+        set(
+            &mut self.api.rate_limit_per_second,
+            &args.api_rate_limit_per_second,
+        );
+        set(&mut self.api.rate_limit_burst, &args.api_rate_limit_burst);
+        set(
+            &mut self.api.rate_limit_max_clients,
+            &args.api_rate_limit_max_clients,
+        );
+        set(&mut self.api.ws_max_clients, &args.api_ws_max_clients);
+        set(&mut self.api.ws_queue, &args.api_ws_queue);
+        set(
+            &mut self.api.ws_max_subscriptions,
+            &args.api_ws_max_subscriptions,
+        );
+        set(&mut self.api.shutdown_grace_ms, &args.api_shutdown_grace_ms);
+        set(&mut self.log.format, &args.log_format);
+        set(&mut self.log.level, &args.log_level);
+        if args.wallet_keystore.is_some() {
+            self.wallet.keystore = args.wallet_keystore.clone();
+        }
+        if args.wallet_password_file.is_some() {
+            self.wallet.password_file = args.wallet_password_file.clone();
+        }
+        if let Some(key_file) = &args.validator_key_file {
+            let listen = self
+                .validator
+                .as_ref()
+                .map_or_else(default_validator_listen, |v| v.listen);
+            self.validator = Some(ValidatorConfig {
+                key_file: key_file.clone(),
+                listen,
+            });
+        }
+        if let (Some(listen), Some(validator)) = (args.validator_listen, &mut self.validator) {
+            validator.listen = listen;
+        }
+    }
+
+    /// Checks what serde cannot: the log directives, the API limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            ConfigError::Invalid {
+                key: "log.level",
+                reason: format!("{e}; use e.g. \"info\" or \"info,node::network=debug\""),
+            }
+        })?;
+        if self.api.max_body_bytes < consensus::tx::MAX_TX_BYTES {
+            return Err(ConfigError::Invalid {
+                key: "api.max_body_bytes",
+                reason: format!(
+                    "{} is below one transaction ({} bytes)",
+                    self.api.max_body_bytes,
+                    consensus::tx::MAX_TX_BYTES
+                ),
+            });
+        }
+        for (key, value) in [
+            ("api.ws_queue", self.api.ws_queue),
+            ("api.ws_max_clients", self.api.ws_max_clients),
+            ("api.ws_max_subscriptions", self.api.ws_max_subscriptions),
+            ("api.rate_limit_max_clients", self.api.rate_limit_max_clients),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        if self.api.rate_limit_per_second > 0 && self.api.rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid {
+                key: "api.rate_limit_burst",
+                reason: "must be at least 1 while the rate limit is on".into(),
+            });
+        }
+        if self.network.listen.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "network.listen",
+                reason: "list at least one address, e.g. /ip4/127.0.0.1/tcp/7370".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes every relative path absolute against `home`.
+    pub fn make_absolute(&mut self, home: &Path) {
+        let join = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = home.join(&*path);
+            }
+        };
+        join(&mut self.data_dir);
+        join(&mut self.genesis_file);
+        join(&mut self.network.node_key_file);
+        join(&mut self.api.cookie_file);
+        if let Some(keystore) = &mut self.wallet.keystore {
+            join(keystore);
+        }
+        if let Some(password) = &mut self.wallet.password_file {
+            join(password);
+        }
+        if let Some(validator) = &mut self.validator {
+            join(&mut validator.key_file);
+        }
+    }
+
+    /// Writes this configuration to a new file (never overwriting one).
+    pub fn write_new(&self, path: &Path) -> Result<(), ConfigError> {
+        let error = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(error)?;
+        std::io::Write::write_all(&mut file, self.to_toml().as_bytes()).map_err(error)?;
+        file.sync_all().map_err(error)
+    }
+}
+
+/// `~/.bitcraps`.
+pub fn default_home() -> Result<PathBuf, ConfigError> {
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join(".bitcraps")),
+        _ => Err(ConfigError::NoHome),
+    }
+}
+
+/// Reads a whole file of at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(text)
+}
+
+/// A list of multiaddrs as strings.
+mod multiaddr_list {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(
+        addrs: &[Multiaddr],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(addrs.iter().map(ToString::to_string))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Multiaddr>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|text| {
+                Multiaddr::from_str(text).map_err(|e| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a multiaddr ({e}); write e.g. /ip4/127.0.0.1/tcp/7370"
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    fn home_with(text: Option<&str>) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        if let Some(text) = text {
+            std::fs::write(home.path().join(CONFIG_FILE_NAME), text).unwrap();
+        }
+        home
+    }
+
+    fn args(home: &Path, extra: &[&str]) -> ConfigArgs {
+        let mut argv = vec!["test".to_string(), "--home".into(), home.display().to_string()];
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        Cli::try_parse_from(argv).unwrap().config
+    }
+
+    #[test]
+    fn defaults_need_no_file_and_resolve_against_home() {
+        let home = home_with(None);
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert!(!loaded.file_found);
+        assert_eq!(loaded.config.data_dir, home.path().join("data"));
+        assert_eq!(loaded.config.genesis_file, home.path().join("genesis.json"));
+        assert_eq!(loaded.config.api.cookie_file, home.path().join("api.cookie"));
+        assert_eq!(loaded.config.validator, None);
+        assert_eq!(loaded.config.api.listen.port(), crate::api::DEFAULT_API_PORT);
+    }
+
+    #[test]
+    fn a_flag_beats_the_file() {
+        let home = home_with(Some(
+            "data_dir = \"/srv/chain\"\n[api]\nlisten = \"127.0.0.1:9000\"\n[log]\nformat = \"json\"\n",
+        ));
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert!(loaded.file_found);
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/chain"));
+        assert_eq!(loaded.config.api.listen.port(), 9000);
+        assert_eq!(loaded.config.log.format, LogFormat::Json);
+        let loaded = NodeConfig::load(&args(
+            home.path(),
+            &["--api-listen", "127.0.0.1:9001", "--log-format", "pretty"],
+        ))
+        .unwrap();
+        assert_eq!(loaded.config.api.listen.port(), 9001);
+        assert_eq!(loaded.config.log.format, LogFormat::Pretty);
+        // Untouched keys keep the file's value.
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/chain"));
+    }
+
+    #[test]
+    fn lists_and_the_validator_section_come_from_flags() {
+        let home = home_with(None);
+        let loaded = NodeConfig::load(&args(
+            home.path(),
+            &[
+                "--network-listen",
+                "/ip4/0.0.0.0/tcp/1,/ip4/0.0.0.0/udp/1/quic-v1",
+                "--validator-key-file",
+                "v.key",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(loaded.config.network.listen.len(), 2);
+        let validator = loaded.config.validator.unwrap();
+        assert_eq!(validator.key_file, home.path().join("v.key"));
+        assert_eq!(validator.listen, default_validator_listen());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        for (text, key) in [
+            ("colour = 1\n", "colour"),
+            ("[api]\nlisten = \"127.0.0.1:1\"\ncookie = \"x\"\n", "cookie"),
+            ("[network]\nbootstrap_peers = []\n", "bootstrap_peers"),
+            ("[validator]\nkey_file = \"k\"\nport = 3\n", "port"),
+            ("[logging]\nlevel = \"info\"\n", "logging"),
+        ] {
+            let home = home_with(Some(text));
+            let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+            let message = error.to_string();
+            assert!(
+                matches!(error, ConfigError::Parse { .. }) && message.contains(key),
+                "{text:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key() {
+        let home = home_with(Some("[log]\nlevel = \"info,=[\"\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(error.to_string().contains("log.level"), "{error}");
+        let home = home_with(Some("[network]\nlisten = [\"not an address\"]\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(error.to_string().contains("not a multiaddr"), "{error}");
+        let home = home_with(None);
+        let missing = args(home.path(), &["--config", "nope.toml"]);
+        assert!(matches!(
+            NodeConfig::load(&missing),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn toml_round_trips() {
+        let mut config = NodeConfig::default();
+        config.wallet.keystore = Some("wallet.json".into());
+        config.validator = Some(ValidatorConfig {
+            key_file: "validator.key".into(),
+            listen: default_validator_listen(),
+        });
+        let text = config.to_toml();
+        assert_eq!(NodeConfig::from_toml(&text, Path::new("x")).unwrap(), config);
+        let plain = NodeConfig::default().to_toml();
+        assert_eq!(
+            NodeConfig::from_toml(&plain, Path::new("x")).unwrap(),
+            NodeConfig::default()
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! # The daemon
+//!
+//! [`Node::start`] wires a [`NodeConfig`] into a running node: it reads the
+//! genesis, opens the chain (RocksDB store, shared ledger, explorer index),
+//! starts the libp2p network with the mempool judging gossiped
+//! transactions and the chain follower judging gossiped blocks, serves the
+//! local API over the chain (and the node's wallet, if it has one), and
+//! runs the follower plus three small tasks: network events, the gossip
+//! publisher of finalized blocks and the mempool's re-gossip.
+//! [`RunningNode::shutdown`] stops everything in reverse order (the API
+//! removes its cookie file; every store write is already synced). [`run`]
+//! is `bitcraps node start`: start, log where everything is, wait for
+//! Ctrl-C or SIGTERM, shut down.
+//!
+//! It must not implement consensus: with a `[validator]` section the node
+//! runs the validator core ([`crate::validator::start`]) over the same
+//! shared ledger, mempool and chain sink instead of following.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consensus::genesis::{Genesis, MAX_GENESIS_JSON_BYTES};
+use consensus::storage::Store;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use wallet::Keystore;
+use zeroize::Zeroizing;
+
+use crate::api::{ApiHandle, ApiServer, ApiStartError, NodeView, NodeWallet};
+use crate::chain::{Chain, ChainError, ChainSink, KeyWallet, LedgerAccounts};
+use crate::config::{LogConfig, LogFormat, NodeConfig, WALLET_PASSWORD_ENV};
+use crate::follow::{FinalityVerifier, FollowConfig, FollowError, Follower};
+use crate::mempool::{Mempool, MempoolConfig, MempoolSource};
+use crate::metrics::Metrics;
+use crate::validator::{Validator, ValidatorError};
+use crate::network::{
+    FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkConfig, NetworkError,
+    NetworkEvent, NetworkServices, NodeKey, PeerId,
+};
+
+/// WebSocket events buffered for the slowest subscriber before it is
+/// dropped.
+pub const EVENT_CAPACITY: usize = 4096;
+
+/// Finalized blocks waiting to be gossiped.
+pub const GOSSIP_QUEUE: usize = 64;
+
+/// How often the mempool's due transactions are published again.
+pub const REGOSSIP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The most transactions re-published per round.
+pub const REGOSSIP_BATCH: usize = 256;
+
+/// Why the node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The genesis file is missing or unreadable.
+    #[error(
+        "cannot read the genesis file {path}: {reason}; copy the chain's genesis.json there or set genesis_file (--genesis-file)"
+    )]
+    Genesis {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The chain could not be opened.
+    #[error("{0}")]
+    Chain(#[from] ChainError),
+    /// The database could not be opened.
+    #[error("cannot open the database in {path}: {source}")]
+    Store {
+        /// The data directory.
+        path: PathBuf,
+        /// Why.
+        source: consensus::storage::StoreError,
+    },
+    /// Finality cannot be checked for this chain.
+    #[error("{0}")]
+    Follow(#[from] FollowError),
+    /// The network could not start.
+    #[error("network: {0}")]
+    Network(#[from] NetworkError),
+    /// The API could not start.
+    #[error("{0}")]
+    Api(#[from] ApiStartError),
+    /// The wallet keystore could not be opened.
+    #[error("wallet keystore {path}: {reason}")]
+    Wallet {
+        /// The keystore.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The validator core could not start.
+    #[error("validator: {0}")]
+    Validator(#[from] ValidatorError),
+    /// A start-up task failed unexpectedly.
+    #[error("a start-up task failed: {0}")]
+    Task(String),
+    /// Logging could not be set up.
+    #[error("cannot set up logging: {0}")]
+    Logging(String),
+    /// Waiting for a signal failed.
+    #[error("cannot wait for a shutdown signal: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Sets up the process's `tracing` output from the `[log]` section. Call
+/// once, before [`Node::start`].
+pub fn init_logging(config: &LogConfig) -> Result<(), DaemonError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.level)
+        .map_err(|e| DaemonError::Logging(format!("log.level {:?}: {e}", config.level)))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match config.format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| DaemonError::Logging(e.to_string()))
+}
+
+/// Reads and validates the genesis file (bounded).
+pub fn read_genesis(path: &Path) -> Result<Genesis, DaemonError> {
+    let error = |reason: String| DaemonError::Genesis {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| error(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_GENESIS_JSON_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(e.to_string()))?;
+    Genesis::from_json_bytes(&bytes).map_err(|e| error(e.to_string()))
+}
+
+/// Opens the node's wallet keystore with its password from the password
+/// file or `BITCRAPS_WALLET_PASSWORD`.
+pub fn open_wallet(
+    keystore: &Path,
+    password_file: Option<&Path>,
+) -> Result<wallet::Keypair, DaemonError> {
+    let error = |reason: String| DaemonError::Wallet {
+        path: keystore.to_path_buf(),
+        reason,
+    };
+    let store = Keystore::read(keystore).map_err(|e| error(e.to_string()))?;
+    let password = match password_file {
+        Some(file) => {
+            let mut text = Zeroizing::new(String::new());
+            std::fs::File::open(file)
+                .and_then(|f| f.take(4096).read_to_string(&mut text))
+                .map_err(|e| error(format!("cannot read the password file {}: {e}", file.display())))?;
+            Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+        }
+        None => Zeroizing::new(std::env::var(WALLET_PASSWORD_ENV).map_err(|_| {
+            error(format!(
+                "no password: set {WALLET_PASSWORD_ENV} or wallet.password_file"
+            ))
+        })?),
+    };
+    store
+        .decrypt(password.as_bytes())
+        .map_err(|e| error(e.to_string()))
+}
+
+/// The daemon's entry point.
+#[derive(Debug)]
+pub struct Node;
+
+/// A started node.
+#[derive(Debug)]
+pub struct RunningNode {
+    validator: Option<Validator>,
+    chain: Arc<Chain>,
+    network: Network,
+    api: Option<ApiHandle>,
+    api_addr: SocketAddr,
+    listen_addrs: Vec<Multiaddr>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Starts a node from `config` (paths absolute, as
+    /// [`NodeConfig::load`] makes them) on the current tokio runtime.
+    pub async fn start(config: NodeConfig) -> Result<RunningNode, DaemonError> {
+        let genesis = read_genesis(&config.genesis_file)?;
+        let chain_id = genesis.chain_id();
+        let beacon = genesis.beacon_verifier().ok_or(FollowError::NoGroupKey)?;
+        let verifier = FinalityVerifier::from_genesis(&genesis)?;
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))?
+            .map_err(|source| DaemonError::Store {
+                path: config.data_dir.clone(),
+                source,
+            })?;
+        let metrics = Arc::new(Metrics::new());
+        let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::new(chain_id))));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let chain = {
+            let (mempool, events, metrics) = (mempool.clone(), events.clone(), metrics.clone());
+            tokio::task::spawn_blocking(move || {
+                Chain::open(
+                    genesis,
+                    Arc::new(store),
+                    Arc::new(beacon),
+                    mempool,
+                    events,
+                    metrics,
+                )
+            })
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))??
+        };
+        let chain = Arc::new(chain);
+        let follow = FollowConfig {
+            apply: config.validator.is_none(),
+            ..FollowConfig::default()
+        };
+        let follower = Arc::new(Follower::new(chain.clone(), verifier, follow));
+
+        let key = NodeKey::load_or_generate(&config.network.node_key_file)?;
+        let mut network_config = NetworkConfig::new(chain_id);
+        network_config.listen_addrs = config.network.listen.clone();
+        network_config.bootstrap_peers = config.network.bootstrap.clone();
+        network_config.mdns = config.network.mdns;
+        let services = NetworkServices {
+            transactions: Arc::new(MempoolGossip::new(
+                mempool.clone(),
+                LedgerAccounts::new(chain.ledger().clone()),
+            )),
+            blocks: follower.clone(),
+            block_source: chain.clone(),
+        };
+        let (network, network_events) = Network::start(network_config, key, services).await?;
+        chain.attach_network(network.clone());
+        let listen_addrs = network.listen_addrs().await?;
+
+        let wallet: Option<Arc<dyn NodeWallet>> = match &config.wallet.keystore {
+            None => None,
+            Some(keystore) => {
+                let (keystore, password) =
+                    (keystore.clone(), config.wallet.password_file.clone());
+                let key = tokio::task::spawn_blocking(move || {
+                    open_wallet(&keystore, password.as_deref())
+                })
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))??;
+                tracing::info!(address = %key.address(), "wallet loaded");
+                Some(Arc::new(KeyWallet::new(key, chain.clone())))
+            }
+        };
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
+        chain.attach_gossip(gossip_tx);
+        tasks.push(tokio::spawn(publish_blocks(network.clone(), gossip_rx)));
+        tasks.push(tokio::spawn(network_events_loop(
+            chain.clone(),
+            network.clone(),
+            network_events,
+        )));
+        tasks.push(tokio::spawn(regossip(
+            mempool.clone(),
+            network.clone(),
+            shutdown_rx.clone(),
+        )));
+
+        let validator = match &config.validator {
+            // The validator core: it applies finalized blocks to the shared
+            // ledger, proposes from the mempool and reports each finalized
+            // block to `Chain::on_finalized` (which gossips it to followers).
+            Some(validator_config) => {
+                let (validator_config, data_dir, chain_for_core, mempool) = (
+                    validator_config.clone(),
+                    config.data_dir.clone(),
+                    chain.clone(),
+                    mempool.clone(),
+                );
+                let started = tokio::task::spawn_blocking(move || {
+                    crate::validator::start(
+                        &validator_config,
+                        &data_dir,
+                        chain_for_core.genesis(),
+                        chain_for_core.ledger().clone(),
+                        MempoolSource::new(mempool),
+                        ChainSink(chain_for_core.clone()),
+                    )
+                })
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))?;
+                match started {
+                    Ok(validator) => {
+                        tracing::info!(identity = %validator.identity.address(), listen = %validator.listen, "validator started");
+                        Some(validator)
+                    }
+                    Err(error) => {
+                        let _ = shutdown.send(true);
+                        network.shutdown().await;
+                        return Err(error.into());
+                    }
+                }
+            }
+            None => {
+                tasks.push(tokio::spawn(
+                    follower.run(network.clone(), shutdown_rx.clone()),
+                ));
+                None
+            }
+        };
+
+        let view: Arc<dyn NodeView> = chain.clone();
+        let (api_addr, api) =
+            ApiServer::bind(config.api.clone(), view, wallet, events, metrics.clone()).await?;
+        tracing::info!(
+            chain = %chain_id,
+            height = ?chain.height()?,
+            peer_id = %network.local_peer_id(),
+            listen = ?listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            api = %format!("http://{api_addr}"),
+            metrics = %format!("http://{api_addr}/metrics"),
+            cookie = %api.cookie_file().display(),
+            data_dir = %config.data_dir.display(),
+            "node started"
+        );
+        Ok(RunningNode {
+            validator,
+            chain,
+            network,
+            api: Some(api),
+            api_addr,
+            listen_addrs,
+            shutdown,
+            tasks,
+        })
+    }
+}
+
+impl RunningNode {
+    /// The API's bound address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The chain state.
+    pub fn chain(&self) -> &Arc<Chain> {
+        &self.chain
+    }
+
+    /// The network handle.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.network.local_peer_id()
+    }
+
+    /// The libp2p addresses, each ending in `/p2p/<peer id>`.
+    pub fn listen_addrs(&self) -> &[Multiaddr] {
+        &self.listen_addrs
+    }
+
+    /// Stops the follower and tasks, the API (removing its cookie file)
+    /// and the network, then releases the database.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(validator) = self.validator.take() {
+            // Stopping joins the engine's thread.
+            let _ = tokio::task::spawn_blocking(move || validator.stop()).await;
+        }
+        if let Some(api) = self.api.take()
+            && let Err(error) = api.shutdown().await
+        {
+            tracing::warn!(%error, "the API did not stop cleanly");
+        }
+        self.network.shutdown().await;
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        tracing::info!("node stopped");
+    }
+}
+
+/// `bitcraps node start`: starts the node, waits for Ctrl-C or SIGTERM,
+/// shuts down.
+pub async fn run(config: NodeConfig) -> Result<(), DaemonError> {
+    let node = Node::start(config).await?;
+    let result = wait_for_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    result
+}
+
+async fn wait_for_signal() -> Result<(), DaemonError> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(DaemonError::Signal)?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map_err(DaemonError::Signal),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(DaemonError::Signal)
+    }
+}
+
+/// Gossips finalized blocks handed over by [`Chain::on_finalized`].
+async fn publish_blocks(network: Network, mut blocks: mpsc::Receiver<FinalizedBlock>) {
+    while let Some(block) = blocks.recv().await {
+        let height = block.block.header.height;
+        match network.publish_block(block.encode()).await {
+            Ok(()) => tracing::debug!(height, "finalized block gossiped"),
+            Err(NetworkError::Stopped) => return,
+            Err(error) => tracing::debug!(height, %error, "finalized block not gossiped"),
+        }
+    }
+}
+
+/// Reacts to what the network reports (transactions and blocks were
+/// already handled by validation).
+async fn network_events_loop(
+    chain: Arc<Chain>,
+    network: Network,
+    mut events: mpsc::Receiver<NetworkEvent>,
+) {
+    while let Some(event) = events.recv().await {
+        match event {
+            NetworkEvent::Transaction(tx, from) => {
+                tracing::trace!(hash = %tx.hash(), %from, "transaction from gossip");
+                if let Ok(mempool) = chain.mempool().lock() {
+                    chain.metrics().set_mempool(mempool.len(), mempool.bytes());
+                }
+            }
+            NetworkEvent::Block(block, from) => {
+                tracing::trace!(height = block.block.header.height, %from, "finalized block from gossip");
+            }
+            NetworkEvent::PeerConnected(peer) => {
+                tracing::debug!(%peer, "peer connected");
+                chain.metrics().set_peers(network.peer_count());
+            }
+            NetworkEvent::PeerDisconnected(peer) => {
+                tracing::debug!(%peer, "peer disconnected");
+                chain.metrics().set_peers(network.peer_count());
+            }
+            NetworkEvent::PeerBanned { peer, score } => {
+                tracing::warn!(%peer, score, "peer banned for its gossip score");
+            }
+        }
+    }
+}
+
+/// Publishes again the transactions that waited too long for inclusion.
+async fn regossip(
+    mempool: Arc<Mutex<Mempool>>,
+    network: Network,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(REGOSSIP_INTERVAL) => {}
+        }
+        let due = mempool
+            .lock()
+            .map(|mut m| m.due_for_regossip(REGOSSIP_BATCH))
+            .unwrap_or_default();
+        for tx in due {
+            if let Err(error) = network.publish_transaction(&tx).await {
+                tracing::debug!(hash = %tx.hash(), %error, "re-gossip failed");
+            }
+        }
+    }
+}

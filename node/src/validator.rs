@@ -1,0 +1,498 @@
+//! # The validator core on real sockets
+//!
+//! [`start`] runs a validator next to the node's daemon: the BFT engine
+//! ([`consensus::engine`]) with the [`ValidatorApp`] over the node's shared
+//! ledger, talking to the other validators over commonware's authenticated
+//! `lookup` network (ed25519 identities, encrypted and authenticated
+//! streams, peers and addresses from the genesis). The engine runs on its
+//! own commonware tokio runtime in a dedicated thread, with its journals
+//! and archives under `<data_dir>/consensus`; the daemon's tokio runtime
+//! (API, libp2p) is untouched.
+//!
+//! Channels of the validator network: the engine's five
+//! ([`consensus::engine::channel`]) and [`SHARES_CHANNEL`] for the
+//! post-finality beacon shares. A received share goes into the
+//! [`BeaconPool`], which verifies it and keeps evidence of bad ones.
+//!
+//! The key file ([`ValidatorKeyFile`]) holds the validator's ed25519
+//! identity and its threshold share; it is written with mode 0600. It must
+//! match the genesis: the identity is one of the genesis validators and the
+//! share is that validator's share of `beacon_sharing`.
+//!
+//! A testnet makes its validators with the dealer (the genesis must say
+//! `dealer_beacon = true`): `consensus::engine::dealer_committee(n, seed)`,
+//! then `Committee::genesis_validators(stake, addresses)` for the genesis's
+//! `validators`, `Committee::beacon_sharing()` for its `beacon_sharing`,
+//! and [`ValidatorKeyFile::write`] of `committee.validators[i]` for
+//! validator `i`'s key file.
+//!
+//! This module must not decide anything: verdicts come from the ledger,
+//! ordering from the engine.
+
+use std::fs;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use commonware_codec::{Copying, DecodeExt as _, Encode as _};
+use commonware_cryptography::bls12381::primitives::group::Share;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::ordered::{Map, Set};
+use commonware_utils::{NZU32, TryCollect as _};
+use consensus::beacon::{BeaconAggregator, BeaconSigner};
+use consensus::engine::{self, Channels, Config, ValidatorKeys, channel};
+use consensus::genesis::Genesis;
+use consensus::validator::{
+    BeaconKeys, BeaconPool, FinalizedSink, SharedLedger, TransactionSource, ValidatorApp,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use zeroize::{Zeroize as _, Zeroizing};
+
+use crate::config::ValidatorConfig;
+
+/// The validator network's channel for beacon shares (after the engine's
+/// five).
+pub const SHARES_CHANNEL: u64 = 5;
+
+/// Beacon shares a peer may send per second (one per finalized height that
+/// waits for randomness, with room for catching up).
+const SHARES_PER_SECOND: u32 = 256;
+
+/// The prefix of the validator network's namespace; the chain id follows.
+const P2P_NAMESPACE_PREFIX: &[u8] = b"bitcraps-v1-validator-p2p-";
+
+/// Why the validator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorError {
+    /// The key file cannot be read or written.
+    #[error("validator key file {path}: {reason}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The genesis cannot run validators.
+    #[error("the genesis cannot run this validator: {0}")]
+    Genesis(String),
+    /// The engine refused its configuration.
+    #[error("the consensus engine refused to start: {0}")]
+    Engine(String),
+    /// The validator thread could not be spawned.
+    #[error("cannot start the validator thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// The validator key file (JSON): the ed25519 identity's 32-byte secret
+/// and the threshold share, both hex.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorKeyFile {
+    /// The identity secret (RFC 8032 seed), hex.
+    identity: String,
+    /// The BLS12-381 share (index and scalar), hex.
+    share: String,
+}
+
+impl Drop for ValidatorKeyFile {
+    fn drop(&mut self) {
+        self.identity.zeroize();
+        self.share.zeroize();
+    }
+}
+
+/// The largest key file read: a few hundred bytes of JSON.
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
+impl ValidatorKeyFile {
+    /// Writes `keys` to `path` with mode 0600 (created or replaced).
+    pub fn write(path: &Path, keys: &ValidatorKeys) -> Result<(), ValidatorError> {
+        let error = |reason: String| ValidatorError::KeyFile {
+            path: path.to_owned(),
+            reason,
+        };
+        let file = ValidatorKeyFile {
+            identity: hex::encode(keys.identity.encode()),
+            share: hex::encode(keys.share.encode()),
+        };
+        let json =
+            Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| error(e.to_string()))?);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(path).map_err(|e| error(e.to_string()))?;
+        out.write_all(json.as_bytes())
+            .and_then(|()| out.sync_all())
+            .map_err(|e| error(e.to_string()))
+    }
+
+    /// Reads the keys in `path` (at most 4 KiB, checked first).
+    pub fn read(path: &Path) -> Result<ValidatorKeys, ValidatorError> {
+        let error = |reason: String| ValidatorError::KeyFile {
+            path: path.to_owned(),
+            reason,
+        };
+        let len = fs::metadata(path).map_err(|e| error(e.to_string()))?.len();
+        if len > MAX_KEY_FILE_BYTES {
+            return Err(error(format!(
+                "{len} bytes, over the {MAX_KEY_FILE_BYTES}-byte limit: not a key file"
+            )));
+        }
+        let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| error(e.to_string()))?);
+        let file: ValidatorKeyFile =
+            serde_json::from_str(&text).map_err(|e| error(format!("not a key file: {e}")))?;
+        let identity = Zeroizing::new(
+            hex::decode(file.identity.as_bytes()).map_err(|e| error(format!("identity: {e}")))?,
+        );
+        let identity = ed25519::PrivateKey::decode(Copying(&identity[..]))
+            .map_err(|e| error(format!("identity: {e}")))?;
+        let share = Zeroizing::new(
+            hex::decode(file.share.as_bytes()).map_err(|e| error(format!("share: {e}")))?,
+        );
+        let share = Share::decode(Copying(&share[..])).map_err(|e| error(format!("share: {e}")))?;
+        Ok(ValidatorKeys { identity, share })
+    }
+}
+
+/// A running validator. Dropping it leaves the validator running until
+/// the process exits; [`Validator::stop`] stops it.
+#[derive(Debug)]
+pub struct Validator {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// This validator's identity.
+    pub identity: wallet::PublicKey,
+    /// Where its validator network listens.
+    pub listen: SocketAddr,
+}
+
+impl Validator {
+    /// Stops the engine and waits for its thread. What was synced to disk
+    /// stays; a later [`start`] resumes from it.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The peers of the validator network and this validator's index among
+/// them, checked against the genesis.
+struct Committee {
+    participants: Set<ed25519::PublicKey>,
+    addresses: Map<ed25519::PublicKey, Address>,
+    wallet_keys: Vec<wallet::PublicKey>,
+}
+
+fn committee(genesis: &Genesis) -> Result<Committee, ValidatorError> {
+    let mut participants = Vec::new();
+    let mut addresses = Vec::new();
+    let mut wallet_keys = Vec::new();
+    for (index, validator) in genesis.validators.iter().enumerate() {
+        let key = ed25519::PublicKey::decode(Copying(&validator.consensus_key.as_bytes()[..]))
+            .map_err(|e| ValidatorError::Genesis(format!("validator {index}'s key: {e}")))?;
+        let address: SocketAddr = validator.network_address.parse().map_err(|e| {
+            ValidatorError::Genesis(format!(
+                "validator {index}'s network_address {:?} is not host:port: {e}",
+                validator.network_address.as_str()
+            ))
+        })?;
+        participants.push(key.clone());
+        addresses.push((key, Address::from(address)));
+        wallet_keys.push(validator.consensus_key);
+    }
+    let participants: Set<ed25519::PublicKey> = participants
+        .into_iter()
+        .try_collect()
+        .map_err(|_| ValidatorError::Genesis("two validators share a key".into()))?;
+    let addresses: Map<ed25519::PublicKey, Address> = addresses
+        .into_iter()
+        .try_collect()
+        .map_err(|_| ValidatorError::Genesis("two validators share a key".into()))?;
+    Ok(Committee {
+        participants,
+        addresses,
+        wallet_keys,
+    })
+}
+
+/// Starts the validator of `keys` (read from `config.key_file`) for the
+/// chain of `genesis`, applying finalized blocks to `ledger`, proposing
+/// from `transactions` and telling `sink` about every finalized block.
+/// Consensus storage lives under `data_dir/consensus`.
+pub fn start<T: TransactionSource, K: FinalizedSink>(
+    config: &ValidatorConfig,
+    data_dir: &Path,
+    genesis: &Genesis,
+    ledger: SharedLedger,
+    transactions: T,
+    sink: K,
+) -> Result<Validator, ValidatorError> {
+    let keys = ValidatorKeyFile::read(&config.key_file)?;
+    let sharing = genesis.beacon_sharing.clone().ok_or_else(|| {
+        ValidatorError::Genesis("it has no beacon_sharing (the validators' group key)".into())
+    })?;
+    let verifier = genesis
+        .beacon_verifier()
+        .ok_or_else(|| ValidatorError::Genesis("it has no beacon_sharing".into()))?;
+    let committee = committee(genesis)?;
+    let me = keys.identity.public_key();
+    let index = committee
+        .participants
+        .iter()
+        .position(|key| *key == me)
+        .ok_or_else(|| {
+            ValidatorError::Genesis(format!(
+                "this key ({me}) is not one of its validators; check validator.key_file"
+            ))
+        })?;
+    let keypair = keys.keypair();
+    let share = keys.beacon_share();
+    if share.index() as usize != index {
+        return Err(ValidatorError::Genesis(format!(
+            "the key file's share is share {} but this validator is number {index}",
+            share.index()
+        )));
+    }
+    let chain_id = genesis.chain_id();
+    let signer = BeaconSigner::new(0, share, &sharing)
+        .map_err(|e| ValidatorError::Genesis(format!("the key file's share: {e}")))?;
+    let aggregator =
+        BeaconAggregator::new(chain_id, 0, sharing.clone(), committee.wallet_keys.clone())
+            .map_err(|e| ValidatorError::Genesis(e.to_string()))?;
+    let pool = BeaconPool::new(aggregator);
+    let engine_sharing = sharing.sharing().clone();
+
+    let storage = data_dir.join("consensus");
+    fs::create_dir_all(&storage).map_err(|e| ValidatorError::Engine(e.to_string()))?;
+    let listen = config.listen;
+    let genesis_time_ms = genesis.genesis_time_ms;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), ValidatorError>>();
+    let identity = keypair.public_key();
+    let thread = std::thread::Builder::new()
+        .name("validator".into())
+        .spawn(move || {
+            let runtime = commonware_runtime::tokio::Config::new()
+                .with_worker_threads(2)
+                .with_storage_directory(storage)
+                .with_catch_panics(false);
+            commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
+                let mut namespace = P2P_NAMESPACE_PREFIX.to_vec();
+                namespace.extend_from_slice(chain_id.as_bytes());
+                let timing = engine::Timing::default();
+                let max_message = engine::max_message_size(
+                    committee.participants.len() as u32,
+                    consensus::block::MAX_BLOCK_BYTES,
+                );
+                let mut p2p = lookup::Config::recommended(
+                    Cups::<_, ChaCha20Poly1305>::new(
+                        Sake {
+                            signer: keys.identity.clone(),
+                            synchrony_bound: std::time::Duration::from_secs(5),
+                            max_handshake_age: std::time::Duration::from_secs(10),
+                            version: sake::Version::V1,
+                        },
+                        cups::Version::V1,
+                    ),
+                    &namespace,
+                    listen,
+                    NonZeroUsize::new(committee.participants.len().max(1))
+                        .expect("at least one validator"),
+                    max_message,
+                    NonZeroUsize::new(1024).expect("non-zero"),
+                );
+                // Validators of a local testnet live on loopback; a peer is
+                // still only accepted with a committee key.
+                p2p.allow_private_ips = true;
+                p2p.peer_connection_cooldown = std::time::Duration::from_secs(1);
+                p2p.dial_frequency = std::time::Duration::from_millis(500);
+                p2p.allowed_handshake_rate_per_ip = Quota::per_second(NZU32!(16));
+                let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+                let _ = oracle.track(0, committee.addresses.clone());
+                let quota = engine::quota(&timing);
+                let channels = Channels {
+                    votes: network.register(channel::VOTES, quota),
+                    certificates: network.register(channel::CERTIFICATES, quota),
+                    resolver: network.register(channel::RESOLVER, quota),
+                    backfill: network.register(channel::BACKFILL, quota),
+                    broadcast: network.register(channel::BROADCAST, quota),
+                };
+                let (mut share_sender, mut share_receiver) =
+                    network.register(SHARES_CHANNEL, Quota::per_second(NZU32!(SHARES_PER_SECOND)));
+                network.start();
+
+                let inbox = pool.clone();
+                context.child("beacon_shares").spawn(move |_| async move {
+                    while let Ok((peer, message)) = share_receiver.recv().await {
+                        if let Err(error) = inbox.add_bytes(message.as_ref()) {
+                            tracing::debug!(%peer, %error, "beacon share refused");
+                        }
+                    }
+                });
+                let gossip = Box::new(move |share: &consensus::beacon::SignedBeaconShare| {
+                    let _ = share_sender.send(Recipients::All, share.encode(), false);
+                });
+                let beacon = BeaconKeys {
+                    signer,
+                    keypair,
+                    verifier,
+                };
+                let app = match ValidatorApp::new(ledger, beacon, pool, transactions, gossip) {
+                    Ok(app) => app.with_sink(sink),
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(ValidatorError::Engine(error.to_string())));
+                        return;
+                    }
+                };
+                let mut engine_config = Config::new(
+                    chain_id,
+                    genesis_time_ms,
+                    keys.identity.clone(),
+                    committee.participants.clone(),
+                    engine_sharing,
+                    keys.share.clone(),
+                    app,
+                    "validator".into(),
+                );
+                engine_config.timing = timing;
+                match engine::start(
+                    context.child("engine"),
+                    engine_config,
+                    channels,
+                    oracle.clone(),
+                    oracle,
+                ) {
+                    Ok(running) => {
+                        let _ = ready_tx.send(Ok(()));
+                        let _ = stopped.await;
+                        running.abort();
+                    }
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(ValidatorError::Engine(error.to_string())));
+                    }
+                }
+            });
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            let _ = thread.join();
+            return Err(error);
+        }
+        Err(_) => {
+            let _ = thread.join();
+            return Err(ValidatorError::Engine(
+                "the validator thread stopped while starting".into(),
+            ));
+        }
+    }
+    tracing::info!(%identity, %listen, index, "validator started");
+    Ok(Validator {
+        stop: Some(stop),
+        thread: Some(thread),
+        identity,
+        listen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_round_trip_with_mode_0600_and_refuse_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let committee = engine::dealer_committee(4, &[9; 32]).unwrap();
+        let keys = &committee.validators[2];
+        let path = dir.path().join("validator.key");
+        ValidatorKeyFile::write(&path, keys).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let back = ValidatorKeyFile::read(&path).unwrap();
+        assert_eq!(back.identity.public_key(), keys.identity.public_key());
+        assert_eq!(back.share, keys.share);
+
+        for (name, content) in [
+            ("empty", String::new()),
+            ("not json", "validator".to_string()),
+            (
+                "unknown field",
+                r#"{"identity":"00","share":"00","x":1}"#.to_string(),
+            ),
+            ("bad hex", r#"{"identity":"zz","share":"00"}"#.to_string()),
+            (
+                "short identity",
+                r#"{"identity":"0011","share":"00"}"#.to_string(),
+            ),
+            ("huge", "x".repeat(5000)),
+        ] {
+            let bad = dir.path().join(name);
+            fs::write(&bad, content).unwrap();
+            let error = ValidatorKeyFile::read(&bad).unwrap_err();
+            assert!(
+                matches!(error, ValidatorError::KeyFile { .. }),
+                "{name}: {error}"
+            );
+        }
+        assert!(ValidatorKeyFile::read(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn the_committee_comes_from_the_genesis_in_order() {
+        let committee = engine::dealer_committee(4, &[9; 32]).unwrap();
+        let addresses: Vec<_> = (0..4)
+            .map(|i| format!("127.0.0.1:{}", 7400 + i).parse().unwrap())
+            .collect();
+        let validators = committee
+            .genesis_validators(game_rules::Chips(1), &addresses)
+            .unwrap();
+        let genesis = Genesis {
+            validators: consensus::encoding::BoundedVec::new(validators).unwrap(),
+            beacon_sharing: Some(committee.beacon_sharing().unwrap()),
+            ..sample_genesis()
+        };
+        let found = super::committee(&genesis).unwrap();
+        assert_eq!(found.participants, committee.participants);
+        let mut bad = genesis.clone();
+        let mut validators = bad.validators.to_vec();
+        validators[1].network_address = "/ip4/127.0.0.1/tcp/1".parse().unwrap();
+        bad.validators = consensus::encoding::BoundedVec::new(validators).unwrap();
+        assert!(matches!(
+            super::committee(&bad),
+            Err(ValidatorError::Genesis(reason)) if reason.contains("host:port")
+        ));
+    }
+
+    fn sample_genesis() -> Genesis {
+        Genesis {
+            chain_name: "validator-test".parse().unwrap(),
+            genesis_time_ms: 0,
+            accounts: consensus::encoding::BoundedVec::new(vec![]).unwrap(),
+            bankroll: consensus::genesis::GenesisBankroll {
+                initial: game_rules::Chips(0),
+                owner: wallet::Keypair::from_secret_bytes(&[1; 32]).address(),
+            },
+            validators: consensus::encoding::BoundedVec::new(vec![]).unwrap(),
+            params: consensus::genesis::Params::default(),
+            dealer_beacon: true,
+            beacon_sharing: None,
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The API's `NodeView` answered by `node::chain::Chain` over a real RocksDB
+//! ledger after real blocks (tables, bets, beacon entries, settlements) are
+//! applied, and the events it publishes; then reopened from disk.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use consensus::ledger::records::RoundRecord;
+use consensus::storage::Store;
+use node::api::{ApiEvent, Game, NodeView, Page, RoundStatus, Topic};
+use node::chain::Chain;
+use node::mempool::{Mempool, MempoolConfig};
+use node::metrics::Metrics;
+use tokio::sync::broadcast;
+
+use support::TestChain;
+
+fn open(chain: &TestChain, dir: &std::path::Path) -> (Chain, broadcast::Receiver<ApiEvent>) {
+    let store = Arc::new(Store::open(dir).expect("store"));
+    let (events, rx) = broadcast::channel(100_000);
+    let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::new(
+        chain.genesis.chain_id(),
+    ))));
+    let beacon = Arc::new(chain.genesis.beacon_verifier().expect("sharing"));
+    let opened = Chain::open(
+        chain.genesis.clone(),
+        store,
+        beacon,
+        mempool,
+        events,
+        Arc::new(Metrics::new()),
+    )
+    .expect("chain opens");
+    (opened, rx)
+}
+
+#[test]
+fn node_view_answers_from_a_real_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    test.play(12);
+    let (chain, mut events) = open(&test, dir.path());
+    for (block, proof) in &test.blocks {
+        assert!(chain.apply_finalized(block, Some(proof)).unwrap());
+    }
+    let head = test.blocks.len() as u64 - 1;
+
+    // Status, blocks by height and hash, proofs kept.
+    let status = chain.status().unwrap();
+    assert_eq!(status.height, Some(head));
+    assert_eq!(status.chain_id, test.genesis.chain_id());
+    let (last, last_proof) = test.blocks.last().unwrap();
+    assert_eq!(status.block_hash, Some(last.hash()));
+    assert_eq!(chain.block_by_height(head).unwrap().as_ref(), Some(last));
+    assert_eq!(chain.block_by_hash(&last.hash()).unwrap().as_ref(), Some(last));
+    assert_eq!(chain.block_by_height(head + 1).unwrap(), None);
+    assert_eq!(chain.proof(head).unwrap().as_ref(), Some(last_proof));
+
+    // A transaction with its receipt, and the sender's history.
+    let bet_block = &test.blocks[2].0;
+    let bet = &bet_block.transactions[0];
+    let record = chain.transaction(&bet.hash()).unwrap().expect("known");
+    let inclusion = record.inclusion.expect("included");
+    assert_eq!((inclusion.height, inclusion.index), (2, 0));
+    assert!(inclusion.receipt.is_applied());
+    let player = test.players[0].address();
+    let page = Page {
+        before: None,
+        limit: 2,
+    };
+    let account = chain.account(&player, page).unwrap();
+    assert_eq!(account.nonce, 6, "2 tables created, 2 joins, 2 bets");
+    assert_eq!(account.history.len(), 2);
+    let older = chain
+        .account(
+            &player,
+            Page {
+                before: account.next_before,
+                limit: 100,
+            },
+        )
+        .unwrap();
+    assert_eq!(older.history.len() + 2, 6);
+    assert!(account.history[0].seq > older.history[0].seq);
+
+    // Validators, tables, bankroll.
+    let validators = chain.validators().unwrap();
+    assert_eq!(validators.len(), 4);
+    assert!(validators.iter().all(|v| v.active && v.stake == 10_000));
+    let tables = chain.tables().unwrap();
+    assert_eq!(tables.len(), 2);
+    assert_eq!(tables[0].players.len(), 4);
+    let bankroll = chain.bankroll().unwrap();
+    assert_eq!(bankroll.withdrawal_delay_blocks, 5);
+
+    // Craps rolls settled with their randomness, re-derivable offline.
+    let rounds = chain
+        .table_rounds(
+            consensus::tx::TableId(1),
+            Page {
+                before: None,
+                limit: 100,
+            },
+        )
+        .unwrap()
+        .expect("a table");
+    let settled: Vec<_> = rounds
+        .iter()
+        .filter(|r| r.status == RoundStatus::Settled)
+        .collect();
+    assert!(!settled.is_empty(), "{rounds:?}");
+    let first = settled.last().unwrap();
+    assert_eq!(first.game, Game::Craps);
+    assert_eq!(first.bets, 4);
+    assert_eq!(first.wagered, 10 + 11 + 12 + 13);
+    let info = chain
+        .round(consensus::tx::TableId(1), first.round)
+        .unwrap()
+        .expect("round");
+    assert_eq!(info.randomness.len(), 1);
+    let stored = chain
+        .store()
+        .round(1, first.round)
+        .unwrap()
+        .expect("stored");
+    let RoundRecord::CrapsRoll(roll) = RoundRecord::decode(&stored).unwrap() else {
+        panic!("a craps record");
+    };
+    let verifier = test.genesis.beacon_verifier().unwrap();
+    let consensus::ledger::records::CrapsRollResult::Rolled { beacon, dice, .. } = &roll.result
+    else {
+        panic!("rolled");
+    };
+    beacon.verify(&verifier).expect("σ verifies with the group key");
+    assert_eq!(roll.recompute_dice(), Some(*dice));
+    assert_eq!(
+        info.randomness[0].group_public_key,
+        hex::encode(
+            test.genesis
+                .beacon_sharing
+                .as_ref()
+                .unwrap()
+                .group_key()
+                .as_bytes()
+        )
+    );
+    assert!(chain
+        .table_rounds(consensus::tx::TableId(99), page)
+        .unwrap()
+        .is_none());
+
+    // The leaderboard is real: every player bet 2 games; net = paid − staked.
+    let overall = chain.leaderboard(None, 10).unwrap();
+    assert_eq!(overall.len(), 4);
+    assert!(overall.windows(2).all(|w| w[0].net_winnings >= w[1].net_winnings));
+    let craps = chain.leaderboard(Some(Game::Craps), 10).unwrap();
+    assert!(craps.iter().all(|e| e.bets == 1));
+
+    // Events: one per block, table events for both games, receipts.
+    let mut blocks = 0;
+    let mut topics = std::collections::BTreeSet::new();
+    while let Ok(event) = events.try_recv() {
+        if matches!(event, ApiEvent::Block { .. }) {
+            blocks += 1;
+        }
+        topics.insert(event.topic().to_string());
+    }
+    assert_eq!(blocks, test.blocks.len());
+    for topic in [
+        Topic::Crash(consensus::tx::TableId(2)),
+        Topic::Craps(consensus::tx::TableId(1)),
+        Topic::Receipts(player),
+        Topic::Leaderboard,
+    ] {
+        assert!(topics.contains(&topic.to_string()), "{topic} in {topics:?}");
+    }
+
+    // Reopened from disk: same answers (the index is persisted).
+    let leaderboard = chain.leaderboard(None, 10).unwrap();
+    drop(chain);
+    let (reopened, _) = open(&test, dir.path());
+    assert_eq!(reopened.status().unwrap().height, Some(head));
+    assert_eq!(reopened.leaderboard(None, 10).unwrap(), leaderboard);
+    // A redelivered block changes nothing.
+    assert!(!reopened.apply_finalized(last, Some(last_proof)).unwrap());
+}
+
+#[test]
+fn a_lost_index_is_rebuilt_from_the_stored_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    test.play(6);
+    let leaderboard = {
+        let (chain, _) = open(&test, dir.path());
+        for (block, proof) in &test.blocks {
+            chain.apply_finalized(block, Some(proof)).unwrap();
+        }
+        let board = chain.leaderboard(None, 10).unwrap();
+        chain.store().delete_synced_meta(b"node/index").unwrap();
+        board
+    };
+    let (chain, _) = open(&test, dir.path());
+    assert_eq!(chain.leaderboard(None, 10).unwrap(), leaderboard);
+    assert!(!leaderboard.is_empty());
+}

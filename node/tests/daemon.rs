@@ -1,0 +1,91 @@
+//! Two real nodes (`node::daemon::Node::start`) on loopback: A has the
+//! chain, B starts empty with A as its bootstrap peer, catches up by block
+//! sync (its API reports the progress), then follows new blocks A finalizes;
+//! shutdown removes the API cookie.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use node::client::ApiClient;
+use node::config::NodeConfig;
+use node::daemon::{Node, RunningNode};
+use tokio::time::{Instant, sleep};
+
+use support::{TestChain, write_genesis};
+
+fn config(home: &Path, genesis: &Path, bootstrap: Vec<node::network::Multiaddr>) -> NodeConfig {
+    let mut config = NodeConfig::default();
+    config.genesis_file = genesis.to_path_buf();
+    config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.network.bootstrap = bootstrap;
+    config.network.mdns = false;
+    config.api.listen = "127.0.0.1:0".parse().unwrap();
+    config.make_absolute(home);
+    config
+}
+
+async fn wait_for_height(node: &RunningNode, height: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        if node.chain().height().unwrap() == Some(height) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_catches_up_by_sync_then_follows() {
+    let mut test = TestChain::new();
+    test.play(40);
+    let total = test.blocks.len() as u64;
+    let shared = tempfile::tempdir().unwrap();
+    let genesis = write_genesis(&test.genesis, shared.path());
+
+    let home_a = tempfile::tempdir().unwrap();
+    let a = Node::start(config(home_a.path(), &genesis, Vec::new()))
+        .await
+        .expect("A starts");
+    // A has all but the last two blocks.
+    for (block, proof) in &test.blocks[..total as usize - 2] {
+        a.chain().apply_finalized(block, Some(proof)).unwrap();
+    }
+
+    let home_b = tempfile::tempdir().unwrap();
+    let b = Node::start(config(home_b.path(), &genesis, a.listen_addrs().to_vec()))
+        .await
+        .expect("B starts");
+    let cookie = home_b.path().join("api.cookie");
+    assert!(cookie.exists(), "the API cookie is written at start");
+    wait_for_height(&b, total - 3, "B to sync").await;
+
+    // The API of B reports the chain and that it is synced.
+    let client = ApiClient::new(&format!("http://{}", b.api_addr())).unwrap();
+    let status = client.status().await.unwrap();
+    assert_eq!(status.node.height, Some(total - 3));
+    assert_eq!(status.node.chain_id, test.genesis.chain_id());
+    assert!(status.node.peers >= 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client.ready().await.unwrap().ready {
+        assert!(Instant::now() < deadline, "B never became ready");
+        sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = client.metrics().await.unwrap();
+    assert!(metrics.contains(&format!("bitcraps_height {}", total - 3)), "{metrics}");
+
+    // New blocks finalized at A reach B (gossip, or sync if the mesh is
+    // not formed yet), with the leaderboard and rounds B indexed itself.
+    for (block, proof) in &test.blocks[total as usize - 2..] {
+        a.chain().apply_finalized(block, Some(proof)).unwrap();
+    }
+    wait_for_height(&b, total - 1, "B to follow").await;
+    let leaderboard = client.leaderboard(None, 10).await.unwrap();
+    assert_eq!(leaderboard.len(), 4);
+
+    b.shutdown().await;
+    assert!(!cookie.exists(), "shutdown removes the API cookie");
+    a.shutdown().await;
+}
