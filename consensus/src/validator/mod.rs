@@ -94,6 +94,15 @@ pub trait FinalizedSink: Send + 'static {
     /// certificate; `applied` is `None` when the ledger had already applied
     /// it (a redelivery after a restart).
     fn finalized(&mut self, block: &Block, proof: Option<&[u8]>, applied: Option<&AppliedBlock>);
+
+    /// Validators caught signing bad beacon shares, with signed evidence
+    /// anyone can check ([`crate::beacon::BeaconEvidence::verify`]). Each
+    /// piece is reported once. By default it is logged.
+    fn misbehaviour(&mut self, evidence: Vec<Misbehaviour>) {
+        for misbehaviour in evidence {
+            tracing::warn!(%misbehaviour, "beacon share evidence");
+        }
+    }
 }
 
 impl FinalizedSink for () {
@@ -466,6 +475,13 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
             // Redelivered after a restart: sign again (the same share, BLS
             // is deterministic) in case it was lost.
             self.sign_share(epoch, height, hash);
+        }
+        // Pruning forgets evidence not yet taken: take it first. (A share
+        // that arrives after σ is recovered is not checked: it cannot
+        // change anything.)
+        let evidence = self.pool.take_evidence();
+        if !evidence.is_empty() {
+            self.sink.misbehaviour(evidence);
         }
         self.pool.prune_below(floor);
     }

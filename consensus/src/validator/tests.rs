@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519;
@@ -133,6 +133,24 @@ struct Seen {
     rounds: Vec<(u64, RoundRecord)>,
     /// Invariant violations (must stay empty).
     broken: Vec<String>,
+    /// Height → the simulated time this validator finalized it.
+    finalized_at: BTreeMap<u64, SystemTime>,
+    /// (simulated time, height) of every beacon share received from a peer.
+    shares_received: Vec<(SystemTime, u64)>,
+    /// Evidence of bad beacon shares this validator reported.
+    evidence: Vec<Misbehaviour>,
+}
+
+/// How a validator behaves with its beacon shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shares {
+    /// Sends each share once the height is final.
+    Honest,
+    /// Never sends a share.
+    Withhold,
+    /// Sends a share whose partial signature is another height's (in a
+    /// valid envelope): evidence against it.
+    Wrong,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -142,9 +160,14 @@ type Shared = Arc<Mutex<Seen>>;
 struct Recorder {
     seen: Shared,
     ledger: SharedLedger,
+    clock: deterministic::Context,
 }
 
 impl FinalizedSink for Recorder {
+    fn misbehaviour(&mut self, evidence: Vec<Misbehaviour>) {
+        self.seen.lock().unwrap().evidence.extend(evidence);
+    }
+
     fn finalized(&mut self, _: &Block, _: Option<&[u8]>, applied: Option<&AppliedBlock>) {
         let Some(applied) = applied else {
             return;
@@ -152,6 +175,8 @@ impl FinalizedSink for Recorder {
         let mut seen = self.seen.lock().unwrap();
         seen.chain
             .insert(applied.height, (applied.block_hash, applied.state_root));
+        seen.finalized_at
+            .insert(applied.height, self.clock.current());
         if let Err(e) = self.ledger.read().unwrap().check_invariants() {
             seen.broken.push(format!("height {}: {e}", applied.height));
         }
@@ -257,8 +282,8 @@ impl Cluster {
         self.keys.genesis.chain_id()
     }
 
-    /// Starts validator `i`; if `withhold`, it never sends its shares.
-    async fn start(&self, context: &deterministic::Context, i: usize, withhold: bool) {
+    /// Starts validator `i`, treating its beacon shares as `shares` says.
+    async fn start(&self, context: &deterministic::Context, i: usize, shares: Shares) {
         let keys = &self.keys.committee.validators[i];
         let timing = Timing::default();
         let control = self.oracle.control(keys.identity.public_key());
@@ -278,22 +303,44 @@ impl Cluster {
             BeaconAggregator::new(self.chain_id(), 0, self.keys.sharing.clone(), signers).unwrap();
         let pool = BeaconPool::new(aggregator);
         let inbox = pool.clone();
+        let seen = self.seen[i].clone();
+        let clock = context.child("share_clock");
         context
             .child("shares")
             .with_attribute("index", i)
             .spawn(move |_| async move {
                 while let Ok((_, message)) = share_receiver.recv().await {
+                    if let Ok(share) = SignedBeaconShare::decode(message.as_ref()) {
+                        seen.lock()
+                            .unwrap()
+                            .shares_received
+                            .push((clock.current(), share.share.height));
+                    }
                     // Bad or late shares are refused by the pool (and bad
                     // ones kept as evidence); nothing else to do here.
                     let _ = inbox.add_bytes(message.as_ref());
                 }
             });
-        let gossip: ShareGossip = if withhold {
-            Box::new(|_| {})
-        } else {
-            Box::new(move |share| {
+        let keypair = keys.keypair();
+        let chain_id = self.chain_id();
+        let gossip: ShareGossip = match shares {
+            Shares::Honest => Box::new(move |share| {
                 share_sender.send(Recipients::All, share.encode(), false);
-            })
+            }),
+            Shares::Withhold => Box::new(|_| {}),
+            Shares::Wrong => {
+                let signer = BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap();
+                Box::new(move |share| {
+                    // A real partial, of the next height: well-formed, signed,
+                    // and wrong for this message.
+                    let mut message = share.share.message(chain_id);
+                    message.height += 1;
+                    let mut bad = signer.sign(&message).unwrap();
+                    bad.height = share.share.height;
+                    let bad = bad.seal(&chain_id, &keypair);
+                    share_sender.send(Recipients::All, bad.encode(), false);
+                })
+            }
         };
         let beacon = BeaconKeys {
             signer: BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap(),
@@ -310,6 +357,7 @@ impl Cluster {
             .with_sink(Recorder {
                 seen: self.seen[i].clone(),
                 ledger,
+                clock: context.child("recorder"),
             });
         let mut config = Config::new(
             self.chain_id(),
@@ -411,11 +459,13 @@ struct Run {
     proofs: Vec<BeaconProof>,
     /// (table, roll number, dice) of every roll.
     dice: Vec<(TableId, u64, game_rules::Roll)>,
+    /// Evidence of bad shares each running validator collected.
+    evidence: BTreeMap<usize, Vec<Misbehaviour>>,
 }
 
 /// Plays the casino scenario on 4 validators of which `down` never start
-/// and `withholder` (if any) never sends its beacon shares.
-fn play(seed: u64, down: &[usize], withholder: Option<usize>) -> Run {
+/// and `byzantine` (if any) treats its beacon shares as it says.
+fn play(seed: u64, down: &[usize], byzantine: Option<(usize, Shares)>) -> Run {
     let wall = Instant::now();
     let down = down.to_vec();
     deterministic::Runner::new(
@@ -427,7 +477,11 @@ fn play(seed: u64, down: &[usize], withholder: Option<usize>) -> Run {
         let mut cluster = Cluster::new(&context, seed).await;
         let up: Vec<usize> = (0..N).filter(|i| !down.contains(i)).collect();
         for &i in &up {
-            cluster.start(&context, i, withholder == Some(i)).await;
+            let shares = match byzantine {
+                Some((b, shares)) if b == i => shares,
+                _ => Shares::Honest,
+            };
+            cluster.start(&context, i, shares).await;
         }
         let begin = context.current();
         let (crash_owner, craps_owner, crasher, shooter) = (player(1), player(2), player(3), player(4));
@@ -568,13 +622,46 @@ fn play(seed: u64, down: &[usize], withholder: Option<usize>) -> Run {
             assert_eq!(first.chain.get(&proof.height).map(|c| c.0), Some(proof.block_hash));
             proof.verify(&verifier).unwrap();
         }
+        drop(first);
         eprintln!(
-            "validator app seed={seed} down={down:?} withholder={withholder:?}: wall {:?}, simulated {simulated:?}, {target} heights, {} beacon entries, {} rolls, {crash_rounds} crash rounds",
+            "validator app seed={seed} down={down:?} byzantine={byzantine:?}: wall {:?}, simulated {simulated:?}, {target} heights, {} beacon entries, {} rolls, {crash_rounds} crash rounds",
             wall.elapsed(),
             proofs.len(),
             dice.len(),
         );
-        Run { proofs, dice }
+        // No share of a height reached anyone before some validator had
+        // finalized it: f colluders hold only their own f < t shares of a
+        // height until it is final, so they cannot compute its σ (and the
+        // dice or crash decision) while it can still change.
+        let finalized_at: Vec<BTreeMap<u64, SystemTime>> = up
+            .iter()
+            .map(|&i| cluster.seen[i].lock().unwrap().finalized_at.clone())
+            .collect();
+        let mut received = 0;
+        for &i in &up {
+            for (at, height) in &cluster.seen[i].lock().unwrap().shares_received {
+                let first_final = finalized_at
+                    .iter()
+                    .filter_map(|times| times.get(height))
+                    .min()
+                    .expect("a share for a height nobody finalized");
+                assert!(
+                    first_final <= at,
+                    "validator {i} got a share of height {height} before it was final"
+                );
+                received += 1;
+            }
+        }
+        assert!(received > 0, "shares flowed");
+        let evidence = up
+            .iter()
+            .map(|&i| (i, cluster.seen[i].lock().unwrap().evidence.clone()))
+            .collect();
+        Run {
+            proofs,
+            dice,
+            evidence,
+        }
     })
 }
 
@@ -634,7 +721,7 @@ fn one_of_four_crashed_rounds_still_settle() {
 #[test]
 fn a_withheld_share_changes_no_outcome() {
     let seed = 3;
-    let run = play(seed, &[], Some(0));
+    let run = play(seed, &[], Some((0, Shares::Withhold)));
     // Without validator 0's share, σ (so the dice and the crash decisions)
     // is exactly what any quorum including it gives.
     assert_any_quorum_gives_the_same_sigma(seed, &run);
@@ -646,4 +733,27 @@ fn a_withheld_share_changes_no_outcome() {
         );
     }
     assert!(!run.dice.is_empty());
+}
+
+#[test]
+fn a_wrong_share_is_evidence_and_changes_no_outcome() {
+    let seed = 4;
+    let run = play(seed, &[], Some((3, Shares::Wrong)));
+    // σ is what any quorum of honest shares gives. Honest validators
+    // check a share while they still need it for σ: those that did hold
+    // signed evidence, against validator 3 only.
+    assert_any_quorum_gives_the_same_sigma(seed, &run);
+    let keys = keys(seed);
+    let caught: usize = run.evidence.values().map(Vec::len).sum();
+    assert!(caught > 0, "no validator caught the wrong shares");
+    for evidence in run.evidence.values() {
+        for misbehaviour in evidence {
+            assert_eq!(misbehaviour.index, 3);
+            assert!(misbehaviour.evidence.verify(
+                &keys.genesis.chain_id(),
+                &keys.sharing,
+                &keys.wallets[3].public_key()
+            ));
+        }
+    }
 }
