@@ -31,9 +31,8 @@ pub fn load_or_generate(path: &Path) -> Result<Keypair, BootstrapError> {
                 return Err(error("the file is too long for a key".into()));
             }
             let mut secret = Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(text.trim(), &mut secret[..]).map_err(|e| {
-                error(format!("expected 64 hex characters of ed25519 secret: {e}"))
-            })?;
+            hex::decode_to_slice(text.trim(), &mut secret[..])
+                .map_err(|e| error(format!("expected 64 hex characters of ed25519 secret: {e}")))?;
             Keypair::ed25519_from_bytes(&mut secret[..]).map_err(|e| error(e.to_string()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -166,11 +166,9 @@ impl Bootstrap {
 
         if let Some(path) = &config.addr_file {
             let text: String = listen_addrs.iter().map(|a| format!("{a}\n")).collect();
-            write_atomically(path, text.as_bytes()).map_err(|source| {
-                BootstrapError::AddrFile {
-                    path: path.clone(),
-                    source,
-                }
+            write_atomically(path, text.as_bytes()).map_err(|source| BootstrapError::AddrFile {
+                path: path.clone(),
+                source,
             })?;
         }
 
@@ -360,12 +358,10 @@ impl SwarmTask {
                 peer_id,
                 num_established: 0,
                 ..
-            } => {
-                if self.connected.remove(&peer_id) {
-                    self.metrics
-                        .connected_peers
-                        .set(self.connected.len() as i64);
-                }
+            } if self.connected.remove(&peer_id) => {
+                self.metrics
+                    .connected_peers
+                    .set(self.connected.len() as i64);
             }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 self.metrics.connection_errors.inc();

@@ -11,8 +11,8 @@ use std::time::Duration;
 use bootstrap::{Bootstrap, BootstrapConfig};
 use node::mempool::CheckedTransaction;
 use node::network::{
-    BlockValidator, FinalizedBlock, Network, NetworkConfig, NetworkServices, NoBlocks, NodeKey, PeerId,
-    TransactionValidator, Verdict,
+    BlockValidator, FinalizedBlock, Network, NetworkConfig, NetworkServices, NoBlocks, NodeKey,
+    PeerId, TransactionValidator, Verdict,
 };
 use wallet::ChainId;
 

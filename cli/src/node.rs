@@ -222,9 +222,7 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
         }
     };
     let key = NodeKey::load_or_generate(&home.join(&config.network.node_key_file))?;
-    config
-        .write_new(&file)
-        .map_err(|e| coded(EXIT_EXISTS, e))?;
+    config.write_new(&file).map_err(|e| coded(EXIT_EXISTS, e))?;
 
     if args.json {
         let wallet = wallet.as_ref().map(|(address, path, phrase)| {
@@ -258,7 +256,10 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
             println!("  {}", phrase.as_str());
         }
         println!();
-        println!("start the node with: bitcraps node start --home {}", home.display());
+        println!(
+            "start the node with: bitcraps node start --home {}",
+            home.display()
+        );
     }
     Ok(())
 }
@@ -319,9 +320,12 @@ fn status(args: &StatusArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let status = runtime
-        .block_on(client.status())
-        .map_err(|e| coded(EXIT_UNREACHABLE, format!("{e} (is the node running at {url}?)")))?;
+    let status = runtime.block_on(client.status()).map_err(|e| {
+        coded(
+            EXIT_UNREACHABLE,
+            format!("{e} (is the node running at {url}?)"),
+        )
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());

@@ -148,7 +148,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}; use ms, s, m or h"
+            ));
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"))
 }
@@ -207,7 +211,10 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
             let report = runtime()?.block_on(check::check(&layout))?;
             println!("{report}");
             if !report.ok() {
-                bail!("the testnet is inconsistent ({} violations)", report.violations.len());
+                bail!(
+                    "the testnet is inconsistent ({} violations)",
+                    report.violations.len()
+                );
             }
             Ok(())
         }
@@ -238,7 +245,10 @@ fn fault(node: &NodeArg, kind: Option<FaultKind>, hold: Option<Duration>) -> any
     let layout = node.dir.layout()?;
     let Some(kind) = kind else {
         let record = process::kill(&node.node, &layout.node(&node.node)?.pid_file())?;
-        println!("{}: SIGKILL (pid {}); start it with `bitcraps testnet restart {}`", node.node, record.pid, node.node);
+        println!(
+            "{}: SIGKILL (pid {}); start it with `bitcraps testnet restart {}`",
+            node.node, record.pid, node.node
+        );
         return Ok(());
     };
     let children: Children = Arc::default();
@@ -254,10 +264,20 @@ fn fault(node: &NodeArg, kind: Option<FaultKind>, hold: Option<Duration>) -> any
 }
 
 async fn print_status(layout: &Layout) {
-    println!("testnet in {} (chain {})", layout.dir.display(), layout.chain_id);
-    println!("{:<13} {:<8} {:<8} {:<8} {}", "node", "process", "pid", "height", "peers / api");
+    println!(
+        "testnet in {} (chain {})",
+        layout.dir.display(),
+        layout.chain_id
+    );
+    println!(
+        "{:<13} {:<8} {:<8} {:<8} peers / api",
+        "node", "process", "pid", "height"
+    );
     for node in net::status(layout).await {
-        let pid = node.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        let pid = node
+            .pid
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into());
         let (height, api) = match &node.api {
             Ok((height, peers)) => (
                 height.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
@@ -265,7 +285,10 @@ async fn print_status(layout: &Layout) {
             ),
             Err(reason) => ("-".into(), reason.clone()),
         };
-        println!("{:<13} {:<8} {:<8} {:<8} {}", node.name, node.process, pid, height, api);
+        println!(
+            "{:<13} {:<8} {:<8} {:<8} {}",
+            node.name, node.process, pid, height, api
+        );
     }
 }
 
@@ -352,7 +375,10 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     }
     println!("\n{}", net::describe(layout));
     if args.detach {
-        println!("running in the background; stop it with `bitcraps testnet down --dir {}`", layout.dir.display());
+        println!(
+            "running in the background; stop it with `bitcraps testnet down --dir {}`",
+            layout.dir.display()
+        );
         return Ok(());
     }
     println!("Ctrl-C stops the testnet.");
@@ -364,9 +390,17 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
             if layout.manifest.faults.is_empty() {
                 return;
             }
-            println!("running the manifest's {} fault(s)", layout.manifest.faults.len());
-            let (_, error) =
-                faults::run_schedule(&layout, &layout.manifest.faults, &children, Arc::new(print_event)).await;
+            println!(
+                "running the manifest's {} fault(s)",
+                layout.manifest.faults.len()
+            );
+            let (_, error) = faults::run_schedule(
+                &layout,
+                &layout.manifest.faults,
+                &children,
+                Arc::new(print_event),
+            )
+            .await;
             match error {
                 Some(error) => eprintln!("fault schedule: {error}"),
                 None => println!("fault schedule done"),

@@ -47,12 +47,18 @@ fn file_then_environment_then_flag() {
     let env = [
         ("BITCRAPS_API_LISTEN", "127.0.0.1:9001"),
         ("BITCRAPS_LOG_LEVEL", "debug"),
-        ("BITCRAPS_NETWORK_BOOTSTRAP", "/ip4/10.0.0.1/tcp/7370,/ip4/10.0.0.2/tcp/7370"),
+        (
+            "BITCRAPS_NETWORK_BOOTSTRAP",
+            "/ip4/10.0.0.1/tcp/7370,/ip4/10.0.0.2/tcp/7370",
+        ),
     ];
     let from_env = show(home.path(), &[], &env);
     assert_eq!(from_env["api"]["listen"], "127.0.0.1:9001");
     assert_eq!(from_env["log"]["level"], "debug");
-    assert_eq!(from_env["network"]["bootstrap"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        from_env["network"]["bootstrap"].as_array().unwrap().len(),
+        2
+    );
     assert_eq!(from_env["data_dir"], "/srv/bitcraps");
 
     let from_flag = show(home.path(), &["--api-listen", "127.0.0.1:9002"], &env);
@@ -94,10 +100,22 @@ fn init_writes_a_home_once_and_status_reports_an_absent_node() {
     let dir = home.path().join("node");
     let dir_text = dir.to_str().unwrap();
     let out = bitcraps(
-        &["node", "init", "--home", dir_text, "--api-listen", "127.0.0.1:1", "--json"],
+        &[
+            "node",
+            "init",
+            "--home",
+            dir_text,
+            "--api-listen",
+            "127.0.0.1:1",
+            "--json",
+        ],
         &[],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["peer_id"].as_str().unwrap().starts_with("12D3"));
     assert!(dir.join("node.key").exists());
@@ -114,7 +132,13 @@ fn init_writes_a_home_once_and_status_reports_an_absent_node() {
     // A wallet needs a password.
     let other = home.path().join("other");
     let out = bitcraps(
-        &["node", "init", "--home", other.to_str().unwrap(), "--wallet"],
+        &[
+            "node",
+            "init",
+            "--home",
+            other.to_str().unwrap(),
+            "--wallet",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(3));

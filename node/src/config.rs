@@ -89,7 +89,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The configuration file is over [`MAX_CONFIG_BYTES`].
-    #[error("the configuration file {path} is over {MAX_CONFIG_BYTES} bytes; is it the right file?")]
+    #[error(
+        "the configuration file {path} is over {MAX_CONFIG_BYTES} bytes; is it the right file?"
+    )]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -275,10 +277,20 @@ pub struct ConfigArgs {
     #[arg(long, env = "BITCRAPS_GENESIS_FILE", value_name = "FILE")]
     pub genesis_file: Option<PathBuf>,
     /// `network.listen`: libp2p listen multiaddrs, comma-separated.
-    #[arg(long, env = "BITCRAPS_NETWORK_LISTEN", value_delimiter = ',', value_name = "MULTIADDR")]
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_LISTEN",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
     pub network_listen: Option<Vec<Multiaddr>>,
     /// `network.bootstrap`: peers to dial, each ending in /p2p/<peer id>.
-    #[arg(long, env = "BITCRAPS_NETWORK_BOOTSTRAP", value_delimiter = ',', value_name = "MULTIADDR")]
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_BOOTSTRAP",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
     pub network_bootstrap: Option<Vec<Multiaddr>>,
     /// `network.node_key_file`: the libp2p identity key.
     #[arg(long, env = "BITCRAPS_NETWORK_NODE_KEY_FILE", value_name = "FILE")]
@@ -293,7 +305,12 @@ pub struct ConfigArgs {
     #[arg(long, env = "BITCRAPS_API_COOKIE_FILE", value_name = "FILE")]
     pub api_cookie_file: Option<PathBuf>,
     /// `api.allowed_hosts`: extra Host names the API answers to.
-    #[arg(long, env = "BITCRAPS_API_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOST")]
+    #[arg(
+        long,
+        env = "BITCRAPS_API_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
     pub api_allowed_hosts: Option<Vec<String>>,
     /// `api.max_body_bytes`: the largest request body.
     #[arg(long, env = "BITCRAPS_API_MAX_BODY_BYTES", value_name = "BYTES")]
@@ -485,7 +502,10 @@ impl NodeConfig {
             ("api.ws_queue", self.api.ws_queue),
             ("api.ws_max_clients", self.api.ws_max_clients),
             ("api.ws_max_subscriptions", self.api.ws_max_subscriptions),
-            ("api.rate_limit_max_clients", self.api.rate_limit_max_clients),
+            (
+                "api.rate_limit_max_clients",
+                self.api.rate_limit_max_clients,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid {
@@ -630,7 +650,11 @@ mod tests {
     }
 
     fn args(home: &Path, extra: &[&str]) -> ConfigArgs {
-        let mut argv = vec!["test".to_string(), "--home".into(), home.display().to_string()];
+        let mut argv = vec![
+            "test".to_string(),
+            "--home".into(),
+            home.display().to_string(),
+        ];
         argv.extend(extra.iter().map(|s| s.to_string()));
         Cli::try_parse_from(argv).unwrap().config
     }
@@ -642,9 +666,15 @@ mod tests {
         assert!(!loaded.file_found);
         assert_eq!(loaded.config.data_dir, home.path().join("data"));
         assert_eq!(loaded.config.genesis_file, home.path().join("genesis.json"));
-        assert_eq!(loaded.config.api.cookie_file, home.path().join("api.cookie"));
+        assert_eq!(
+            loaded.config.api.cookie_file,
+            home.path().join("api.cookie")
+        );
         assert_eq!(loaded.config.validator, None);
-        assert_eq!(loaded.config.api.listen.port(), crate::api::DEFAULT_API_PORT);
+        assert_eq!(
+            loaded.config.api.listen.port(),
+            crate::api::DEFAULT_API_PORT
+        );
     }
 
     #[test]
@@ -691,7 +721,10 @@ mod tests {
     fn unknown_keys_are_refused_by_name() {
         for (text, key) in [
             ("colour = 1\n", "colour"),
-            ("[api]\nlisten = \"127.0.0.1:1\"\ncookie = \"x\"\n", "cookie"),
+            (
+                "[api]\nlisten = \"127.0.0.1:1\"\ncookie = \"x\"\n",
+                "cookie",
+            ),
             ("[network]\nbootstrap_peers = []\n", "bootstrap_peers"),
             ("[validator]\nkey_file = \"k\"\nport = 3\n", "port"),
             ("[logging]\nlevel = \"info\"\n", "logging"),
@@ -731,7 +764,10 @@ mod tests {
             listen: default_validator_listen(),
         });
         let text = config.to_toml();
-        assert_eq!(NodeConfig::from_toml(&text, Path::new("x")).unwrap(), config);
+        assert_eq!(
+            NodeConfig::from_toml(&text, Path::new("x")).unwrap(),
+            config
+        );
         let plain = NodeConfig::default().to_toml();
         assert_eq!(
             NodeConfig::from_toml(&plain, Path::new("x")).unwrap(),

@@ -35,11 +35,11 @@ use crate::config::{LogConfig, LogFormat, NodeConfig, WALLET_PASSWORD_ENV};
 use crate::follow::{FinalityVerifier, FollowConfig, FollowError, Follower};
 use crate::mempool::{Mempool, MempoolConfig, MempoolSource};
 use crate::metrics::Metrics;
-use crate::validator::{Validator, ValidatorError};
 use crate::network::{
-    FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkConfig, NetworkError,
-    NetworkEvent, NetworkServices, NodeKey, PeerId,
+    FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkConfig, NetworkError, NetworkEvent,
+    NetworkServices, NodeKey, PeerId,
 };
+use crate::validator::{Validator, ValidatorError};
 
 /// WebSocket events buffered for the slowest subscriber before it is
 /// dropped.
@@ -154,7 +154,12 @@ pub fn open_wallet(
             let mut text = Zeroizing::new(String::new());
             std::fs::File::open(file)
                 .and_then(|f| f.take(4096).read_to_string(&mut text))
-                .map_err(|e| error(format!("cannot read the password file {}: {e}", file.display())))?;
+                .map_err(|e| {
+                    error(format!(
+                        "cannot read the password file {}: {e}",
+                        file.display()
+                    ))
+                })?;
             Zeroizing::new(text.lines().next().unwrap_or("").to_string())
         }
         None => Zeroizing::new(std::env::var(WALLET_PASSWORD_ENV).map_err(|_| {
@@ -246,8 +251,7 @@ impl Node {
         let wallet: Option<Arc<dyn NodeWallet>> = match &config.wallet.keystore {
             None => None,
             Some(keystore) => {
-                let (keystore, password) =
-                    (keystore.clone(), config.wallet.password_file.clone());
+                let (keystore, password) = (keystore.clone(), config.wallet.password_file.clone());
                 let key = tokio::task::spawn_blocking(move || {
                     open_wallet(&keystore, password.as_deref())
                 })
@@ -322,7 +326,9 @@ impl Node {
             ApiServer::bind(config.api.clone(), view, wallet, events, metrics.clone()).await?;
         tracing::info!(
             chain = %chain_id,
-            height = ?chain.height()?,
+            height = %chain
+                .height()?
+                .map_or_else(|| "none (at genesis)".to_string(), |h| h.to_string()),
             peer_id = %network.local_peer_id(),
             listen = ?listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
             api = %format!("http://{api_addr}"),

@@ -262,7 +262,10 @@ impl Follower {
                 for i in (0..last).rev() {
                     if run[i].block.hash() != expected {
                         let height = run[i].block.header.height;
-                        tracing::warn!(height, "dropping a queued block that is not on the certified chain");
+                        tracing::warn!(
+                            height,
+                            "dropping a queued block that is not on the certified chain"
+                        );
                         pending.remove(&height);
                         run.truncate(i);
                         break;

@@ -22,10 +22,10 @@
 
 pub mod api;
 pub mod chain;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod follow;
-pub mod client;
 pub mod mempool;
 pub mod metrics;
 pub mod network;

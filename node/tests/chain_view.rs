@@ -53,7 +53,10 @@ fn node_view_answers_from_a_real_ledger() {
     let (last, last_proof) = test.blocks.last().unwrap();
     assert_eq!(status.block_hash, Some(last.hash()));
     assert_eq!(chain.block_by_height(head).unwrap().as_ref(), Some(last));
-    assert_eq!(chain.block_by_hash(&last.hash()).unwrap().as_ref(), Some(last));
+    assert_eq!(
+        chain.block_by_hash(&last.hash()).unwrap().as_ref(),
+        Some(last)
+    );
     assert_eq!(chain.block_by_height(head + 1).unwrap(), None);
     assert_eq!(chain.proof(head).unwrap().as_ref(), Some(last_proof));
 
@@ -132,7 +135,9 @@ fn node_view_answers_from_a_real_ledger() {
     else {
         panic!("rolled");
     };
-    beacon.verify(&verifier).expect("σ verifies with the group key");
+    beacon
+        .verify(&verifier)
+        .expect("σ verifies with the group key");
     assert_eq!(roll.recompute_dice(), Some(*dice));
     assert_eq!(
         info.randomness[0].group_public_key,
@@ -145,15 +150,21 @@ fn node_view_answers_from_a_real_ledger() {
                 .as_bytes()
         )
     );
-    assert!(chain
-        .table_rounds(consensus::tx::TableId(99), page)
-        .unwrap()
-        .is_none());
+    assert!(
+        chain
+            .table_rounds(consensus::tx::TableId(99), page)
+            .unwrap()
+            .is_none()
+    );
 
     // The leaderboard is real: every player bet 2 games; net = paid − staked.
     let overall = chain.leaderboard(None, 10).unwrap();
     assert_eq!(overall.len(), 4);
-    assert!(overall.windows(2).all(|w| w[0].net_winnings >= w[1].net_winnings));
+    assert!(
+        overall
+            .windows(2)
+            .all(|w| w[0].net_winnings >= w[1].net_winnings)
+    );
     let craps = chain.leaderboard(Some(Game::Craps), 10).unwrap();
     assert!(craps.iter().all(|e| e.bets == 1));
 
@@ -203,4 +214,29 @@ fn a_lost_index_is_rebuilt_from_the_stored_blocks() {
     let (chain, _) = open(&test, dir.path());
     assert_eq!(chain.leaderboard(None, 10).unwrap(), leaderboard);
     assert!(!leaderboard.is_empty());
+}
+
+#[test]
+fn sync_progress_shows_in_the_status_until_caught_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    test.play(5);
+    let (chain, _) = open(&test, dir.path());
+    let target = test.blocks.len() as u64 - 1;
+    // Nothing known from peers yet: synced (nothing to catch up with).
+    assert!(!chain.status().unwrap().syncing);
+    chain.note_target(target);
+    let status = chain.status().unwrap();
+    assert!(status.syncing);
+    let progress = status.sync.expect("progress while syncing");
+    assert_eq!((progress.height, progress.target), (0, target));
+    for (block, proof) in &test.blocks[..3] {
+        chain.apply_finalized(block, Some(proof)).unwrap();
+    }
+    assert_eq!(chain.status().unwrap().sync.unwrap().height, 2);
+    for (block, proof) in &test.blocks[3..] {
+        chain.apply_finalized(block, Some(proof)).unwrap();
+    }
+    let status = chain.status().unwrap();
+    assert!(!status.syncing && status.sync.is_none());
 }

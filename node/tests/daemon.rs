@@ -16,8 +16,10 @@ use tokio::time::{Instant, sleep};
 use support::{TestChain, write_genesis};
 
 fn config(home: &Path, genesis: &Path, bootstrap: Vec<node::network::Multiaddr>) -> NodeConfig {
-    let mut config = NodeConfig::default();
-    config.genesis_file = genesis.to_path_buf();
+    let mut config = NodeConfig {
+        genesis_file: genesis.to_path_buf(),
+        ..NodeConfig::default()
+    };
     config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.network.bootstrap = bootstrap;
     config.network.mdns = false;
@@ -74,7 +76,10 @@ async fn a_late_node_catches_up_by_sync_then_follows() {
         sleep(Duration::from_millis(100)).await;
     }
     let metrics = client.metrics().await.unwrap();
-    assert!(metrics.contains(&format!("bitcraps_height {}", total - 3)), "{metrics}");
+    assert!(
+        metrics.contains(&format!("bitcraps_height {}", total - 3)),
+        "{metrics}"
+    );
 
     // New blocks finalized at A reach B (gossip, or sync if the mesh is
     // not formed yet), with the leaderboard and rounds B indexed itself.

@@ -117,8 +117,10 @@ fn a_block_without_its_proof_waits_for_a_certified_descendant() {
     // A sync response with one bad proof is refused whole.
     let mut bad = finalized(&test, 5, true);
     bad.proof = finalized(&test, 6, true).proof;
-    assert!(follower
-        .ingest(vec![bad, finalized(&test, 6, true)])
-        .is_err());
+    assert!(
+        follower
+            .ingest(vec![bad, finalized(&test, 6, true)])
+            .is_err()
+    );
     assert_eq!(follower.advance(), 0);
 }

@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use consensus::block::FIRST_BLOCK_HEIGHT;
 use consensus::genesis::Genesis;
 use consensus::hash::BlockHash;
 use consensus::ledger::Ledger;
@@ -155,8 +156,8 @@ pub struct Supply {
 pub struct CheckReport {
     /// Every node with an API.
     pub nodes: Vec<NodeSeen>,
-    /// The highest height compared (and replayed).
-    pub checked_height: u64,
+    /// The highest height compared and replayed (`None`: no block yet).
+    pub checked_height: Option<u64>,
     /// How many (node, height) block answers were compared.
     pub blocks_compared: u64,
     /// The replica's state root after `checked_height` (hex), if any block.
@@ -183,17 +184,16 @@ impl fmt::Display for CheckReport {
                 Err(reason) => writeln!(f, "  {:<14} unreachable: {reason}", node.name)?,
             }
         }
-        writeln!(
-            f,
-            "compared {} block answers for heights 1..={}; replayed them from the genesis",
-            self.blocks_compared, self.checked_height
-        )?;
-        if let Some(root) = &self.state_root {
-            writeln!(
+        match self.checked_height {
+            Some(top) => writeln!(
                 f,
-                "state root after height {}: {root}",
-                self.checked_height
-            )?;
+                "compared {} block answers for heights {FIRST_BLOCK_HEIGHT}..={top} and replayed them from the genesis",
+                self.blocks_compared
+            )?,
+            None => writeln!(f, "no node has a block yet: nothing to compare")?,
+        }
+        if let (Some(root), Some(top)) = (&self.state_root, self.checked_height) {
+            writeln!(f, "state root after height {top}: {root}")?;
         }
         if let Some(supply) = self.supply {
             writeln!(
@@ -235,28 +235,31 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
             Ok(status) => Ok(status.node.height),
             Err(error) => Err(error.to_string()),
         };
-        if let Ok(height) = height {
-            clients.push((entry.name.clone(), client, height.unwrap_or(0)));
+        if let Ok(Some(top)) = height {
+            clients.push((entry.name.clone(), client, top));
         }
         nodes.push(NodeSeen {
             name: entry.name.clone(),
             height,
         });
     }
-    if clients.is_empty() {
+    if nodes.iter().all(|n| n.height.is_err()) {
         return Err(CheckError::NoNodes);
     }
-    let top = clients.iter().map(|(_, _, h)| *h).max().unwrap_or(0);
+    let top = clients.iter().map(|(_, _, h)| *h).max();
     let mut report = CheckReport {
         nodes,
-        checked_height: 0,
+        checked_height: None,
         blocks_compared: 0,
         state_root: None,
         supply: None,
         violations: Vec::new(),
     };
     let mut replica = Replica::new(&genesis);
-    let mut height = 1;
+    let Some(top) = top else {
+        return Ok(report);
+    };
+    let mut height = FIRST_BLOCK_HEIGHT;
     while height <= top {
         let last = (height + CONCURRENT_FETCHES as u64 - 1).min(top);
         let answers = fetch_range(&clients, height, last).await;
@@ -287,10 +290,9 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
                 }
             }
             if hashes.windows(2).any(|w| w[0].1 != w[1].1) {
-                report.violations.push(Violation::Fork {
-                    height: h,
-                    hashes,
-                });
+                report
+                    .violations
+                    .push(Violation::Fork { height: h, hashes });
                 return Ok(report);
             }
             let Some(reply) = agreed else {
@@ -300,7 +302,7 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
                 report.violations.push(violation);
                 return Ok(report);
             }
-            report.checked_height = h;
+            report.checked_height = Some(h);
             report.state_root = Some(replica.ledger.state_root().to_string());
             report.supply = Some(replica.supply());
         }
@@ -322,12 +324,17 @@ async fn fetch_range(
             let client = client.clone();
             let name = name.clone();
             tasks.spawn(async move {
-                let answer = client.block(h).await.map_err(|e: ClientError| e.to_string());
+                let answer = client
+                    .block(h)
+                    .await
+                    .map_err(|e: ClientError| e.to_string());
                 (h, name, answer)
             });
         }
     }
-    let mut answers: BTreeMap<u64, Vec<(String, Result<BlockReply, String>)>> = BTreeMap::new();
+    // Height → each node's name and answer.
+    type Answers = BTreeMap<u64, Vec<(String, Result<BlockReply, String>)>>;
+    let mut answers: Answers = BTreeMap::new();
     while let Some(done) = tasks.join_next().await {
         if let Ok((h, name, answer)) = done {
             answers.entry(h).or_default().push((name, answer));

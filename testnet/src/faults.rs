@@ -70,11 +70,10 @@ pub async fn inject(
         }
         FaultKind::Restart => {
             let name = node.to_owned();
-            let stopped = tokio::task::spawn_blocking(move || {
-                process::stop(&name, &pid_file, RESTART_GRACE)
-            })
-            .await
-            .expect("the stop task does not panic")?;
+            let stopped =
+                tokio::task::spawn_blocking(move || process::stop(&name, &pid_file, RESTART_GRACE))
+                    .await
+                    .expect("the stop task does not panic")?;
             report(node, format!("stopped ({stopped:?})"));
             let child = net::start_node(layout, &entry)?;
             report(node, format!("started again (pid {})", child.id()));
@@ -94,7 +93,9 @@ pub async fn inject(
 }
 
 fn lock(children: &Children) -> std::sync::MutexGuard<'_, Vec<(String, Child)>> {
-    children.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    children
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs `faults`, each `at_secs` after the call, concurrently; returns
@@ -123,10 +124,7 @@ pub async fn run_schedule(
                     what,
                 };
                 report(&event);
-                events
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(event);
+                events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
             };
             inject(
                 &layout,

@@ -3,14 +3,16 @@
 //! Every fresh testnet gets new keys from the operating system's
 //! generator:
 //!
-//! - **validators**: an ed25519 consensus key each and a share of the
-//!   beacon's BLS12-381 threshold key from a **trusted dealer**
-//!   (`consensus::beacon::dealer_keys`, threshold 2f + 1), the explicit
-//!   testnet shortcut — the genesis says `dealer_beacon = true`, and whoever
-//!   holds the testnet directory could compute every roll in advance. The
-//!   validators are listed by ascending consensus key, validator `i` holding
-//!   share `i`, and the genesis carries the public sharing
-//!   (`beacon_sharing`) whose group key verifies finality and randomness;
+//! - **validators**: an ed25519 identity each and a share of the group's
+//!   BLS12-381 threshold key from a **trusted dealer**
+//!   (`consensus::engine::dealer_committee` from a random seed, threshold
+//!   2f + 1), the explicit testnet shortcut — the genesis says
+//!   `dealer_beacon = true`, and whoever holds the testnet directory could
+//!   compute every roll in advance. The validators are listed in committee
+//!   order (ascending key), validator `i` holding share `i`; the genesis
+//!   carries the public sharing (`beacon_sharing`) whose group key verifies
+//!   finality and randomness, and each validator's key file is written with
+//!   `node::validator::ValidatorKeyFile` (mode 0600);
 //! - **wallets**: funded player accounts, each written as an encrypted
 //!   keystore with its random password next to it (mode 0600) — player node
 //!   `i` spends from wallet `i`, the rest are for people and scripts;
@@ -23,14 +25,14 @@
 
 use std::path::{Path, PathBuf};
 
-use consensus::beacon::{PublicSharing, SecretShare, dealer_keys};
-use consensus::encoding::{BoundedBytes, BoundedString, BoundedVec};
-use consensus::genesis::{
-    FaucetParams, Genesis, GenesisAccount, GenesisBankroll, GenesisValidator, Params,
-};
+use consensus::beacon::PublicSharing;
+use consensus::encoding::{BoundedString, BoundedVec};
+use consensus::engine::{ValidatorKeys, dealer_committee};
+use consensus::genesis::{FaucetParams, Genesis, GenesisAccount, GenesisBankroll, Params};
+use consensus::tx::NetworkAddress;
 use game_rules::Chips;
+use node::validator::ValidatorKeyFile;
 use wallet::{KdfParams, Keypair, Keystore};
-use zeroize::Zeroizing;
 
 use crate::layout::{Layout, Role};
 
@@ -68,12 +70,19 @@ pub enum GenesisBuildError {
 pub struct ValidatorSecrets {
     /// The node name it belongs to (`validator-<i>`, in genesis order).
     pub name: String,
-    /// Its ed25519 consensus secret.
-    pub secret: Zeroizing<[u8; Keypair::SECRET_LENGTH]>,
-    /// The key pair of `secret`.
-    pub keypair: Keypair,
-    /// Its beacon share (index = its position in the genesis).
-    pub share: SecretShare,
+    /// Its identity and beacon share.
+    pub keys: ValidatorKeys,
+}
+
+impl ValidatorSecrets {
+    /// Writes this validator's key file (the validator core's format, mode
+    /// 0600).
+    pub fn write_key_file(&self, path: &Path) -> Result<(), GenesisBuildError> {
+        ValidatorKeyFile::write(path, &self.keys).map_err(|e| GenesisBuildError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// A funded wallet and where its keystore and password are.
@@ -123,41 +132,32 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
         .filter(|n| n.role == Role::Validator)
         .collect();
     let n = validator_nodes.len() as u32;
-    let dealer = dealer_keys(n, &random_bytes::<32>()?)
+    let committee = dealer_committee(n, &random_bytes::<32>()?)
         .map_err(|e| GenesisBuildError::Dealer(e.to_string()))?;
-
-    // Validators by ascending consensus key; share i to the i-th.
-    let mut keys = Vec::new();
-    for _ in 0..n {
-        let secret = Zeroizing::new(random_bytes::<{ Keypair::SECRET_LENGTH }>()?);
-        let keypair = Keypair::from_secret_bytes(&secret);
-        keys.push((secret, keypair));
-    }
-    keys.sort_by_key(|(_, k)| k.public_key().to_bytes());
-    let mut validators = Vec::new();
-    let mut genesis_validators = Vec::new();
-    for (i, ((secret, keypair), share)) in keys.into_iter().zip(dealer.shares).enumerate() {
-        let node = validator_nodes[i];
-        let beacon_key = dealer
-            .sharing
-            .share_public_key(i as u32)
-            .expect("the dealer made a share for every validator");
-        let port = node.validator_port.expect("validators have a validator port");
-        genesis_validators.push(GenesisValidator {
-            consensus_key: keypair.public_key(),
-            beacon_key: BoundedBytes::new(beacon_key.to_vec())
-                .map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
-            network_address: BoundedString::new(format!("127.0.0.1:{port}"))
-                .map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
-            stake: Chips(chain.validator_stake),
-        });
-        validators.push(ValidatorSecrets {
+    let addresses = validator_nodes
+        .iter()
+        .map(|node| {
+            let port = node
+                .validator_port
+                .expect("validators have a validator port");
+            NetworkAddress::new(format!("127.0.0.1:{port}"))
+                .map_err(|e| GenesisBuildError::Invalid(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let genesis_validators = committee
+        .genesis_validators(Chips(chain.validator_stake), &addresses)
+        .map_err(|e| GenesisBuildError::Dealer(e.to_string()))?;
+    let sharing = committee
+        .beacon_sharing()
+        .map_err(|e| GenesisBuildError::Dealer(e.to_string()))?;
+    let validators = validator_nodes
+        .iter()
+        .zip(committee.validators)
+        .map(|(node, keys)| ValidatorSecrets {
             name: node.name.clone(),
-            secret,
-            keypair,
-            share,
-        });
-    }
+            keys,
+        })
+        .collect();
 
     let wallets: Vec<Keypair> = (0..chain.wallets)
         .map(|_| keypair())
@@ -179,14 +179,19 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
             max_per_request: Chips(chain.faucet_max_per_request),
         }),
         min_fee: Chips(chain.min_fee),
-        min_validator_stake: Chips(chain.validator_stake.min(Params::default().min_validator_stake.0)),
+        min_validator_stake: Chips(
+            chain
+                .validator_stake
+                .min(Params::default().min_validator_stake.0),
+        ),
         ..Params::default()
     };
     let genesis = Genesis {
         chain_name: BoundedString::new(format!("{}-{suffix}", chain.name))
             .map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
         genesis_time_ms,
-        accounts: BoundedVec::new(accounts).map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
+        accounts: BoundedVec::new(accounts)
+            .map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
         bankroll: GenesisBankroll {
             initial: Chips(chain.bankroll),
             owner: bankroll_owner.address(),
@@ -195,7 +200,7 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
             .map_err(|e| GenesisBuildError::Invalid(e.to_string()))?,
         params,
         dealer_beacon: true,
-        beacon_sharing: Some(dealer.sharing.clone()),
+        beacon_sharing: Some(sharing.clone()),
     };
     genesis
         .validate()
@@ -205,7 +210,7 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
         validators,
         wallets,
         bankroll_owner,
-        sharing: dealer.sharing,
+        sharing,
     })
 }
 
@@ -227,23 +232,13 @@ impl Material {
     }
 }
 
-impl ValidatorSecrets {
-    /// Writes this validator's key file (mode 0600): JSON with the ed25519
-    /// consensus secret and the beacon share, both hex.
-    pub fn write_key_file(&self, path: &Path) -> Result<(), GenesisBuildError> {
-        let share = self.share.to_bytes();
-        let text = Zeroizing::new(format!(
-            "{{\n  \"consensus_secret\": \"{}\",\n  \"beacon_share\": \"{}\"\n}}\n",
-            hex::encode(&self.secret[..]),
-            hex::encode(&share[..])
-        ));
-        write_private(path, text.as_bytes(), true)
-    }
-}
-
 /// Writes a keystore `<dir>/<stem>.json` and its password
 /// `<dir>/<stem>.password`.
-fn write_wallet(dir: &Path, stem: &str, keypair: &Keypair) -> Result<WalletFiles, GenesisBuildError> {
+fn write_wallet(
+    dir: &Path,
+    stem: &str,
+    keypair: &Keypair,
+) -> Result<WalletFiles, GenesisBuildError> {
     let password = hex::encode(random_bytes::<16>()?);
     let keystore_path = dir.join(format!("{stem}.json"));
     let password_path = dir.join(format!("{stem}.password"));
@@ -263,7 +258,11 @@ fn write_wallet(dir: &Path, stem: &str, keypair: &Keypair) -> Result<WalletFiles
 }
 
 /// Writes a file (creating its directory), mode 0600 when `private`.
-pub(crate) fn write_private(path: &Path, bytes: &[u8], private: bool) -> Result<(), GenesisBuildError> {
+pub(crate) fn write_private(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+) -> Result<(), GenesisBuildError> {
     use std::io::Write as _;
     let error = |e: std::io::Error| GenesisBuildError::Write {
         path: path.to_path_buf(),
@@ -304,14 +303,21 @@ mod tests {
         assert!(genesis.chain_name.starts_with("bitcraps-local-"));
         assert!(genesis.params.faucet.is_some());
         for (i, v) in material.validators.iter().enumerate() {
-            assert_eq!(genesis.validators[i].consensus_key, v.keypair.public_key());
-            assert_eq!(v.share.index(), i as u32);
-            assert!(material.sharing.holds(&v.share));
+            assert_eq!(v.name, format!("validator-{i}"));
+            assert_eq!(
+                genesis.validators[i].consensus_key,
+                v.keys.keypair().public_key()
+            );
+            let path = dir.path().join(format!("v{i}.key"));
+            v.write_key_file(&path).unwrap();
+            let read = ValidatorKeyFile::read(&path).unwrap();
+            assert_eq!(read.keypair().public_key(), v.keys.keypair().public_key());
         }
         assert!(genesis.beacon_verifier().is_some());
         // Reads back as the same chain.
         let files = material.write(&layout).unwrap();
-        let read = Genesis::from_json_bytes(&std::fs::read(layout.genesis_file()).unwrap()).unwrap();
+        let read =
+            Genesis::from_json_bytes(&std::fs::read(layout.genesis_file()).unwrap()).unwrap();
         assert_eq!(read.chain_id(), genesis.chain_id());
         let password = std::fs::read_to_string(&files[0].password).unwrap();
         let keystore = Keystore::read(&files[0].keystore).unwrap();

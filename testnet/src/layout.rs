@@ -38,7 +38,9 @@ pub const SUPERVISOR_PID_FILE: &str = "supervisor.pid";
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
     /// No testnet in the directory.
-    #[error("no testnet in {dir} ({LAYOUT_FILE} is missing); run `bitcraps testnet up --dir {dir}` first")]
+    #[error(
+        "no testnet in {dir} ({LAYOUT_FILE} is missing); run `bitcraps testnet up --dir {dir}` first"
+    )]
     Missing {
         /// The directory.
         dir: String,
@@ -263,7 +265,10 @@ mod tests {
         };
         let layout = Layout::plan(Path::new("/tmp/tn"), Path::new("/bin/bitcraps"), &manifest);
         let names: Vec<&str> = layout.nodes.iter().map(|n| n.name.as_str()).collect();
-        assert_eq!(names, ["bootstrap", "validator-0", "validator-1", "player-0"]);
+        assert_eq!(
+            names,
+            ["bootstrap", "validator-0", "validator-1", "player-0"]
+        );
         let v1 = layout.node("validator-1").unwrap();
         assert_eq!((v1.p2p_port, v1.http_port), (30_020, 30_021));
         assert_eq!(v1.validator_port, Some(30_022));

@@ -50,7 +50,9 @@ pub enum LoadError {
     #[error("no node answered at {0}; is the testnet up? (`bitcraps testnet status`)")]
     NoNode(String),
     /// The chain has no faucet.
-    #[error("the chain has no faucet, which the load uses to fund its wallets; set [chain] faucet_max_per_request in the manifest")]
+    #[error(
+        "the chain has no faucet, which the load uses to fund its wallets; set [chain] faucet_max_per_request in the manifest"
+    )]
     NoFaucet,
     /// A setup transaction failed.
     #[error("setup failed: {0}")]
@@ -199,7 +201,10 @@ pub async fn run(
     options: &LoadOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<LoadReport, LoadError> {
-    if !(options.rate > 0.0) || options.wallets == 0 || options.stake == 0 {
+    if options.rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+        || options.wallets == 0
+        || options.stake == 0
+    {
         return Err(LoadError::Options(
             "the rate, the wallets and the stake must be positive".into(),
         ));
@@ -248,7 +253,17 @@ pub async fn run(
     ));
     let mints: Vec<SignedTransaction> = bettors
         .iter_mut()
-        .map(|b| sign(b, chain_id, 0, height, Action::Faucet { amount: Chips(mint) }))
+        .map(|b| {
+            sign(
+                b,
+                chain_id,
+                0,
+                height,
+                Action::Faucet {
+                    amount: Chips(mint),
+                },
+            )
+        })
         .collect();
     setup.all_applied(&mints).await?;
 
@@ -365,102 +380,100 @@ pub async fn run(
             now + Duration::from_millis(200)
         };
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {
-                if drain_end.is_some() || Instant::now() < next_send {
-                    continue;
-                }
-                next_send += interval;
-                let count = bettors.len();
-                let bettor = &mut bettors[next_bettor];
-                next_bettor = (next_bettor + 1) % count;
-                let table = bettor.table;
-                let tx = unsigned(bettor, chain_id, fee, height, Action::CrapsBet {
-                    table,
-                    kind: BetKind::Field,
-                    amount: Chips(options.stake),
-                })
-                .sign(&bettor.keypair);
-                let client = &clients[next_client];
-                next_client = (next_client + 1) % clients.len();
-                let sent = Instant::now();
-                match client.submit_transaction(&tx).await {
-                    Ok(_) => {
-                        bettor.nonce += 1;
-                        report.submitted += 1;
-                        pending.insert(tx.hash(), Pending { submitted: sent, finalized: None });
-                    }
-                    Err(_) => report.refused += 1,
-                }
-            }
-            update = subscription.next() => {
-                let Some(update) = update else { break };
-                let SubscriptionUpdate::Event(event) = update else { continue };
-                match *event {
-                    ApiEvent::Block { height: h, .. } => {
-                        height = height.max(h);
-                        let block = match clients[0].block(h).await {
-                            Ok(block) => block,
-                            Err(_) => continue,
-                        };
-                        let seen = Instant::now();
-                        for tx in block.block.transactions.iter() {
-                            let hash = tx.hash();
-                            let Some(entry) = pending.get_mut(&hash) else { continue };
-                            if entry.finalized.is_some() {
-                                continue;
+                    _ = tokio::time::sleep_until(wake) => {
+                        if drain_end.is_some() || Instant::now() < next_send {
+                            continue;
+                        }
+                        next_send += interval;
+                        let count = bettors.len();
+                        let bettor = &mut bettors[next_bettor];
+                        next_bettor = (next_bettor + 1) % count;
+                        let table = bettor.table;
+                        let tx = unsigned(bettor, chain_id, fee, height, Action::CrapsBet {
+                            table,
+                            kind: BetKind::Field,
+                            amount: Chips(options.stake),
+                        })
+                        .sign(&bettor.keypair);
+                        let client = &clients[next_client];
+                        next_client = (next_client + 1) % clients.len();
+                        let sent = Instant::now();
+                        match client.submit_transaction(&tx).await {
+                            Ok(_) => {
+                                bettor.nonce += 1;
+                                report.submitted += 1;
+                                pending.insert(tx.hash(), Pending { submitted: sent, finalized: None });
                             }
-                            entry.finalized = Some(seen);
-                            report.finalized += 1;
-                            finality.push(ms(seen - entry.submitted));
-                            let submitted = entry.submitted;
-                            match clients[0].transaction(&hash).await {
-                                Ok(reply) => match reply.receipt {
-                                    Some(receipt) => match receipt.status {
-                                        TxStatus::Applied => {
-                                            report.applied += 1;
-                                            for event in receipt.events.iter() {
-                                                if let LedgerEvent::BetPlaced { table, bet, .. } = event {
-                                                    let key = (*table, *bet);
-                                                    bets.insert(key, submitted);
-                                                    if let Some(at) = early.remove(&key)
-                                                        && settled.insert(key)
-                                                    {
-                                                        report.settled += 1;
-                                                        settlement.push(ms(at - submitted));
+                            Err(_) => report.refused += 1,
+                        }
+                    }
+                    update = subscription.next() => {
+                        let Some(update) = update else { break };
+                        let SubscriptionUpdate::Event(event) = update else { continue };
+                        match *event {
+                            ApiEvent::Block { height: h, .. } => {
+                                height = height.max(h);
+                                let block = match clients[0].block(h).await {
+                                    Ok(block) => block,
+                                    Err(_) => continue,
+                                };
+                                let seen = Instant::now();
+                                for tx in block.block.transactions.iter() {
+                                    let hash = tx.hash();
+                                    let Some(entry) = pending.get_mut(&hash) else { continue };
+                                    if entry.finalized.is_some() {
+                                        continue;
+                                    }
+                                    entry.finalized = Some(seen);
+                                    report.finalized += 1;
+                                    finality.push(ms(seen - entry.submitted));
+                                    let submitted = entry.submitted;
+                                    if let Ok(reply) = clients[0].transaction(&hash).await
+                                        && let Some(receipt) = reply.receipt
+                                    {
+                                        match receipt.status {
+                                                TxStatus::Applied => {
+                                                    report.applied += 1;
+                                                    for event in receipt.events.iter() {
+                                                        if let LedgerEvent::BetPlaced { table, bet, .. } = event {
+                                                            let key = (*table, *bet);
+                                                            bets.insert(key, submitted);
+                                                            if let Some(at) = early.remove(&key)
+                                                                && settled.insert(key)
+                                                            {
+                                                                report.settled += 1;
+                                                                settlement.push(ms(at - submitted));
+                                                            }
+                                                        }
                                                     }
                                                 }
-                                            }
-                                        }
-                                        TxStatus::Rejected { reason } => {
-                                            report.rejected += 1;
-                                            *report.reject_reasons.entry(format!("{reason:?}")).or_default() += 1;
-                                        }
-                                    },
-                                    None => {}
-                                },
-                                Err(_) => {}
-                            }
-                        }
-                    }
-                    ApiEvent::Table { table, event: LedgerEvent::BetSettled { bet, .. }, .. } => {
-                        // A settlement seen before its bet's receipt was read
-                        // waits in `early`.
-                        match bets.get(&(table, bet)) {
-                            Some(submitted) => {
-                                if settled.insert((table, bet)) {
-                                    report.settled += 1;
-                                    settlement.push(ms(Instant::now() - *submitted));
+                                                TxStatus::Rejected { reason } => {
+                                                    report.rejected += 1;
+                                                    *report.reject_reasons.entry(format!("{reason:?}")).or_default() += 1;
+                                                }
+        }
+                                    }
                                 }
                             }
-                            None => {
-                                early.insert((table, bet), Instant::now());
+                            ApiEvent::Table { table, event: LedgerEvent::BetSettled { bet, .. }, .. } => {
+                                // A settlement seen before its bet's receipt was read
+                                // waits in `early`.
+                                match bets.get(&(table, bet)) {
+                                    Some(submitted) => {
+                                        if settled.insert((table, bet)) {
+                                            report.settled += 1;
+                                            settlement.push(ms(Instant::now() - *submitted));
+                                        }
+                                    }
+                                    None => {
+                                        early.insert((table, bet), Instant::now());
+                                    }
+                                }
                             }
+                            _ => {}
                         }
                     }
-                    _ => {}
                 }
-            }
-        }
     }
     report.elapsed = start.elapsed();
     report.finality = Percentiles::of(&finality);
@@ -511,11 +524,17 @@ struct Setup<'a> {
 impl Setup<'_> {
     /// Submits `txs` and waits until each is applied; returns each one's
     /// receipt events. Any rejection fails the setup.
-    async fn all_applied(&mut self, txs: &[SignedTransaction]) -> Result<Vec<Vec<LedgerEvent>>, LoadError> {
+    async fn all_applied(
+        &mut self,
+        txs: &[SignedTransaction],
+    ) -> Result<Vec<Vec<LedgerEvent>>, LoadError> {
         for tx in txs {
             debug_assert_eq!(tx.tx.chain_id, self.chain_id);
             self.client.submit_transaction(tx).await.map_err(|e| {
-                LoadError::Setup(format!("a {} transaction was refused: {e}", tx.tx.action.name()))
+                LoadError::Setup(format!(
+                    "a {} transaction was refused: {e}",
+                    tx.tx.action.name()
+                ))
             })?;
         }
         let deadline = Instant::now() + SETUP_TIMEOUT;
@@ -566,7 +585,10 @@ mod tests {
         assert_eq!(Percentiles::of(&[]), None);
         let samples: Vec<f64> = (1..=100).map(f64::from).collect();
         let p = Percentiles::of(&samples).unwrap();
-        assert_eq!((p.p50, p.p90, p.p99, p.max, p.count), (50.0, 90.0, 99.0, 100.0, 100));
+        assert_eq!(
+            (p.p50, p.p90, p.p99, p.max, p.count),
+            (50.0, 90.0, 99.0, 100.0, 100)
+        );
         let one = Percentiles::of(&[7.0]).unwrap();
         assert_eq!((one.p50, one.p99, one.max), (7.0, 7.0, 7.0));
     }

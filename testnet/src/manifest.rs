@@ -361,13 +361,19 @@ impl Manifest {
             if fault.restart_after_secs.is_some() && fault.kind != FaultKind::Kill {
                 return bad(
                     &format!("{key}.restart_after_secs"),
-                    format!("only applies to kind = \"kill\", not {:?}", fault.kind.name()),
+                    format!(
+                        "only applies to kind = \"kill\", not {:?}",
+                        fault.kind.name()
+                    ),
                 );
             }
             if fault.duration_secs.is_some() && fault.kind != FaultKind::Pause {
                 return bad(
                     &format!("{key}.duration_secs"),
-                    format!("only applies to kind = \"pause\", not {:?}", fault.kind.name()),
+                    format!(
+                        "only applies to kind = \"pause\", not {:?}",
+                        fault.kind.name()
+                    ),
                 );
             }
             if fault.duration_secs == Some(0) {
@@ -477,7 +483,8 @@ kind = "restart"
         assert!(invalid("[chain]\nbankroll = 0").contains("chain.bankroll"));
         assert!(invalid("players = 3\n[chain]\nwallets = 2").contains("one wallet per player"));
         assert!(invalid("[chain]\ncolour = 1").contains("colour"));
-        let unknown_node = invalid("[[faults]]\nat_secs = 1\nnode = \"validator-9\"\nkind = \"kill\"");
+        let unknown_node =
+            invalid("[[faults]]\nat_secs = 1\nnode = \"validator-9\"\nkind = \"kill\"");
         assert!(unknown_node.contains("validator-9"), "{unknown_node}");
         assert!(unknown_node.contains("validator-3"), "{unknown_node}");
         let no_kind = invalid("[[faults]]\nat_secs = 1\nnode = \"validator-1\"");

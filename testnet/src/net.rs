@@ -2,9 +2,9 @@
 //!
 //! [`prepare`] makes (or reuses) the testnet directory: the manifest, keys
 //! and genesis ([`crate::genesis`]), one configuration per node, the
-//! bootstrap peer's key (so its multiaddr with `/p2p/<peer id>` is known
-//! before anything starts and goes into every node's `network.bootstrap`),
-//! and the [`Layout`]. [`start_all`] starts the bootstrap peer, the
+//! bootstrap peer's and the validators' libp2p keys (so their multiaddrs
+//! with `/p2p/<peer id>` are known before anything starts and go into every
+//! node's `network.bootstrap`), and the [`Layout`]. [`start_all`] starts the bootstrap peer, the
 //! validators and the players as child processes of the given binary
 //! (`bitcraps bootstrap …`, `bitcraps node start --home <dir> --config
 //! <dir>/config.toml`); [`wait_ready`] waits until the bootstrap peer's
@@ -23,7 +23,7 @@ use std::time::Duration;
 use consensus::genesis::Genesis;
 use node::client::ApiClient;
 use node::config::{NodeConfig, ValidatorConfig};
-use node::network::{Multiaddr, PeerId};
+use node::network::{Multiaddr, NodeKey, PeerId};
 use tokio::time::Instant;
 
 use crate::genesis::{self, GenesisBuildError, Material, WalletFiles};
@@ -69,7 +69,9 @@ pub enum NetError {
         dir: PathBuf,
     },
     /// The testnet in the directory is still running.
-    #[error("the testnet in {dir} is still running ({name} is pid {pid}); run `bitcraps testnet down --dir {dir}` first")]
+    #[error(
+        "the testnet in {dir} is still running ({name} is pid {pid}); run `bitcraps testnet down --dir {dir}` first"
+    )]
     StillRunning {
         /// The directory.
         dir: PathBuf,
@@ -172,10 +174,18 @@ pub fn prepare(options: &PrepareOptions) -> Result<(Layout, Prepared), NetError>
     let wallets = material.write(&layout)?;
     layout.chain_id = material.genesis.chain_id().to_string();
     let bootstrap_addr = bootstrap_identity(&layout)?;
+    let validator_addrs = validator_identities(&layout)?;
     let genesis_file = layout.genesis_file();
     for index in 0..layout.nodes.len() {
         let node = layout.nodes[index].clone();
-        let wallet = write_node_files(&layout, &node, &material, &wallets, &bootstrap_addr)?;
+        let mut peers = vec![bootstrap_addr.clone()];
+        peers.extend(
+            validator_addrs
+                .iter()
+                .filter(|(name, _)| *name != node.name)
+                .map(|(_, addr)| addr.clone()),
+        );
+        let wallet = write_node_files(&layout, &node, &material, &wallets, &peers)?;
         let entry = &mut layout.nodes[index];
         entry.wallet = wallet;
         entry.args = arguments(entry, &genesis_file);
@@ -223,6 +233,29 @@ fn bootstrap_identity(layout: &Layout) -> Result<Multiaddr, NetError> {
     Ok(addr.parse().expect("a valid multiaddr"))
 }
 
+/// Makes every validator's libp2p key file (`node.key`) and returns each
+/// validator's TCP multiaddr with `/p2p/<peer id>`.
+///
+/// Every node lists the validators next to the bootstrap peer in
+/// `network.bootstrap` (static peers): the daemon runs Kademlia in client
+/// mode, so validators do not announce themselves to the bootstrap peer's
+/// routing table, and a player that knew only the bootstrap peer would find
+/// no one to follow.
+fn validator_identities(layout: &Layout) -> Result<Vec<(String, Multiaddr)>, NetError> {
+    let mut out = Vec::new();
+    for node in layout.nodes.iter().filter(|n| n.role == Role::Validator) {
+        std::fs::create_dir_all(&node.dir).map_err(file_error(&node.dir))?;
+        let key_file = node.dir.join("node.key");
+        let key = NodeKey::load_or_generate(&key_file).map_err(|e| NetError::File {
+            path: key_file.clone(),
+            reason: e.to_string(),
+        })?;
+        let addr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", node.p2p_port, key.peer_id());
+        out.push((node.name.clone(), addr.parse().expect("a valid multiaddr")));
+    }
+    Ok(out)
+}
+
 /// The libp2p listen addresses of a node (TCP and QUIC on its port).
 fn listen_addrs(node: &NodeEntry) -> Vec<String> {
     vec![
@@ -265,7 +298,7 @@ fn write_node_files(
     node: &NodeEntry,
     material: &Material,
     wallets: &[WalletFiles],
-    bootstrap_addr: &Multiaddr,
+    peers: &[Multiaddr],
 ) -> Result<Option<String>, NetError> {
     std::fs::create_dir_all(&node.dir).map_err(file_error(&node.dir))?;
     if node.role == Role::Bootstrap {
@@ -279,7 +312,7 @@ fn write_node_files(
         .iter()
         .map(|a| a.parse().expect("a valid multiaddr"))
         .collect();
-    config.network.bootstrap = vec![bootstrap_addr.clone()];
+    config.network.bootstrap = peers.to_vec();
     config.network.mdns = false;
     config.api.listen = ([127, 0, 0, 1], node.http_port).into();
     config.api.rate_limit_per_second = 0;
@@ -359,7 +392,10 @@ pub async fn start_all(
 }
 
 /// Fails if a child exited.
-fn exited(children: &mut Vec<(String, Child)>, layout_nodes: &[&NodeEntry]) -> Result<(), NetError> {
+fn exited(
+    children: &mut Vec<(String, Child)>,
+    layout_nodes: &[&NodeEntry],
+) -> Result<(), NetError> {
     if let Some((name, status)) = process::reap(children).into_iter().next() {
         let log = layout_nodes
             .iter()
@@ -532,7 +568,7 @@ pub fn describe(layout: &Layout) -> String {
         layout.binary.display()
     );
     out.push_str(&format!(
-        "{:<13} {:<24} {:<32} {}\n",
+        "{:<13} {:<32} {:<32} {}\n",
         "node", "api", "metrics", "log"
     ));
     for node in &layout.nodes {
@@ -542,7 +578,7 @@ pub fn describe(layout: &Layout) -> String {
             format!("{}/health", node.http_url())
         };
         out.push_str(&format!(
-            "{:<13} {:<24} {:<32} {}\n",
+            "{:<13} {:<32} {:<32} {}\n",
             node.name,
             api,
             format!("{}/metrics", node.http_url()),

@@ -30,8 +30,18 @@ pub fn bitcraps_binary() -> PathBuf {
                 .to_path_buf();
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "bitcraps-cli", "--bin", "bitcraps"]);
-            if profile_dir.file_name().is_some_and(|name| name == "release") {
+            build.args([
+                "build",
+                "--quiet",
+                "-p",
+                "bitcraps-cli",
+                "--bin",
+                "bitcraps",
+            ]);
+            if profile_dir
+                .file_name()
+                .is_some_and(|name| name == "release")
+            {
                 build.arg("--release");
             }
             let output = build.output().expect("cargo runs");

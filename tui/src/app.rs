@@ -202,6 +202,7 @@ pub enum Request {
 
 /// An answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // A few answers a second, each moved once; boxing buys nothing.
 pub enum Answer {
     /// To [`Request::Status`].
     Status(Result<Status, Failure>),
@@ -238,6 +239,7 @@ pub enum Answer {
 
 /// Something that changes the state.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // Moved once into `App::update`; boxing buys nothing.
 pub enum Event {
     /// A key was pressed.
     Key(Key),

@@ -244,7 +244,7 @@ impl CrapsState {
                 self.rolled(n, dice, point, seven_out);
             }
         }
-        self.rolls.sort_by(|a, b| b.0.cmp(&a.0));
+        self.rolls.sort_by_key(|r| std::cmp::Reverse(r.0));
         self.rolls.dedup_by_key(|r| r.0);
         self.rolls.truncate(HISTORY);
     }
@@ -452,14 +452,6 @@ fn render_felt(frame: &mut Frame, area: Rect, app: &App) {
             style,
         ));
     }
-    let puck = if !s.point_known {
-        "point not seen yet"
-    } else if s.point.is_none() {
-        "OFF: come-out"
-    } else {
-        ""
-    };
-    header.push(Span::styled(puck, Style::new().fg(Color::Gray)));
     lines.push(Line::from(header));
     for (name, make) in [
         ("PLACE  ", BetKind::Place as fn(PointNumber) -> BetKind),
@@ -518,12 +510,21 @@ fn render_felt(frame: &mut Frame, area: Rect, app: &App) {
             hop_style,
         ),
     ]));
-    if let Some(table) = s.table.and_then(|id| app.table(id)) {
-        lines.push(Line::styled(
-            format!("seated {}/{}", table.players.len(), table.max_players),
-            Style::new().fg(Color::Gray),
-        ));
-    }
+    let puck = match (s.point_known, s.point) {
+        (false, _) => "point not seen yet".to_owned(),
+        (true, None) => "puck OFF: come-out roll".to_owned(),
+        (true, Some(p)) => format!("puck ON {p}"),
+    };
+    let seated = s
+        .table
+        .and_then(|id| app.table(id))
+        .map_or(String::new(), |t| {
+            format!(" · seated {}/{}", t.players.len(), t.max_players)
+        });
+    lines.push(Line::styled(
+        format!("{puck}{seated}"),
+        Style::new().fg(Color::Gray),
+    ));
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title(app))),
         area,

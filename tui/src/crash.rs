@@ -339,7 +339,7 @@ impl CrashState {
                 history.push((*round, *end));
             }
         }
-        history.sort_by(|a, b| b.0.cmp(&a.0));
+        history.sort_by_key(|h| std::cmp::Reverse(h.0));
         history.truncate(HISTORY);
         self.history = history;
     }

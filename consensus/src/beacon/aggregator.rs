@@ -127,6 +127,21 @@ impl BeaconAggregator {
         })
     }
 
+    /// An empty aggregator for `epoch` with this one's chain, sharing,
+    /// signers, window and watermark: for an epoch that keeps the sharing
+    /// (no resharing between them).
+    pub fn for_epoch(&self, epoch: u64) -> BeaconAggregator {
+        BeaconAggregator {
+            chain_id: self.chain_id,
+            epoch,
+            sharing: self.sharing.clone(),
+            signers: self.signers.clone(),
+            watermark: self.watermark,
+            window: self.window,
+            heights: BTreeMap::new(),
+        }
+    }
+
     /// Collects shares for `window` heights from the watermark (at least 1).
     pub fn with_height_window(mut self, window: u64) -> BeaconAggregator {
         self.window = window.max(1);

@@ -261,6 +261,13 @@ impl BeaconSigner {
         self.epoch
     }
 
+    /// Signs for `epoch` from now on, with the same share: only for an
+    /// epoch that keeps this epoch's sharing (no resharing between them),
+    /// or its partials would be invalid — evidence against this validator.
+    pub fn set_epoch(&mut self, epoch: u64) {
+        self.epoch = epoch;
+    }
+
     /// The share index.
     pub const fn index(&self) -> u32 {
         self.share.index()

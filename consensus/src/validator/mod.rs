@@ -44,8 +44,9 @@
 //!   here (e.g. one notarized while this validator was down) cannot be
 //!   built on or verified until that parent is finalized: the verdict is
 //!   then `false` and the other validators carry the view.
-//! - One epoch: the signer and the pool are for the epoch the app was built
-//!   with; chain-driven resharing is not wired yet.
+//! - One sharing: epochs change (the ledger's staking epochs) but the
+//!   genesis sharing signs every epoch; chain-driven resharing is not
+//!   wired yet.
 
 #[cfg(test)]
 mod tests;
@@ -109,52 +110,110 @@ impl FinalizedSink for () {
     fn finalized(&mut self, _: &Block, _: Option<&[u8]>, _: Option<&AppliedBlock>) {}
 }
 
-/// A [`BeaconAggregator`] shared between the [`ValidatorApp`] (which adds
-/// its own shares and reads recovered σ) and whatever receives peers'
-/// shares from the network.
+/// The beacon shares collected for the epochs still waiting on
+/// randomness: one [`BeaconAggregator`] per epoch, all with the genesis
+/// sharing (epochs change without resharing until chain-driven resharing
+/// lands). Shared between the [`ValidatorApp`] (which adds its own shares
+/// and reads recovered σ) and whatever receives peers' shares from the
+/// network.
 #[derive(Clone, Debug)]
 pub struct BeaconPool {
-    aggregator: Arc<Mutex<BeaconAggregator>>,
+    state: Arc<Mutex<PoolState>>,
+}
+
+#[derive(Debug)]
+struct PoolState {
+    /// By epoch, from the oldest still waiting to the newest seen.
+    aggregators: BTreeMap<u64, BeaconAggregator>,
+    /// The epoch of the last finalized block.
+    latest: u64,
 }
 
 impl BeaconPool {
-    /// A pool around `aggregator`.
+    /// A pool starting at `aggregator`'s epoch.
     pub fn new(aggregator: BeaconAggregator) -> BeaconPool {
+        let latest = aggregator.epoch();
         BeaconPool {
-            aggregator: Arc::new(Mutex::new(aggregator)),
+            state: Arc::new(Mutex::new(PoolState {
+                aggregators: BTreeMap::from([(latest, aggregator)]),
+                latest,
+            })),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BeaconAggregator> {
-        // The aggregator stays consistent across a panicking holder: every
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // The pool stays consistent across a panicking holder: every
         // method finishes its update before returning.
-        self.aggregator.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a share received from the network ([`BeaconAggregator::add_bytes`]).
+    /// Adds a share received from the network: decoded (bounded), then
+    /// [`BeaconPool::add`].
     pub fn add_bytes(&self, bytes: &[u8]) -> Result<Option<RecoveredBeacon>, ShareError> {
-        self.lock().add_bytes(bytes)
+        self.add(SignedBeaconShare::decode(bytes)?)
     }
 
-    /// Adds a decoded share ([`BeaconAggregator::add`]).
+    /// Adds a share to its epoch's aggregator ([`BeaconAggregator::add`]).
+    /// Shares of an epoch before the oldest kept or after the one following
+    /// the latest finalized are refused (nothing waits on them).
     pub fn add(&self, share: SignedBeaconShare) -> Result<Option<RecoveredBeacon>, ShareError> {
-        self.lock().add(share)
+        let mut state = self.lock();
+        let epoch = share.share.epoch;
+        let latest = state.latest;
+        let (&oldest, template) = state
+            .aggregators
+            .first_key_value()
+            .expect("the pool always keeps an aggregator");
+        if epoch < oldest || epoch > latest.saturating_add(1) {
+            return Err(ShareError::WrongEpoch {
+                expected: latest,
+                found: epoch,
+            });
+        }
+        let template = template.for_epoch(epoch);
+        state
+            .aggregators
+            .entry(epoch)
+            .or_insert(template)
+            .add(share)
     }
 
     /// σ for `height`, if recovered (and not pruned).
     pub fn recovered(&self, height: u64) -> Option<RecoveredBeacon> {
-        self.lock().recovered(height).cloned()
+        self.lock()
+            .aggregators
+            .values()
+            .find_map(|aggregator| aggregator.recovered(height).cloned())
     }
 
     /// Evidence of misbehaving signers found so far (taken: each piece is
     /// returned once).
     pub fn take_evidence(&self) -> Vec<Misbehaviour> {
-        self.lock().take_evidence()
+        self.lock()
+            .aggregators
+            .values_mut()
+            .flat_map(BeaconAggregator::take_evidence)
+            .collect()
     }
 
-    /// Forgets heights below `height` ([`BeaconAggregator::prune_below`]).
-    pub fn prune_below(&self, height: u64) {
-        self.lock().prune_below(height);
+    /// The chain reached `latest` epoch; nothing below `height` (of epoch
+    /// `epoch` or later) waits for randomness any more: forgets the rest.
+    pub fn prune_below(&self, height: u64, epoch: u64, latest: u64) {
+        let mut state = self.lock();
+        state.latest = state.latest.max(latest);
+        let keep = epoch.min(state.latest);
+        // Keep at least one aggregator, as the template for later epochs.
+        while state.aggregators.len() > 1
+            && state
+                .aggregators
+                .first_key_value()
+                .is_some_and(|(e, _)| *e < keep)
+        {
+            state.aggregators.pop_first();
+        }
+        for aggregator in state.aggregators.values_mut() {
+            aggregator.prune_below(height);
+        }
     }
 }
 
@@ -323,6 +382,8 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     /// Signs, keeps and gossips this validator's share for the finalized
     /// block at `height`.
     fn sign_share(&mut self, epoch: u64, height: u64, block: BlockHash) {
+        // A new epoch keeps the sharing (no resharing yet).
+        self.beacon.signer.set_epoch(epoch);
         let message = BeaconMessage {
             chain_id: self.mirror.chain_id(),
             epoch,
@@ -451,10 +512,10 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
             // Shares are only needed from the lowest height still waiting.
             let floor = ledger
                 .pending_randomness()
-                .map(|(h, _)| *h)
+                .map(|(h, pending)| (*h, pending.epoch))
                 .next()
-                .unwrap_or(height.saturating_add(1));
-            (outcome, epoch, waits, floor)
+                .unwrap_or((height.saturating_add(1), ledger.epoch()));
+            (outcome, epoch, waits, (floor, ledger.epoch()))
         };
         let applied = match outcome {
             Ok(BlockOutcome::Applied(applied)) => Some(applied),
@@ -483,6 +544,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         if !evidence.is_empty() {
             self.sink.misbehaviour(evidence);
         }
-        self.pool.prune_below(floor);
+        let ((floor, floor_epoch), latest) = floor;
+        self.pool.prune_below(floor, floor_epoch, latest);
     }
 }

@@ -56,6 +56,9 @@ fn params() -> Params {
         crash_betting_ms: 1_000,
         crash_cooldown_ms: 1_000,
         craps_roll_interval_ms: 500,
+        // Epochs change every 50 blocks, so every run settles rounds on
+        // both sides of epoch boundaries (with the same sharing).
+        epoch_length_blocks: 50,
         ..Params::default()
     }
 }
@@ -329,12 +332,14 @@ impl Cluster {
             }),
             Shares::Withhold => Box::new(|_| {}),
             Shares::Wrong => {
-                let signer = BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap();
+                let mut signer =
+                    BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap();
                 Box::new(move |share| {
                     // A real partial, of the next height: well-formed, signed,
                     // and wrong for this message.
                     let mut message = share.share.message(chain_id);
                     message.height += 1;
+                    signer.set_epoch(message.epoch);
                     let mut bad = signer.sign(&message).unwrap();
                     bad.height = share.share.height;
                     let bad = bad.seal(&chain_id, &keypair);
@@ -669,7 +674,8 @@ fn play(seed: u64, down: &[usize], byzantine: Option<(usize, Shares)>) -> Run {
 fn sigma_from(keys: &Keys, subset: &[usize], proof: &BeaconProof) -> [u8; 48] {
     let chain_id = keys.genesis.chain_id();
     let signers = keys.wallets.iter().map(Keypair::public_key).collect();
-    let mut aggregator = BeaconAggregator::new(chain_id, 0, keys.sharing.clone(), signers).unwrap();
+    let mut aggregator =
+        BeaconAggregator::new(chain_id, proof.epoch, keys.sharing.clone(), signers).unwrap();
     aggregator.prune_below(proof.height);
     let message = BeaconMessage {
         chain_id,
@@ -679,7 +685,7 @@ fn sigma_from(keys: &Keys, subset: &[usize], proof: &BeaconProof) -> [u8; 48] {
     };
     let mut sigma = None;
     for &i in subset {
-        let signer = BeaconSigner::new(0, keys.share(i), &keys.sharing).unwrap();
+        let signer = BeaconSigner::new(proof.epoch, keys.share(i), &keys.sharing).unwrap();
         let share = signer.sign_sealed(&message, &keys.wallets[i]).unwrap();
         if let Some(recovered) = aggregator.add(share).unwrap() {
             sigma = Some(recovered.signature);
@@ -709,6 +715,8 @@ fn four_validators_settle_crash_and_craps_with_the_beacon() {
     let seed = 1;
     let run = play(seed, &[], None);
     assert_any_quorum_gives_the_same_sigma(seed, &run);
+    let epochs: BTreeSet<u64> = run.proofs.iter().map(|p| p.epoch).collect();
+    assert!(epochs.len() > 1, "σ of several epochs: {epochs:?}");
 }
 
 #[test]

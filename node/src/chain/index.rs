@@ -127,7 +127,10 @@ impl Index {
 
     /// Bets placed and chips staked in `round` at `table`.
     pub fn round_totals(&self, table: TableId, round: u64) -> (u64, u64) {
-        self.rounds.get(&(table.0, round)).copied().unwrap_or((0, 0))
+        self.rounds
+            .get(&(table.0, round))
+            .copied()
+            .unwrap_or((0, 0))
     }
 
     /// Stake slashed from `validator` in total.

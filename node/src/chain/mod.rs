@@ -42,6 +42,7 @@ pub use wallet::{DEFAULT_EXPIRY_BLOCKS, KeyWallet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use ::wallet::ChainId;
 use consensus::block::Block;
 use consensus::genesis::Genesis;
 use consensus::hash::BlockHash;
@@ -49,7 +50,6 @@ use consensus::ledger::{AppliedBlock, BeaconVerifier, BlockOutcome, Ledger, Ledg
 use consensus::storage::{Store, StoreError};
 use consensus::validator::FinalizedSink;
 use tokio::sync::{broadcast, mpsc};
-use ::wallet::ChainId;
 
 use crate::api::{ApiEvent, Game, SyncProgress};
 use crate::mempool::Mempool;
@@ -475,7 +475,8 @@ impl Chain {
         let now = Instant::now();
         match sync.sample {
             Some((at, from)) if now.duration_since(at) >= Duration::from_secs(1) => {
-                let rate = reached.saturating_sub(from) as f64 / now.duration_since(at).as_secs_f64();
+                let rate =
+                    reached.saturating_sub(from) as f64 / now.duration_since(at).as_secs_f64();
                 sync.rate = if sync.rate == 0.0 {
                     rate
                 } else {
@@ -531,14 +532,19 @@ fn rebuild_index(
     let Some(head) = head else {
         return Ok(index);
     };
-    tracing::info!(blocks = head + 1, "rebuilding the explorer index from the stored blocks");
+    tracing::info!(
+        blocks = head + 1,
+        "rebuilding the explorer index from the stored blocks"
+    );
     let mut ledger = Ledger::in_memory(genesis)?;
     for height in 0..=head {
-        let bytes = store.block(height)?.ok_or_else(|| ChainError::CorruptBlock {
-            height,
-            reason: "it is missing".into(),
-            path: store.path().display().to_string(),
-        })?;
+        let bytes = store
+            .block(height)?
+            .ok_or_else(|| ChainError::CorruptBlock {
+                height,
+                reason: "it is missing".into(),
+                path: store.path().display().to_string(),
+            })?;
         let block = Block::decode(&bytes).map_err(|e| ChainError::CorruptBlock {
             height,
             reason: e.to_string(),

@@ -13,11 +13,11 @@ use std::sync::{Arc, RwLock};
 use consensus::beacon::BeaconMessage;
 use consensus::block::{BeaconEntry, Block};
 use consensus::hash::{BlockHash, TxHash};
+use consensus::ledger::CrashTiming;
 use consensus::ledger::records::{
     BeaconProof, CrapsRollResult, CrashEnd, RoundRecord as LedgerRound,
 };
 use consensus::ledger::{Ledger, Play};
-use consensus::ledger::CrashTiming;
 use consensus::receipt::{BetResult, LedgerEvent, Receipt, VoidReason, Wager};
 use consensus::storage::TxLocation;
 use consensus::tx::{SignedTransaction, TableId};
@@ -372,7 +372,11 @@ impl Chain {
                 };
                 let opened = match crash.timing {
                     CrashTiming::Running { start_height } => start_height,
-                    _ => crash.tick_heights.first().copied().unwrap_or(state.created_height),
+                    _ => crash
+                        .tick_heights
+                        .first()
+                        .copied()
+                        .unwrap_or(state.created_height),
                 };
                 (crash.round_number, Game::Crash, status, opened)
             }
@@ -458,7 +462,11 @@ impl NodeView for Chain {
     }
 
     fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, ViewError> {
-        let Some(bytes) = self.store.get_meta(&super::hash_key(hash)).map_err(internal)? else {
+        let Some(bytes) = self
+            .store
+            .get_meta(&super::hash_key(hash))
+            .map_err(internal)?
+        else {
             return Ok(None);
         };
         let height: [u8; 8] = bytes
@@ -471,12 +479,7 @@ impl NodeView for Chain {
     }
 
     fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
-        if let Some(tx) = self
-            .mempool
-            .lock()
-            .ok()
-            .and_then(|m| m.get(hash).cloned())
-        {
+        if let Some(tx) = self.mempool.lock().ok().and_then(|m| m.get(hash).cloned()) {
             return Ok(Some(TxRecord {
                 tx,
                 inclusion: None,

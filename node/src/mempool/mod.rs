@@ -16,7 +16,8 @@
 //!
 //! 1. not already pooled (by `TxHash`);
 //! 2. not expired: `expiry_height ≥ next_height`;
-//! 3. fee ≥ the chain's `min_fee` and ≥ this node's `min_relay_fee`;
+//! 3. fee ≥ the chain's `min_fee` and ≥ this node's `min_relay_fee`
+//!    (faucet requests excepted, as in the ledger);
 //! 4. `account_nonce ≤ nonce < account_nonce + max_nonce_ahead` — a nonce
 //!    gap is allowed (gossip can deliver nonce 5 before nonce 4), but only
 //!    a contiguous run from the account nonce is *executable*;
@@ -485,14 +486,18 @@ impl Mempool {
                 next_height,
             });
         }
+        // The ledger takes faucet requests without a fee (a new wallet has
+        // nothing to pay with); the faucet's per-request cap and the
+        // per-sender limits bound them.
+        let faucet = matches!(tx.action, Action::Faucet { .. });
         let min_fee = view.min_fee();
-        if tx.fee < min_fee {
+        if !faucet && tx.fee < min_fee {
             return Err(MempoolError::FeeBelowChainMinimum {
                 fee: tx.fee,
                 min_fee,
             });
         }
-        if tx.fee < self.config.min_relay_fee {
+        if !faucet && tx.fee < self.config.min_relay_fee {
             return Err(MempoolError::FeeBelowRelayMinimum {
                 fee: tx.fee,
                 min_fee: self.config.min_relay_fee,
@@ -738,7 +743,9 @@ impl Mempool {
                         DropReason::Stale
                     } else if entry.tx.tx.expiry_height < next_height {
                         DropReason::Expired
-                    } else if entry.fee < min_fee {
+                    } else if entry.fee < min_fee
+                        && !matches!(entry.tx.tx.action, Action::Faucet { .. })
+                    {
                         DropReason::Underpriced
                     } else {
                         spent = spent.saturating_add(entry.cost);

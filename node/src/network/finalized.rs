@@ -76,11 +76,7 @@ impl FinalizedBlock {
     /// Decodes bytes from a peer: at most `max` bytes (checked first, and
     /// never above [`MAX_FINALIZED_BLOCK_BYTES`]), canonical, never panics.
     pub fn decode(bytes: &[u8], max: usize) -> Result<FinalizedBlock, DecodeError> {
-        decode(
-            "finalized block",
-            bytes,
-            max.min(MAX_FINALIZED_BLOCK_BYTES),
-        )
+        decode("finalized block", bytes, max.min(MAX_FINALIZED_BLOCK_BYTES))
     }
 }
 

@@ -176,11 +176,12 @@ pub fn decode_response(
     }
     let mut blocks = Vec::with_capacity(items.len());
     for (expected, bytes) in (from_height..).zip(items) {
-        let block = FinalizedBlock::decode(bytes.as_bytes(), MAX_FINALIZED_BLOCK_BYTES)
-            .map_err(|error| SyncError::InvalidBlock {
+        let block = FinalizedBlock::decode(bytes.as_bytes(), MAX_FINALIZED_BLOCK_BYTES).map_err(
+            |error| SyncError::InvalidBlock {
                 height: expected,
                 error,
-            })?;
+            },
+        )?;
         let header = &block.block.header;
         if header.chain_id != *chain_id {
             return Err(SyncError::WrongChain {

@@ -301,7 +301,7 @@ async fn listen(
             .listen_on(addr.clone())
             .map_err(|e| NetworkError::Listen {
                 addr: addr.clone(),
-                reason: e.to_string(),
+                reason: error_chain(&e),
             })?;
         waiting.push((id, addr.clone()));
     }
@@ -341,7 +341,7 @@ async fn listen(
                 if let Some((_, addr)) = waiting.iter().find(|(id, _)| *id == listener_id) {
                     return Err(NetworkError::Listen {
                         addr: addr.clone(),
-                        reason: error.to_string(),
+                        reason: error_chain(&error),
                     });
                 }
             }
@@ -845,5 +845,24 @@ impl State {
             .behaviour_mut()
             .sync
             .send_response(done.channel, done.response);
+    }
+}
+
+/// An error and its sources, for a listen failure: libp2p's transport
+/// errors often print nothing themselves and keep the OS error as a source.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    if parts.is_empty() {
+        "the address is in use or not available on this machine; choose another".into()
+    } else {
+        parts.join(": ")
     }
 }

@@ -137,7 +137,10 @@ impl TestChain {
             .expect("distinct identities");
         let sharing = Sharing::<MinSig>::decode_cfg(
             Copying(&keys.sharing.to_bytes()[..]),
-            &(NonZeroU32::new(VALIDATORS).expect("non-zero"), ModeVersion::v0()),
+            &(
+                NonZeroU32::new(VALIDATORS).expect("non-zero"),
+                ModeVersion::v0(),
+            ),
         )
         .expect("the sharing decodes");
         let ns = namespace(&genesis.chain_id());
@@ -146,8 +149,7 @@ impl TestChain {
             .iter()
             .map(|secret| {
                 let share = Share::decode(Copying(&secret.to_bytes()[..])).expect("share decodes");
-                Scheme::signer(&ns, participants.clone(), sharing.clone(), share)
-                    .expect("a signer")
+                Scheme::signer(&ns, participants.clone(), sharing.clone(), share).expect("a signer")
             })
             .collect();
         let verifier = Scheme::verifier(&ns, participants, sharing);
@@ -273,7 +275,9 @@ impl TestChain {
         )
         .expect("a block");
         let verifier = self.genesis.beacon_verifier().expect("a sharing");
-        self.ledger.apply(&block, &verifier).expect("the block applies");
+        self.ledger
+            .apply(&block, &verifier)
+            .expect("the block applies");
         let proof = self.prove(&block);
         self.blocks.push((block.clone(), proof.clone()));
         (block, proof)

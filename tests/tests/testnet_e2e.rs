@@ -1,0 +1,172 @@
+//! A whole local testnet as real processes, end to end, through the
+//! `bitcraps` binary: `testnet up --detach` (bootstrap peer, 4 validators,
+//! 1 player), `check`, a SIGKILL and restart of a validator, progress on
+//! every node again, `check` again, a short `load`, and `down`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bitcraps_tests::bitcraps_binary;
+use node::client::ApiClient;
+use testnet::layout::Layout;
+
+/// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.
+fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(bitcraps_binary())
+        .arg("testnet")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Stops the testnet however the test ends.
+struct Down(PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = testnet(&self.0, &["down"]);
+    }
+}
+
+/// The logs of every node, for a failure message.
+fn logs(dir: &Path) -> String {
+    let Ok(layout) = Layout::load(dir) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for node in &layout.nodes {
+        let text = std::fs::read_to_string(node.log_file()).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        out.push_str(&format!("---- {} ----\n", node.name));
+        for line in tail.into_iter().rev() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Waits until every API node's height is above `above`.
+async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let mut lowest = u64::MAX;
+        let mut last = String::new();
+        for node in layout.api_nodes() {
+            let client = ApiClient::new(&node.http_url()).unwrap();
+            match client.status().await {
+                Ok(status) => lowest = lowest.min(status.node.height.unwrap_or(0)),
+                Err(error) => {
+                    lowest = 0;
+                    last = format!("{}: {error}", node.name);
+                }
+            }
+        }
+        if lowest > above && lowest != u64::MAX {
+            return Ok(lowest);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "not every node passed height {above} (lowest {lowest}; {last})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consistent() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("net");
+    let base_port = 40_000 + (std::process::id() % 200) as u16 * 100;
+    let manifest = work.path().join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "validators = 4\nplayers = 1\nbase_port = {base_port}\n\n[chain]\n\
+             crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n"
+        ),
+    )
+    .unwrap();
+    let _down = Down(dir.clone());
+
+    let (ok, output) = testnet(
+        &dir,
+        &[
+            "up",
+            "--detach",
+            "--fresh",
+            "--timeout",
+            "120",
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "testnet up failed:\n{output}\n{}", logs(&dir));
+    assert!(output.contains("tui --api"), "{output}");
+    let layout = Layout::load(&dir).unwrap();
+
+    let (ok, output) = testnet(&dir, &["check"]);
+    assert!(ok, "check failed:\n{output}");
+    assert!(output.contains("OK: every node agrees"), "{output}");
+
+    let (ok, output) = testnet(&dir, &["kill", "validator-1", "--restart-after", "3"]);
+    assert!(ok, "kill failed:\n{output}\n{}", logs(&dir));
+    assert!(output.contains("SIGKILL"), "{output}");
+    assert!(output.contains("started again"), "{output}");
+
+    // Every node, the restarted validator included, moves on.
+    let now = all_above(&layout, 0, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+    all_above(&layout, now + 3, Duration::from_secs(90))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+
+    let (ok, output) = testnet(&dir, &["check"]);
+    assert!(ok, "check after the kill failed:\n{output}");
+
+    let (ok, output) = testnet(
+        &dir,
+        &[
+            "load",
+            "--rate",
+            "5",
+            "--duration",
+            "8s",
+            "--wallets",
+            "4",
+            "--drain",
+            "30s",
+        ],
+    );
+    assert!(ok, "load failed:\n{output}\n{}", logs(&dir));
+    assert!(output.contains("submitted"), "{output}");
+    assert!(
+        !output.contains("finalized 0 "),
+        "nothing finalized:\n{output}"
+    );
+
+    let (ok, output) = testnet(&dir, &["status"]);
+    assert!(ok, "{output}");
+    assert!(output.contains("validator-1"), "{output}");
+
+    let (ok, output) = testnet(&dir, &["down"]);
+    assert!(ok, "down failed:\n{output}");
+    for node in &layout.nodes {
+        assert!(
+            testnet::process::live(&node.pid_file()).is_none(),
+            "{} still runs",
+            node.name
+        );
+    }
+}
