@@ -18,6 +18,7 @@
 //! | [`config`] | the node's configuration: TOML file, environment, flags |
 //! | [`chain`] | the chain state: store, shared ledger, explorer index, `NodeView` |
 //! | [`follow`] | following finalized blocks: gossip, sync, proof checks, applying |
+//! | [`validator`] | the validator core on commonware's authenticated network, its key file |
 //! | [`daemon`] | `Node::start`: wiring it all together, logging, clean shutdown |
 
 pub mod api;
