@@ -31,14 +31,12 @@
 //! | module | concept |
 //! |---|---|
 //! | [`config`] | [`BootstrapConfig`]: chain, addresses, limits |
-//! | [`key`] | the peer's ed25519 identity file (the node key format) |
 //! | [`peer`] | the libp2p swarm and the [`Bootstrap`] handle |
 //! | [`metrics`] | the `bitcraps_bootstrap_*` Prometheus metrics |
 //! | [`http`] | `/health` and `/metrics` |
 
 pub mod config;
 pub mod http;
-pub mod key;
 pub mod metrics;
 pub mod peer;
 

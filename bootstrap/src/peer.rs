@@ -13,14 +13,14 @@ use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, connection_limits, identify, kad,
     memory_connection_limits, noise, ping, tcp, yamux,
 };
-use node::network::chain_prefix;
+use node::network::{NodeKey, chain_prefix};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::BootstrapConfig;
 use crate::metrics::{BootstrapMetrics, DirectionLabel};
-use crate::{BootstrapError, http, key};
+use crate::{BootstrapError, http};
 
 /// How long `start` waits for the listeners to report addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,7 +117,13 @@ impl Bootstrap {
             ));
         }
         let keypair = match &config.key_file {
-            Some(path) => key::load_or_generate(path)?,
+            Some(path) => NodeKey::load_or_generate(path)
+                .map_err(|e| BootstrapError::Key {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?
+                .keypair()
+                .clone(),
             None => Keypair::generate_ed25519(),
         };
         let peer_id = keypair.public().to_peer_id();

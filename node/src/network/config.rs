@@ -213,9 +213,12 @@ impl NodeKey {
         }
     }
 
-    /// Writes the secret as hex to a new file (never overwriting), mode
-    /// 0600 on Unix.
+    /// Writes the secret as hex to a new file (never overwriting, its
+    /// directory created if missing), mode 0600 on Unix.
     fn write_new(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
         let secret = self.secret_bytes();
         let text = Zeroizing::new(format!("{}\n", hex::encode(&secret[..])));
         let mut options = std::fs::OpenOptions::new();
@@ -250,7 +253,9 @@ impl NodeKey {
             .unwrap_or_default()
     }
 
-    pub(crate) fn keypair(&self) -> &identity::Keypair {
+    /// The libp2p keypair (for a swarm built outside this module, such as
+    /// the bootstrap peer's).
+    pub fn keypair(&self) -> &identity::Keypair {
         &self.0
     }
 }

@@ -604,7 +604,8 @@ fn node_keys_from_a_wallet_secret_match_and_files_round_trip() {
     assert!(!format!("{node_key:?}").contains("0505"));
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.key");
+    // A missing directory is created (the bootstrap peer's `keys/`).
+    let path = dir.path().join("keys/node.key");
     let created = NodeKey::load_or_generate(&path).unwrap();
     let loaded = NodeKey::load_or_generate(&path).unwrap();
     assert_eq!(created.peer_id(), loaded.peer_id());
@@ -615,10 +616,12 @@ fn node_keys_from_a_wallet_secret_match_and_files_round_trip() {
         assert_eq!(mode & 0o777, 0o600);
     }
     std::fs::write(&path, "not hex").unwrap();
-    assert!(matches!(
-        NodeKey::load_or_generate(&path),
-        Err(NetworkError::NodeKey { .. })
-    ));
+    let error = NodeKey::load_or_generate(&path).unwrap_err();
+    assert!(matches!(error, NetworkError::NodeKey { .. }));
+    let error = error.to_string();
+    assert!(error.contains("node.key"), "{error}");
+    assert!(error.contains("64 hex characters"), "{error}");
     std::fs::write(&path, vec![b'a'; 4096]).unwrap();
-    assert!(NodeKey::load_or_generate(&path).is_err());
+    let error = NodeKey::load_or_generate(&path).unwrap_err().to_string();
+    assert!(error.contains("too long"), "{error}");
 }
