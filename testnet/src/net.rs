@@ -23,7 +23,7 @@ use std::time::Duration;
 use consensus::genesis::Genesis;
 use node::client::ApiClient;
 use node::config::{NodeConfig, ValidatorConfig};
-use node::network::{Multiaddr, NodeKey, PeerId};
+use node::network::{Multiaddr, NodeKey};
 use tokio::time::Instant;
 
 use crate::genesis::{self, GenesisBuildError, Material, WalletFiles};
@@ -223,14 +223,7 @@ fn bootstrap_identity(layout: &Layout) -> Result<Multiaddr, NetError> {
         .iter()
         .find(|n| n.role == Role::Bootstrap)
         .expect("every layout has a bootstrap peer");
-    let key_file = node.dir.join("bootstrap.key");
-    let key = bootstrap::key::load_or_generate(&key_file).map_err(|e| NetError::File {
-        path: key_file.clone(),
-        reason: e.to_string(),
-    })?;
-    let peer = PeerId::from_public_key(&key.public());
-    let addr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", node.p2p_port);
-    Ok(addr.parse().expect("a valid multiaddr"))
+    p2p_identity(node, "bootstrap.key")
 }
 
 /// Makes every validator's libp2p key file (`node.key`) and returns each
@@ -242,18 +235,24 @@ fn bootstrap_identity(layout: &Layout) -> Result<Multiaddr, NetError> {
 /// routing table, and a player that knew only the bootstrap peer would find
 /// no one to follow.
 fn validator_identities(layout: &Layout) -> Result<Vec<(String, Multiaddr)>, NetError> {
-    let mut out = Vec::new();
-    for node in layout.nodes.iter().filter(|n| n.role == Role::Validator) {
-        std::fs::create_dir_all(&node.dir).map_err(file_error(&node.dir))?;
-        let key_file = node.dir.join("node.key");
-        let key = NodeKey::load_or_generate(&key_file).map_err(|e| NetError::File {
-            path: key_file.clone(),
-            reason: e.to_string(),
-        })?;
-        let addr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", node.p2p_port, key.peer_id());
-        out.push((node.name.clone(), addr.parse().expect("a valid multiaddr")));
-    }
-    Ok(out)
+    layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Validator)
+        .map(|node| Ok((node.name.clone(), p2p_identity(node, "node.key")?)))
+        .collect()
+}
+
+/// Loads (or makes) the libp2p key `file_name` in a node's directory and
+/// returns the node's TCP multiaddr with `/p2p/<peer id>`.
+fn p2p_identity(node: &NodeEntry, file_name: &str) -> Result<Multiaddr, NetError> {
+    let key_file = node.dir.join(file_name);
+    let key = NodeKey::load_or_generate(&key_file).map_err(|e| NetError::File {
+        path: key_file.clone(),
+        reason: e.to_string(),
+    })?;
+    let addr = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", node.p2p_port, key.peer_id());
+    Ok(addr.parse().expect("a valid multiaddr"))
 }
 
 /// The libp2p listen addresses of a node (TCP and QUIC on its port).
