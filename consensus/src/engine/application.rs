@@ -42,6 +42,9 @@ pub(crate) struct App<X> {
     pub(crate) genesis_time_ms: u64,
     pub(crate) me: ed25519::PublicKey,
     pub(crate) max_skew: Duration,
+    /// Proposal pacing (see the engine's module documentation).
+    pub(crate) max_block_interval: Duration,
+    pub(crate) pacing_poll: Duration,
 }
 
 impl<X> Clone for App<X> {
@@ -53,8 +56,15 @@ impl<X> Clone for App<X> {
             genesis_time_ms: self.genesis_time_ms,
             me: self.me.clone(),
             max_skew: self.max_skew,
+            max_block_interval: self.max_block_interval,
+            pacing_poll: self.pacing_poll,
         }
     }
+}
+
+/// A duration in whole milliseconds, saturating.
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
 /// The wallet form of a consensus identity (both are ed25519, 32 bytes).
@@ -65,6 +75,33 @@ pub(crate) fn wallet_key(key: &ed25519::PublicKey) -> Option<PublicKey> {
 }
 
 impl<X: Executor> App<X> {
+    /// Proposal pacing: waits on the runtime clock until the executor has
+    /// work for a block on `parent`, or until `max_block_interval` after
+    /// the parent's timestamp (`parent_time`, ms), whichever comes first.
+    /// The deadline is never more than one interval from now, so a parent
+    /// stamped by a clock ahead of ours cannot hold the proposal up.
+    async fn pace(&self, runtime: &impl Clock, parent: Option<&Block>, parent_time: u64) {
+        let interval = millis(self.max_block_interval);
+        if interval == 0 {
+            return;
+        }
+        let poll = millis(self.pacing_poll).max(1);
+        let start = now_ms(runtime);
+        let deadline = parent_time
+            .saturating_add(interval)
+            .min(start.saturating_add(interval));
+        loop {
+            let now = now_ms(runtime);
+            if now >= deadline || self.executor.lock().has_work(parent, now) {
+                return;
+            }
+            let wake = now.saturating_add(poll).min(deadline);
+            runtime
+                .sleep_until(UNIX_EPOCH + Duration::from_millis(wake))
+                .await;
+        }
+    }
+
     /// The parent's header facts: (height of the child, parent's timestamp).
     fn child_height_and_parent_time(&self, parent: Option<&Block>) -> Option<(u64, u64)> {
         match parent {
@@ -131,6 +168,7 @@ where
         let parent = ancestry.next().await?;
         let parent_block = parent.inner().block();
         let (height, parent_time) = self.child_height_and_parent_time(parent_block)?;
+        self.pace(&runtime, parent_block, parent_time).await;
         let timestamp_ms = now_ms(&runtime).max(parent_time.checked_add(1)?);
         let template = BlockTemplate {
             chain_id: self.chain_id,
@@ -183,7 +221,7 @@ where
         }
         // A block from the future is waited for, not rejected: the verdict
         // must not depend on this node's clock.
-        let skew_ms = self.max_skew.as_millis().min(u128::from(u64::MAX)) as u64;
+        let skew_ms = millis(self.max_skew);
         let ready_at = block.header.timestamp_ms.saturating_sub(skew_ms);
         if ready_at > now_ms(&runtime) {
             let deadline = UNIX_EPOCH + Duration::from_millis(ready_at);

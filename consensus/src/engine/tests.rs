@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -66,9 +67,17 @@ impl Ledger {
 
 struct CounterExecutor {
     ledger: Ledger,
+    /// Whether a block would carry work (`None`: always, no pacing).
+    work: Option<Arc<AtomicBool>>,
 }
 
 impl Executor for CounterExecutor {
+    fn has_work(&mut self, _: Option<&Block>, _: u64) -> bool {
+        self.work
+            .as_ref()
+            .is_none_or(|work| work.load(Ordering::SeqCst))
+    }
+
     fn propose(&mut self, parent: Option<&Block>, mut template: BlockTemplate) -> Option<Block> {
         template.parent_state_root = counter_root(parent);
         Block::assemble(template, vec![], vec![]).ok()
@@ -131,6 +140,8 @@ struct Cluster {
     running: Vec<Option<Running>>,
     /// Each validator's incarnation (its channels are registered afresh).
     starts: Vec<u32>,
+    /// What the executors say about work (`None`: always busy).
+    work: Option<Arc<AtomicBool>>,
 }
 
 impl Cluster {
@@ -154,6 +165,7 @@ impl Cluster {
             ledgers: (0..n).map(|_| Ledger::default()).collect(),
             running: (0..n).map(|_| None).collect(),
             starts: vec![0; n as usize],
+            work: None,
         }
     }
 
@@ -221,6 +233,7 @@ impl Cluster {
             keys.share.clone(),
             CounterExecutor {
                 ledger: self.ledgers[i].clone(),
+                work: self.work.clone(),
             },
             format!("validator-{i}"),
         );
@@ -376,6 +389,61 @@ fn four_validators_finalize_the_same_chain() {
             assert!(chain.len() >= 20);
         }
     }
+}
+
+#[test]
+fn idle_leaders_pace_their_proposals() {
+    let wall = Instant::now();
+    let seed = 31;
+    runner(seed, 600).start(|context| async move {
+        let all = [0, 1, 2, 3];
+        let mut cluster = Cluster::new(&context, 4, seed).await;
+        let work = Arc::new(AtomicBool::new(false));
+        cluster.work = Some(work.clone());
+        cluster.link_all(FAST).await;
+        for i in all {
+            cluster.start(&context, i).await;
+        }
+        cluster.wait_for(&context, &all, 2).await;
+
+        // Idle: about one block per interval, not one per round trip.
+        let window = Duration::from_secs(10);
+        let interval = Timing::default().max_block_interval;
+        let most = (window.as_millis() / interval.as_millis()) as u64 + 2;
+        let h0 = cluster.height(0);
+        context.sleep(window).await;
+        let idle = cluster.height(0) - h0;
+        assert!(
+            (most / 2..=most).contains(&idle),
+            "{idle} idle blocks in {window:?} (interval {interval:?})"
+        );
+
+        // Work appears: the waiting leader proposes at once.
+        work.store(true, Ordering::SeqCst);
+        let h1 = cluster.height(0);
+        let at = context.current();
+        cluster.wait_for(&context, &[0], h1 + 2).await;
+        let reaction = context.current().duration_since(at).unwrap();
+        assert!(
+            reaction < interval,
+            "two blocks took {reaction:?} once there was work"
+        );
+        let h2 = cluster.height(0);
+        context.sleep(window).await;
+        let busy = cluster.height(0) - h2;
+        assert!(busy >= 3 * idle, "{busy} busy blocks against {idle} idle");
+
+        cluster.assert_agree(&all);
+        cluster.assert_honest(&all).await;
+        report(
+            "pacing",
+            seed,
+            wall,
+            context.current().duration_since(at).unwrap(),
+            &[h0, h1, h2, cluster.height(0)],
+        );
+        eprintln!("pacing: {idle} blocks idle, {busy} busy in {window:?}; reaction {reaction:?}");
+    });
 }
 
 #[test]

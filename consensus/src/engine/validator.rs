@@ -184,6 +184,16 @@ where
         ));
     }
     let fetch_timeout = non_zero(config.timing.fetch_timeout)?;
+    let timing = &config.timing;
+    if !timing.max_block_interval.is_zero()
+        && (timing.pacing_poll.is_zero()
+            || timing.max_block_interval.saturating_mul(2) > timing.leader_timeout)
+    {
+        return Err(EngineError::InvalidConfig(format!(
+            "max_block_interval {:?} must be at most half of leader_timeout {:?}, with a non-zero pacing_poll",
+            timing.max_block_interval, timing.leader_timeout
+        )));
+    }
     let faults = FaultMonitor::default();
     let monitor = faults.clone();
     let root = context.spawn(move |context| async move {
@@ -332,6 +342,8 @@ where
         genesis_time_ms: config.genesis_time_ms,
         me,
         max_skew: timing.max_skew,
+        max_block_interval: timing.max_block_interval,
+        pacing_poll: timing.pacing_poll,
     };
     let deferred = Deferred::new(
         context.child("application"),

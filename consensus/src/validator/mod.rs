@@ -49,11 +49,16 @@
 //!   wired yet.
 
 #[cfg(test)]
+mod schedule;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
+use game_rules::crash::{Multiplier, Phase};
 use wallet::Keypair;
 
 use crate::beacon::{
@@ -64,7 +69,7 @@ use crate::block::{BeaconEntry, Block, BlockTemplate};
 use crate::encoding::BoundedBytes;
 use crate::engine::Executor;
 use crate::hash::{BlockHash, TxHash};
-use crate::ledger::{AppliedBlock, BlockOutcome, Ledger, LedgerError};
+use crate::ledger::{AppliedBlock, BlockOutcome, CrashTiming, Ledger, LedgerError, Play};
 use crate::tx::SignedTransaction;
 
 /// The finalized ledger, shared between the validator (which applies
@@ -85,6 +90,15 @@ pub trait TransactionSource: Send + 'static {
 
     /// The transactions `included` in a finalized block: forget them.
     fn finalized(&mut self, included: &[TxHash]);
+
+    /// Whether [`TransactionSource::candidates`] would return more than
+    /// `n` transactions (the `n` being those already in the unfinalized
+    /// branch, which stay in the source until finalized): proposal pacing
+    /// asks this while the chain is idle, so it should be cheap. The
+    /// default asks for `n + 1` candidates.
+    fn more_than(&mut self, n: usize) -> bool {
+        self.candidates(n.saturating_add(1)).len() > n
+    }
 }
 
 /// Told about every finalized block once the shared ledger has applied it
@@ -326,6 +340,41 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
         }
     }
 
+    /// Makes `parent`'s post-state known when `parent` directly extends the
+    /// finalized head but was never proposed or verified here — the case
+    /// of a block notarized while this validator was down or cut off (its
+    /// cache of speculative states does not survive a restart). Without
+    /// this the validator can neither verify nor build on such a block
+    /// until it is finalized, and it is finalized only through a child: if
+    /// the validators that know it are not a quorum, the chain stalls for
+    /// good (found by the fault-schedule driver, seed 27). Applying the
+    /// block to a copy of the finalized state is exactly what verifying it
+    /// would have done; a block that does not apply stays unknown.
+    fn recover_parent(&mut self, parent: Option<&Block>) {
+        let Some(parent) = parent else {
+            return;
+        };
+        if self.post_state(Some(parent)).is_some() {
+            return;
+        }
+        let head = self.mirror.head().map(|head| head.block_hash);
+        let extends_head = match head {
+            Some(head) => parent.header.parent == head,
+            None => parent.header.height == crate::block::FIRST_BLOCK_HEIGHT,
+        };
+        if !extends_head {
+            return;
+        }
+        let Ok(mut state) = self.mirror.fork_in_memory() else {
+            return;
+        };
+        // Its transactions' signatures are checked here (`apply`): nothing
+        // guarantees the engine checked this block on this node.
+        if let Ok(BlockOutcome::Applied(_)) = state.apply(parent, &self.beacon.verifier) {
+            self.cache(parent.clone(), state);
+        }
+    }
+
     /// The hashes of the transactions in the unfinalized blocks from the
     /// finalized head up to and including `parent`.
     fn in_branch(&self, parent: Option<&Block>) -> BTreeSet<TxHash> {
@@ -336,6 +385,18 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             cursor = self.speculative.get(&speculative.block.header.parent);
         }
         hashes
+    }
+
+    /// How many transactions the unfinalized blocks from the finalized
+    /// head up to and including `parent` carry.
+    fn in_branch_count(&self, parent: Option<&Block>) -> usize {
+        let mut count = 0usize;
+        let mut cursor = parent.and_then(|p| self.speculative.get(&p.hash()));
+        while let Some(speculative) = cursor {
+            count = count.saturating_add(speculative.block.transactions.len());
+            cursor = self.speculative.get(&speculative.block.header.parent);
+        }
+        count
     }
 
     /// The beacon entries a block on `state` can carry: recovered σ for the
@@ -436,8 +497,55 @@ fn read(ledger: &SharedLedger) -> std::sync::RwLockReadGuard<'_, Ledger> {
     ledger.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether a block stamped `now_ms` on `state` would take a timed step of
+/// a table: a craps table with bets whose roll interval has passed, a crash
+/// round with bets whose betting time is over, a running crash round (every
+/// block is one of its ticks), or a cooldown that is over (the next round's
+/// betting opens). Idle tables (no bets) only move their deadlines, which
+/// the pacing interval bounds anyway.
+fn timed_step_due(state: &Ledger, now_ms: u64) -> bool {
+    let roll_interval = state.params().craps_roll_interval_ms;
+    state.tables().any(|(_, table)| match &table.play {
+        Play::Craps(craps) => {
+            !craps.table.is_empty()
+                && craps.pending_roll.is_none()
+                && craps
+                    .last_roll_ms
+                    .checked_add(roll_interval)
+                    .is_some_and(|at| now_ms >= at)
+        }
+        Play::Crash(crash) => match crash.timing {
+            CrashTiming::Betting { ends_ms } => {
+                now_ms >= ends_ms && crash.round.bets().next().is_some()
+            }
+            CrashTiming::Running { .. } => {
+                crash.round.phase() == Phase::Running
+                    && crash
+                        .round
+                        .latest_tick()
+                        .is_some_and(|tick| tick.multiplier != Multiplier::MAX)
+            }
+            CrashTiming::Cooldown { until_ms } => now_ms >= until_ms,
+        },
+    })
+}
+
 impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
+    fn has_work(&mut self, parent: Option<&Block>, now_ms: u64) -> bool {
+        self.recover_parent(parent);
+        let Some(state) = self.post_state(parent) else {
+            // Nothing can be built here: let the proposal fail at once.
+            return true;
+        };
+        if timed_step_due(state, now_ms) || !self.beacon_entries(state).is_empty() {
+            return true;
+        }
+        let in_branch = self.in_branch_count(parent);
+        self.transactions.more_than(in_branch)
+    }
+
     fn propose(&mut self, parent: Option<&Block>, mut template: BlockTemplate) -> Option<Block> {
+        self.recover_parent(parent);
         let mut state = self.post_state(parent)?.fork_in_memory().ok()?;
         template.parent_state_root = state.state_root();
         let in_branch = self.in_branch(parent);
@@ -475,6 +583,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         if self.speculative.contains_key(&block.hash()) {
             return true;
         }
+        self.recover_parent(parent);
         let Some(base) = self.post_state(parent) else {
             tracing::debug!(
                 height = block.header.height,

@@ -1,0 +1,1076 @@
+//! # The deterministic fault-schedule driver
+//!
+//! From a seed, [`Plan::from_seed`] builds a random schedule over a 4- or
+//! 7-validator committee (the real [`ValidatorApp`] behind the simplex
+//! engine, RocksDB ledgers, commonware's deterministic runtime and
+//! simulated network) with players betting on a crash and a craps table
+//! through the validators' [`TransactionSource`]s, and injects, at random
+//! simulated times:
+//!
+//! - **crashes and restarts**: the validator's tasks stop at once; a
+//!   restart reopens its ledger from its own RocksDB store and its engine
+//!   from its own journals and archives (at most `f` down at a time);
+//! - **partitions and heals**: a minority cut off, or a split in which no
+//!   side has a quorum (nothing may finalize then);
+//! - **slow, lossy and duplicating links** (the simulated network's
+//!   latency, jitter and success rate; duplicates are delivered by a
+//!   receiver wrapper, [`super::sim::Duplicating`]);
+//! - a **byzantine beacon-share sender** (wrong shares, which are
+//!   evidence, or withheld ones) for the whole run;
+//! - **epoch changes** mid-schedule (a short, seeded epoch length).
+//!
+//! Clock skew is not injected: the deterministic runtime has one clock for
+//! every task, and the engine stamps proposals from it, so skewing one
+//! validator would need a clock wrapper through the engine's generic
+//! context. An equivocating twin is not injected either (see the report in
+//! the issue); equivocation evidence from honest validators is checked.
+//!
+//! After the schedule everything heals (crashed validators restart, links
+//! are healthy again), betting stops, and the driver waits until every bet
+//! is settled and every validator is at the same height. Then it checks:
+//!
+//! 1. no two validators finalized different blocks at a height, and every
+//!    chain is contiguous from the genesis;
+//! 2. the state roots after every height are identical;
+//! 3. total supply is conserved: every block kept the ledger's invariants
+//!    (supply, bankroll, books, pending randomness), the final ledgers
+//!    reopened from their stores check too, nothing was minted and the
+//!    supply is the genesis supply less what was burned;
+//! 4. no bet was settled twice, none is left unsettled after healing, and
+//!    every void round refunded every stake it held;
+//! 5. every transaction finalized anywhere is in the same block everywhere
+//!    it is finalized, and no transaction was finalized twice;
+//! 6. no honest validator was reported equivocating (restarts must not
+//!    make a validator vote twice), no share of a height reached anyone
+//!    before the height was final, and beacon evidence names only the
+//!    byzantine sender.
+//!
+//! A violation fails the test with the seed and the schedule; the same
+//! seed replays the same run bit for bit (`BITCRAPS_SEED=<seed>`).
+//!
+//! ```text
+//! cargo test -p bitcraps-consensus --lib validator::schedule -- --nocapture
+//! BITCRAPS_SEEDS=1000 cargo test -p bitcraps-consensus --lib validator::schedule::many -- --ignored --nocapture
+//! BITCRAPS_SEED=42 cargo test -p bitcraps-consensus --lib validator::schedule::replay -- --ignored --nocapture
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use commonware_p2p::simulated::Link;
+use commonware_runtime::{Clock as _, Runner as _, deterministic};
+use commonware_utils::Probability;
+use game_rules::Chips;
+use game_rules::craps::{BetKind, OddsLimit};
+
+use super::sim::{Cluster, Durable, FAST, Seen, Shares, keys, mix, player};
+use super::*;
+use crate::genesis::Params;
+use crate::receipt::{BetResult, LedgerEvent};
+use crate::tx::{Action, TableGame, TableId};
+
+/// The players who bet (key seeds); 1 owns the crash table, 2 the craps
+/// table.
+const PLAYERS: [u8; 6] = [1, 2, 3, 4, 5, 6];
+const BETTORS: [u8; 4] = [3, 4, 5, 6];
+
+/// A seeded pseudo-random stream (SplitMix64 over a counter): the schedule
+/// depends on the seed alone.
+struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng {
+            state: mix(seed ^ 0x5eed_5eed),
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(1);
+        mix(self.state)
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    /// True with probability `per_mille` / 1000.
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.next() as usize % items.len()]
+    }
+}
+
+/// A link setting the schedule applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinkKind {
+    Healthy,
+    /// 150–400 ms, jitter a third of it.
+    Slow(u64),
+    /// Delivers this per mille of messages.
+    Lossy(u64),
+}
+
+impl LinkKind {
+    fn link(self) -> Link {
+        match self {
+            LinkKind::Healthy => FAST,
+            LinkKind::Slow(ms) => Link {
+                latency: Duration::from_millis(ms),
+                jitter: Duration::from_millis(ms / 3),
+                success_rate: Probability::new(1, 1).expect("a probability"),
+            },
+            LinkKind::Lossy(per_mille) => Link {
+                success_rate: Probability::new(per_mille, 1000).expect("a probability"),
+                ..FAST
+            },
+        }
+    }
+}
+
+/// One fault of a schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Fault {
+    /// Validator stops at once.
+    Crash(usize),
+    /// A crashed validator restarts from its own storage.
+    Restart(usize),
+    /// These validators are cut off from the rest (both directions).
+    Partition(Vec<usize>),
+    /// Every partition heals.
+    Heal,
+    /// The links to and from one validator (or all) change.
+    Links(Option<usize>, LinkKind),
+    /// A validator's receivers deliver this per mille of messages twice.
+    Duplicate(usize, u32),
+}
+
+impl Fault {
+    fn kind(&self) -> &'static str {
+        match self {
+            Fault::Crash(_) => "crash",
+            Fault::Restart(_) => "restart",
+            Fault::Partition(_) => "partition",
+            Fault::Heal => "heal",
+            Fault::Links(_, LinkKind::Healthy) => "links healthy",
+            Fault::Links(_, LinkKind::Slow(_)) => "slow links",
+            Fault::Links(_, LinkKind::Lossy(_)) => "lossy links",
+            Fault::Duplicate(_, 0) => "duplication off",
+            Fault::Duplicate(..) => "duplicating links",
+        }
+    }
+}
+
+/// A bet a player places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bet {
+    Crash { amount: u64, auto_cash_out: u64 },
+    CashOut,
+    Craps { kind: BetKind, amount: u64 },
+}
+
+/// One step: wait, then inject a fault (if any) and place bets.
+#[derive(Clone, Debug)]
+struct Step {
+    after_ms: u64,
+    fault: Option<Fault>,
+    bets: Vec<(u8, Bet)>,
+}
+
+/// A whole schedule, derived from its seed alone.
+#[derive(Clone, Debug)]
+struct Plan {
+    seed: u64,
+    n: usize,
+    epoch_length_blocks: u64,
+    byzantine: Option<(usize, Shares)>,
+    /// An equivocating twin of this validator, talking with these
+    /// validators (its sibling with the others).
+    twin: Option<(usize, Vec<usize>)>,
+    steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The schedule of `seed`. Crashes never leave more than `f` down at a
+    /// time (so the committee can heal), a crashed validator's restart is
+    /// always possible later, and partitions are either a minority of up to
+    /// `f` or a split where no side has a quorum.
+    fn from_seed(seed: u64) -> Plan {
+        let mut rng = Rng::new(seed);
+        let n = if rng.chance(250) { 7 } else { 4 };
+        let f = (n - 1) / 3;
+        let byzantine = match rng.next() % 6 {
+            0 | 1 => Some((rng.range(0, n as u64 - 1) as usize, Shares::Wrong)),
+            2 | 3 => Some((rng.range(0, n as u64 - 1) as usize, Shares::Withhold)),
+            _ => None,
+        };
+        // A twin is the byzantine validator when there is no byzantine
+        // share sender: one of f, so crashes get one fewer.
+        let twin = (byzantine.is_none() && rng.chance(600)).then(|| {
+            let k = rng.range(0, n as u64 - 1) as usize;
+            let others: Vec<usize> = (0..n).filter(|i| *i != k).collect();
+            let first = others
+                .iter()
+                .copied()
+                .filter(|_| rng.chance(500))
+                .collect::<Vec<_>>();
+            (k, first)
+        });
+        let crashable = f - usize::from(twin.is_some());
+        let epoch_length_blocks = rng.range(12, 30);
+        let mut down: BTreeSet<usize> = BTreeSet::new();
+        let mut steps = Vec::new();
+        for _ in 0..rng.range(5, 9) {
+            let after_ms = rng.range(300, 3_000);
+            let fault = match rng.next() % 10 {
+                0 | 1 if down.len() < crashable => {
+                    let up: Vec<usize> = (0..n)
+                        .filter(|i| !down.contains(i) && twin.as_ref().map(|t| t.0) != Some(*i))
+                        .collect();
+                    let i = rng.pick(&up);
+                    down.insert(i);
+                    Some(Fault::Crash(i))
+                }
+                0..=2 if !down.is_empty() => {
+                    let list: Vec<usize> = down.iter().copied().collect();
+                    let i = rng.pick(&list);
+                    down.remove(&i);
+                    Some(Fault::Restart(i))
+                }
+                3 => {
+                    // A minority of 1..=f, or (1 in 4) half the committee:
+                    // with 4 or 7 validators neither half has a quorum.
+                    let size = if rng.chance(250) {
+                        n / 2
+                    } else {
+                        rng.range(1, f as u64) as usize
+                    };
+                    let mut all: Vec<usize> = (0..n).collect();
+                    let mut side = Vec::new();
+                    for _ in 0..size {
+                        let k = rng.next() as usize % all.len();
+                        side.push(all.remove(k));
+                    }
+                    side.sort_unstable();
+                    Some(Fault::Partition(side))
+                }
+                4 => Some(Fault::Heal),
+                5 => {
+                    let who = rng.chance(500).then(|| rng.range(0, n as u64 - 1) as usize);
+                    Some(Fault::Links(who, LinkKind::Slow(rng.range(150, 400))))
+                }
+                6 => {
+                    let who = rng.chance(500).then(|| rng.range(0, n as u64 - 1) as usize);
+                    Some(Fault::Links(who, LinkKind::Lossy(rng.range(700, 950))))
+                }
+                7 => Some(Fault::Links(None, LinkKind::Healthy)),
+                8 => {
+                    let i = rng.range(0, n as u64 - 1) as usize;
+                    let rate = if rng.chance(300) {
+                        0
+                    } else {
+                        rng.range(100, 500) as u32
+                    };
+                    Some(Fault::Duplicate(i, rate))
+                }
+                _ => None,
+            };
+            let bets = (0..rng.range(1, 4))
+                .map(|_| {
+                    let who = rng.pick(&BETTORS);
+                    let bet = match rng.next() % 7 {
+                        0..=2 => Bet::Crash {
+                            amount: rng.range(10, 500),
+                            auto_cash_out: rng.range(101, 250),
+                        },
+                        3 => Bet::CashOut,
+                        4 => Bet::Craps {
+                            kind: BetKind::Pass,
+                            amount: rng.range(5, 100),
+                        },
+                        5 => Bet::Craps {
+                            kind: BetKind::Field,
+                            amount: rng.range(5, 100),
+                        },
+                        _ => Bet::Craps {
+                            kind: BetKind::AnySeven,
+                            amount: rng.range(5, 100),
+                        },
+                    };
+                    (who, bet)
+                })
+                .collect();
+            steps.push(Step {
+                after_ms,
+                fault,
+                bets,
+            });
+        }
+        Plan {
+            seed,
+            n,
+            epoch_length_blocks,
+            byzantine,
+            twin,
+            steps,
+        }
+    }
+
+    fn params(&self) -> Params {
+        Params {
+            beacon_void_after_blocks: 20,
+            crash_betting_ms: 800,
+            crash_cooldown_ms: 800,
+            craps_roll_interval_ms: 500,
+            epoch_length_blocks: self.epoch_length_blocks,
+            ..Params::default()
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "seed {}: {} validators, epochs of {} blocks, byzantine shares {:?}, twin {:?}",
+            self.seed, self.n, self.epoch_length_blocks, self.byzantine, self.twin
+        )?;
+        let mut at = 0;
+        for step in &self.steps {
+            at += step.after_ms;
+            writeln!(f, "  +{at:>6} ms  {:?}  bets {:?}", step.fault, step.bets)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one schedule did and found.
+#[derive(Default)]
+struct Outcome {
+    /// Faults injected, by kind.
+    faults: BTreeMap<&'static str, u64>,
+    violations: Vec<String>,
+    heights: Vec<usize>,
+    bets: usize,
+    voids: usize,
+    epochs: u64,
+    /// Nodes that saw the twin equivocate.
+    equivocations: usize,
+    simulated: Duration,
+}
+
+/// The network state the schedule has set.
+struct Net {
+    /// Side of each validator (0 or 1).
+    side: Vec<u8>,
+    /// Per validator: its links' setting (`None`: the global one).
+    links: Vec<Option<LinkKind>>,
+    global: LinkKind,
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        Net {
+            side: vec![0; n],
+            links: vec![None; n],
+            global: LinkKind::Healthy,
+        }
+    }
+
+    /// The setting of the link between `a` and `b`: the worse of the two
+    /// endpoints' settings (a slow or lossy validator is so both ways).
+    fn kind(&self, a: usize, b: usize) -> LinkKind {
+        let ka = self.links[a].unwrap_or(self.global);
+        let kb = self.links[b].unwrap_or(self.global);
+        match (ka, kb) {
+            (LinkKind::Healthy, k) | (k, LinkKind::Healthy) => k,
+            (k, _) => k,
+        }
+    }
+
+    /// Rewrites every link of `cluster` to this state.
+    async fn apply(&self, cluster: &Cluster) {
+        let n = cluster.n();
+        for a in 0..n {
+            for b in 0..n {
+                if a == b {
+                    continue;
+                }
+                let _ = cluster
+                    .oracle
+                    .remove_link(cluster.key(a), cluster.key(b))
+                    .await;
+                if self.side[a] == self.side[b] {
+                    cluster
+                        .oracle
+                        .add_link(cluster.key(a), cluster.key(b), self.kind(a, b).link())
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn table_created(seen: &Seen, owner: u8) -> Option<TableId> {
+    let owner = player(owner).address();
+    seen.events.iter().find_map(|(_, e)| match e {
+        LedgerEvent::TableCreated {
+            table, owner: o, ..
+        } if *o == owner => Some(*table),
+        _ => None,
+    })
+}
+
+/// Bets placed and not (yet) settled in `seen`'s chain.
+fn unsettled(seen: &Seen) -> usize {
+    let mut open = BTreeSet::new();
+    for (_, event) in &seen.events {
+        match event {
+            LedgerEvent::BetPlaced { table, bet, .. } => {
+                open.insert((*table, *bet));
+            }
+            LedgerEvent::BetSettled { table, bet, .. } => {
+                open.remove(&(*table, *bet));
+            }
+            _ => {}
+        }
+    }
+    open.len()
+}
+
+/// Runs `plan` and checks the run.
+fn run(plan: &Plan) -> Outcome {
+    let plan = plan.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let result = catch_unwind(AssertUnwindSafe(move || {
+        deterministic::Runner::new(
+            deterministic::Config::new()
+                .with_seed(plan.seed)
+                .with_timeout(Some(Duration::from_secs(1_200))),
+        )
+        .start(|context| async move { drive(context, &plan, &path).await })
+    }));
+    drop(dir);
+    result.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Outcome {
+            violations: vec![format!("the run panicked: {message}")],
+            ..Outcome::default()
+        }
+    })
+}
+
+async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Path) -> Outcome {
+    let n = plan.n;
+    let mut outcome = Outcome::default();
+    let mut cluster = Cluster::new(&context, keys(plan.seed, n, plan.params(), &PLAYERS)).await;
+    if let Some((k, _)) = &plan.twin {
+        cluster.add_twin(*k);
+    }
+    cluster.use_stores(dir);
+    let shares = |i: usize| match plan.byzantine {
+        Some((b, shares)) if b == i => shares,
+        _ => Shares::Honest,
+    };
+    for i in 0..n {
+        if plan.twin.as_ref().map(|t| t.0) != Some(i) {
+            cluster.start(&context, i, shares(i)).await;
+        }
+    }
+    if let Some((_, first)) = &plan.twin {
+        cluster.start_twins(&context, first).await;
+        *outcome.faults.entry("equivocating twin").or_default() += 1;
+    }
+    if let Some((_, shares)) = plan.byzantine {
+        let kind = match shares {
+            Shares::Wrong => "byzantine share sender (wrong)",
+            _ => "byzantine share sender (withholding)",
+        };
+        *outcome.faults.entry(kind).or_default() += 1;
+    }
+    let begin = context.current();
+    // Liveness is owed to the honest nodes only: a twin pair is byzantine
+    // (each twin hears only its side of the committee).
+    let twins = plan
+        .twin
+        .as_ref()
+        .map(|(k, _)| [*k, cluster.slots() - 1])
+        .unwrap_or([usize::MAX; 2]);
+    let all: Vec<usize> = (0..cluster.slots())
+        .filter(|i| !twins.contains(i))
+        .collect();
+
+    // Two tables, and every bettor seated at both.
+    cluster.submit(
+        1,
+        Action::CreateTable {
+            name: "crash".parse().unwrap(),
+            max_players: 8,
+            game: TableGame::Crash {
+                min_bet: Chips(1),
+                max_bet: Chips(100_000),
+            },
+        },
+    );
+    cluster.submit(
+        2,
+        Action::CreateTable {
+            name: "craps".parse().unwrap(),
+            max_players: 8,
+            game: TableGame::Craps {
+                min_bet: Chips(1),
+                max_bet: Chips(100_000),
+                odds: OddsLimit::ThreeFourFive,
+            },
+        },
+    );
+    cluster
+        .wait(&context, &all, Duration::from_secs(60), "tables", |s| {
+            table_created(s, 1).is_some() && table_created(s, 2).is_some()
+        })
+        .await;
+    let (crash, craps) = {
+        let seen = cluster.seen[0].lock().unwrap();
+        (
+            table_created(&seen, 1).unwrap(),
+            table_created(&seen, 2).unwrap(),
+        )
+    };
+    for who in BETTORS {
+        cluster.submit(who, Action::JoinTable { table: crash });
+        cluster.submit(who, Action::JoinTable { table: craps });
+    }
+
+    // The schedule.
+    let mut net = Net::new(n);
+    for step in &plan.steps {
+        context.sleep(Duration::from_millis(step.after_ms)).await;
+        if let Some(fault) = &step.fault {
+            *outcome.faults.entry(fault.kind()).or_default() += 1;
+            match fault {
+                Fault::Crash(i) => cluster.crash(*i),
+                Fault::Restart(i) => cluster.start(&context, *i, shares(*i)).await,
+                Fault::Partition(side) => {
+                    net.side = (0..n).map(|i| u8::from(side.contains(&i))).collect();
+                    net.apply(&cluster).await;
+                }
+                Fault::Heal => {
+                    net.side = vec![0; n];
+                    net.apply(&cluster).await;
+                }
+                Fault::Links(None, kind) => {
+                    net.global = *kind;
+                    net.links = vec![None; n];
+                    net.apply(&cluster).await;
+                }
+                Fault::Links(Some(i), kind) => {
+                    net.links[*i] = Some(*kind);
+                    net.apply(&cluster).await;
+                }
+                Fault::Duplicate(i, rate) => {
+                    cluster.duplicate[*i].store(*rate, Ordering::Relaxed);
+                }
+            }
+        }
+        for (who, bet) in &step.bets {
+            let action = match *bet {
+                Bet::Crash {
+                    amount,
+                    auto_cash_out,
+                } => Action::CrashBet {
+                    table: crash,
+                    amount: Chips(amount),
+                    auto_cash_out: Some(auto_cash_out),
+                },
+                Bet::CashOut => Action::CrashCashOut { table: crash },
+                Bet::Craps { kind, amount } => Action::CrapsBet {
+                    table: craps,
+                    kind,
+                    amount: Chips(amount),
+                },
+            };
+            cluster.submit(*who, action);
+        }
+    }
+
+    // Heal everything and let every bet settle.
+    for i in 0..n {
+        if !cluster.is_running(i) {
+            cluster.start(&context, i, shares(i)).await;
+        }
+    }
+    for rate in &cluster.duplicate {
+        rate.store(0, Ordering::Relaxed);
+    }
+    let net = Net::new(n);
+    net.apply(&cluster).await;
+    // Every transaction submitted gets finalized (none is lost in a
+    // queue), then every bet settles.
+    let mut waited = Duration::ZERO;
+    while all.iter().any(|&i| cluster.queues[i].len() > 0) && waited < Duration::from_secs(60) {
+        context.sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    for (i, queue) in cluster.queues.iter().enumerate() {
+        if queue.len() > 0 && all.contains(&i) {
+            outcome.violations.push(format!(
+                "node {i}: {} transactions not finalized 60 s after healing (heights {:?})",
+                queue.len(),
+                cluster.heights()
+            ));
+        }
+    }
+    let settle = cluster
+        .wait_until(&context, &all, Duration::from_secs(120), "settle", |s| {
+            unsettled(s) == 0
+        })
+        .await;
+    if let Err(heights) = settle {
+        outcome.violations.push(format!(
+            "bets left unsettled 120 s after healing (heights {heights:?})"
+        ));
+    }
+    let target = all.iter().map(|&i| cluster.heights()[i]).max().unwrap_or(0);
+    if let Err(heights) = cluster
+        .wait_until(&context, &all, Duration::from_secs(60), "converge", |s| {
+            s.chain.len() >= target
+        })
+        .await
+    {
+        outcome.violations.push(format!(
+            "validators did not converge on height {target} after healing: {heights:?}"
+        ));
+    }
+    outcome.simulated = context.current().duration_since(begin).unwrap();
+    outcome.heights = cluster.heights();
+    check(&cluster, plan, &mut outcome);
+    outcome
+}
+
+/// The checks of the module documentation, over every node (a twin
+/// included: it finalizes only what a quorum certified).
+fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
+    let n = cluster.slots();
+    let seens: Vec<_> = cluster.seen.iter().map(|s| s.lock().unwrap()).collect();
+    let v = &mut outcome.violations;
+
+    // 1 and 2. One chain, one state per height.
+    for (i, seen) in seens.iter().enumerate() {
+        for broken in &seen.broken {
+            v.push(format!("validator {i}: {broken}"));
+        }
+        let heights: Vec<u64> = seen.chain.keys().copied().collect();
+        if heights != (0..heights.len() as u64).collect::<Vec<_>>() {
+            v.push(format!("validator {i}: the finalized heights have a gap"));
+        }
+    }
+    for a in 0..n {
+        for b in a + 1..n {
+            for (height, (hash, root)) in &seens[a].chain {
+                if let Some((other_hash, other_root)) = seens[b].chain.get(height) {
+                    if hash != other_hash {
+                        v.push(format!(
+                            "validators {a} and {b} finalized different blocks at {height}: {hash} / {other_hash}"
+                        ));
+                    } else if root != other_root {
+                        v.push(format!(
+                            "validators {a} and {b} differ in state root after {height}: {root} / {other_root}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    // 5. Transactions: once per chain, and where one validator finalized
+    // it, at the same height everywhere else.
+    let mut places: Vec<BTreeMap<TxHash, u64>> = Vec::new();
+    for (i, seen) in seens.iter().enumerate() {
+        let mut place = BTreeMap::new();
+        for (height, txs) in &seen.txs {
+            for tx in txs {
+                if let Some(first) = place.insert(*tx, *height) {
+                    v.push(format!(
+                        "validator {i}: transaction {tx} finalized twice ({first}, {height})"
+                    ));
+                }
+            }
+        }
+        places.push(place);
+    }
+    for a in 0..n {
+        for b in 0..n {
+            if a == b {
+                continue;
+            }
+            for (tx, height) in &places[a] {
+                if seens[b].chain.contains_key(height) && places[b].get(tx) != Some(height) {
+                    v.push(format!(
+                        "transaction {tx} finalized by {a} at {height} is not there at {b} ({:?})",
+                        places[b].get(tx)
+                    ));
+                }
+            }
+        }
+    }
+
+    // 4. Bets: settled once, none left, voids refunded.
+    for (i, seen) in seens.iter().enumerate() {
+        let live = plan
+            .twin
+            .as_ref()
+            .is_none_or(|(k, _)| i != *k && i + 1 != n);
+        let bets = check_bets(seen, v, i, live);
+        if i == 0 {
+            outcome.bets = bets.0;
+            outcome.voids = bets.1;
+        }
+    }
+
+    // 6. Honest validators never equivocate; shares only after finality;
+    // evidence only against the byzantine sender.
+    for i in 0..n {
+        let faults = cluster.faults(i);
+        if faults.any() {
+            if plan.twin.is_none() {
+                v.push(format!("node {i} reported equivocation: {faults:?}"));
+            } else {
+                outcome.equivocations += 1;
+            }
+        }
+    }
+    for (i, seen) in seens.iter().enumerate() {
+        for (at, height) in &seen.shares_received {
+            let first_final = seens
+                .iter()
+                .filter_map(|s| s.finalized_at.get(height))
+                .min();
+            if first_final.is_none_or(|first| first > at) {
+                v.push(format!(
+                    "validator {i} got a share of height {height} before anyone finalized it"
+                ));
+            }
+        }
+        for misbehaviour in &seen.evidence {
+            let guilty = plan.byzantine.map(|(b, _)| b as u32);
+            if Some(misbehaviour.index) != guilty {
+                v.push(format!(
+                    "validator {i} holds evidence against honest validator {}",
+                    misbehaviour.index
+                ));
+            }
+        }
+    }
+    drop(seens);
+
+    // 3. Supply, from the ledgers reopened from their stores.
+    let genesis = &cluster.keys.genesis;
+    let total = genesis.total_supply().unwrap();
+    for (i, durable) in cluster.durable.iter().enumerate() {
+        let Durable::Store(store) = durable else {
+            continue;
+        };
+        let ledger = match Ledger::open(store.clone(), genesis) {
+            Ok(ledger) => ledger,
+            Err(e) => {
+                v.push(format!("validator {i}: the ledger does not reopen: {e}"));
+                continue;
+            }
+        };
+        if let Err(e) = ledger.check_invariants() {
+            v.push(format!("validator {i}: final ledger: {e}"));
+        }
+        let globals = ledger.globals();
+        if globals.genesis_supply != total || globals.minted != Chips::ZERO {
+            v.push(format!(
+                "validator {i}: genesis supply {} (expected {total}), minted {}",
+                globals.genesis_supply, globals.minted
+            ));
+        }
+        if globals.expected_supply() + globals.burned() != u128::from(total.get()) {
+            v.push(format!("validator {i}: supply not conserved"));
+        }
+        if ledger.next_height() as usize != cluster.heights()[i] {
+            v.push(format!(
+                "validator {i}: the store is at {} but {} blocks were acknowledged",
+                ledger.next_height(),
+                cluster.heights()[i]
+            ));
+        }
+        if i == 0 {
+            outcome.epochs = ledger.epoch();
+        }
+    }
+}
+
+/// One settlement of a bet: (height, result, paid).
+type Settlement = (u64, BetResult, Chips);
+
+/// Checks the bets of one validator's chain (that every bet settled only
+/// if the node is `live`, i.e. honest); returns (bets placed, void
+/// rounds).
+fn check_bets(seen: &Seen, v: &mut Vec<String>, i: usize, live: bool) -> (usize, usize) {
+    // (table, bet) → (height placed, round, stake).
+    let mut placed: BTreeMap<(TableId, u64), (u64, u64, Chips)> = BTreeMap::new();
+    let mut settled: BTreeMap<(TableId, u64), Vec<Settlement>> = BTreeMap::new();
+    let mut voids = Vec::new();
+    for (height, event) in &seen.events {
+        match event {
+            LedgerEvent::BetPlaced {
+                table,
+                round,
+                bet,
+                amount,
+                ..
+            } => {
+                placed.insert((*table, *bet), (*height, *round, *amount));
+            }
+            LedgerEvent::BetSettled {
+                table,
+                bet,
+                result,
+                paid,
+                ..
+            } => settled
+                .entry((*table, *bet))
+                .or_default()
+                .push((*height, *result, *paid)),
+            LedgerEvent::RoundVoid { table, round, .. } => voids.push((*height, *table, *round)),
+            _ => {}
+        }
+    }
+    for (key, settlements) in &settled {
+        if settlements.len() > 1 {
+            v.push(format!(
+                "validator {i}: bet {key:?} settled {} times: {settlements:?}",
+                settlements.len()
+            ));
+        }
+        if !placed.contains_key(key) {
+            v.push(format!(
+                "validator {i}: bet {key:?} settled but never placed"
+            ));
+        }
+    }
+    for key in placed.keys() {
+        if live && !settled.contains_key(key) {
+            v.push(format!("validator {i}: bet {key:?} never settled"));
+        }
+    }
+    // A void round refunds every stake it held: at a crash table the bets
+    // of that round still open, at a craps table every bet still open.
+    let crash_table = seen.events.iter().find_map(|(_, e)| match e {
+        LedgerEvent::TableCreated {
+            table,
+            game: TableGame::Crash { .. },
+            ..
+        } => Some(*table),
+        _ => None,
+    });
+    for (height, table, round) in &voids {
+        for (key, (placed_at, bet_round, amount)) in &placed {
+            if key.0 != *table || placed_at >= height {
+                continue;
+            }
+            if Some(*table) == crash_table && bet_round != round {
+                continue;
+            }
+            let first = settled.get(key).and_then(|s| s.first());
+            let open = first.is_none_or(|(at, ..)| at >= height);
+            if !open {
+                continue;
+            }
+            match first {
+                Some((at, BetResult::Refund, paid)) if at == height && paid >= amount => {}
+                other => v.push(format!(
+                    "validator {i}: void round {round} of {table} at {height} did not refund bet {key:?} ({other:?})"
+                )),
+            }
+        }
+    }
+    (placed.len(), voids.len())
+}
+
+/// Runs the schedules of `seeds`, prints the figures, and fails with every
+/// violating seed and its schedule.
+fn run_seeds(seeds: impl IntoIterator<Item = u64>) {
+    let wall = Instant::now();
+    let mut faults: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let (mut schedules, mut bets, mut voids, mut epochs) = (0u64, 0usize, 0usize, 0u64);
+    let mut simulated = Duration::ZERO;
+    for seed in seeds {
+        let plan = Plan::from_seed(seed);
+        let started = Instant::now();
+        let outcome = run(&plan);
+        schedules += 1;
+        bets += outcome.bets;
+        voids += outcome.voids;
+        epochs += outcome.epochs;
+        simulated += outcome.simulated;
+        for (kind, count) in &outcome.faults {
+            *faults.entry(kind).or_default() += count;
+        }
+        eprintln!(
+            "schedule seed={seed} n={}{}: {} violations, heights {:?}, {} bets, {} voids, epoch {}, simulated {:?}, wall {:?}",
+            plan.n,
+            if plan.twin.is_some() {
+                format!(
+                    " (twin; equivocation seen by {} nodes)",
+                    outcome.equivocations
+                )
+            } else {
+                String::new()
+            },
+            outcome.violations.len(),
+            outcome.heights,
+            outcome.bets,
+            outcome.voids,
+            outcome.epochs,
+            outcome.simulated,
+            started.elapsed()
+        );
+        if !outcome.violations.is_empty() {
+            eprintln!("VIOLATION (replay with BITCRAPS_SEED={seed}):\n{plan}");
+            for violation in &outcome.violations {
+                eprintln!("  - {violation}");
+            }
+            failures.push((plan, outcome.violations));
+        }
+    }
+    let injected: u64 = faults.values().sum();
+    eprintln!(
+        "fault schedules: {schedules} run, {injected} faults injected {faults:?}, {epochs} epoch changes, {bets} bets, {voids} void rounds, {} violations; simulated {simulated:?}, wall {:?}",
+        failures.iter().map(|(_, v)| v.len()).sum::<usize>(),
+        wall.elapsed()
+    );
+    if !failures.is_empty() {
+        let mut report = String::new();
+        for (plan, violations) in &failures {
+            report.push_str(&format!("{plan}{violations:#?}\n"));
+        }
+        panic!(
+            "{} of {schedules} schedules violated an invariant:\n{report}",
+            failures.len()
+        );
+    }
+}
+
+/// The CI run: a few seeds (each a full schedule with faults), sized to
+/// stay well under a minute.
+#[test]
+fn fault_schedules_keep_every_promise() {
+    let count = std::env::var("BITCRAPS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4u64);
+    run_seeds(1..=count);
+}
+
+/// Regression: seed 27 stalled the chain for good at height 8. A block
+/// notarized while validators 0 and 3 were crashed or cut off was not
+/// finalized; after their restarts they knew neither its post-state nor
+/// how to get it, so they refused every child of it (`verify` false) and
+/// could not build on it — no quorum ever again. Fixed by
+/// `ValidatorApp::recover_parent`.
+#[test]
+fn seed_27_a_block_notarized_while_down_does_not_stall_the_chain() {
+    run_seeds([27]);
+}
+
+/// Thousands of schedules: `BITCRAPS_SEEDS=N` (default 1000), starting at
+/// `BITCRAPS_FIRST_SEED` (default 1000, past the CI seeds).
+#[test]
+#[ignore = "long: runs BITCRAPS_SEEDS schedules"]
+fn many() {
+    let count: u64 = std::env::var("BITCRAPS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let first: u64 = std::env::var("BITCRAPS_FIRST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    run_seeds(first..first + count);
+}
+
+/// Replays one seed exactly: `BITCRAPS_SEED=<seed>`.
+#[test]
+#[ignore = "replays BITCRAPS_SEED"]
+fn replay() {
+    let seed: u64 = std::env::var("BITCRAPS_SEED")
+        .expect("set BITCRAPS_SEED")
+        .parse()
+        .expect("a number");
+    eprintln!("{}", Plan::from_seed(seed));
+    run_seeds([seed]);
+}
+
+/// The schedule is a function of the seed alone, and covers every kind of
+/// fault over a modest number of seeds.
+#[test]
+fn schedules_are_seeded_and_cover_every_fault() {
+    assert_eq!(
+        format!("{}", Plan::from_seed(7)),
+        format!("{}", Plan::from_seed(7))
+    );
+    assert_ne!(
+        format!("{}", Plan::from_seed(7)),
+        format!("{}", Plan::from_seed(8))
+    );
+    let mut kinds = BTreeSet::new();
+    let mut sizes = BTreeSet::new();
+    let mut byzantine = BTreeSet::new();
+    let mut twins = Vec::new();
+    for seed in 1..=64 {
+        let plan = Plan::from_seed(seed);
+        if plan.twin.is_some() {
+            twins.push(seed);
+        }
+        sizes.insert(plan.n);
+        byzantine.insert(plan.byzantine.map(|(_, s)| format!("{s:?}")));
+        let f = (plan.n - 1) / 3;
+        let mut down = BTreeSet::new();
+        for step in &plan.steps {
+            if let Some(fault) = &step.fault {
+                kinds.insert(fault.kind());
+                match fault {
+                    Fault::Crash(i) => assert!(down.insert(*i)),
+                    Fault::Restart(i) => assert!(down.remove(i)),
+                    _ => {}
+                }
+                assert!(down.len() <= f, "seed {seed}: more than f down");
+            }
+        }
+    }
+    assert_eq!(sizes, BTreeSet::from([4, 7]));
+    eprintln!("seeds with a twin: {twins:?}");
+    assert!(!twins.is_empty(), "no twin in 64 schedules");
+    assert_eq!(byzantine.len(), 3, "{byzantine:?}");
+    for kind in [
+        "crash",
+        "restart",
+        "partition",
+        "heal",
+        "slow links",
+        "lossy links",
+        "duplicating links",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} in 64 schedules");
+    }
+}
