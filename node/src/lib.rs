@@ -19,6 +19,7 @@
 //! | [`chain`] | the chain state: store, shared ledger, explorer index, `NodeView` |
 //! | [`follow`] | following finalized blocks: gossip, sync, proof checks, applying |
 //! | [`validator`] | the validator core on commonware's authenticated network, its key file |
+//! | [`fuzz`] | pure entry points for the fuzz targets in `fuzz/` (gossip, sync, config, API bodies) |
 //! | [`daemon`] | `Node::start`: wiring it all together, logging, clean shutdown |
 
 pub mod api;
@@ -27,6 +28,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod follow;
+pub mod fuzz;
 pub mod mempool;
 pub mod metrics;
 pub mod network;

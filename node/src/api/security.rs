@@ -179,16 +179,29 @@ struct Bucket {
     last: Instant,
 }
 
-/// A per-client token-bucket rate limiter: each client (an IPv4 address, or
-/// an IPv6 /64) has `burst` tokens, refilled at `per_second`; a request
-/// takes one. At most `max_clients` buckets are kept; full (idle) buckets
-/// are forgotten first.
+/// Whose bucket a request takes from: a client address (an IPv4 address,
+/// or an IPv6 /64), and whether the request carried the node's auth token.
+///
+/// Every local process reaches the API from `127.0.0.1`, so by address
+/// alone a runaway or hostile local program would exhaust the bucket of
+/// the owner's CLI and TUI too. Requests that prove they are the owner's
+/// (the token from the cookie file) take from a bucket of their own; an
+/// owner's program that floods is still limited, by that bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    ip: IpAddr,
+    owner: bool,
+}
+
+/// A per-client token-bucket rate limiter: each client ([`ClientKey`]) has
+/// `burst` tokens, refilled at `per_second`; a request takes one. At most
+/// `max_clients` buckets are kept; full (idle) buckets are forgotten first.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     per_second: f64,
     burst: f64,
     max_clients: usize,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<ClientKey, Bucket>>,
 }
 
 impl RateLimiter {
@@ -213,13 +226,17 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token for `ip` at `now`, or says how many whole seconds to
-    /// wait.
-    pub(crate) fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+    /// Takes a token for `ip` at `now` (from the owner's bucket of that
+    /// address if `owner`: the request carried the auth token), or says how
+    /// many whole seconds to wait.
+    pub(crate) fn check(&self, ip: IpAddr, owner: bool, now: Instant) -> Result<(), u64> {
         if self.per_second <= 0.0 {
             return Ok(());
         }
-        let key = RateLimiter::key(ip);
+        let key = ClientKey {
+            ip: RateLimiter::key(ip),
+            owner,
+        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let refill = |bucket: &Bucket| {
             let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
@@ -289,13 +306,27 @@ pub(crate) async fn record_metrics(
     response
 }
 
-/// Layer 2: the per-client rate limit, 429 with `Retry-After`.
+/// The bearer token an `Authorization` header presents, if any.
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim())
+}
+
+/// Layer 2: the per-client rate limit, 429 with `Retry-After`. A request
+/// carrying the right auth token takes from its own bucket ([`ClientKey`]).
 pub(crate) async fn rate_limit(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    match state.limiter.check(client_ip(&request), Instant::now()) {
+    let owner = presented_token(request.headers()).is_some_and(|t| state.token.matches(t));
+    match state
+        .limiter
+        .check(client_ip(&request), owner, Instant::now())
+    {
         Ok(()) => next.run(request).await,
         Err(seconds) => {
             state.metrics.inc_api_rate_limited();
@@ -380,10 +411,7 @@ pub(crate) async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let presented = request.headers().get(header::AUTHORIZATION);
     let cookie = state.config.cookie_file.display();
     match presented {
         None => ApiError::new(
@@ -392,12 +420,8 @@ pub(crate) async fn require_token(
             format!("this route spends from the node's wallet: send Authorization: Bearer <token>, the token being the contents of {cookie}"),
         )
         .into_response(),
-        Some(value) => {
-            let token = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-                .unwrap_or("")
-                .trim();
+        Some(_) => {
+            let token = presented_token(request.headers()).unwrap_or("");
             if state.token.matches(token) {
                 next.run(request).await
             } else {
@@ -509,28 +533,54 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(limiter.check(a, t0).is_ok());
+            assert!(limiter.check(a, false, t0).is_ok());
         }
-        assert_eq!(limiter.check(a, t0), Err(1));
+        assert_eq!(limiter.check(a, false, t0), Err(1));
         for _ in 0..3 {
-            assert!(limiter.check(b, t0).is_ok(), "another client is served");
+            assert!(
+                limiter.check(b, false, t0).is_ok(),
+                "another client is served"
+            );
         }
-        assert!(limiter.check(a, t0 + Duration::from_millis(500)).is_ok());
+        assert!(
+            limiter
+                .check(a, false, t0 + Duration::from_millis(500))
+                .is_ok()
+        );
         // A third client while two buckets are busy: refused, not evicting.
         let c: IpAddr = "10.0.0.3".parse().unwrap();
-        assert!(limiter.check(c, t0 + Duration::from_millis(500)).is_err());
+        assert!(
+            limiter
+                .check(c, false, t0 + Duration::from_millis(500))
+                .is_err()
+        );
         // Once a bucket is full again it is forgotten to make room.
-        assert!(limiter.check(c, t0 + Duration::from_secs(10)).is_ok());
+        assert!(
+            limiter
+                .check(c, false, t0 + Duration::from_secs(10))
+                .is_ok()
+        );
         // IPv6 clients share a bucket per /64; mapped IPv4 is IPv4.
         let v6a: IpAddr = "2001:db8::1".parse().unwrap();
         let v6b: IpAddr = "2001:db8::2".parse().unwrap();
         assert_eq!(RateLimiter::key(v6a), RateLimiter::key(v6b));
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         assert_eq!(RateLimiter::key(mapped), a);
+        // The owner's requests (with the token) from a busy address have
+        // their own bucket, itself limited.
+        let owner = RateLimiter::new(1, 2, 4);
+        for _ in 0..2 {
+            assert!(owner.check(a, false, t0).is_ok());
+        }
+        assert!(owner.check(a, false, t0).is_err());
+        for _ in 0..2 {
+            assert!(owner.check(a, true, t0).is_ok(), "the owner is served");
+        }
+        assert!(owner.check(a, true, t0).is_err(), "and limited too");
         // Disabled.
         let off = RateLimiter::new(0, 1, 1);
         for _ in 0..100 {
-            assert!(off.check(a, t0).is_ok());
+            assert!(off.check(a, false, t0).is_ok());
         }
     }
 }

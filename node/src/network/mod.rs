@@ -118,6 +118,8 @@ pub use sync::{
 };
 pub use topics::{TopicKind, Topics, chain_prefix};
 pub use validation::{BlockValidator, MempoolGossip, TransactionValidator, Verdict, verdict_for};
+/// The gossip pipelines, for the fuzz entry points (`crate::fuzz`).
+pub(crate) use validation::{validate_block, validate_transaction};
 
 pub use libp2p::{Multiaddr, PeerId};
 

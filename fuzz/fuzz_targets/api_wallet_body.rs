@@ -1,0 +1,6 @@
+//! `node::fuzz::api_wallet_body` (see its documentation for what it checks).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| node::fuzz::api_wallet_body(data));

@@ -1,0 +1,6 @@
+//! `consensus::fuzz::genesis_json` (see its documentation for what it checks).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| consensus::fuzz::genesis_json(data));

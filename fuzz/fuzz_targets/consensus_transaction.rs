@@ -1,0 +1,6 @@
+//! `consensus::fuzz::transaction` (see its documentation for what it checks).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| consensus::fuzz::transaction(data));
