@@ -30,7 +30,6 @@ use consensus::hash::{BlockHash, TxHash};
 use consensus::receipt::Receipt;
 use consensus::tx::{Action, SignedTransaction, TableId};
 use futures_util::{SinkExt, StreamExt};
-use game_rules::craps::BetKind;
 use hyper::body::Body as _;
 use hyper::{Method, Request, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
@@ -45,7 +44,8 @@ use wallet::Address;
 
 use crate::api::{
     AccountInfo, ApiEvent, BankrollInfo, ErrorBody, Game, LeaderboardEntry, NodeStatus, RoundInfo,
-    RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo,
+    RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo, wallet_request_body,
+    wallet_route_of,
 };
 
 /// The default time one request may take, end to end.
@@ -576,63 +576,18 @@ impl ApiClient {
         self.get("/v1/bankroll").await?.json()
     }
 
-    /// `POST /v1/wallet/transfer`.
-    pub async fn transfer(
-        &self,
-        to: &Address,
-        amount: u64,
-        fee: Option<u64>,
-    ) -> Result<WalletReply, ClientError> {
-        let body = serde_json::json!({ "to": to, "amount": amount, "fee": fee });
-        self.post("/v1/wallet/transfer", true, &body).await?.json()
-    }
-
-    /// `POST /v1/wallet/crash/bet`; `auto_cash_out` in hundredths (231 is
-    /// 2.31×).
-    pub async fn crash_bet(
-        &self,
-        table: TableId,
-        amount: u64,
-        auto_cash_out: Option<u64>,
-        fee: Option<u64>,
-    ) -> Result<WalletReply, ClientError> {
-        let body = serde_json::json!({
-            "table": table.0, "amount": amount, "auto_cash_out": auto_cash_out, "fee": fee,
-        });
-        self.post("/v1/wallet/crash/bet", true, &body).await?.json()
-    }
-
-    /// `POST /v1/wallet/crash/cash-out`.
-    pub async fn crash_cash_out(
-        &self,
-        table: TableId,
-        fee: Option<u64>,
-    ) -> Result<WalletReply, ClientError> {
-        let body = serde_json::json!({ "table": table.0, "fee": fee });
-        self.post("/v1/wallet/crash/cash-out", true, &body)
-            .await?
-            .json()
-    }
-
-    /// `POST /v1/wallet/craps/bet`.
-    pub async fn craps_bet(
-        &self,
-        table: TableId,
-        kind: BetKind,
-        amount: u64,
-        fee: Option<u64>,
-    ) -> Result<WalletReply, ClientError> {
-        let kind = bet_kind_text(table, kind)?;
-        let body = serde_json::json!({
-            "table": table.0, "kind": kind, "amount": amount, "fee": fee,
-        });
-        self.post("/v1/wallet/craps/bet", true, &body).await?.json()
-    }
-
-    /// `POST /v1/wallet/stake`.
-    pub async fn stake(&self, amount: u64, fee: Option<u64>) -> Result<WalletReply, ClientError> {
-        let body = serde_json::json!({ "amount": amount, "fee": fee });
-        self.post("/v1/wallet/stake", true, &body).await?.json()
+    /// Signs `action` with the node's wallet and submits it, through the
+    /// wallet route that carries it ([`WALLET_ROUTES`](crate::api::WALLET_ROUTES)), paying `fee` (the
+    /// node's default if `None`).
+    pub async fn act(&self, action: &Action, fee: Option<u64>) -> Result<WalletReply, ClientError> {
+        let route = wallet_route_of(action).ok_or_else(|| {
+            ClientError::InvalidRequest(format!(
+                "no wallet route carries {}; sign it yourself and use submit_transaction",
+                action.name()
+            ))
+        })?;
+        let body = wallet_request_body(action, fee);
+        self.post(route.path, true, &body).await?.json()
     }
 
     /// Opens a WebSocket subscription to `topics`. It connects in the
@@ -749,22 +704,6 @@ impl ApiClient {
             body,
         })
     }
-}
-
-/// The API's text form of a craps bet kind (`place-6`, `hop-2-5`, …),
-/// which is the consensus crate's JSON form of the kind inside an action.
-fn bet_kind_text(table: TableId, kind: BetKind) -> Result<String, ClientError> {
-    let action = Action::CrapsBet {
-        table,
-        kind,
-        amount: game_rules::Chips(1),
-    };
-    let value = serde_json::to_value(&action)
-        .map_err(|e| ClientError::InvalidRequest(format!("cannot encode the bet kind: {e}")))?;
-    value["craps_bet"]["kind"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ClientError::InvalidRequest(format!("no text form for the bet {kind}")))
 }
 
 /// What a [`Subscription`] reports, in order.

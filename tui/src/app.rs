@@ -13,8 +13,10 @@
 //! game rules' exact multiplier), rates, and the offline check of a
 //! round's randomness ([`crate::verify`]).
 
-use consensus::tx::TableId;
-use game_rules::craps::BetKind;
+use std::collections::BTreeMap;
+
+use consensus::tx::{Action, TableGame, TableId, TableName};
+use game_rules::Chips;
 use node::api::{
     AccountInfo, ApiEvent, Game, LeaderboardEntry, RoundInfo, TableInfo, Topic, ValidatorInfo,
 };
@@ -100,65 +102,71 @@ pub enum RoundPurpose {
     Verify,
 }
 
-/// What the node's wallet is asked to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WalletAction {
-    /// Bet on the next crash round.
-    CrashBet {
-        /// The table.
-        table: TableId,
-        /// The stake.
-        amount: u64,
-        /// Auto-cash-out target, hundredths.
-        auto_cash_out: Option<u64>,
-    },
-    /// Cash out the running crash bet.
-    CashOut {
-        /// The table.
-        table: TableId,
-    },
-    /// Place a craps bet.
-    CrapsBet {
-        /// The table.
-        table: TableId,
-        /// The bet.
-        kind: BetKind,
-        /// The stake.
-        amount: u64,
-    },
-    /// Send chips.
-    Transfer {
-        /// The receiver.
-        to: Address,
-        /// How much.
-        amount: u64,
-    },
-    /// Bond validator stake.
-    Stake {
-        /// How much.
-        amount: u64,
-    },
+/// The seats and limits of a table opened from the wallet screen.
+const NEW_TABLE_SEATS: u16 = 8;
+/// The bet limits of a table opened from the wallet screen, chips.
+const NEW_TABLE_LIMITS: (u64, u64) = (1, 1_000);
+
+/// Reads `crash NAME` or `craps NAME` into a table to open.
+pub fn parse_new_table(text: &str) -> Result<Action, String> {
+    let (game, name) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
+    let (min_bet, max_bet) = (Chips(NEW_TABLE_LIMITS.0), Chips(NEW_TABLE_LIMITS.1));
+    let game = match game {
+        "crash" => TableGame::Crash { min_bet, max_bet },
+        "craps" => TableGame::Craps {
+            min_bet,
+            max_bet,
+            odds: game_rules::craps::OddsLimit::ThreeFourFive,
+        },
+        other => {
+            return Err(format!(
+                "{other:?} is not a game; type crash NAME or craps NAME"
+            ));
+        }
+    };
+    if name.trim().is_empty() {
+        return Err("the table needs a name; type crash NAME or craps NAME".into());
+    }
+    let name = TableName::new(name.trim().to_owned())
+        .map_err(|e| format!("not a table name ({e}); type crash NAME or craps NAME"))?;
+    Ok(Action::CreateTable {
+        name,
+        max_players: NEW_TABLE_SEATS,
+        game,
+    })
 }
 
-impl WalletAction {
-    /// A few words for the status line.
-    pub fn describe(&self) -> String {
-        match self {
-            WalletAction::CrashBet {
-                amount,
-                auto_cash_out,
-                ..
-            } => match auto_cash_out {
-                Some(h) => format!("crash bet of {amount} (auto {}.{:02}×)", h / 100, h % 100),
-                None => format!("crash bet of {amount}"),
-            },
-            WalletAction::CashOut { .. } => "cash-out".to_owned(),
-            WalletAction::CrapsBet { kind, amount, .. } => format!("{kind} bet of {amount}"),
-            WalletAction::Transfer { to, amount } => {
-                format!("transfer of {amount} to {}", crate::ui::short_address(to))
-            }
-            WalletAction::Stake { amount } => format!("stake of {amount}"),
+/// How long a seat asked for is taken for granted before a bet asks again.
+pub const JOIN_RETRY_MS: u64 = 10_000;
+
+/// A few words for the status line about a wallet action.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::CrashBet {
+            amount,
+            auto_cash_out,
+            ..
+        } => match auto_cash_out {
+            Some(h) => format!("crash bet of {amount} (auto {}.{:02}×)", h / 100, h % 100),
+            None => format!("crash bet of {amount}"),
+        },
+        Action::CrashCashOut { .. } => "cash-out".to_owned(),
+        Action::CrapsBet { kind, amount, .. } => format!("{kind} bet of {amount}"),
+        Action::Transfer { to, amount } => {
+            format!("transfer of {amount} to {}", crate::ui::short_address(to))
         }
+        Action::Stake { amount } => format!("stake of {amount}"),
+        Action::JoinTable { table } => format!("seat at table {}", table.0),
+        Action::LeaveTable { table } => format!("leaving table {}", table.0),
+        Action::CreateTable { name, game, .. } => {
+            let kind = match game {
+                TableGame::Crash { .. } => "crash",
+                TableGame::Craps { .. } => "craps",
+            };
+            format!("new {kind} table {name:?}")
+        }
+        Action::Faucet { amount } => format!("faucet request of {amount}"),
+        other => other.name().replace('_', " "),
     }
 }
 
@@ -192,8 +200,9 @@ pub enum Request {
         /// Why.
         purpose: RoundPurpose,
     },
-    /// A wallet route.
-    Send(WalletAction),
+    /// Wallet actions, submitted one after the other in this order (so
+    /// their nonces are too: a seat is taken before the bet that needs it).
+    Send(Vec<Action>),
     /// Add WebSocket topics.
     Subscribe(Vec<Topic>),
     /// Drop WebSocket topics.
@@ -231,7 +240,7 @@ pub enum Answer {
     /// To [`Request::Send`].
     Sent {
         /// What was asked.
-        action: WalletAction,
+        action: Action,
         /// What the node did.
         result: Result<WalletReply, Failure>,
     },
@@ -344,6 +353,10 @@ pub enum PromptKind {
     },
     /// An amount of stake to bond.
     Stake,
+    /// Chips to ask the faucet for.
+    Faucet,
+    /// A new table: `crash <name>` or `craps <name>`.
+    NewTable,
 }
 
 impl PromptKind {
@@ -355,6 +368,8 @@ impl PromptKind {
             PromptKind::TransferTo => "Send to (craps1… address)",
             PromptKind::TransferAmount { .. } => "Amount (chips)",
             PromptKind::Stake => "Stake to bond (chips)",
+            PromptKind::Faucet => "Chips from the faucet",
+            PromptKind::NewTable => "New table: crash NAME or craps NAME",
         }
     }
 }
@@ -418,6 +433,9 @@ pub struct App {
     pub help: bool,
     /// Set when the user quits.
     pub quit: bool,
+    /// Tables a seat was asked for and not yet seen taken, with when (app
+    /// clock): asked again after [`JOIN_RETRY_MS`] in case it was refused.
+    joining: BTreeMap<TableId, u64>,
     refresh: Refresh,
 }
 
@@ -441,6 +459,7 @@ impl App {
             prompt: None,
             help: false,
             quit: false,
+            joining: BTreeMap::new(),
             refresh: Refresh::default(),
         }
     }
@@ -632,28 +651,71 @@ impl App {
                 Err(e) => self.notify(Level::Error, format!("not an address: {e}")),
             },
             PromptKind::TransferAmount { to } => match parse_amount(text) {
-                Ok(amount) => return self.send(WalletAction::Transfer { to, amount }),
+                Ok(amount) => {
+                    return self.send(Action::Transfer {
+                        to,
+                        amount: Chips(amount),
+                    });
+                }
+                Err(e) => self.notify(Level::Error, e),
+            },
+            PromptKind::Faucet => match parse_amount(text) {
+                Ok(amount) => {
+                    return self.send(Action::Faucet {
+                        amount: Chips(amount),
+                    });
+                }
+                Err(e) => self.notify(Level::Error, e),
+            },
+            PromptKind::NewTable => match parse_new_table(text) {
+                Ok(action) => return self.send(action),
                 Err(e) => self.notify(Level::Error, e),
             },
             PromptKind::Stake => match parse_amount(text) {
-                Ok(amount) => return self.send(WalletAction::Stake { amount }),
+                Ok(amount) => {
+                    return self.send(Action::Stake {
+                        amount: Chips(amount),
+                    });
+                }
                 Err(e) => self.notify(Level::Error, e),
             },
         }
         Vec::new()
     }
 
-    /// Sends a wallet action, saying so in the status line.
-    pub fn send(&mut self, action: WalletAction) -> Vec<Request> {
-        if self.me().is_none() {
+    /// Sends a wallet action, saying so in the status line. A bet at a
+    /// table where the wallet has no seat takes the seat first, in the same
+    /// request, so the join is ordered before the bet.
+    pub fn send(&mut self, action: Action) -> Vec<Request> {
+        let Some(me) = self.me() else {
             self.notify(
                 Level::Error,
                 "this node has no wallet loaded: start it with a wallet to play",
             );
             return Vec::new();
+        };
+        let mut actions = Vec::new();
+        if let Action::CrashBet { table, .. } | Action::CrapsBet { table, .. } = action {
+            let seated = self.table(table).is_some_and(|t| t.players.contains(&me));
+            let asked = self
+                .joining
+                .get(&table)
+                .is_some_and(|at| self.now_ms.saturating_sub(*at) < JOIN_RETRY_MS);
+            if !seated && !asked {
+                self.joining.insert(table, self.now_ms);
+                actions.push(Action::JoinTable { table });
+            }
         }
-        self.notify(Level::Info, format!("sending {}…", action.describe()));
-        vec![Request::Send(action)]
+        if let Action::LeaveTable { table } = action {
+            self.joining.remove(&table);
+        }
+        let words: Vec<String> = std::iter::once(&action)
+            .chain(actions.first())
+            .map(describe)
+            .collect();
+        self.notify(Level::Info, format!("sending {}…", words.join(" after ")));
+        actions.push(action);
+        vec![Request::Send(actions)]
     }
 
     fn answer(&mut self, answer: Answer) -> Vec<Request> {
@@ -675,6 +737,13 @@ impl App {
             }
             Answer::Tables(Ok(tables)) => {
                 self.unreachable = None;
+                if let Some(me) = self.me() {
+                    self.joining.retain(|id, _| {
+                        !tables
+                            .iter()
+                            .any(|t| t.id == *id && t.players.contains(&me))
+                    });
+                }
                 self.tables = tables;
                 requests.extend(self.pick_tables());
             }
@@ -713,7 +782,7 @@ impl App {
                     Level::Info,
                     format!(
                         "{} sent (tx {}…), waiting for a block",
-                        action.describe(),
+                        describe(&action),
                         &reply.hash.to_string()[..8]
                     ),
                 );
@@ -726,7 +795,7 @@ impl App {
                 self.failed(&failure);
                 self.notify(
                     Level::Error,
-                    format!("{} refused: {}", action.describe(), failure.message),
+                    format!("{} refused: {}", describe(&action), failure.message),
                 );
             }
             Answer::Status(Err(f))

@@ -10,7 +10,7 @@ use node::api::RoundStatus;
 use node::client::{ApiClient, ClientError, Subscription, SubscriptionUpdate};
 use tokio::sync::mpsc;
 
-use crate::app::{Answer, Event, Failure, Request, WalletAction};
+use crate::app::{Answer, Event, Failure, Request};
 
 /// Runs requests against one node.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl Executor {
                 let client = self.client.clone();
                 let answers = self.answers.clone();
                 tokio::spawn(async move {
-                    if let Some(answer) = answer(&client, request).await {
+                    if let Some(answer) = answer(&client, &answers, request).await {
                         // The UI has quit if this fails; nothing to do.
                         let _ = answers.send(Event::Answer(answer));
                     }
@@ -61,7 +61,11 @@ fn failed<T>(result: Result<T, ClientError>) -> Result<T, Failure> {
 }
 
 /// Calls the API for `request`.
-async fn answer(client: &ApiClient, request: Request) -> Option<Answer> {
+async fn answer(
+    client: &ApiClient,
+    answers: &mpsc::UnboundedSender<Event>,
+    request: Request,
+) -> Option<Answer> {
     Some(match request {
         Request::Status => Answer::Status(failed(client.status().await)),
         Request::Account(address) => {
@@ -94,30 +98,21 @@ async fn answer(client: &ApiClient, request: Request) -> Option<Answer> {
             purpose,
             round: failed(client.round(table, round).await),
         },
-        Request::Send(action) => {
-            let result = match &action {
-                WalletAction::CrashBet {
-                    table,
-                    amount,
-                    auto_cash_out,
-                } => {
-                    client
-                        .crash_bet(*table, *amount, *auto_cash_out, None)
-                        .await
+        Request::Send(actions) => {
+            // In order, each after the node took the one before, so the
+            // wallet's nonces follow the order asked; the first refusal
+            // stops the rest (a bet after a refused seat would fail too).
+            let count = actions.len();
+            for (i, action) in actions.into_iter().enumerate() {
+                let result = failed(client.act(&action, None).await);
+                let stop = result.is_err();
+                let answer = Answer::Sent { action, result };
+                if i + 1 == count || stop {
+                    return Some(answer);
                 }
-                WalletAction::CashOut { table } => client.crash_cash_out(*table, None).await,
-                WalletAction::CrapsBet {
-                    table,
-                    kind,
-                    amount,
-                } => client.craps_bet(*table, *kind, *amount, None).await,
-                WalletAction::Transfer { to, amount } => client.transfer(to, *amount, None).await,
-                WalletAction::Stake { amount } => client.stake(*amount, None).await,
-            };
-            Answer::Sent {
-                action,
-                result: failed(result),
+                let _ = answers.send(Event::Answer(answer));
             }
+            return None;
         }
         Request::Subscribe(_) | Request::Unsubscribe(_) => return None,
     })

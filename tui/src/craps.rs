@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 
 use consensus::receipt::{BetResult, LedgerEvent, Wager};
-use consensus::tx::TableId;
-use game_rules::Roll;
+use consensus::tx::{Action, TableId};
 use game_rules::craps::{BetKind, HardNumber, PointNumber};
+use game_rules::{Chips, Roll};
 use node::api::{Game, RoundInfo};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -24,7 +24,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use wallet::Address;
 
-use crate::app::{App, Key, Level, PromptKind, Request, WalletAction};
+use crate::app::{App, Key, Level, PromptKind, Request};
 use crate::ui;
 
 /// How many past rolls are kept.
@@ -324,10 +324,10 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
             };
             let kind = state.selected_kind();
             let amount = state.amount;
-            return app.send(WalletAction::CrapsBet {
+            return app.send(Action::CrapsBet {
                 table,
                 kind,
-                amount,
+                amount: Chips(amount),
             });
         }
         Key::Char(c) => {

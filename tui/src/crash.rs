@@ -14,7 +14,8 @@
 //! Rendering ([`render`]) is a pure function of the [`App`].
 
 use consensus::receipt::{BetResult, LedgerEvent, VoidReason, Wager};
-use consensus::tx::TableId;
+use consensus::tx::{Action, TableId};
+use game_rules::Chips;
 use game_rules::crash::Multiplier;
 use node::api::{Game, RoundInfo, RoundStatus};
 use ratatui::Frame;
@@ -25,7 +26,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Wrap};
 use wallet::Address;
 
-use crate::app::{App, Key, PromptKind, Request, RoundPurpose, WalletAction};
+use crate::app::{App, Key, PromptKind, Request, RoundPurpose};
 use crate::ui;
 use crate::verify::Verification;
 
@@ -386,9 +387,9 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
                 );
                 return Vec::new();
             };
-            let action = WalletAction::CrashBet {
+            let action = Action::CrashBet {
                 table,
-                amount: state.amount,
+                amount: Chips(state.amount),
                 auto_cash_out: state.auto_cash_out,
             };
             return app.send(action);
@@ -397,7 +398,7 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
             let Some(table) = state.table else {
                 return Vec::new();
             };
-            return app.send(WalletAction::CashOut { table });
+            return app.send(Action::CrashCashOut { table });
         }
         Key::Char('+') | Key::Char('=') => {
             state.amount = ui::next_preset(&AMOUNTS, state.amount, true)

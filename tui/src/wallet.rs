@@ -2,9 +2,11 @@
 //!
 //! The node wallet's balance, address and recent history, a transfer form,
 //! the leaderboard, and the list of open tables: Enter opens the selected
-//! table on its game's screen.
+//! table on its game's screen, `j`/`l` take or leave a seat there, `n`
+//! opens a new table, `f` asks the faucet (where the chain has one).
 
 use consensus::receipt::LedgerEvent;
+use consensus::tx::Action;
 use node::api::{Game, LeaderboardEntry};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -29,6 +31,18 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
     let count = app.tables.len();
     match key {
         Key::Char('t') => app.ask(PromptKind::TransferTo),
+        Key::Char('f') => app.ask(PromptKind::Faucet),
+        Key::Char('n') => app.ask(PromptKind::NewTable),
+        Key::Char(c @ ('j' | 'l')) => {
+            let Some(table) = app.tables.get(app.wallet.selected).map(|t| t.id) else {
+                return Vec::new();
+            };
+            return app.send(if c == 'j' {
+                Action::JoinTable { table }
+            } else {
+                Action::LeaveTable { table }
+            });
+        }
         Key::Up => app.wallet.selected = app.wallet.selected.saturating_sub(1),
         Key::Down => app.wallet.selected = (app.wallet.selected + 1).min(count.saturating_sub(1)),
         Key::Enter => {
@@ -48,7 +62,7 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
 }
 
 /// The key help of this screen.
-pub const KEYS: &str = "t transfer · ↑↓ choose a table · Enter open it";
+pub const KEYS: &str = "t transfer · f faucet · ↑↓ table · Enter open · j join · l leave · n new";
 
 /// Draws the wallet screen into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {

@@ -49,8 +49,10 @@
 //!    `rate_limit_burst` requests at once, refilled at
 //!    `rate_limit_per_second`; over it, 429 `rate_limited` with
 //!    `Retry-After`. Other clients keep their own buckets. It comes first so
-//!    floods of bad requests are throttled too. All local processes share
-//!    `127.0.0.1`'s bucket.
+//!    floods of bad requests are throttled too. All local processes come
+//!    from `127.0.0.1`, so requests carrying the auth token (the owner's
+//!    CLI and TUI) take from a bucket of their own: a local flood without
+//!    the token cannot starve the owner.
 //! 3. **Host and Origin** (DNS rebinding, cross-site requests) — `Host`
 //!    must be `localhost`, a loopback IP literal (`127.0.0.1`, `[::1]`), the
 //!    bound IP, or a name in `allowed_hosts`, with the API's port or none
@@ -82,6 +84,7 @@
 //! `ws_queue` messages; a client that does not keep up is disconnected, the
 //! node never waits for it.
 
+mod actions;
 mod error;
 mod openapi;
 mod routes;
@@ -108,13 +111,18 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+pub use actions::{
+    WALLET_ROUTES, WalletRoute, parse_request as parse_wallet_request,
+    request_body as wallet_request_body, route_of as wallet_route_of,
+};
 pub use error::{ApiError, ErrorBody};
 pub use openapi::document as openapi_document;
+pub(crate) use routes::parse_transaction_body;
 pub use types::{
     AccountInfo, ApiEvent, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus,
-    NodeView, NodeWallet, Page, RoundInfo, RoundRandomness, RoundStatus, RoundSummary, SubmitError,
-    SyncProgress, TableInfo, Topic, TxInclusion, TxRecord, ValidatorInfo, ViewError,
-    WalletSubmission,
+    NodeView, NodeWallet, Page, RoundInfo, RoundOutcome, RoundRandomness, RoundStatus,
+    RoundSummary, SubmitError, SyncProgress, TableInfo, Topic, TxInclusion, TxRecord,
+    ValidatorInfo, ViewError, WalletSubmission,
 };
 
 use crate::metrics::Metrics;
@@ -302,15 +310,14 @@ impl ApiServer {
 /// Builds the router with its layers (order in the
 /// [module documentation](self); the last `.layer` is the outermost).
 fn router(state: Arc<AppState>) -> Router {
-    let wallet = Router::new()
-        .route("/v1/wallet/transfer", post(routes::wallet_transfer))
-        .route("/v1/wallet/crash/bet", post(routes::wallet_crash_bet))
-        .route(
-            "/v1/wallet/crash/cash-out",
-            post(routes::wallet_crash_cash_out),
-        )
-        .route("/v1/wallet/craps/bet", post(routes::wallet_craps_bet))
-        .route("/v1/wallet/stake", post(routes::wallet_stake))
+    let wallet = WALLET_ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| {
+            router.route(
+                route.path,
+                post(move |state, body| actions::submit(route, state, body)),
+            )
+        })
         .route_layer(from_fn_with_state(state.clone(), security::require_token));
     Router::new()
         .route("/health", get(routes::health))

@@ -85,7 +85,7 @@ fn wallet(summary: &str, body: &str) -> Value {
         },
         "responses": common(json!({
             "202": ok("Signed with the node's key and submitted", "WalletSubmitted"),
-            "400": err("Malformed JSON or an invalid action (code malformed_json, invalid_action, bad_bet_kind)"),
+            "400": err("Malformed JSON, an unknown field or an invalid action (code malformed_json, invalid_action, bad_bet_kind)"),
             "401": err("Missing or wrong bearer token (code missing_token, invalid_token)"),
             "409": err("Already known"),
             "413": err("Body over the limit"),
@@ -93,6 +93,22 @@ fn wallet(summary: &str, body: &str) -> Value {
             "503": err("No wallet loaded, mempool full or node not ready"),
         })),
     }})
+}
+
+/// The component schema of a wallet route's body: `crash_bet` →
+/// `CrashBetRequest`.
+fn request_schema(action: &str) -> String {
+    let mut name: String = action
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    name.push_str("Request");
+    name
 }
 
 /// An object schema with `required` fields.
@@ -198,12 +214,16 @@ fn schemas() -> Value {
         "Tables": object("Open tables.", &["tables"], json!({
             "tables": { "type": "array", "items": schema("Table") },
         })),
-        "RoundSummary": object("A round.", &["table", "round", "game", "status", "opened_height", "settled_height", "bets", "wagered", "paid"], json!({
+        "RoundSummary": object("A round.", &["table", "round", "game", "status", "opened_height", "settled_height", "bets", "wagered", "paid", "outcome"], json!({
             "table": { "type": "integer" }, "round": { "type": "integer" },
             "game": { "enum": ["crash", "craps"] },
             "status": { "enum": ["betting", "running", "settled", "void"] },
             "opened_height": { "type": "integer" }, "settled_height": nullable("integer"),
             "bets": { "type": "integer" }, "wagered": chips("Staked"), "paid": chips("Paid out"),
+            "outcome": {
+                "description": "What the randomness decided; null while open or void. {\"crashed\": {\"at_hundredths\"}}, \"capped\", or {\"rolled\": {\"dice\": [a, b], \"total\", \"point\", \"seven_out\"}}",
+                "oneOf": [{ "type": "null" }, { "const": "capped" }, { "type": "object" }],
+            },
         })),
         "Rounds": object("A table's rounds, newest first.", &["table", "rounds", "next_before"], json!({
             "table": { "type": "integer" },
@@ -239,6 +259,27 @@ fn schemas() -> Value {
             "max_round_exposure_bps": { "type": "integer" },
         })),
         "Fee": { "type": ["integer", "null"], "minimum": 0, "description": "Fee in chips; the node's default if absent" },
+        "WalletSubmitted": object("Signed and submitted.", &["hash", "nonce", "fee", "sender", "action", "status"], json!({
+            "hash": hash, "nonce": { "type": "integer" }, "fee": chips("Fee paid"),
+            "sender": address, "action": external("consensus::tx::Action, tagged by its snake_case name"),
+            "status": { "const": "pending" },
+        })),
+    })
+}
+
+/// `a` with `b`'s entries added (both objects).
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// The bodies of the wallet routes, named as [`request_schema`] names them.
+fn wallet_schemas() -> Value {
+    let address = json!({ "type": "string", "description": "Bech32 address, craps1…" });
+    let shares = json!({ "type": "string", "pattern": "^[0-9]+$", "description": "u128 pool shares, decimal" });
+    json!({
         "TransferRequest": object("Send chips.", &["to", "amount"], json!({
             "to": address.clone(), "amount": chips("How much, at least 1"), "fee": schema("Fee"),
         })),
@@ -247,8 +288,46 @@ fn schemas() -> Value {
             "auto_cash_out": { "type": ["integer", "null"], "minimum": 101, "maximum": 100_000_000, "description": "Hundredths (231 = 2.31x)" },
             "fee": schema("Fee"),
         })),
-        "CashOutRequest": object("Cash out the running crash bet.", &["table"], json!({
+        "CrashCashOutRequest": object("Cash out the running crash bet.", &["table"], json!({
             "table": { "type": "integer" }, "fee": schema("Fee"),
+        })),
+        "CreateTableRequest": object("Open a table.", &["name", "max_players", "game"], json!({
+            "name": { "type": "string", "minLength": 1, "description": "Shown in the lobby" },
+            "max_players": { "type": "integer", "minimum": 1, "description": "At most the genesis max_players_per_table" },
+            "game": { "description": "{\"crash\": {\"min_bet\", \"max_bet\"}} or {\"craps\": {\"min_bet\", \"max_bet\", \"odds\"}}; odds is \"three_four_five\" or {\"flat\": n}", "type": "object" },
+            "fee": schema("Fee"),
+        })),
+        "CloseTableRequest": object("Close a table the wallet owns; refused while bets are outstanding.", &["table"], json!({
+            "table": { "type": "integer" }, "fee": schema("Fee"),
+        })),
+        "JoinTableRequest": object("Take a seat.", &["table"], json!({
+            "table": { "type": "integer" }, "fee": schema("Fee"),
+        })),
+        "LeaveTableRequest": object("Leave a seat; refused while the wallet has bets at the table.", &["table"], json!({
+            "table": { "type": "integer" }, "fee": schema("Fee"),
+        })),
+        "CrapsOddsRequest": object("Set the odds behind a line bet.", &["table", "bet", "amount"], json!({
+            "table": { "type": "integer" }, "bet": { "type": "integer", "description": "The line bet's id" },
+            "amount": chips("The new odds amount, 0 takes them down"), "fee": schema("Fee"),
+        })),
+        "CrapsTakeDownRequest": object("Take down a bet where the rules allow.", &["table", "bet"], json!({
+            "table": { "type": "integer" }, "bet": { "type": "integer" }, "fee": schema("Fee"),
+        })),
+        "CrapsSetWorkingRequest": object("Turn a bet (a line bet's odds) on, off or back to the table default.", &["table", "bet", "working"], json!({
+            "table": { "type": "integer" }, "bet": { "type": "integer" },
+            "working": { "enum": ["on", "off", "table_default"] }, "fee": schema("Fee"),
+        })),
+        "UnstakeRequest": object("Start unbonding stake.", &["amount"], json!({
+            "amount": chips("How much, at least 1"), "fee": schema("Fee"),
+        })),
+        "BankrollDepositRequest": object("Deposit into the bankroll.", &["amount"], json!({
+            "amount": chips("How much, at least 1"), "fee": schema("Fee"),
+        })),
+        "BankrollWithdrawRequest": object("Redeem pool shares after the withdrawal delay.", &["shares"], json!({
+            "shares": shares.clone(), "fee": schema("Fee"),
+        })),
+        "FaucetRequest": object("Mint test chips, up to the genesis faucet maximum.", &["amount"], json!({
+            "amount": chips("How much, at least 1"), "fee": schema("Fee"),
         })),
         "CrapsBetRequest": object("Place a craps bet.", &["table", "kind", "amount"], json!({
             "table": { "type": "integer" },
@@ -258,11 +337,6 @@ fn schemas() -> Value {
         "StakeRequest": object("Bond validator stake.", &["amount"], json!({
             "amount": chips("How much, at least 1"), "fee": schema("Fee"),
         })),
-        "WalletSubmitted": object("Signed and submitted.", &["hash", "nonce", "fee", "sender", "action", "status"], json!({
-            "hash": hash, "nonce": { "type": "integer" }, "fee": chips("Fee paid"),
-            "sender": address, "action": external("consensus::tx::Action, tagged by its snake_case name"),
-            "status": { "const": "pending" },
-        })),
     })
 }
 
@@ -270,7 +344,7 @@ fn schemas() -> Value {
 pub fn document() -> Value {
     let not_found = || err("Not on this node");
     let bad = |what: &str| err(what);
-    let paths = json!({
+    let mut paths = json!({
         "/health": read("Liveness: 200 while the process runs", vec![], json!({
             "200": ok("Alive", "Health"),
         })),
@@ -346,11 +420,6 @@ pub fn document() -> Value {
         "/v1/bankroll": read("The shared bankroll", vec![], json!({
             "200": ok("Bankroll", "Bankroll"),
         })),
-        "/v1/wallet/transfer": wallet("Transfer from the node's wallet", "TransferRequest"),
-        "/v1/wallet/crash/bet": wallet("Bet on the next crash round", "CrashBetRequest"),
-        "/v1/wallet/crash/cash-out": wallet("Cash out the running crash bet", "CashOutRequest"),
-        "/v1/wallet/craps/bet": wallet("Place a craps bet", "CrapsBetRequest"),
-        "/v1/wallet/stake": wallet("Bond validator stake", "StakeRequest"),
         "/v1/ws": read(
             "WebSocket: send {\"op\":\"subscribe\"|\"unsubscribe\",\"topics\":[...]} with topics blocks, crash:{table}, craps:{table}, receipts:{address}, leaderboard; receive {\"type\":\"event\",\"topic\",\"event\"}. Slow clients are disconnected.",
             vec![],
@@ -361,6 +430,14 @@ pub fn document() -> Value {
             }),
         ),
     });
+    if let Some(map) = paths.as_object_mut() {
+        for route in super::WALLET_ROUTES {
+            map.insert(
+                route.path.into(),
+                wallet(route.summary, &request_schema(route.action)),
+            );
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -371,7 +448,7 @@ pub fn document() -> Value {
         "servers": [{ "url": "http://127.0.0.1:7380" }],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": merged(schemas(), wallet_schemas()),
             "securitySchemes": {
                 "cookieToken": {
                     "type": "http", "scheme": "bearer",

@@ -12,8 +12,7 @@ use consensus::block::Block;
 use consensus::encoding::DecodeError;
 use consensus::hash::{BlockHash, TxHash};
 use consensus::receipt::{Receipt, TxStatus};
-use consensus::tx::{Action, SignedTransaction, TableId};
-use game_rules::Chips;
+use consensus::tx::{SignedTransaction, TableId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wallet::Address;
@@ -22,7 +21,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::types::{
     AccountInfo, Game, LeaderboardEntry, NodeStatus, NodeView, Page, RoundSummary, SyncProgress,
-    TableInfo, ValidatorInfo, WalletSubmission,
+    TableInfo, ValidatorInfo,
 };
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
 
@@ -68,7 +67,10 @@ fn query<T>(extracted: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> 
 }
 
 /// Maps a body that could not be read (over the limit, or cut off).
-fn body(extracted: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) fn body(
+    extracted: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     extracted.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(limit)
@@ -519,6 +521,44 @@ fn decode_hex(text: &str) -> Result<Vec<u8>, ApiError> {
     })
 }
 
+/// Reads a `POST /v1/txs` body as the route does, without a node: raw
+/// bytes with `Content-Type: application/octet-stream`, `{"tx": "<hex>"}`
+/// with `application/json`, hex text otherwise; then the bounded,
+/// canonical decoder. Errors are the route's 400s and 413s. Public for the
+/// fuzz targets ([`crate::fuzz::api_transaction_body`]).
+pub(crate) fn parse_transaction_body(
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<SignedTransaction, ApiError> {
+    let content_type = content_type.to_ascii_lowercase();
+    let raw = if content_type.starts_with("application/octet-stream") {
+        bytes.to_vec()
+    } else if content_type.starts_with("application/json") {
+        decode_hex(&json::<TxJson>(bytes)?.tx)?
+    } else {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_hex",
+                "the body is not text; send hex, or raw bytes with Content-Type: application/octet-stream",
+            )
+        })?;
+        decode_hex(text)?
+    };
+    SignedTransaction::decode(&raw).map_err(|e| match e {
+        DecodeError::TooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "transaction_too_large",
+            format!("{e}; a signed transaction is at most 2048 bytes"),
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_transaction",
+            format!("{e}; send the canonical borsh encoding of one signed transaction"),
+        ),
+    })
+}
+
 /// `POST /v1/txs`: submit a signed transaction (raw bytes with
 /// `Content-Type: application/octet-stream`, `{"tx": "<hex>"}` with
 /// `application/json`, hex text otherwise).
@@ -531,34 +571,8 @@ pub(crate) async fn submit_transaction(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let raw = if content_type.starts_with("application/octet-stream") {
-        bytes.to_vec()
-    } else if content_type.starts_with("application/json") {
-        decode_hex(&json::<TxJson>(&bytes)?.tx)?
-    } else {
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_hex",
-                "the body is not text; send hex, or raw bytes with Content-Type: application/octet-stream",
-            )
-        })?;
-        decode_hex(text)?
-    };
-    let tx = SignedTransaction::decode(&raw).map_err(|e| match e {
-        DecodeError::TooLarge { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "transaction_too_large",
-            format!("{e}; a signed transaction is at most 2048 bytes"),
-        ),
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_transaction",
-            format!("{e}; send the canonical borsh encoding of one signed transaction"),
-        ),
-    })?;
+        .unwrap_or("");
+    let tx = parse_transaction_body(content_type, &bytes)?;
     let hash = read(&state, move |v| {
         tx.check(&v.chain_id()).map_err(|e| {
             ApiError::new(
@@ -578,180 +592,6 @@ pub(crate) async fn submit_transaction(
         }),
     )
         .into_response())
-}
-
-/// `POST /v1/wallet/transfer` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TransferRequest {
-    to: Address,
-    amount: u64,
-    fee: Option<u64>,
-}
-
-/// `POST /v1/wallet/crash/bet` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CrashBetRequest {
-    table: u64,
-    amount: u64,
-    auto_cash_out: Option<u64>,
-    fee: Option<u64>,
-}
-
-/// `POST /v1/wallet/crash/cash-out` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CashOutRequest {
-    table: u64,
-    fee: Option<u64>,
-}
-
-/// `POST /v1/wallet/craps/bet` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CrapsBetRequest {
-    table: u64,
-    kind: String,
-    amount: u64,
-    fee: Option<u64>,
-}
-
-/// `POST /v1/wallet/stake` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StakeRequest {
-    amount: u64,
-    fee: Option<u64>,
-}
-
-/// What a wallet route answers (202).
-#[derive(Debug, Serialize)]
-pub(crate) struct WalletBody {
-    hash: TxHash,
-    nonce: u64,
-    fee: u64,
-    sender: Address,
-    action: Action,
-    status: &'static str,
-}
-
-/// Checks `action` and signs and submits it with the node's wallet.
-async fn wallet_submit(
-    state: Arc<AppState>,
-    action: Action,
-    fee: Option<u64>,
-) -> Result<Response, ApiError> {
-    action.check_well_formed().map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_action",
-            format!("{e}; fix the request"),
-        )
-    })?;
-    let Some(wallet) = state.wallet.clone() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_wallet",
-            "this node has no wallet loaded; start it with a wallet, or sign the transaction yourself and POST it to /v1/txs",
-        ));
-    };
-    let sent = action.clone();
-    let submitted = tokio::task::spawn_blocking(move || {
-        let sender = wallet.address();
-        wallet
-            .submit_action(sent, fee.map(Chips))
-            .map(|submission: WalletSubmission| (submission, sender))
-    })
-    .await
-    .map_err(|error| {
-        ApiError::internal(format!("the wallet failed ({error}); see the node's logs"))
-    })?;
-    let (submission, sender) = submitted?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(WalletBody {
-            hash: submission.hash,
-            nonce: submission.nonce,
-            fee: submission.fee,
-            sender,
-            action,
-            status: "pending",
-        }),
-    )
-        .into_response())
-}
-
-/// `POST /v1/wallet/transfer`.
-pub(crate) async fn wallet_transfer(
-    State(state): State<Arc<AppState>>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: TransferRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
-    let action = Action::Transfer {
-        to: request.to,
-        amount: Chips(request.amount),
-    };
-    wallet_submit(state, action, request.fee).await
-}
-
-/// `POST /v1/wallet/crash/bet`.
-pub(crate) async fn wallet_crash_bet(
-    State(state): State<Arc<AppState>>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: CrashBetRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
-    let action = Action::CrashBet {
-        table: TableId(request.table),
-        amount: Chips(request.amount),
-        auto_cash_out: request.auto_cash_out,
-    };
-    wallet_submit(state, action, request.fee).await
-}
-
-/// `POST /v1/wallet/crash/cash-out`.
-pub(crate) async fn wallet_crash_cash_out(
-    State(state): State<Arc<AppState>>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: CashOutRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
-    let action = Action::CrashCashOut {
-        table: TableId(request.table),
-    };
-    wallet_submit(state, action, request.fee).await
-}
-
-/// `POST /v1/wallet/craps/bet`.
-pub(crate) async fn wallet_craps_bet(
-    State(state): State<Arc<AppState>>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: CrapsBetRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
-    // The bet kind's text form (`pass`, `place-6`, `hop-2-5`, …) is the
-    // consensus crate's; go through the action's own JSON form to parse it.
-    let action: Action = serde_json::from_value(serde_json::json!({
-        "craps_bet": { "table": request.table, "kind": request.kind, "amount": request.amount }
-    }))
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_bet_kind",
-            format!("{e}; use pass, dont-pass, come, dont-come, place-N, buy-N, lay-N, field, hard-N, any-seven, any-craps, two, three, eleven, twelve, horn, craps-eleven, hop-A-B, big-6 or big-8"),
-        )
-    })?;
-    wallet_submit(state, action, request.fee).await
-}
-
-/// `POST /v1/wallet/stake`.
-pub(crate) async fn wallet_stake(
-    State(state): State<Arc<AppState>>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: StakeRequest = json(&body(bytes, state.config.max_body_bytes)?)?;
-    let action = Action::Stake {
-        amount: Chips(request.amount),
-    };
-    wallet_submit(state, action, request.fee).await
 }
 
 /// Unknown route: 404.

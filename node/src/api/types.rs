@@ -376,6 +376,35 @@ pub struct RoundSummary {
     pub wagered: u64,
     /// Chips paid out (stakes returned included).
     pub paid: u64,
+    /// What the randomness decided, once it has (none while open or void).
+    pub outcome: Option<RoundOutcome>,
+}
+
+/// What decided a finished round, for lists and explorers (the full record
+/// is in [`RoundInfo::events`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundOutcome {
+    /// The crash round crashed at `at_hundredths` (100 is an instant crash
+    /// at 1.00×).
+    Crashed {
+        /// The crash point, hundredths of the multiplier.
+        at_hundredths: u64,
+    },
+    /// The crash round reached its payout cap and everyone still riding
+    /// was cashed out there.
+    Capped,
+    /// The craps roll.
+    Rolled {
+        /// The two dice.
+        dice: [u8; 2],
+        /// Their sum.
+        total: u8,
+        /// The point after the roll, if one is on.
+        point: Option<u8>,
+        /// Whether it was a seven-out.
+        seven_out: bool,
+    },
 }
 
 /// The randomness that decided a round and what is needed to check it

@@ -28,8 +28,8 @@ use wallet::{Address, ChainId};
 use super::{Chain, ChainError};
 use crate::api::{
     AccountInfo, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus, NodeView, Page,
-    RoundInfo, RoundRandomness, RoundStatus, RoundSummary, SubmitError, TableInfo, TxInclusion,
-    TxRecord, ValidatorInfo, ViewError,
+    RoundInfo, RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, SubmitError, TableInfo,
+    TxInclusion, TxRecord, ValidatorInfo, ViewError,
 };
 use crate::mempool::{AccountState, AccountView, CheckedTransaction, MempoolError};
 
@@ -172,7 +172,7 @@ impl Chain {
         match record {
             LedgerRound::CrapsRoll(roll) => {
                 let mut events = Vec::new();
-                let (status, settled, settled_bets, randomness) = match &roll.result {
+                let (status, settled, settled_bets, randomness, outcome) = match &roll.result {
                     CrapsRollResult::Rolled {
                         beacon,
                         dice,
@@ -194,11 +194,18 @@ impl Chain {
                             "game-rules randomness v1: stream(craps-roll, label {}).roll()",
                             hex::encode(&roll.label)
                         );
+                        let outcome = RoundOutcome::Rolled {
+                            dice: [dice.first.face(), dice.second.face()],
+                            total: dice.total(),
+                            point: *point_after,
+                            seven_out: *seven_out,
+                        };
                         (
                             RoundStatus::Settled,
                             beacon.included_at,
                             bets,
                             vec![randomness],
+                            Some(outcome),
                         )
                     }
                     CrapsRollResult::Void {
@@ -210,7 +217,7 @@ impl Chain {
                             round: roll.roll_number,
                             reason: VoidReason::BeaconTimeout,
                         });
-                        (RoundStatus::Void, *voided_at, refunded, Vec::new())
+                        (RoundStatus::Void, *voided_at, refunded, Vec::new(), None)
                     }
                 };
                 let mut paid = 0u64;
@@ -236,6 +243,7 @@ impl Chain {
                         bets,
                         wagered,
                         paid,
+                        outcome,
                     },
                     randomness,
                     events,
@@ -283,7 +291,7 @@ impl Chain {
                     randomness.push(entry);
                 }
                 let last_included = crash.intervals.last().map(|i| i.beacon.included_at);
-                let (status, settled) = match crash.end {
+                let (status, settled, outcome) = match crash.end {
                     CrashEnd::Crashed { at, .. } => {
                         events.push(LedgerEvent::Crashed {
                             table,
@@ -294,14 +302,21 @@ impl Chain {
                                 .last()
                                 .map_or(crash.start_height, |i| i.beacon.height),
                         });
-                        (RoundStatus::Settled, last_included)
+                        let outcome = RoundOutcome::Crashed {
+                            at_hundredths: at.hundredths(),
+                        };
+                        (RoundStatus::Settled, last_included, Some(outcome))
                     }
                     CrashEnd::Finished => {
                         events.push(LedgerEvent::CrashRoundFinished {
                             table,
                             round: crash.round,
                         });
-                        (RoundStatus::Settled, last_included)
+                        (
+                            RoundStatus::Settled,
+                            last_included,
+                            Some(RoundOutcome::Capped),
+                        )
                     }
                     CrashEnd::Void { voided_at } => {
                         events.push(LedgerEvent::RoundVoid {
@@ -309,7 +324,7 @@ impl Chain {
                             round: crash.round,
                             reason: VoidReason::BeaconTimeout,
                         });
-                        (RoundStatus::Void, Some(voided_at))
+                        (RoundStatus::Void, Some(voided_at), None)
                     }
                 };
                 let mut paid = 0u64;
@@ -348,6 +363,7 @@ impl Chain {
                         bets: bets.max(crash.bets.len() as u64),
                         wagered: wagered.max(wagered_recorded),
                         paid,
+                        outcome,
                     },
                     randomness,
                     events,
@@ -404,6 +420,7 @@ impl Chain {
             bets,
             wagered,
             paid: 0,
+            outcome: None,
         }))
     }
 }

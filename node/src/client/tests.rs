@@ -12,7 +12,7 @@ use consensus::hash::Hash;
 use consensus::receipt::LedgerEvent;
 use consensus::tx::{Action, TableGame, Transaction};
 use game_rules::Chips;
-use game_rules::craps::{BetKind, PointNumber};
+use game_rules::craps::{BetKind, PointNumber, Working};
 use game_rules::crash::Multiplier;
 use tokio::sync::broadcast;
 use wallet::{ChainId, Keypair};
@@ -203,6 +203,7 @@ fn summary(round: u64) -> RoundSummary {
         bets: 1,
         wagered: 10,
         paid: 0,
+        outcome: None,
     }
 }
 
@@ -330,14 +331,6 @@ fn backoff_doubles_up_to_its_maximum() {
     assert_eq!(backoff.delay(u32::MAX), Duration::from_secs(1));
 }
 
-#[test]
-fn bet_kinds_use_the_api_text_form() {
-    let text = |kind| bet_kind_text(TableId(1), kind).unwrap();
-    assert_eq!(text(BetKind::Place(PointNumber::Six)), "place-6");
-    assert_eq!(text(BetKind::DontPass), "dont-pass");
-    assert_eq!(text(BetKind::Field), "field");
-}
-
 #[tokio::test]
 async fn reads_return_the_api_types() {
     let server = Server::start().await;
@@ -438,57 +431,62 @@ async fn wallet_calls_carry_the_cookie_token() {
     let server = Server::start().await;
     let client = server.client();
 
-    let bet = client
-        .crash_bet(TableId(1), 50, Some(231), None)
-        .await
-        .unwrap();
-    assert_eq!(bet.sender, Address::from_bytes([9; 20]));
-    assert_eq!(bet.status, TxState::Pending);
-    client
-        .craps_bet(TableId(2), BetKind::Place(PointNumber::Eight), 12, Some(2))
-        .await
-        .unwrap();
-    client
-        .transfer(&keypair().address(), 7, None)
-        .await
-        .unwrap();
-    client.stake(100, None).await.unwrap();
-    assert_eq!(
-        *server.wallet.actions.lock().unwrap(),
-        [
-            (
-                Action::CrashBet {
-                    table: TableId(1),
-                    amount: Chips(50),
-                    auto_cash_out: Some(231),
-                },
-                None
-            ),
-            (
-                Action::CrapsBet {
-                    table: TableId(2),
-                    kind: BetKind::Place(PointNumber::Eight),
-                    amount: Chips(12),
-                },
-                Some(Chips(2))
-            ),
-            (
-                Action::Transfer {
-                    to: keypair().address(),
-                    amount: Chips(7),
-                },
-                None
-            ),
-            (Action::Stake { amount: Chips(100) }, None),
-        ]
-    );
+    let actions = [
+        (
+            Action::CrashBet {
+                table: TableId(1),
+                amount: Chips(50),
+                auto_cash_out: Some(231),
+            },
+            None,
+        ),
+        (
+            Action::CrapsBet {
+                table: TableId(2),
+                kind: BetKind::Place(PointNumber::Eight),
+                amount: Chips(12),
+            },
+            Some(2),
+        ),
+        (
+            Action::Transfer {
+                to: keypair().address(),
+                amount: Chips(7),
+            },
+            None,
+        ),
+        (Action::JoinTable { table: TableId(2) }, None),
+        (
+            Action::CrapsSetWorking {
+                table: TableId(2),
+                bet: 4,
+                working: Working::Off,
+            },
+            None,
+        ),
+        (Action::Stake { amount: Chips(100) }, None),
+    ];
+    for (action, fee) in &actions {
+        let reply = client.act(action, *fee).await.unwrap();
+        assert_eq!(reply.sender, Address::from_bytes([9; 20]));
+        assert_eq!(reply.status, TxState::Pending);
+    }
+    let expected: Vec<(Action, Option<Chips>)> = actions
+        .iter()
+        .map(|(action, fee)| (action.clone(), fee.map(Chips)))
+        .collect();
+    assert_eq!(*server.wallet.actions.lock().unwrap(), expected);
 
-    let refused = client.crash_cash_out(TableId(1), None).await.unwrap_err();
+    let refused = client
+        .act(&Action::CrashCashOut { table: TableId(1) }, None)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Some("transaction_refused"));
 
+    let stake = Action::Stake { amount: Chips(1) };
     let anonymous = ApiClient::new(&format!("http://{}", server.addr)).unwrap();
     assert!(matches!(
-        anonymous.stake(1, None).await,
+        anonymous.act(&stake, None).await,
         Err(ClientError::NoCookie)
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -496,15 +494,15 @@ async fn wallet_calls_carry_the_cookie_token() {
     std::fs::write(&stale, "00".repeat(32)).unwrap();
     let wrong = anonymous.clone().with_cookie(&stale);
     assert_eq!(
-        wrong.stake(1, None).await.unwrap_err().code(),
+        wrong.act(&stake, None).await.unwrap_err().code(),
         Some("invalid_token")
     );
     let gone = anonymous.with_cookie(dir.path().join("missing.cookie"));
     assert!(matches!(
-        gone.stake(1, None).await,
+        gone.act(&stake, None).await,
         Err(ClientError::Cookie { .. })
     ));
-    assert_eq!(server.wallet.actions.lock().unwrap().len(), 4);
+    assert_eq!(server.wallet.actions.lock().unwrap().len(), actions.len());
     server.stop().await;
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use consensus::hash::Hash;
 use consensus::receipt::{BetResult, LedgerEvent, Receipt, RejectReason, TxStatus, Wager};
-use consensus::tx::{TableGame, TableId};
+use consensus::tx::{Action, TableGame, TableId};
 use game_rules::craps::{BetKind, OddsLimit, PointNumber};
 use game_rules::crash::Multiplier;
 use game_rules::{Chips, Roll};
@@ -161,15 +161,15 @@ fn crash_keys_bet_with_the_chosen_stake_and_target_and_cash_out() {
     assert_eq!((app.crash.amount, app.crash.auto_cash_out), (25, Some(250)));
     assert_eq!(
         keys(&mut app, &[Key::Enter]),
-        [Request::Send(WalletAction::CrashBet {
+        [Request::Send(vec![Action::CrashBet {
             table: CRASH,
-            amount: 25,
+            amount: Chips(25),
             auto_cash_out: Some(250)
-        })]
+        }])]
     );
     assert_eq!(
         keys(&mut app, &[Key::Char(' ')]),
-        [Request::Send(WalletAction::CashOut { table: CRASH })]
+        [Request::Send(vec![Action::CrashCashOut { table: CRASH }])]
     );
     // A custom stake, and a bad one that changes nothing.
     keys(&mut app, &[Key::Char('a')]);
@@ -220,11 +220,85 @@ fn craps_keys_choose_every_bet_kind() {
     keys(&mut app, &[Key::Char('d'), Key::Char('+'), Key::Char('+')]);
     assert_eq!(
         keys(&mut app, &[Key::Enter]),
-        [Request::Send(WalletAction::CrapsBet {
+        [Request::Send(vec![Action::CrapsBet {
             table: CRAPS,
             kind: BetKind::DontPass,
-            amount: 50
-        })]
+            amount: Chips(50)
+        }])]
+    );
+}
+
+#[test]
+fn the_wallet_screen_joins_leaves_opens_tables_and_asks_the_faucet() {
+    let mut app = ready_app();
+    keys(&mut app, &[Key::Char('3')]);
+    assert_eq!(
+        keys(&mut app, &[Key::Char('j')]),
+        [Request::Send(vec![Action::JoinTable { table: CRASH }])]
+    );
+    assert_eq!(
+        keys(&mut app, &[Key::Down, Key::Char('l')]),
+        [Request::Send(vec![Action::LeaveTable { table: CRAPS }])]
+    );
+    keys(&mut app, &[Key::Char('f')]);
+    keys(&mut app, &typed("500"));
+    assert_eq!(
+        keys(&mut app, &[Key::Enter]),
+        [Request::Send(vec![Action::Faucet { amount: Chips(500) }])]
+    );
+    keys(&mut app, &[Key::Char('n')]);
+    keys(&mut app, &typed("craps High Rollers"));
+    let requests = keys(&mut app, &[Key::Enter]);
+    let [Request::Send(sent)] = requests.as_slice() else {
+        panic!("{requests:?}");
+    };
+    let [Action::CreateTable { name, game, .. }] = sent.as_slice() else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(name.as_str(), "High Rollers");
+    assert!(matches!(game, TableGame::Craps { .. }));
+    // Bad input changes nothing and says why.
+    for bad in ["roulette Big", "crash", "crash   "] {
+        assert!(parse_new_table(bad).is_err(), "{bad}");
+    }
+    keys(&mut app, &[Key::Char('n')]);
+    keys(&mut app, &typed("poker Night"));
+    assert!(keys(&mut app, &[Key::Enter]).is_empty());
+    assert!(app.current_notice().unwrap().text.contains("not a game"));
+}
+
+#[test]
+fn a_bet_without_a_seat_takes_one_first_once() {
+    let mut app = ready_app();
+    for table in &mut app.tables {
+        table.players.clear();
+    }
+    let bet = Action::CrashBet {
+        table: CRASH,
+        amount: Chips(app.crash.amount),
+        auto_cash_out: None,
+    };
+    assert_eq!(
+        keys(&mut app, &[Key::Enter]),
+        [Request::Send(vec![
+            Action::JoinTable { table: CRASH },
+            bet.clone()
+        ])]
+    );
+    // The seat is on its way: the next bet does not ask again …
+    assert_eq!(
+        keys(&mut app, &[Key::Enter]),
+        [Request::Send(vec![bet.clone()])]
+    );
+    // … unless it was never seen taken within the retry bound.
+    app.update(Event::Tick(app.now_ms + JOIN_RETRY_MS));
+    let requests = keys(&mut app, &[Key::Enter]);
+    assert!(
+        requests.contains(&Request::Send(vec![
+            Action::JoinTable { table: CRASH },
+            bet
+        ])),
+        "{requests:?}"
     );
 }
 
@@ -401,7 +475,7 @@ fn craps_rolls_resolve_my_bets() {
 fn refusals_and_rejections_reach_the_status_line() {
     let mut app = ready_app();
     app.update(Event::Answer(Answer::Sent {
-        action: WalletAction::CashOut { table: CRASH },
+        action: Action::CrashCashOut { table: CRASH },
         result: Err(Failure {
             message: "you have no running bet on table 1".into(),
             unreachable: false,
@@ -487,7 +561,10 @@ fn transfers_are_typed_in_two_steps() {
     keys(&mut app, &typed("12"));
     assert_eq!(
         keys(&mut app, &[Key::Enter]),
-        [Request::Send(WalletAction::Transfer { to, amount: 12 })]
+        [Request::Send(vec![Action::Transfer {
+            to,
+            amount: Chips(12)
+        }])]
     );
     // Esc abandons a prompt; Enter on a table opens it on its screen.
     keys(&mut app, &[Key::Char('t'), Key::Esc]);

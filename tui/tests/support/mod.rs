@@ -10,17 +10,17 @@ use consensus::encoding::BoundedBytes;
 use consensus::hash::Hash;
 use consensus::ledger::records::crash_label;
 use consensus::receipt::{BetResult, LedgerEvent, Wager};
-use consensus::tx::{TableGame, TableId};
+use consensus::tx::{Action, TableGame, TableId};
 use game_rules::craps::{BetKind, OddsLimit, PointNumber};
 use game_rules::crash::{Draws, IntervalDecision, Multiplier};
 use game_rules::randomness::Randomness;
 use game_rules::{Chips, Roll};
 use node::api::{
     AccountInfo, ApiEvent, Game, HistoryEntry, LeaderboardEntry, NodeStatus, RoundInfo,
-    RoundRandomness, RoundStatus, RoundSummary, TableInfo, ValidatorInfo,
+    RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, TableInfo, ValidatorInfo,
 };
 use node::client::{Status, SubscriptionUpdate, WalletReply};
-use tui::app::{Answer, App, Event, Key, WalletAction};
+use tui::app::{Answer, App, Event, Key};
 use wallet::{Address, ChainId, Keypair};
 
 pub const CRASH: TableId = TableId(1);
@@ -318,6 +318,7 @@ pub fn crashed_round(beacon: &mut Beacon, round: u64) -> RoundInfo {
             bets: 2,
             wagered: 150,
             paid: 100,
+            outcome: None,
         },
         randomness,
         events,
@@ -340,6 +341,12 @@ fn craps_round(roll_number: u64, dice: Roll, point: Option<u8>, seven_out: bool)
             bets: 1,
             wagered: 10,
             paid: 0,
+            outcome: Some(RoundOutcome::Rolled {
+                dice: [dice.first.face(), dice.second.face()],
+                total: dice.total(),
+                point,
+                seven_out,
+            }),
         },
         randomness: Vec::new(),
         events: vec![LedgerEvent::DiceRolled {
@@ -494,9 +501,9 @@ pub fn app() -> App {
     app.update(Event::Tick(12_000));
     // A sent bet, to show the status line.
     app.update(Event::Answer(Answer::Sent {
-        action: WalletAction::CrashBet {
+        action: Action::CrashBet {
             table: CRASH,
-            amount: 50,
+            amount: Chips(50),
             auto_cash_out: Some(250),
         },
         result: Ok(WalletReply {

@@ -14,8 +14,9 @@ use wallet::{Address, ChainId, Keypair};
 
 use crate::api::{
     AccountInfo, ApiEvent, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus,
-    NodeView, NodeWallet, Page, RoundInfo, RoundRandomness, RoundStatus, RoundSummary, SubmitError,
-    SyncProgress, TableInfo, TxInclusion, TxRecord, ValidatorInfo, ViewError, WalletSubmission,
+    NodeView, NodeWallet, Page, RoundInfo, RoundOutcome, RoundRandomness, RoundStatus,
+    RoundSummary, SubmitError, SyncProgress, TableInfo, TxInclusion, TxRecord, ValidatorInfo,
+    ViewError, WalletSubmission,
 };
 
 /// The fake chain.
@@ -362,6 +363,9 @@ fn summary(round: u64) -> RoundSummary {
         bets: 2,
         wagered: 20,
         paid: 15,
+        outcome: (round < 3).then_some(RoundOutcome::Crashed {
+            at_hundredths: 100 + round,
+        }),
     }
 }
 
