@@ -15,13 +15,17 @@
 //! | [`genesis`] | keys (dealer beacon shares, wallets) and the genesis |
 //! | [`process`] | the supervisor: spawn, pid files, signals, logs, teardown |
 //! | [`net`] | up (prepare, start, wait ready), status, down |
+//! | [`house`] | the house's crash and craps tables, opened once the chain finalizes |
 //! | [`faults`] | kill, pause, restart, by command or on a schedule |
 //! | [`check`] | agreement on blocks and state roots, supply conservation |
 //! | [`load`] | signed bets from many wallets at a rate, with latencies |
+//! | [`bench`] | `bitcraps bench`: verification bound, throughput, latency, idle CPU, memory, disk |
 
+pub mod bench;
 pub mod check;
 pub mod faults;
 pub mod genesis;
+pub mod house;
 pub mod layout;
 pub mod load;
 pub mod manifest;

@@ -9,29 +9,41 @@
 //!    account), the first wallet opens enough craps tables for everyone,
 //!    and each wallet takes a seat. Each step waits until its transactions
 //!    are applied.
-//! 2. **Load**: for `duration`, at `rate` bets per second, the next wallet
-//!    (round robin) signs a one-roll **field** bet with its next nonce and
-//!    submits it. A submission the node refuses is counted `refused` and
-//!    its nonce reused.
-//! 3. **Observation** over the API/WebSocket: the `blocks` topic says when
-//!    a block is final; the block (`/v1/blocks/{h}`) says which of our
-//!    transactions it holds — **finalized**, latency from submission; the
-//!    receipt (`/v1/txs/{hash}`) says **applied** (the bet's id) or
-//!    **rejected**; the tables' `craps:{id}` topics say when each bet was
-//!    **settled** by a roll.
+//! 2. **Load**: for `duration`, `concurrency` submitters, each with its own
+//!    share of the wallets (so each wallet's nonces arrive in order), sign
+//!    one-roll **field** bets with the wallet's next nonce and submit them
+//!    round robin to the nodes: together at `rate` bets per second on a
+//!    fixed schedule, or, with an infinite rate, each as fast as the nodes
+//!    answer (**saturation**). A submission the node refuses (mempool full,
+//!    rate limit) is counted `refused` and its nonce reused; a saturating
+//!    submitter then backs off for [`REFUSED_BACKOFF`].
+//! 3. **Observation** over the first node's WebSocket: the wallets'
+//!    `receipts:{address}` topics deliver each transaction's receipt when
+//!    its block is final and applied — **finalized** (latency from
+//!    submission), **applied** (the bet's id) or **rejected**; the tables'
+//!    `craps:{id}` topics say when each bet was **settled** by a roll.
+//!    Topics are spread over several connections of at most
+//!    [`TOPICS_PER_SUBSCRIPTION`] topics (below the API's default limit),
+//!    and each connection is drained into a local queue at once, so a slow
+//!    report loop never makes the node drop it.
 //! 4. After the load, it waits up to `drain` for the rest to finalize and
-//!    settle, then reports counts and latency percentiles.
+//!    settle, then reports counts, latency percentiles and the **sustained
+//!    rate**: bets finalized (and applied) per second between the end of
+//!    the warm-up (the first quarter of the load) and the end of the load.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use consensus::hash::TxHash;
 use consensus::receipt::{LedgerEvent, TxStatus};
 use consensus::tx::{Action, SignedTransaction, TableGame, TableId, TableName, Transaction};
 use game_rules::Chips;
 use game_rules::craps::{BetKind, OddsLimit};
 use node::api::{ApiEvent, Topic};
 use node::client::{ApiClient, ClientError, SubscriptionUpdate, TxState};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use wallet::{ChainId, Keypair};
 
@@ -42,6 +54,16 @@ const EXPIRY_BLOCKS: u64 = 10_000;
 
 /// How long a setup step may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The most topics one WebSocket connection of the observer subscribes to
+/// (the API's default `ws_max_subscriptions` is 32).
+pub const TOPICS_PER_SUBSCRIPTION: usize = 30;
+
+/// How long a saturating submitter waits after a refusal.
+pub const REFUSED_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How long the observer's connections may take to come up.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the load could not run.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +90,8 @@ pub enum LoadError {
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
-    /// Bets per second, over all wallets.
+    /// Bets per second, over all wallets; `f64::INFINITY` submits as fast
+    /// as the nodes accept (saturation).
     pub rate: f64,
     /// How long to send.
     pub duration: Duration,
@@ -78,6 +101,8 @@ pub struct LoadOptions {
     pub stake: u64,
     /// How long to wait after the load for finality and settlement.
     pub drain: Duration,
+    /// Submitters at work at once (at least 1, at most one per wallet).
+    pub concurrency: usize,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -150,6 +175,37 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Why some bets were rejected, with counts.
     pub reject_reasons: BTreeMap<String, u64>,
+    /// The offered rate (bets/s; infinite for saturation).
+    pub offered_rate: f64,
+    /// How long the load ran (without the drain).
+    pub load_duration: Duration,
+    /// The measurement window of the sustained rate: from the end of the
+    /// warm-up (a quarter of the load) to the end of the load.
+    pub window: Duration,
+    /// Bets finalized within the window.
+    pub finalized_in_window: u64,
+    /// Bets finalized and applied within the window.
+    pub applied_in_window: u64,
+    /// Times an observer connection was lost (receipts and settlements
+    /// sent meanwhile were missed; the counts are then lower bounds).
+    pub observer_drops: u64,
+}
+
+impl LoadReport {
+    /// Bets finalized per second over the window.
+    pub fn finalized_per_sec(&self) -> f64 {
+        self.finalized_in_window as f64 / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// Bets finalized and applied per second over the window.
+    pub fn applied_per_sec(&self) -> f64 {
+        self.applied_in_window as f64 / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// Bets submitted per second over the load.
+    pub fn submitted_per_sec(&self) -> f64 {
+        self.submitted as f64 / self.load_duration.as_secs_f64().max(1e-9)
+    }
 }
 
 impl fmt::Display for LoadReport {
@@ -166,6 +222,20 @@ impl fmt::Display for LoadReport {
             self.settled,
             self.submitted as f64 / secs
         )?;
+        writeln!(
+            f,
+            "sustained: {:.1} bets/s finalized, {:.1} applied (over the last {:.1} s of the load)",
+            self.finalized_per_sec(),
+            self.applied_per_sec(),
+            self.window.as_secs_f64()
+        )?;
+        if self.observer_drops > 0 {
+            writeln!(
+                f,
+                "the observer lost its connection {} time(s): counts are lower bounds",
+                self.observer_drops
+            )?;
+        }
         match &self.finality {
             Some(p) => writeln!(f, "finality latency:   {p}")?,
             None => writeln!(f, "finality latency:   no bet finalized")?,
@@ -194,6 +264,27 @@ struct Pending {
     finalized: Option<Instant>,
 }
 
+/// What a submitter tells the report loop.
+enum Sent {
+    /// The node accepted the bet.
+    Submitted { hash: TxHash, at: Instant },
+    /// The node refused it.
+    Refused,
+}
+
+/// The schedule all submitters share.
+#[derive(Clone, Copy)]
+struct Plan {
+    chain_id: ChainId,
+    fee: u64,
+    stake: u64,
+    height: u64,
+    rate: f64,
+    start: Instant,
+    end: Instant,
+    submitters: usize,
+}
+
 /// Runs the load against `layout` (see the module documentation),
 /// printing progress with `progress`.
 pub async fn run(
@@ -204,9 +295,10 @@ pub async fn run(
     if options.rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         || options.wallets == 0
         || options.stake == 0
+        || options.concurrency == 0
     {
         return Err(LoadError::Options(
-            "the rate, the wallets and the stake must be positive".into(),
+            "the rate, the wallets, the stake and the concurrency must be positive".into(),
         ));
     }
     let mut targets: Vec<_> = layout
@@ -311,27 +403,21 @@ pub async fn run(
         .collect();
     setup.all_applied(&joins).await?;
 
-    // 2 and 3. Load and observation.
+    // 2 and 3. Observation, then the load.
     let mut topics = vec![Topic::Blocks];
     topics.extend(tables.iter().map(|t| Topic::Craps(*t)));
-    let mut subscription = clients[0].subscribe(topics);
-    loop {
-        match subscription.next().await {
-            Some(SubscriptionUpdate::Connected { .. }) => break,
-            Some(SubscriptionUpdate::Refused { message, .. }) => {
-                return Err(LoadError::Setup(format!(
-                    "the node refused the subscription: {message}"
-                )));
-            }
-            Some(_) => {}
-            None => return Err(LoadError::Setup("the subscription ended".into())),
-        }
-    }
+    topics.extend(bettors.iter().map(|b| Topic::Receipts(b.keypair.address())));
+    let (mut updates, _observers) = observe(&clients[0], &topics).await?;
     progress(&format!(
-        "load: {:.1} field bets/s of {} chips from {} wallets for {:?}",
-        options.rate,
+        "load: {} field bets of {} chips from {} wallets by {} submitter(s) for {:?}",
+        if options.rate.is_finite() {
+            format!("{:.1}/s", options.rate)
+        } else {
+            "as many as the nodes take".into()
+        },
         options.stake,
         bettors.len(),
+        options.concurrency.min(bettors.len()),
         options.duration
     ));
 
@@ -346,20 +432,46 @@ pub async fn run(
         settlement: None,
         elapsed: Duration::ZERO,
         reject_reasons: BTreeMap::new(),
+        offered_rate: options.rate,
+        load_duration: options.duration,
+        window: options.duration - options.duration / 4,
+        finalized_in_window: 0,
+        applied_in_window: 0,
+        observer_drops: 0,
     };
-    let mut pending: BTreeMap<consensus::hash::TxHash, Pending> = BTreeMap::new();
+    let start = Instant::now();
+    let load_end = start + options.duration;
+    let window_start = start + options.duration / 4;
+    let in_window = |at: Instant| at >= window_start && at <= load_end;
+    let submitters = options.concurrency.min(bettors.len());
+    let plan = Plan {
+        chain_id,
+        fee,
+        stake: options.stake,
+        height,
+        rate: options.rate,
+        start,
+        end: load_end,
+        submitters,
+    };
+    let (sent_tx, mut sent) = mpsc::unbounded_channel();
+    let mut shares: Vec<Vec<Bettor>> = (0..submitters).map(|_| Vec::new()).collect();
+    for (i, bettor) in bettors.into_iter().enumerate() {
+        shares[i % submitters].push(bettor);
+    }
+    let mut workers = JoinSet::new();
+    for (k, share) in shares.into_iter().enumerate() {
+        workers.spawn(submitter(k, share, clients.clone(), plan, sent_tx.clone()));
+    }
+    drop(sent_tx);
+
+    let mut pending: BTreeMap<TxHash, Pending> = BTreeMap::new();
     let mut bets: BTreeMap<(TableId, u64), Instant> = BTreeMap::new();
     let mut settled: BTreeSet<(TableId, u64)> = BTreeSet::new();
     let mut early: BTreeMap<(TableId, u64), Instant> = BTreeMap::new();
     let mut finality = Vec::new();
     let mut settlement = Vec::new();
-    let start = Instant::now();
-    let load_end = start + options.duration;
-    let interval = Duration::from_secs_f64(1.0 / options.rate);
-    let mut next_send = start;
-    let mut next_bettor = 0usize;
-    let mut next_client = 0usize;
-    let mut height = height;
+    let mut sending = true;
     let mut drain_end: Option<Instant> = None;
     loop {
         let now = Instant::now();
@@ -370,115 +482,215 @@ pub async fn run(
         if let Some(end) = drain_end {
             let open_bets = bets.len() > settled.len();
             let unfinalized = pending.values().any(|p| p.finalized.is_none());
-            if now >= end || (!open_bets && !unfinalized) {
+            if now >= end || (!sending && !open_bets && !unfinalized) {
                 break;
             }
         }
-        let wake = if drain_end.is_none() {
-            next_send.min(load_end)
-        } else {
-            now + Duration::from_millis(200)
+        let wake = match drain_end {
+            None => load_end,
+            Some(_) => now + Duration::from_millis(200),
         };
         tokio::select! {
-                    _ = tokio::time::sleep_until(wake) => {
-                        if drain_end.is_some() || Instant::now() < next_send {
+            biased;
+            message = sent.recv(), if sending => match message {
+                Some(Sent::Submitted { hash, at }) => {
+                    report.submitted += 1;
+                    pending.insert(hash, Pending { submitted: at, finalized: None });
+                }
+                Some(Sent::Refused) => report.refused += 1,
+                None => sending = false,
+            },
+            update = updates.recv() => {
+                let Some(update) = update else { break };
+                let event = match update {
+                    SubscriptionUpdate::Event(event) => event,
+                    SubscriptionUpdate::Disconnected { .. } => {
+                        report.observer_drops += 1;
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let seen = Instant::now();
+                match *event {
+                    ApiEvent::Receipt { receipt, .. } => {
+                        let Some(entry) = pending.get_mut(&receipt.tx) else { continue };
+                        if entry.finalized.is_some() {
                             continue;
                         }
-                        next_send += interval;
-                        let count = bettors.len();
-                        let bettor = &mut bettors[next_bettor];
-                        next_bettor = (next_bettor + 1) % count;
-                        let table = bettor.table;
-                        let tx = unsigned(bettor, chain_id, fee, height, Action::CrapsBet {
-                            table,
-                            kind: BetKind::Field,
-                            amount: Chips(options.stake),
-                        })
-                        .sign(&bettor.keypair);
-                        let client = &clients[next_client];
-                        next_client = (next_client + 1) % clients.len();
-                        let sent = Instant::now();
-                        match client.submit_transaction(&tx).await {
-                            Ok(_) => {
-                                bettor.nonce += 1;
-                                report.submitted += 1;
-                                pending.insert(tx.hash(), Pending { submitted: sent, finalized: None });
-                            }
-                            Err(_) => report.refused += 1,
+                        entry.finalized = Some(seen);
+                        let submitted = entry.submitted;
+                        report.finalized += 1;
+                        finality.push(ms(seen - submitted));
+                        if in_window(seen) {
+                            report.finalized_in_window += 1;
                         }
-                    }
-                    update = subscription.next() => {
-                        let Some(update) = update else { break };
-                        let SubscriptionUpdate::Event(event) = update else { continue };
-                        match *event {
-                            ApiEvent::Block { height: h, .. } => {
-                                height = height.max(h);
-                                let block = match clients[0].block(h).await {
-                                    Ok(block) => block,
-                                    Err(_) => continue,
-                                };
-                                let seen = Instant::now();
-                                for tx in block.block.transactions.iter() {
-                                    let hash = tx.hash();
-                                    let Some(entry) = pending.get_mut(&hash) else { continue };
-                                    if entry.finalized.is_some() {
-                                        continue;
-                                    }
-                                    entry.finalized = Some(seen);
-                                    report.finalized += 1;
-                                    finality.push(ms(seen - entry.submitted));
-                                    let submitted = entry.submitted;
-                                    if let Ok(reply) = clients[0].transaction(&hash).await
-                                        && let Some(receipt) = reply.receipt
-                                    {
-                                        match receipt.status {
-                                                TxStatus::Applied => {
-                                                    report.applied += 1;
-                                                    for event in receipt.events.iter() {
-                                                        if let LedgerEvent::BetPlaced { table, bet, .. } = event {
-                                                            let key = (*table, *bet);
-                                                            bets.insert(key, submitted);
-                                                            if let Some(at) = early.remove(&key)
-                                                                && settled.insert(key)
-                                                            {
-                                                                report.settled += 1;
-                                                                settlement.push(ms(at - submitted));
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                                TxStatus::Rejected { reason } => {
-                                                    report.rejected += 1;
-                                                    *report.reject_reasons.entry(format!("{reason:?}")).or_default() += 1;
-                                                }
-        }
-                                    }
+                        match receipt.status {
+                            TxStatus::Applied => {
+                                report.applied += 1;
+                                if in_window(seen) {
+                                    report.applied_in_window += 1;
                                 }
-                            }
-                            ApiEvent::Table { table, event: LedgerEvent::BetSettled { bet, .. }, .. } => {
-                                // A settlement seen before its bet's receipt was read
-                                // waits in `early`.
-                                match bets.get(&(table, bet)) {
-                                    Some(submitted) => {
-                                        if settled.insert((table, bet)) {
+                                for event in receipt.events.iter() {
+                                    if let LedgerEvent::BetPlaced { table, bet, .. } = event {
+                                        let key = (*table, *bet);
+                                        bets.insert(key, submitted);
+                                        if let Some(at) = early.remove(&key)
+                                            && settled.insert(key)
+                                        {
                                             report.settled += 1;
-                                            settlement.push(ms(Instant::now() - *submitted));
+                                            settlement.push(ms(at - submitted));
                                         }
                                     }
-                                    None => {
-                                        early.insert((table, bet), Instant::now());
-                                    }
                                 }
                             }
-                            _ => {}
+                            TxStatus::Rejected { reason } => {
+                                report.rejected += 1;
+                                *report.reject_reasons.entry(format!("{reason:?}")).or_default() += 1;
+                            }
                         }
                     }
+                    ApiEvent::Table { table, event: LedgerEvent::BetSettled { bet, .. }, .. } => {
+                        // A settlement seen before its bet's receipt waits in
+                        // `early`.
+                        match bets.get(&(table, bet)) {
+                            Some(submitted) => {
+                                if settled.insert((table, bet)) {
+                                    report.settled += 1;
+                                    settlement.push(ms(seen - *submitted));
+                                }
+                            }
+                            None => {
+                                early.insert((table, bet), seen);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+        }
     }
+    workers.abort_all();
     report.elapsed = start.elapsed();
     report.finality = Percentiles::of(&finality);
     report.settlement = Percentiles::of(&settlement);
     Ok(report)
+}
+
+/// One submitter: signs and submits bets from its `bettors` (round robin)
+/// on its share of the plan's schedule (the `k`-th of every
+/// `plan.submitters` slots), or back to back at an infinite rate, until
+/// the plan's end.
+async fn submitter(
+    k: usize,
+    mut bettors: Vec<Bettor>,
+    clients: Vec<ApiClient>,
+    plan: Plan,
+    sent: mpsc::UnboundedSender<Sent>,
+) {
+    if bettors.is_empty() || clients.is_empty() {
+        return;
+    }
+    let mut slot: u64 = 0;
+    let mut next = 0usize;
+    loop {
+        if plan.rate.is_finite() {
+            let index = slot as f64 * plan.submitters as f64 + k as f64;
+            let due = plan.start + Duration::from_secs_f64(index / plan.rate);
+            if due >= plan.end {
+                return;
+            }
+            tokio::time::sleep_until(due).await;
+        } else if Instant::now() >= plan.end {
+            return;
+        }
+        let bettor = &mut bettors[next];
+        let table = bettor.table;
+        let tx = unsigned(
+            bettor,
+            plan.chain_id,
+            plan.fee,
+            plan.height,
+            Action::CrapsBet {
+                table,
+                kind: BetKind::Field,
+                amount: Chips(plan.stake),
+            },
+        )
+        .sign(&bettor.keypair);
+        let client = &clients[(slot as usize).wrapping_add(k) % clients.len()];
+        slot += 1;
+        let at = Instant::now();
+        let message = match client.submit_transaction(&tx).await {
+            Ok(_) => {
+                bettor.nonce += 1;
+                next = (next + 1) % bettors.len();
+                Sent::Submitted {
+                    hash: tx.hash(),
+                    at,
+                }
+            }
+            Err(_) => Sent::Refused,
+        };
+        let refused = matches!(message, Sent::Refused);
+        if sent.send(message).is_err() {
+            return;
+        }
+        if refused && !plan.rate.is_finite() {
+            tokio::time::sleep(REFUSED_BACKOFF).await;
+        }
+    }
+}
+
+/// Subscribes to `topics` on `client`'s WebSocket over as many connections
+/// as [`TOPICS_PER_SUBSCRIPTION`] needs, each drained into one queue at
+/// once by its own task (the tasks stop when the returned set is dropped).
+/// Returns once every connection is up.
+async fn observe(
+    client: &ApiClient,
+    topics: &[Topic],
+) -> Result<(mpsc::UnboundedReceiver<SubscriptionUpdate>, JoinSet<()>), LoadError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    let chunks: Vec<Vec<Topic>> = topics
+        .chunks(TOPICS_PER_SUBSCRIPTION)
+        .map(<[Topic]>::to_vec)
+        .collect();
+    let connections = chunks.len();
+    for chunk in chunks {
+        let mut subscription = client.subscribe(chunk);
+        let tx = tx.clone();
+        tasks.spawn(async move {
+            while let Some(update) = subscription.next().await {
+                if tx.send(update).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let deadline = Instant::now() + SUBSCRIBE_TIMEOUT;
+    let mut connected = 0;
+    while connected < connections {
+        let update = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .map_err(|_| {
+                LoadError::Setup(format!(
+                    "the node's WebSocket did not accept {connections} subscription(s) within {SUBSCRIBE_TIMEOUT:?}"
+                ))
+            })?;
+        match update {
+            Some(SubscriptionUpdate::Connected { .. }) => connected += 1,
+            Some(SubscriptionUpdate::Refused { message, .. }) => {
+                return Err(LoadError::Setup(format!(
+                    "the node refused the subscription: {message}"
+                )));
+            }
+            Some(_) => {}
+            None => return Err(LoadError::Setup("the subscription ended".into())),
+        }
+    }
+    Ok((rx, tasks))
 }
 
 fn ms(duration: Duration) -> f64 {

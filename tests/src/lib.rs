@@ -7,9 +7,11 @@
 //! This library holds only shared harness code for those tests; it must not be a
 //! dependency of any production crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+use testnet::layout::Layout;
 
 /// The `bitcraps` binary the tests run: `$BITCRAPS_BIN` if set, else the
 /// workspace's own, built first (`cargo build -p bitcraps-cli`) so it is
@@ -55,4 +57,48 @@ pub fn bitcraps_binary() -> PathBuf {
             binary
         })
         .clone()
+}
+
+/// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.
+pub fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(bitcraps_binary())
+        .arg("testnet")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Stops the testnet however the test ends.
+pub struct Down(pub PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = testnet(&self.0, &["down"]);
+    }
+}
+
+/// The logs of every node, for a failure message.
+pub fn logs(dir: &Path) -> String {
+    let Ok(layout) = Layout::load(dir) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for node in &layout.nodes {
+        let text = std::fs::read_to_string(node.log_file()).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        out.push_str(&format!("---- {} ----\n", node.name));
+        for line in tail.into_iter().rev() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }

@@ -3,57 +3,11 @@
 //! 1 player), `check`, a SIGKILL and restart of a validator, progress on
 //! every node again, `check` again, a short `load`, and `down`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use bitcraps_tests::bitcraps_binary;
+use bitcraps_tests::{Down, logs, testnet};
 use node::client::ApiClient;
 use testnet::layout::Layout;
-
-/// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.
-fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(bitcraps_binary())
-        .arg("testnet")
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// Stops the testnet however the test ends.
-struct Down(PathBuf);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = testnet(&self.0, &["down"]);
-    }
-}
-
-/// The logs of every node, for a failure message.
-fn logs(dir: &Path) -> String {
-    let Ok(layout) = Layout::load(dir) else {
-        return String::new();
-    };
-    let mut out = String::new();
-    for node in &layout.nodes {
-        let text = std::fs::read_to_string(node.log_file()).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(15).collect();
-        out.push_str(&format!("---- {} ----\n", node.name));
-        for line in tail.into_iter().rev() {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
 
 /// Waits until every API node's height is above `above`.
 async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, String> {

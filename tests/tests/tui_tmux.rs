@@ -1,0 +1,197 @@
+//! The terminal UI against a live local testnet, in a real pseudo-terminal:
+//! `testnet up --detach` (4 validators, 1 player node, the house tables),
+//! then `bitcraps tui` — the command `testnet up` prints — under tmux. The
+//! test presses the keys a player would: Enter bets on the crash table
+//! (taking the seat first), Space cashes out once the round runs; it reads
+//! the screen until the cash-out is shown, checks the balance on screen
+//! against the node's API, and quits with `q`.
+//!
+//! A round may crash before the cash-out lands (1% crash at 1.00×, and the
+//! cash-out needs a block); the test then bets again, up to a bound.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bitcraps_tests::{Down, logs, testnet};
+use node::client::ApiClient;
+
+/// A tmux server of the test's own (`-L`), so nothing else is touched.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/setup installs it)");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "tui"]).1
+    }
+
+    fn keys(&self, keys: &str) {
+        let (ok, _) = self.run(&["send-keys", "-t", "tui", keys]);
+        assert!(ok, "tmux send-keys {keys} failed");
+    }
+
+    /// Waits until the screen shows one of `texts`; returns the screen.
+    fn wait_for(&self, texts: &[&str], limit: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if texts.iter().any(|t| screen.contains(t)) {
+                return Ok(screen);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("the screen never showed {texts:?}:\n{screen}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The number after `label` on the screen (`balance 999976`).
+fn number_after(screen: &str, label: &str) -> Option<u64> {
+    let rest = &screen[screen.find(label)? + label.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("net");
+    let base_port = 20_000 + (std::process::id() % 150) as u16 * 100;
+    let manifest = work.path().join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "validators = 4\nplayers = 1\nbase_port = {base_port}\n\n[chain]\n\
+             crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n"
+        ),
+    )
+    .unwrap();
+    let _down = Down(dir.clone());
+    let (ok, output) = testnet(
+        &dir,
+        &[
+            "up",
+            "--detach",
+            "--fresh",
+            "--timeout",
+            "120",
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "testnet up failed:\n{output}\n{}", logs(&dir));
+    assert!(
+        output.contains("(crash, 0 of"),
+        "no house crash table:\n{output}"
+    );
+    // The command `testnet up` tells the player to run.
+    let command = output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains(" tui --api "))
+        .unwrap_or_else(|| panic!("no tui command in:\n{output}"))
+        .to_owned();
+    let api = command
+        .split_whitespace()
+        .skip_while(|w| *w != "--api")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    let tmux = Tmux {
+        socket: format!("bitcraps-test-{}", std::process::id()),
+    };
+    let (ok, _) = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tui",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &format!("{command}; echo TUI-EXIT=$?; sleep 30"),
+    ]);
+    assert!(ok, "tmux could not start the TUI");
+    tmux.wait_for(&["connected · live"], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    tmux.wait_for(&["balance "], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut won = None;
+    for _ in 0..6 {
+        tmux.wait_for(&["PLACE YOUR BETS"], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+        tmux.keys("Enter");
+        if tmux.wait_for(&[" · in "], Duration::from_secs(30)).is_err() {
+            continue;
+        }
+        tmux.wait_for(&["running"], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+        tmux.keys("Space");
+        match tmux.wait_for(&["you won", "your bet is lost"], Duration::from_secs(60)) {
+            Ok(screen) if screen.contains("you won") => {
+                won = Some(screen);
+                break;
+            }
+            _ => continue,
+        }
+    }
+    let screen = won.unwrap_or_else(|| {
+        panic!(
+            "no cash-out in six rounds:\n{}\n{}",
+            tmux.screen(),
+            logs(&dir)
+        )
+    });
+    assert!(screen.contains(" @ "), "the cash-out multiplier:\n{screen}");
+
+    // The balance on screen is the ledger's.
+    let client = ApiClient::new(&api).unwrap();
+    let status = client.status().await.unwrap();
+    let me = status.wallet.expect("the player node has a wallet");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = number_after(&tmux.screen(), "balance ");
+        let balance = client.account(&me, None, 1).await.unwrap().balance;
+        if shown == Some(balance) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "screen balance {shown:?} never matched the API's {balance}:\n{}",
+            tmux.screen()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    tmux.keys("q");
+    let screen = tmux
+        .wait_for(&["TUI-EXIT="], Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("the TUI did not quit: {e}"));
+    assert!(screen.contains("TUI-EXIT=0"), "{screen}");
+}
