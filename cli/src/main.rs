@@ -2,11 +2,18 @@
 //! drive BitCraps. A thin shell over the workspace libraries: it parses
 //! arguments, calls a library, and prints.
 
+mod api;
+mod bench;
 mod bootstrap;
+mod completions;
+mod explore;
 mod node;
+mod play;
 mod simulate;
+mod tables;
 mod testnet;
 mod tui;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -38,6 +45,22 @@ enum Command {
     /// The terminal UI: play crash and craps, see the wallet and the
     /// validators, on a running node (--api, --cookie).
     Tui(tui::Args),
+    /// Measure this machine: the ed25519 verification bound, then a fresh
+    /// 4-validator testnet's throughput, latency, idle CPU, memory and disk.
+    Bench(bench::Args),
+    /// List the tables (id, name, game, limits, seats); create, join, leave.
+    Tables(tables::Args),
+    /// Bet with the node's wallet: crash bet / cash-out, craps bet / odds /
+    /// take-down (a bet takes a seat first if needed).
+    Play(play::Args),
+    /// The node wallet: show (balance, nonce, stake, history), transfer,
+    /// faucet.
+    Wallet(wallet::Args),
+    /// Read the chain: block, tx, account, round (with its beacon entry),
+    /// validators, leaderboard, bankroll.
+    Explore(explore::Args),
+    /// Print the shell completion script (bash, zsh, fish).
+    Completions(completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +72,12 @@ fn main() -> ExitCode {
         Command::Node(args) => node::run(args),
         Command::Config(args) => node::run_config(args),
         Command::Tui(args) => tui::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Tables(args) => tables::run(args),
+        Command::Play(args) => play::run(args),
+        Command::Wallet(args) => wallet::run(args),
+        Command::Explore(args) => explore::run(args),
+        Command::Completions(args) => completions::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use testnet::faults::{self, Children, FaultEvent};
+use testnet::house;
 use testnet::layout::Layout;
 use testnet::load::{self, LoadOptions};
 use testnet::manifest::FaultKind;
@@ -131,10 +132,14 @@ struct LoadArgs {
     /// How long to wait after the load for finality and settlement.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     drain: Duration,
+    /// Submitters at work at once, each with its own wallets (`--rate inf`
+    /// with several submitters saturates the chain).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    concurrency: usize,
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -226,6 +231,7 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
                 wallets: args.wallets,
                 stake: args.stake,
                 drain: args.drain,
+                concurrency: args.concurrency,
             };
             let report = runtime()?.block_on(load::run(&layout, &options, &|line: &str| {
                 println!("{line}")
@@ -373,7 +379,18 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
             bail!("interrupted while starting");
         }
     }
+    let tables = house::open(layout).await?;
     println!("\n{}", net::describe(layout));
+    for table in &tables {
+        println!(
+            "table {}: {} ({}, {} of {} seats taken)",
+            table.id.0,
+            table.name,
+            node::api::Game::of(&table.game),
+            table.players.len(),
+            table.max_players
+        );
+    }
     if args.detach {
         println!(
             "running in the background; stop it with `bitcraps testnet down --dir {}`",

@@ -1,0 +1,454 @@
+//! `bitcraps explore`: read the chain through a node's API: blocks,
+//! transactions, accounts, rounds with their randomness, validators, the
+//! leaderboard and the bankroll.
+
+use std::io::{self, Write};
+
+use consensus::hash::{BlockHash, TxHash};
+use consensus::tx::TableId;
+use node::api::{AccountInfo, BankrollInfo, Game, LeaderboardEntry, RoundInfo, ValidatorInfo};
+use node::client::{BlockReply, TxReply};
+use wallet::Address;
+
+use crate::api::{self, ApiArgs, one_line};
+
+/// Arguments of `bitcraps explore`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    api: ApiArgs,
+    /// Print the API's JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: ExploreCommand,
+}
+
+/// What to look at.
+#[derive(clap::Subcommand, Debug, PartialEq)]
+enum ExploreCommand {
+    /// A block, by height, hash, or `latest`.
+    Block {
+        /// A height, a 64-hex-character hash, or `latest`.
+        #[arg(value_parser = parse_block_ref)]
+        block: BlockRef,
+    },
+    /// A transaction and its receipt.
+    Tx {
+        /// The transaction's hash.
+        hash: TxHash,
+    },
+    /// An account: balance, nonce, stake, shares, recent history.
+    Account {
+        /// The address.
+        address: Address,
+        /// How many history entries, newest first (1 to 100).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+        history: u64,
+    },
+    /// A round with its beacon entry (what verifies it offline) and outcome.
+    Round {
+        /// The table's id.
+        table: u64,
+        /// The round (crash) or roll number (craps).
+        round: u64,
+    },
+    /// The validators: stake, uptime, missed heights, slashing.
+    Validators,
+    /// The top players by net winnings.
+    Leaderboard {
+        /// One game, or both if absent.
+        #[arg(long, value_parser = ["crash", "craps"])]
+        game: Option<String>,
+        /// How many (1 to 100).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+        limit: u64,
+    },
+    /// The shared bankroll.
+    Bankroll,
+}
+
+/// How a block is named.
+#[derive(Clone, Debug, PartialEq)]
+enum BlockRef {
+    Height(u64),
+    Hash(BlockHash),
+    Latest,
+}
+
+fn parse_block_ref(text: &str) -> Result<BlockRef, String> {
+    if text == "latest" {
+        return Ok(BlockRef::Latest);
+    }
+    if !text.is_empty() && text.len() < 21 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(BlockRef::Height)
+            .map_err(|e| format!("{text:?}: {e}"));
+    }
+    text.parse().map(BlockRef::Hash).map_err(|e| {
+        format!("{text:?} is neither a height nor a block hash ({e}); e.g. 1, latest or 64 hex")
+    })
+}
+
+/// Runs `bitcraps explore`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    api::finish(api::block_on(execute(args)))
+}
+
+async fn execute(args: Args) -> anyhow::Result<()> {
+    let client = args.api.client()?;
+    let explain = |e| args.api.explain(e);
+    let mut out = io::stdout().lock();
+    let json = args.json;
+    match args.command {
+        ExploreCommand::Block { block } => {
+            let reply = match block {
+                BlockRef::Height(h) => client.block(h).await,
+                BlockRef::Hash(hash) => client.block_by_hash(&hash).await,
+                BlockRef::Latest => client.latest_block().await,
+            }
+            .map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &reply);
+            }
+            write_block(&mut out, &reply)
+        }
+        ExploreCommand::Tx { hash } => {
+            let reply = client.transaction(&hash).await.map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &reply);
+            }
+            write_tx(&mut out, &reply)
+        }
+        ExploreCommand::Account { address, history } => {
+            let limit = usize::try_from(history).unwrap_or(100);
+            let account = client
+                .account(&address, None, limit)
+                .await
+                .map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &account);
+            }
+            write_account(&mut out, &account)
+        }
+        ExploreCommand::Round { table, round } => {
+            let info = client.round(TableId(table), round).await.map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &info);
+            }
+            write_round(&mut out, &info)
+        }
+        ExploreCommand::Validators => {
+            let validators = client.validators().await.map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &serde_json::json!({ "validators": validators }));
+            }
+            write_validators(&mut out, &validators)
+        }
+        ExploreCommand::Leaderboard { game, limit } => {
+            let game = game
+                .map(|g| g.parse::<Game>())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let limit = usize::try_from(limit).unwrap_or(100);
+            let entries = client.leaderboard(game, limit).await.map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &serde_json::json!({ "entries": entries }));
+            }
+            write_leaderboard(&mut out, &entries)
+        }
+        ExploreCommand::Bankroll => {
+            let bankroll = client.bankroll().await.map_err(explain)?;
+            if json {
+                return api::write_json(&mut out, &bankroll);
+            }
+            write_bankroll(&mut out, &bankroll)
+        }
+    }
+}
+
+fn write_block(out: &mut impl Write, reply: &BlockReply) -> anyhow::Result<()> {
+    let header = &reply.block.header;
+    writeln!(out, "block      {}", reply.height)?;
+    writeln!(out, "hash       {}", reply.hash)?;
+    writeln!(out, "parent     {}", header.parent)?;
+    writeln!(out, "chain      {}", header.chain_id)?;
+    writeln!(out, "time       {} ms since the epoch", header.timestamp_ms)?;
+    writeln!(out, "proposer   {}", header.proposer)?;
+    writeln!(out, "size       {} bytes", reply.size_bytes)?;
+    writeln!(out, "txs        {}", reply.block.transactions.len())?;
+    for signed in reply.block.transactions.iter() {
+        writeln!(out, "  {}  {}", signed.hash(), one_line(&signed.tx.action))?;
+    }
+    writeln!(
+        out,
+        "beacon     {} entries",
+        reply.block.beacon_entries.len()
+    )?;
+    for entry in reply.block.beacon_entries.iter() {
+        writeln!(
+            out,
+            "  for height {}  σ {}",
+            entry.height,
+            api::short(&api::one_line(&entry.signature))
+        )?;
+    }
+    Ok(())
+}
+
+fn write_tx(out: &mut impl Write, reply: &TxReply) -> anyhow::Result<()> {
+    writeln!(out, "tx         {}", reply.hash)?;
+    writeln!(out, "status     {}", one_line(&reply.status))?;
+    writeln!(out, "sender     {}", reply.sender)?;
+    writeln!(out, "action     {}", one_line(&reply.tx.tx.action))?;
+    writeln!(
+        out,
+        "nonce      {}, fee {}, expires after height {}",
+        reply.tx.tx.nonce, reply.tx.tx.fee, reply.tx.tx.expiry_height
+    )?;
+    if let (Some(height), Some(hash)) = (reply.block_height, reply.block_hash) {
+        writeln!(
+            out,
+            "block      {height} ({}), position {}",
+            hash,
+            reply.index.unwrap_or_default()
+        )?;
+    }
+    if let Some(receipt) = &reply.receipt {
+        writeln!(
+            out,
+            "receipt    {}, fee charged {}",
+            one_line(&receipt.status),
+            receipt.fee_charged
+        )?;
+        for event in receipt.events.iter() {
+            writeln!(out, "  {}", one_line(event))?;
+        }
+    }
+    Ok(())
+}
+
+/// An account and its history page, readably.
+pub(crate) fn write_account(out: &mut impl Write, account: &AccountInfo) -> anyhow::Result<()> {
+    writeln!(out, "address    {}", account.address)?;
+    writeln!(out, "balance    {}", account.balance)?;
+    writeln!(out, "nonce      {}", account.nonce)?;
+    writeln!(out, "stake      {}", account.stake)?;
+    writeln!(out, "shares     {}", account.bankroll_shares)?;
+    if account.history.is_empty() {
+        writeln!(out, "history    none")?;
+        return Ok(());
+    }
+    writeln!(out, "history    (newest first)")?;
+    for entry in &account.history {
+        let tx = entry
+            .tx
+            .map_or_else(|| "-".to_owned(), |t| api::short(&t.to_string()));
+        writeln!(
+            out,
+            "  #{:<5} height {:<7} tx {:<14} {}",
+            entry.seq,
+            entry.height,
+            tx,
+            one_line(&entry.event)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_round(out: &mut impl Write, info: &RoundInfo) -> anyhow::Result<()> {
+    let s = &info.summary;
+    writeln!(
+        out,
+        "round      {} of table {} ({})",
+        s.round, s.table.0, s.game
+    )?;
+    writeln!(out, "status     {}", one_line(&s.status))?;
+    writeln!(
+        out,
+        "heights    opened {}, settled {}",
+        s.opened_height,
+        s.settled_height
+            .map_or_else(|| "-".to_owned(), |h| h.to_string())
+    )?;
+    writeln!(
+        out,
+        "bets       {} staking {} chips, {} paid out",
+        s.bets, s.wagered, s.paid
+    )?;
+    if info.randomness.is_empty() {
+        writeln!(out, "beacon     not published yet")?;
+    }
+    for r in &info.randomness {
+        writeln!(
+            out,
+            "beacon     entry for height {}, published at {}, epoch {}",
+            r.entry.height, r.published_height, r.epoch
+        )?;
+        writeln!(out, "  σ          {}", one_line(&r.entry.signature))?;
+        writeln!(out, "  message    {}", r.message)?;
+        writeln!(out, "  group key  {}", r.group_public_key)?;
+        writeln!(out, "  derivation {}", r.derivation)?;
+    }
+    writeln!(out, "outcome    ({} events)", info.events.len())?;
+    for event in &info.events {
+        writeln!(out, "  {}", one_line(event))?;
+    }
+    Ok(())
+}
+
+fn write_validators(out: &mut impl Write, validators: &[ValidatorInfo]) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{:<16} {:>12} {:>10} {:>7} {:>7} {:>6}  slashed",
+        "address", "stake", "unbonding", "uptime", "missed", "active"
+    )?;
+    for v in validators {
+        writeln!(
+            out,
+            "{:<16} {:>12} {:>10} {:>6.1}% {:>7} {:>6}  {}",
+            api::short(&v.address.to_string()),
+            v.stake,
+            v.unbonding,
+            v.uptime * 100.0,
+            v.missed_heights,
+            if v.active { "yes" } else { "no" },
+            if v.slashed {
+                format!("yes ({} chips)", v.slashed_amount)
+            } else {
+                "no".to_owned()
+            }
+        )?;
+    }
+    Ok(())
+}
+
+fn write_leaderboard(out: &mut impl Write, entries: &[LeaderboardEntry]) -> anyhow::Result<()> {
+    if entries.is_empty() {
+        writeln!(out, "no bets settled yet")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>4}  {:<64} {:>12} {:>12} {:>7}",
+        "rank", "address", "net", "wagered", "bets"
+    )?;
+    for e in entries {
+        writeln!(
+            out,
+            "{:>4}  {:<64} {:>+12} {:>12} {:>7}",
+            e.rank, e.address, e.net_winnings, e.wagered, e.bets
+        )?;
+    }
+    Ok(())
+}
+
+fn write_bankroll(out: &mut impl Write, b: &BankrollInfo) -> anyhow::Result<()> {
+    writeln!(out, "balance          {} chips", b.balance)?;
+    writeln!(out, "shares           {}", b.total_shares)?;
+    writeln!(
+        out,
+        "withdrawing      {} shares",
+        b.pending_withdrawal_shares
+    )?;
+    writeln!(out, "withdrawal delay {} blocks", b.withdrawal_delay_blocks)?;
+    writeln!(out, "exposure         {} chips at risk", b.exposure)?;
+    writeln!(
+        out,
+        "round limit      {:.2}% of the balance",
+        f64::from(b.max_round_exposure_bps) / 100.0
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(line: &[&str]) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("explore").chain(line.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn blocks_are_named_by_height_hash_or_latest() {
+        assert_eq!(parse_block_ref("1"), Ok(BlockRef::Height(1)));
+        assert_eq!(parse_block_ref("latest"), Ok(BlockRef::Latest));
+        let hash = "ab".repeat(32);
+        assert!(matches!(parse_block_ref(&hash), Ok(BlockRef::Hash(_))));
+        assert!(parse_block_ref("xyz").unwrap_err().contains("neither"));
+        assert!(parse_block_ref("").is_err());
+    }
+
+    #[test]
+    fn parses_the_explore_commands() {
+        let args = parse(&["block", "1", "--json"]).unwrap();
+        assert!(args.json);
+        assert_eq!(
+            args.command,
+            ExploreCommand::Block {
+                block: BlockRef::Height(1)
+            }
+        );
+        assert!(parse(&["tx", "00"]).is_err());
+        assert!(parse(&["tx", &"0".repeat(64)]).is_ok());
+        assert_eq!(
+            parse(&["round", "2", "5"]).unwrap().command,
+            ExploreCommand::Round { table: 2, round: 5 }
+        );
+        assert_eq!(
+            parse(&["leaderboard", "--game", "craps"]).unwrap().command,
+            ExploreCommand::Leaderboard {
+                game: Some("craps".into()),
+                limit: 10
+            }
+        );
+        assert!(parse(&["leaderboard", "--game", "poker"]).is_err());
+        assert_eq!(
+            parse(&["validators"]).unwrap().command,
+            ExploreCommand::Validators
+        );
+        assert_eq!(
+            parse(&["bankroll"]).unwrap().command,
+            ExploreCommand::Bankroll
+        );
+    }
+
+    #[test]
+    fn shows_an_account_and_a_bankroll() {
+        let account = AccountInfo {
+            address: wallet::Keypair::generate().unwrap().address(),
+            balance: 995,
+            nonce: 2,
+            stake: 0,
+            bankroll_shares: 7,
+            history: vec![],
+            next_before: None,
+        };
+        let mut out = Vec::new();
+        write_account(&mut out, &account).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("balance    995\n"), "{text}");
+        assert!(text.contains("shares     7\n"), "{text}");
+        assert!(text.contains("history    none"), "{text}");
+        let bankroll = BankrollInfo {
+            balance: 1_000,
+            total_shares: 1_000,
+            pending_withdrawal_shares: 0,
+            withdrawal_delay_blocks: 10,
+            exposure: 25,
+            max_round_exposure_bps: 250,
+        };
+        let mut out = Vec::new();
+        write_bankroll(&mut out, &bankroll).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("2.50% of the balance"), "{text}");
+    }
+}
