@@ -173,6 +173,18 @@ pub fn short(text: &str) -> String {
     }
 }
 
+/// Parses `line` as a subcommand's arguments `A`, for the subcommands'
+/// tests.
+#[cfg(test)]
+pub(crate) fn parse_args<A: clap::Args + clap::FromArgMatches>(
+    line: &[&str],
+) -> Result<A, clap::Error> {
+    let command = A::augment_args(clap::Command::new("bitcraps"));
+    let matches =
+        command.try_get_matches_from(std::iter::once("bitcraps").chain(line.iter().copied()))?;
+    A::from_arg_matches(&matches)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

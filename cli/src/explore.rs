@@ -365,16 +365,9 @@ fn write_bankroll(out: &mut impl Write, b: &BankrollInfo) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     fn parse(line: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("explore").chain(line.iter().copied())).map(|c| c.args)
+        crate::api::parse_args(line)
     }
 
     #[test]

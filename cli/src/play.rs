@@ -264,17 +264,10 @@ async fn seat_needed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use game_rules::craps::PointNumber;
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
-
     fn parse(line: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("play").chain(line.iter().copied())).map(|c| c.args)
+        crate::api::parse_args(line)
     }
 
     #[test]

@@ -213,18 +213,9 @@ pub(crate) fn write_sent(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     fn parse(line: &[&str]) -> Args {
-        Cli::try_parse_from(std::iter::once("tables").chain(line.iter().copied()))
-            .unwrap()
-            .args
+        crate::api::parse_args(line).unwrap()
     }
 
     #[test]
@@ -249,7 +240,7 @@ mod tests {
         };
         assert_eq!((game.as_str(), min, max, seats), ("craps", 1, 50, 8));
         assert_eq!(odds, OddsLimit::Flat(10));
-        let bad = Cli::try_parse_from(["tables", "create", "roulette", "x"]);
+        let bad = crate::api::parse_args::<Args>(&["create", "roulette", "x"]);
         assert!(bad.is_err());
     }
 

@@ -96,16 +96,9 @@ async fn execute(args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     fn parse(line: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("wallet").chain(line.iter().copied())).map(|c| c.args)
+        crate::api::parse_args(line)
     }
 
     #[test]

@@ -102,3 +102,51 @@ pub fn logs(dir: &Path) -> String {
     }
     out
 }
+
+/// Writes `manifest` (TOML) beside `dir`, runs `testnet up --detach --fresh`
+/// with it and returns what `up` printed; panics with every node's log
+/// tail if it fails. Pair it with a [`Down`] made first.
+pub fn up_detached(dir: &Path, manifest: &str) -> String {
+    let file = dir.with_extension("toml");
+    std::fs::write(&file, manifest).expect("the manifest is written");
+    let (ok, output) = testnet(
+        dir,
+        &[
+            "up",
+            "--detach",
+            "--fresh",
+            "--timeout",
+            "120",
+            "--manifest",
+            file.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    assert!(ok, "testnet up failed:\n{output}\n{}", logs(dir));
+    output
+}
+
+/// The `bitcraps tui …` line `testnet up` printed for the player node.
+pub fn tui_command(up_output: &str) -> String {
+    up_output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains(" tui --api "))
+        .unwrap_or_else(|| panic!("no tui command in:\n{up_output}"))
+        .to_owned()
+}
+
+/// The value after `flag` (`--api`, `--cookie`) in a [`tui_command`].
+pub fn flag_value(command: &str, flag: &str) -> String {
+    command
+        .split_whitespace()
+        .skip_while(|w| *w != flag)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {flag} in {command}"))
+        .to_owned()
+}
+
+/// A base port for a test's testnet: `first` plus a slot from the process
+/// id, so concurrent test binaries rarely collide.
+pub fn base_port(first: u16, slots: u16) -> u16 {
+    first + (std::process::id() % u32::from(slots)) as u16 * 100
+}

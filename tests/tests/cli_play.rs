@@ -7,7 +7,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{Down, bitcraps_binary, logs, testnet};
+use bitcraps_tests::{
+    Down, base_port, bitcraps_binary, flag_value, logs, testnet, tui_command, up_detached,
+};
 
 /// Runs `bitcraps <args> --api <api> --cookie <cookie>`; returns success,
 /// stdout and stderr.
@@ -28,40 +30,16 @@ fn bitcraps(api: &str, cookie: &str, args: &[&str]) -> (bool, String, String) {
 fn a_player_bets_on_craps_and_explores_from_the_cli() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("net");
-    let base_port = 24_000 + (std::process::id() % 100) as u16 * 100;
-    let manifest = work.path().join("manifest.toml");
-    std::fs::write(
-        &manifest,
-        format!("validators = 4\nplayers = 1\nbase_port = {base_port}\n"),
-    )
-    .unwrap();
     let _down = Down(dir.clone());
-    let (ok, output) = testnet(
+    let output = up_detached(
         &dir,
-        &[
-            "up",
-            "--detach",
-            "--fresh",
-            "--timeout",
-            "120",
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
+        &format!(
+            "validators = 4\nplayers = 1\nbase_port = {}\n",
+            base_port(24_000, 100)
+        ),
     );
-    assert!(ok, "testnet up failed:\n{output}\n{}", logs(&dir));
-    // The player node's API and cookie, from the command `testnet up` prints.
-    let line = output
-        .lines()
-        .find(|l| l.contains(" tui --api "))
-        .unwrap_or_else(|| panic!("no tui command in:\n{output}"));
-    let after = |flag: &str| {
-        line.split_whitespace()
-            .skip_while(|w| *w != flag)
-            .nth(1)
-            .unwrap_or_else(|| panic!("no {flag} in {line}"))
-            .to_owned()
-    };
-    let (api, cookie) = (after("--api"), after("--cookie"));
+    let line = tui_command(&output);
+    let (api, cookie) = (flag_value(&line, "--api"), flag_value(&line, "--cookie"));
 
     let (ok, stdout, stderr) = bitcraps(&api, &cookie, &["tables", "--json"]);
     assert!(ok, "tables --json failed: {stderr}");

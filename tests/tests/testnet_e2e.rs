@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bitcraps_tests::{Down, logs, testnet};
+use bitcraps_tests::{Down, base_port, logs, testnet, up_detached};
 use node::client::ApiClient;
 use testnet::layout::Layout;
 
@@ -41,31 +41,15 @@ async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, 
 async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consistent() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("net");
-    let base_port = 40_000 + (std::process::id() % 200) as u16 * 100;
-    let manifest = work.path().join("manifest.toml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "validators = 4\nplayers = 1\nbase_port = {base_port}\n\n[chain]\n\
-             crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n"
-        ),
-    )
-    .unwrap();
     let _down = Down(dir.clone());
-
-    let (ok, output) = testnet(
+    let output = up_detached(
         &dir,
-        &[
-            "up",
-            "--detach",
-            "--fresh",
-            "--timeout",
-            "120",
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
+        &format!(
+            "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
+             crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
+            base_port(40_000, 200)
+        ),
     );
-    assert!(ok, "testnet up failed:\n{output}\n{}", logs(&dir));
     assert!(output.contains("tui --api"), "{output}");
     let layout = Layout::load(&dir).unwrap();
 

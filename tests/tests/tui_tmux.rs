@@ -12,7 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{Down, logs, testnet};
+use bitcraps_tests::{Down, base_port, flag_value, logs, tui_command, up_detached};
 use node::client::ApiClient;
 
 /// A tmux server of the test's own (`-L`), so nothing else is touched.
@@ -80,47 +80,22 @@ fn number_after(screen: &str, label: &str) -> Option<u64> {
 async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("net");
-    let base_port = 20_000 + (std::process::id() % 150) as u16 * 100;
-    let manifest = work.path().join("manifest.toml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "validators = 4\nplayers = 1\nbase_port = {base_port}\n\n[chain]\n\
-             crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n"
-        ),
-    )
-    .unwrap();
     let _down = Down(dir.clone());
-    let (ok, output) = testnet(
+    let output = up_detached(
         &dir,
-        &[
-            "up",
-            "--detach",
-            "--fresh",
-            "--timeout",
-            "120",
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
+        &format!(
+            "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
+             crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n",
+            base_port(20_000, 150)
+        ),
     );
-    assert!(ok, "testnet up failed:\n{output}\n{}", logs(&dir));
     assert!(
         output.contains("(crash, 0 of"),
         "no house crash table:\n{output}"
     );
     // The command `testnet up` tells the player to run.
-    let command = output
-        .lines()
-        .map(str::trim)
-        .find(|l| l.contains(" tui --api "))
-        .unwrap_or_else(|| panic!("no tui command in:\n{output}"))
-        .to_owned();
-    let api = command
-        .split_whitespace()
-        .skip_while(|w| *w != "--api")
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let command = tui_command(&output);
+    let api = flag_value(&command, "--api");
 
     let tmux = Tmux {
         socket: format!("bitcraps-test-{}", std::process::id()),
