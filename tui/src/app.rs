@@ -166,6 +166,8 @@ pub fn describe(action: &Action) -> String {
             format!("new {kind} table {name:?}")
         }
         Action::Faucet { amount } => format!("faucet request of {amount}"),
+        Action::CrapsOdds { bet, amount, .. } => format!("odds of {amount} behind bet #{bet}"),
+        Action::CrapsTakeDown { bet, .. } => format!("take-down of bet #{bet}"),
         other => other.name().replace('_', " "),
     }
 }

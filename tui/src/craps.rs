@@ -317,6 +317,34 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
                 return app.open_table(id);
             }
         }
+        Key::Char(c @ ('O' | 'X')) => {
+            // Odds go behind my newest line bet; X takes my newest bet down.
+            // The ledger has the last word (odds only once a point is on,
+            // contract bets stay up) and says why in the status line.
+            let newest = if c == 'O' {
+                state.bets.iter().rev().find(|(_, b)| b.kind.is_line())
+            } else {
+                state.bets.iter().next_back()
+            }
+            .map(|(bet, _)| *bet);
+            let (table, amount) = (state.table, Chips(state.amount));
+            let (Some(table), Some(bet)) = (table, newest) else {
+                app.notify(
+                    Level::Error,
+                    if c == 'O' {
+                        "no line bet of yours to put odds behind"
+                    } else {
+                        "no bet of yours on the table"
+                    },
+                );
+                return Vec::new();
+            };
+            return app.send(if c == 'O' {
+                Action::CrapsOdds { table, bet, amount }
+            } else {
+                Action::CrapsTakeDown { table, bet }
+            });
+        }
         Key::Enter => {
             let Some(table) = state.table else {
                 app.notify(Level::Error, "there is no craps table to bet at");
@@ -350,8 +378,7 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
 }
 
 /// The key help of this screen.
-pub const KEYS: &str =
-    "←→↑↓ choose · p d c n f 4-0 h y r o e jump · +/- a stake · Enter bet · t table";
+pub const KEYS: &str = "←→↑↓ choose · p d c n f 4-0 h y r o e jump · +/- a stake · Enter bet · O odds · X take down · t table";
 
 /// Draws the craps screen into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {

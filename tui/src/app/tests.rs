@@ -406,6 +406,43 @@ fn bets_and_cash_outs_of_the_round_are_tracked() {
 }
 
 #[test]
+fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
+    let mut app = ready_app();
+    keys(&mut app, &[Key::Char('2')]);
+    assert!(keys(&mut app, &[Key::Char('O')]).is_empty());
+    assert!(app.current_notice().unwrap().text.contains("no line bet"));
+    for (bet, kind) in [(7, BetKind::Pass), (8, BetKind::Field)] {
+        app.update(table_event(
+            CRAPS,
+            Game::Craps,
+            LedgerEvent::BetPlaced {
+                table: CRAPS,
+                round: 3,
+                bet,
+                player: me(),
+                wager: Wager::Craps { kind },
+                amount: Chips(10),
+            },
+        ));
+    }
+    assert_eq!(
+        keys(&mut app, &[Key::Char('O')]),
+        [Request::Send(vec![Action::CrapsOdds {
+            table: CRAPS,
+            bet: 7,
+            amount: Chips(app.craps.amount)
+        }])]
+    );
+    assert_eq!(
+        keys(&mut app, &[Key::Char('X')]),
+        [Request::Send(vec![Action::CrapsTakeDown {
+            table: CRAPS,
+            bet: 8
+        }])]
+    );
+}
+
+#[test]
 fn craps_rolls_resolve_my_bets() {
     let mut app = ready_app();
     for (bet, kind) in [(1, BetKind::Place(PointNumber::Six)), (2, BetKind::Field)] {
