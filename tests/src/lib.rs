@@ -145,8 +145,16 @@ pub fn flag_value(command: &str, flag: &str) -> String {
         .to_owned()
 }
 
-/// A base port for a test's testnet: `first` plus a slot from the process
-/// id, so concurrent test binaries rarely collide.
+/// A base port for a test's testnet: `first` plus one of `slots` slots of
+/// 100 ports picked by the process id, so two runs of the suite rarely
+/// collide. Keep every test's range disjoint from the others' and below
+/// 32768, where Linux's ephemeral ports start (an outgoing connection can
+/// hold any port above it: seen taking a bootstrap peer's port at 49901).
 pub fn base_port(first: u16, slots: u16) -> u16 {
-    first + (std::process::id() % u32::from(slots)) as u16 * 100
+    let port = first + (std::process::id() % u32::from(slots)) as u16 * 100;
+    assert!(
+        port < 32_700,
+        "testnet ports must stay below the ephemeral range"
+    );
+    port
 }

@@ -35,7 +35,7 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
         &dir,
         &format!(
             "validators = 4\nplayers = 1\nbase_port = {}\n",
-            base_port(24_000, 100)
+            base_port(28_000, 40)
         ),
     );
     let line = tui_command(&output);

@@ -47,7 +47,7 @@ async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consisten
         &format!(
             "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
              crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
-            base_port(40_000, 200)
+            base_port(24_000, 30)
         ),
     );
     assert!(output.contains("tui --api"), "{output}");

@@ -86,7 +86,7 @@ async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
         &format!(
             "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
              crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n",
-            base_port(20_000, 150)
+            base_port(20_000, 40)
         ),
     );
     assert!(
