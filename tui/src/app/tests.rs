@@ -405,13 +405,9 @@ fn bets_and_cash_outs_of_the_round_are_tracked() {
     assert_eq!(app.crash.round, Some(42));
 }
 
-#[test]
-fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
-    let mut app = ready_app();
-    keys(&mut app, &[Key::Char('2')]);
-    assert!(keys(&mut app, &[Key::Char('O')]).is_empty());
-    assert!(app.current_notice().unwrap().text.contains("no line bet"));
-    for (bet, kind) in [(7, BetKind::Pass), (8, BetKind::Field)] {
+/// The ledger's events for my craps bets `(id, kind)` of `amount` each.
+fn place_my_craps_bets(app: &mut App, bets: &[(u64, BetKind)], amount: u64) {
+    for &(bet, kind) in bets {
         app.update(table_event(
             CRAPS,
             Game::Craps,
@@ -421,10 +417,19 @@ fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
                 bet,
                 player: me(),
                 wager: Wager::Craps { kind },
-                amount: Chips(10),
+                amount: Chips(amount),
             },
         ));
     }
+}
+
+#[test]
+fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
+    let mut app = ready_app();
+    keys(&mut app, &[Key::Char('2')]);
+    assert!(keys(&mut app, &[Key::Char('O')]).is_empty());
+    assert!(app.current_notice().unwrap().text.contains("no line bet"));
+    place_my_craps_bets(&mut app, &[(7, BetKind::Pass), (8, BetKind::Field)], 10);
     assert_eq!(
         keys(&mut app, &[Key::Char('O')]),
         [Request::Send(vec![Action::CrapsOdds {
@@ -445,20 +450,11 @@ fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
 #[test]
 fn craps_rolls_resolve_my_bets() {
     let mut app = ready_app();
-    for (bet, kind) in [(1, BetKind::Place(PointNumber::Six)), (2, BetKind::Field)] {
-        app.update(table_event(
-            CRAPS,
-            Game::Craps,
-            LedgerEvent::BetPlaced {
-                table: CRAPS,
-                round: 3,
-                bet,
-                player: me(),
-                wager: Wager::Craps { kind },
-                amount: Chips(6),
-            },
-        ));
-    }
+    place_my_craps_bets(
+        &mut app,
+        &[(1, BetKind::Place(PointNumber::Six)), (2, BetKind::Field)],
+        6,
+    );
     app.update(table_event(
         CRAPS,
         Game::Craps,
