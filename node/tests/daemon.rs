@@ -94,3 +94,105 @@ async fn a_late_node_catches_up_by_sync_then_follows() {
     assert!(!cookie.exists(), "shutdown removes the API cookie");
     a.shutdown().await;
 }
+
+/// Issue #5: a node that joins a live chain ten thousand blocks late
+/// catches up by sync over real libp2p on loopback, verifying every
+/// finality proof, and shows its progress on the API while it does: the
+/// height it reached, the chain's head as the target (learned from the
+/// proofs of blocks gossiped meanwhile, not from the batch it asked for),
+/// a rate and an ETA. Then it follows the head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_ten_thousand_blocks_late_catches_up_showing_progress() {
+    const LATE: usize = 10_000;
+    const LIVE: usize = 150;
+    const BLOCK_INTERVAL: Duration = Duration::from_millis(100);
+    let mut test = TestChain::new();
+    test.play(4);
+    while test.blocks.len() < LATE + LIVE {
+        test.next_block(Vec::new());
+    }
+    let last = (LATE + LIVE) as u64 - 1;
+    let shared = tempfile::tempdir().unwrap();
+    let genesis = write_genesis(&test.genesis, shared.path());
+
+    let home_a = tempfile::tempdir().unwrap();
+    let a = Node::start(config(home_a.path(), &genesis, Vec::new()))
+        .await
+        .expect("A starts");
+    for (block, proof) in &test.blocks[..LATE] {
+        a.chain().apply_finalized(block, Some(proof)).unwrap();
+    }
+
+    let home_b = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let b = Node::start(config(home_b.path(), &genesis, a.listen_addrs().to_vec()))
+        .await
+        .expect("B starts");
+    // The chain stays live while B syncs: A finalizes (and gossips) a
+    // block every BLOCK_INTERVAL.
+    let live = test.blocks[LATE..].to_vec();
+    let chain_a = a.chain().clone();
+    let producer = tokio::spawn(async move {
+        for (block, proof) in live {
+            sleep(BLOCK_INTERVAL).await;
+            chain_a.apply_finalized(&block, Some(&proof)).unwrap();
+        }
+    });
+    let client = ApiClient::new(&format!("http://{}", b.api_addr())).unwrap();
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let status = client.status().await.unwrap();
+        if let Some(progress) = status.node.sync.clone() {
+            seen.push(progress);
+        }
+        if status.node.height == Some(last) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B reached {:?} of {last} in 600 s",
+            status.node.height
+        );
+        sleep(Duration::from_millis(250)).await;
+    }
+    let took = started.elapsed();
+    producer.await.unwrap();
+    assert!(
+        seen.len() >= 4,
+        "progress was shown only {} times while syncing",
+        seen.len()
+    );
+    assert!(
+        seen.iter()
+            .all(|p| p.height <= p.target && p.target <= last),
+        "progress never runs past the chain: {seen:?}"
+    );
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].height <= w[1].height && w[0].target <= w[1].target),
+        "progress only moves forward: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|p| p.target >= LATE as u64
+            && p.height + 1_000 < p.target
+            && p.blocks_per_second > 0.0
+            && p.eta_seconds.is_some_and(|eta| eta > 1)),
+        "while far behind, the target is the chain's head and a rate and an ETA are shown: {seen:?}"
+    );
+    assert_eq!(
+        b.chain().ledger().read().unwrap().state_root(),
+        a.chain().ledger().read().unwrap().state_root(),
+        "B's state after catching up is A's"
+    );
+    eprintln!(
+        "caught up {} blocks in {:.1} s ({:.0} blocks/s); {} progress samples",
+        last + 1,
+        took.as_secs_f64(),
+        (last + 1) as f64 / took.as_secs_f64(),
+        seen.len()
+    );
+    b.shutdown().await;
+    a.shutdown().await;
+}
