@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use node::client::{ApiClient, ClientError};
 use serde::Serialize;
 
-use crate::node::{Coded, EXIT_UNREACHABLE};
+use crate::node::{Coded, EXIT_REFUSED, EXIT_UNREACHABLE, coded};
 
 /// Where the node's API is and how to authenticate to it. Global, so it may
 /// come before or after a subcommand.
@@ -84,6 +84,15 @@ impl ApiArgs {
                 "{error}; give the node's cookie file with --cookie FILE or its home with \
                  --home DIR (`bitcraps testnet up` prints both)"
             ),
+            ClientError::Api { ref code, .. } if code == "no_wallet" => coded(
+                EXIT_REFUSED,
+                format!("{error}; or sign with your own key: --keystore FILE|NAME"),
+            ),
+            ClientError::Api { status, .. }
+                if status.is_client_error() && status.as_u16() != 429 =>
+            {
+                coded(EXIT_REFUSED, error)
+            }
             other => anyhow::Error::new(other),
         }
     }

@@ -48,7 +48,21 @@ mod tests {
     fn every_shell_completes_the_new_commands() {
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
             let text = String::from_utf8(script(shell)).unwrap();
-            for word in ["tables", "play", "wallet", "explore", "cash-out"] {
+            for word in [
+                "tables",
+                "play",
+                "wallet",
+                "explore",
+                "cash-out",
+                "import",
+                "bankroll",
+                "validator",
+                "unstake",
+                "working",
+                "keystore",
+                "password-file",
+                "sign-only",
+            ] {
                 assert!(text.contains(word), "{shell:?} lacks {word}");
             }
         }

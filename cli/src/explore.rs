@@ -1,8 +1,10 @@
 //! `bitcraps explore`: read the chain through a node's API: blocks,
-//! transactions, accounts, rounds with their randomness, validators, the
+//! transactions, accounts, rounds with their randomness (verified offline
+//! against the genesis, see [`crate::verify`]), validators, the
 //! leaderboard and the bankroll.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use consensus::hash::{BlockHash, TxHash};
 use consensus::tx::TableId;
@@ -11,6 +13,8 @@ use node::client::{BlockReply, TxReply};
 use wallet::Address;
 
 use crate::api::{self, ApiArgs, one_line};
+use crate::node::{EXIT_NOT_VERIFIED, coded};
+use crate::verify::{Verdict, verify_round, write_verdict};
 
 /// Arguments of `bitcraps explore`.
 #[derive(clap::Args)]
@@ -20,6 +24,10 @@ pub struct Args {
     /// Print the API's JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// The chain's genesis file, the trust anchor `explore round` verifies
+    /// against [default: the genesis of the node in --home].
+    #[arg(long, global = true, env = "BITCRAPS_GENESIS", value_name = "FILE")]
+    genesis: Option<PathBuf>,
     #[command(subcommand)]
     command: ExploreCommand,
 }
@@ -46,12 +54,18 @@ enum ExploreCommand {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
         history: u64,
     },
-    /// A round with its beacon entry (what verifies it offline) and outcome.
+    /// A round with its beacon entry and outcome, verified offline when
+    /// the genesis is known: σ under the genesis group key, the signed
+    /// block's hash recomputed, the outcome re-derived with game-rules.
     Round {
         /// The table's id.
         table: u64,
         /// The round (crash) or roll number (craps).
         round: u64,
+        /// Fail (exit code 6) unless the round verifies: also when it is
+        /// not decided yet or no genesis is known.
+        #[arg(long)]
+        verify: bool,
     },
     /// The validators: stake, uptime, missed heights, slashing.
     Validators,
@@ -132,12 +146,34 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             }
             write_account(&mut out, &account)
         }
-        ExploreCommand::Round { table, round } => {
+        ExploreCommand::Round {
+            table,
+            round,
+            verify,
+        } => {
             let info = client.round(TableId(table), round).await.map_err(explain)?;
+            let verdict = match crate::sign::genesis_file(args.genesis.as_deref(), &args.api) {
+                Some(file) => {
+                    let genesis = crate::sign::read_genesis(&file)?;
+                    Some(verify_round(&client, &args.api, &info, &genesis).await?)
+                }
+                None => None,
+            };
             if json {
-                return api::write_json(&mut out, &info);
+                let mut value = serde_json::to_value(&info)?;
+                value["verification"] = serde_json::to_value(&verdict)?;
+                api::write_json(&mut out, &value)?;
+            } else {
+                write_round(&mut out, &info)?;
+                match &verdict {
+                    Some(verdict) => write_verdict(&mut out, verdict)?,
+                    None => writeln!(
+                        out,
+                        "verify     not done: give the chain's genesis with --genesis FILE"
+                    )?,
+                }
             }
-            write_round(&mut out, &info)
+            round_exit(table, round, verdict.as_ref(), verify)
         }
         ExploreCommand::Validators => {
             let validators = client.validators().await.map_err(explain)?;
@@ -166,6 +202,26 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             write_bankroll(&mut out, &bankroll)
         }
     }
+}
+
+/// The round's exit: an error (exit code 6) when it failed verification,
+/// or, with `--verify`, when it could not be verified.
+fn round_exit(
+    table: u64,
+    round: u64,
+    verdict: Option<&Verdict>,
+    required: bool,
+) -> anyhow::Result<()> {
+    let failed = match verdict {
+        Some(v) if v.decided && !v.verified => "did not verify: its randomness or outcome is wrong",
+        Some(v) if required && !v.decided => "is not decided yet, so it cannot be verified",
+        None if required => "was not verified: no genesis (give --genesis FILE)",
+        _ => return Ok(()),
+    };
+    Err(coded(
+        EXIT_NOT_VERIFIED,
+        format!("round {round} of table {table} {failed}"),
+    ))
 }
 
 fn write_block(out: &mut impl Write, reply: &BlockReply) -> anyhow::Result<()> {
@@ -344,7 +400,8 @@ fn write_leaderboard(out: &mut impl Write, entries: &[LeaderboardEntry]) -> anyh
     Ok(())
 }
 
-fn write_bankroll(out: &mut impl Write, b: &BankrollInfo) -> anyhow::Result<()> {
+/// The bankroll, readably.
+pub(crate) fn write_bankroll(out: &mut impl Write, b: &BankrollInfo) -> anyhow::Result<()> {
     writeln!(out, "balance          {} chips", b.balance)?;
     writeln!(out, "shares           {}", b.total_shares)?;
     writeln!(
@@ -394,8 +451,18 @@ mod tests {
         assert!(parse(&["tx", &"0".repeat(64)]).is_ok());
         assert_eq!(
             parse(&["round", "2", "5"]).unwrap().command,
-            ExploreCommand::Round { table: 2, round: 5 }
+            ExploreCommand::Round {
+                table: 2,
+                round: 5,
+                verify: false
+            }
         );
+        let args = parse(&["round", "2", "5", "--verify", "--genesis", "g.json"]).unwrap();
+        assert_eq!(args.genesis, Some(PathBuf::from("g.json")));
+        assert!(matches!(
+            args.command,
+            ExploreCommand::Round { verify: true, .. }
+        ));
         assert_eq!(
             parse(&["leaderboard", "--game", "craps"]).unwrap().command,
             ExploreCommand::Leaderboard {
@@ -412,6 +479,30 @@ mod tests {
             parse(&["bankroll"]).unwrap().command,
             ExploreCommand::Bankroll
         );
+    }
+
+    #[test]
+    fn only_a_failed_or_required_verification_fails() {
+        let verdict = |decided, verified| Verdict {
+            decided,
+            verified,
+            checks: vec![],
+            note: None,
+        };
+        assert!(round_exit(1, 2, Some(&verdict(true, true)), true).is_ok());
+        assert!(round_exit(1, 2, Some(&verdict(false, false)), false).is_ok());
+        assert!(round_exit(1, 2, None, false).is_ok());
+        for (v, required) in [
+            (Some(verdict(true, false)), false),
+            (Some(verdict(false, false)), true),
+            (None, true),
+        ] {
+            let error = round_exit(1, 2, v.as_ref(), required).unwrap_err();
+            assert_eq!(
+                error.downcast_ref::<crate::node::Coded>().unwrap().code,
+                EXIT_NOT_VERIFIED
+            );
+        }
     }
 
     #[test]

@@ -3,25 +3,49 @@
 //! arguments, calls a library, and prints.
 
 mod api;
+mod bankroll;
 mod bench;
 mod bootstrap;
 mod completions;
 mod explore;
 mod node;
 mod play;
+mod sign;
 mod simulate;
 mod tables;
 mod testnet;
 mod tui;
+mod tx;
+mod validator;
+mod verify;
 mod wallet;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The exit codes, for scripts (also in `bitcraps --help`).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  any other failure
+  2  bad command line
+  3  invalid configuration or genesis
+  4  the node did not answer (is it running? retrying may help)
+  5  the file to create already exists (node init, wallet new)
+  6  a round did not verify (explore round)
+  7  the node refused the request (bad input, not found, transaction refused)
+  8  a keystore could not be opened (wrong password, corrupt file, no password)";
+
 /// BitCraps: a peer-to-peer casino with provably fair, threshold-randomness dice.
 #[derive(Parser)]
-#[command(name = "bitcraps", version, about, propagate_version = true)]
+#[command(
+    name = "bitcraps",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,14 +74,20 @@ enum Command {
     Bench(bench::Args),
     /// List the tables (id, name, game, limits, seats); create, join, leave.
     Tables(tables::Args),
-    /// Bet with the node's wallet: crash bet / cash-out, craps bet / odds /
-    /// take-down (a bet takes a seat first if needed).
+    /// Bet: crash bet / cash-out, craps bet / odds / take-down / working (a
+    /// bet takes a seat first if needed).
     Play(play::Args),
-    /// The node wallet: show (balance, nonce, stake, history), transfer,
-    /// faucet.
+    /// Keystores (new, import, list, address) and the wallet's balance,
+    /// history, transfers and faucet.
     Wallet(wallet::Args),
-    /// Read the chain: block, tx, account, round (with its beacon entry),
-    /// validators, leaderboard, bankroll.
+    /// Send chips, or submit transactions signed elsewhere (send).
+    Tx(tx::Args),
+    /// The shared bankroll: show it, deposit chips for shares, withdraw.
+    Bankroll(bankroll::Args),
+    /// Validators: register, stake, unstake, status.
+    Validator(validator::Args),
+    /// Read the chain: block, tx, account, round (verified offline against
+    /// the genesis), validators, leaderboard, bankroll.
     Explore(explore::Args),
     /// Print the shell completion script (bash, zsh, fish).
     Completions(completions::Args),
@@ -76,6 +106,9 @@ fn main() -> ExitCode {
         Command::Tables(args) => tables::run(args),
         Command::Play(args) => play::run(args),
         Command::Wallet(args) => wallet::run(args),
+        Command::Tx(args) => tx::run(args),
+        Command::Bankroll(args) => bankroll::run(args),
+        Command::Validator(args) => validator::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Completions(args) => completions::run(&args),
     };

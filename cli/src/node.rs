@@ -3,8 +3,11 @@
 //!
 //! Exit codes: 0 done; 1 any other failure; 2 bad command line (clap);
 //! [`EXIT_CONFIG`] the configuration is invalid; [`EXIT_UNREACHABLE`] the
-//! node's API did not answer (`node status`); [`EXIT_EXISTS`] `node init`
-//! found an existing configuration.
+//! node's API did not answer; [`EXIT_EXISTS`] `node init` (or `wallet
+//! new`) found an existing file; [`EXIT_NOT_VERIFIED`] a round's outcome
+//! did not verify; [`EXIT_REFUSED`] the node refused the request;
+//! [`EXIT_KEYSTORE`] a keystore could not be opened (wrong password,
+//! corrupt file, no password given).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,8 +26,17 @@ use wallet::{KdfParams, Keystore, Mnemonic};
 pub const EXIT_CONFIG: u8 = 3;
 /// `node status`: the node's API did not answer.
 pub const EXIT_UNREACHABLE: u8 = 4;
-/// `node init`: the home already has a configuration.
+/// `node init`: the home already has a configuration (`wallet new`: the
+/// keystore exists).
 pub const EXIT_EXISTS: u8 = 5;
+/// `explore round`: the round's randomness or outcome did not verify.
+pub const EXIT_NOT_VERIFIED: u8 = 6;
+/// The node answered with an error: bad input, not found, or a
+/// transaction it refused (retrying the same request will not help).
+pub const EXIT_REFUSED: u8 = 7;
+/// A keystore could not be opened: wrong password, corrupt or missing
+/// file, no password given.
+pub const EXIT_KEYSTORE: u8 = 8;
 
 /// The keystore `node init --wallet` writes, relative to the home.
 const WALLET_FILE: &str = "wallet.json";
@@ -46,7 +58,8 @@ impl fmt::Display for Coded {
 
 impl std::error::Error for Coded {}
 
-fn coded(code: u8, message: impl fmt::Display) -> anyhow::Error {
+/// An error with its exit code.
+pub(crate) fn coded(code: u8, message: impl fmt::Display) -> anyhow::Error {
     anyhow::Error::new(Coded {
         code,
         message: message.to_string(),

@@ -1,17 +1,18 @@
-//! `bitcraps play`: bet on crash and craps with the node's wallet. A bet at a
-//! table where the wallet has no seat takes the seat first.
+//! `bitcraps play`: bet on crash and craps with the node's wallet or a
+//! keystore (`--keystore`). A bet at a table where the wallet has no seat
+//! takes the seat first.
 
 use std::io;
 
 use consensus::tx::{Action, TableId};
 use game_rules::Chips;
-use game_rules::craps::BetKind;
+use game_rules::craps::{BetKind, Working};
 use game_rules::crash::Multiplier;
 use node::api::Game;
 use node::client::ApiClient;
 
 use crate::api::{self, ApiArgs};
-use crate::tables::write_sent;
+use crate::sign::{SignArgs, Signer};
 
 /// Arguments of `bitcraps play`.
 #[derive(clap::Args)]
@@ -21,6 +22,8 @@ pub struct Args {
     /// Print the API's JSON: one object per transaction sent, one per line.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    sign: SignArgs,
     #[command(subcommand)]
     game: PlayGame,
 }
@@ -88,6 +91,27 @@ enum CrapsCommand {
         /// The bet's id.
         bet: u64,
     },
+    /// Turn one of your bets (a line bet: its odds) on, off, or back to
+    /// the table's default.
+    Working {
+        /// The craps table's id.
+        table: u64,
+        /// The bet's id.
+        bet: u64,
+        /// on, off or default.
+        #[arg(value_parser = parse_working)]
+        working: Working,
+    },
+}
+
+/// Reads `on`, `off` or `default`.
+fn parse_working(text: &str) -> Result<Working, String> {
+    match text {
+        "on" => Ok(Working::On),
+        "off" => Ok(Working::Off),
+        "default" => Ok(Working::TableDefault),
+        _ => Err(format!("{text:?} is not a switch; use on, off or default")),
+    }
 }
 
 /// Reads a multiplier such as `2.5` or `2.31` into hundredths (`250`).
@@ -183,6 +207,18 @@ impl PlayGame {
                 },
                 None,
             ),
+            PlayGame::Craps(CrapsCommand::Working {
+                table,
+                bet,
+                working,
+            }) => (
+                Action::CrapsSetWorking {
+                    table: TableId(table),
+                    bet,
+                    working,
+                },
+                None,
+            ),
         }
     }
 }
@@ -198,65 +234,82 @@ async fn execute(args: Args) -> anyhow::Result<()> {
     action
         .check_well_formed()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
     let mut out = io::stdout().lock();
-    if let (Some(game), Some(table)) = (bet_game, action.table())
-        && let Some(join) = seat_needed(&client, &args.api, table, game).await?
-    {
-        // The seat first, accepted before the bet is sent: the node gives
-        // the bet the next nonce, so the ledger seats the wallet first.
-        let reply = client
-            .act(&join, None)
-            .await
-            .map_err(|e| args.api.explain(e))?;
-        write_sent(&mut out, &reply, args.json)?;
+    if let (Some(game), Some(table)) = (bet_game, action.table()) {
+        let me = match signer.address() {
+            Some(me) => me,
+            None => node_wallet(&client, &args.api).await?,
+        };
+        if let Some(join) = seat_needed(&client, &args.api, me, table, game).await? {
+            // The seat first, accepted before the bet is sent: the bet gets
+            // the next nonce, so the ledger seats the wallet first.
+            signer
+                .send(&client, &args.api, &join)
+                .await?
+                .write(&mut out, args.json)?;
+        }
     }
-    let reply = client
-        .act(&action, None)
-        .await
-        .map_err(|e| args.api.explain(e))?;
-    write_sent(&mut out, &reply, args.json)
+    signer
+        .send(&client, &args.api, &action)
+        .await?
+        .write(&mut out, args.json)
 }
 
-/// The `JoinTable` to send first if the node's wallet has no seat at
-/// `table`; an error if the table does not exist, plays another game, or is
-/// full.
+/// The node wallet's address, or an error that says how to bet without
+/// one.
+async fn node_wallet(client: &ApiClient, api: &ApiArgs) -> anyhow::Result<wallet::Address> {
+    let status = client.status().await.map_err(|e| api.explain(e))?;
+    status.wallet.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the node at {} has no wallet loaded; bet with your own key (--keystore FILE|NAME) \
+             or start the node with one (`bitcraps node init --wallet`)",
+            api.api
+        )
+    })
+}
+
+/// The `JoinTable` to send first if `me` has no seat at `table`; an error
+/// if the table does not exist, plays another game, or is full.
 async fn seat_needed(
     client: &ApiClient,
     api: &ApiArgs,
+    me: wallet::Address,
     table: TableId,
     game: Game,
 ) -> anyhow::Result<Option<Action>> {
-    let status = client.status().await.map_err(|e| api.explain(e))?;
-    let me = status.wallet.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the node at {} has no wallet loaded; create one with `bitcraps node init --wallet`",
-            api.api
-        )
-    })?;
     let tables = client.tables().await.map_err(|e| api.explain(e))?;
     let info = tables.iter().find(|t| t.id == table).ok_or_else(|| {
-        anyhow::anyhow!(
-            "there is no table {}; list them with `bitcraps tables`",
-            table.0
+        crate::node::coded(
+            crate::node::EXIT_REFUSED,
+            format!(
+                "there is no table {}; list them with `bitcraps tables`",
+                table.0
+            ),
         )
     })?;
     let plays = Game::of(&info.game);
     if plays != game {
-        anyhow::bail!(
-            "table {} plays {plays}, not {game}; use `bitcraps play {plays} …` or pick a {game} \
-             table from `bitcraps tables`",
-            table.0
-        );
+        return Err(crate::node::coded(
+            crate::node::EXIT_REFUSED,
+            format!(
+                "table {} plays {plays}, not {game}; use `bitcraps play {plays} …` or pick a \
+                 {game} table from `bitcraps tables`",
+                table.0
+            ),
+        ));
     }
     if info.players.contains(&me) {
         return Ok(None);
     }
     if info.players.len() >= usize::from(info.max_players) {
-        anyhow::bail!(
-            "table {} is full ({} seats); pick another from `bitcraps tables`",
-            table.0,
-            info.max_players
-        );
+        return Err(crate::node::coded(
+            crate::node::EXIT_REFUSED,
+            format!(
+                "table {} is full ({} seats); pick another from `bitcraps tables`",
+                table.0, info.max_players
+            ),
+        ));
     }
     Ok(Some(Action::JoinTable { table }))
 }
@@ -329,6 +382,18 @@ mod tests {
             args.game.action().0,
             Action::CrapsTakeDown { bet: 7, .. }
         ));
+        let args = parse(&["craps", "working", "2", "7", "off"]).unwrap();
+        assert_eq!(
+            args.game.action().0,
+            Action::CrapsSetWorking {
+                table: TableId(2),
+                bet: 7,
+                working: Working::Off
+            }
+        );
+        assert!(parse(&["craps", "working", "2", "7", "maybe"]).is_err());
+        let args = parse(&["craps", "bet", "2", "pass", "5", "--keystore", "k.json"]).unwrap();
+        assert_eq!(args.sign.keystore.as_deref(), Some("k.json"));
         assert!(parse(&["craps", "bet", "2", "nope", "5"]).is_err());
         assert!(parse(&["crash", "bet", "1", "10", "--auto", "0.9"]).is_err());
     }

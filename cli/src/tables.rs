@@ -1,4 +1,5 @@
-//! `bitcraps tables`: list the tables, open one, take or leave a seat.
+//! `bitcraps tables`: list the tables, open or close one, take or leave a
+//! seat.
 
 use std::io::{self, Write};
 
@@ -9,6 +10,7 @@ use node::api::{Game, TableInfo};
 use node::client::WalletReply;
 
 use crate::api::{self, ApiArgs};
+use crate::sign::{SignArgs, Signer};
 
 /// Arguments of `bitcraps tables`.
 #[derive(clap::Args)]
@@ -19,6 +21,8 @@ pub struct Args {
     /// for the commands that send).
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    sign: SignArgs,
     /// Without a subcommand: list the tables.
     #[command(subcommand)]
     command: Option<TablesCommand>,
@@ -27,7 +31,7 @@ pub struct Args {
 /// What to do with tables.
 #[derive(clap::Subcommand, Debug, PartialEq)]
 enum TablesCommand {
-    /// Open a table owned by the node's wallet.
+    /// Open a table owned by the signing wallet.
     Create {
         /// The game.
         #[arg(value_parser = ["crash", "craps"])]
@@ -55,6 +59,12 @@ enum TablesCommand {
     },
     /// Leave a table.
     Leave {
+        /// The table's id.
+        id: u64,
+    },
+    /// Close a table the signing wallet owns (refused while bets are
+    /// outstanding).
+    Close {
         /// The table's id.
         id: u64,
     },
@@ -129,12 +139,13 @@ async fn execute(args: Args) -> anyhow::Result<()> {
         }) => create_action(&game, &name, min, max, seats, odds)?,
         Some(TablesCommand::Join { id }) => Action::JoinTable { table: TableId(id) },
         Some(TablesCommand::Leave { id }) => Action::LeaveTable { table: TableId(id) },
+        Some(TablesCommand::Close { id }) => Action::CloseTable { table: TableId(id) },
     };
-    let reply = client
-        .act(&action, None)
-        .await
-        .map_err(|e| args.api.explain(e))?;
-    write_sent(&mut out, &reply, args.json)
+    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    signer
+        .send(&client, &args.api, &action)
+        .await?
+        .write(&mut out, args.json)
 }
 
 /// `min–max` of a table's game, with the craps odds.
@@ -240,6 +251,11 @@ mod tests {
         };
         assert_eq!((game.as_str(), min, max, seats), ("craps", 1, 50, 8));
         assert_eq!(odds, OddsLimit::Flat(10));
+        let args = parse(&["close", "4", "--keystore", "house", "--fee", "2"]);
+        assert_eq!(args.command, Some(TablesCommand::Close { id: 4 }));
+        assert_eq!(args.sign.keystore.as_deref(), Some("house"));
+        assert_eq!(args.sign.fee, Some(2));
+        assert!(crate::api::parse_args::<Args>(&["close", "x"]).is_err());
         let bad = crate::api::parse_args::<Args>(&["create", "roulette", "x"]);
         assert!(bad.is_err());
     }

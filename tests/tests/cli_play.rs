@@ -2,9 +2,17 @@
 //! `testnet up --detach` (4 validators, 1 player node, the house tables),
 //! then, on the player node, `bitcraps tables --json`, `play craps bet`
 //! (which takes the seat first), `wallet show --json` until the ledger
-//! shows the bet, and `explore block 1`.
+//! shows the bet, and `explore block 1`; then, on the same testnet, a
+//! funded keystore that the node does not hold signs locally (`--keystore`:
+//! a transfer printed with `--sign-only` and sent with `tx send`, a table
+//! created and closed, a bankroll deposit, a craps bet with its seat), a
+//! wrong password and an oversized raw transaction change nothing, and a
+//! craps roll verifies offline against the genesis (and fails, exit code 6,
+//! against another chain's). Without a testnet: keystores made, listed and
+//! restored from their backup phrase.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bitcraps_tests::{
@@ -95,6 +103,362 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
     assert!(stdout.starts_with("block      1\n"), "{stdout}");
     assert!(stdout.contains("hash "), "{stdout}");
 
+    keystore_signing(&dir, &api, &cookie);
+    round_verification(&dir, &api, &cookie);
+
     let (ok, output) = testnet(&dir, &["down"]);
     assert!(ok, "testnet down failed:\n{output}");
+}
+
+/// Runs `bitcraps <args>` with `input` on stdin and `env` set; returns the
+/// exit code, stdout and stderr.
+fn run(args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::new(bitcraps_binary());
+    command
+        .args(args)
+        .env_remove("BITCRAPS_WALLET_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `wallet balance --json` of the testnet's `wallet-1` keystore.
+fn account(api: &str, wallets: &str) -> serde_json::Value {
+    let (code, stdout, stderr) = run(
+        &[
+            "wallet",
+            "balance",
+            "--json",
+            "--api",
+            api,
+            "--keystore",
+            "wallet-1",
+            "--wallet-dir",
+            wallets,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0, "wallet balance failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Waits until the `wallet-1` account's nonce reaches `nonce`.
+fn wait_for_nonce(dir: &Path, api: &str, wallets: &str, nonce: u64) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let account = account(api, wallets);
+        if account["nonce"].as_u64().unwrap() >= nonce {
+            return account;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nonce {nonce} never reached: {account}\n{}",
+            logs(dir)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A funded keystore the player node does not hold (`wallet-1`) signs
+/// here and submits through the open route.
+fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
+    let wallets = dir.join("wallets");
+    let wallets = wallets.to_str().unwrap();
+    let password = dir.join("wallets/wallet-1.password");
+    let genesis = dir.join("genesis.json");
+    let signing = [
+        "--api",
+        api,
+        "--keystore",
+        "wallet-1",
+        "--wallet-dir",
+        wallets,
+        "--password-file",
+        password.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ];
+    let with = |args: &[&str], nonce: Option<u64>| {
+        let nonce = nonce.map(|n| n.to_string());
+        let mut line: Vec<&str> = args.to_vec();
+        line.extend_from_slice(&signing);
+        if let Some(nonce) = &nonce {
+            line.extend_from_slice(&["--nonce", nonce]);
+        }
+        run(&line, &[], None)
+    };
+
+    let (code, stdout, stderr) = run(&["wallet", "list", "--wallet-dir", wallets], &[], None);
+    assert_eq!(code, 0, "wallet list failed: {stderr}");
+    let listed = stdout
+        .lines()
+        .find(|l| l.starts_with("wallet-1 "))
+        .unwrap_or_else(|| panic!("no wallet-1 in:\n{stdout}"));
+    let me = listed.split_whitespace().nth(1).unwrap().to_owned();
+    let (code, stdout, _) = run(
+        &[
+            "wallet",
+            "address",
+            "--keystore",
+            "wallet-1",
+            "--wallet-dir",
+            wallets,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!((code, stdout.trim()), (0, me.as_str()));
+    let start = account(api, wallets);
+    let nonce = start["nonce"].as_u64().unwrap();
+    let (_, node_wallet, _) = bitcraps(api, cookie, &["wallet", "address"]);
+    let node_wallet = node_wallet.trim().to_owned();
+
+    // A wrong password: exit code 8, nothing sent.
+    let wrong = dir.join("wrong.password");
+    std::fs::write(&wrong, "not-it\n").unwrap();
+    let (code, _, stderr) = run(
+        &[
+            "tx",
+            "transfer",
+            &node_wallet,
+            "1",
+            "--api",
+            api,
+            "--keystore",
+            "wallet-1",
+            "--wallet-dir",
+            wallets,
+            "--password-file",
+            wrong.to_str().unwrap(),
+            "--fee",
+            "1",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 8, "{stderr}");
+    assert!(stderr.contains("password is wrong"), "{stderr}");
+
+    // Signed here, printed, then sent with `tx send` from stdin.
+    let (code, signed, stderr) = with(&["tx", "transfer", &node_wallet, "7", "--sign-only"], None);
+    assert_eq!(code, 0, "tx transfer --sign-only failed: {stderr}");
+    assert_eq!(signed.lines().count(), 1, "{signed}");
+    let (code, stdout, stderr) = run(&["tx", "send", "--api", api], &[], Some(&signed));
+    assert_eq!(code, 0, "tx send failed: {stderr}\n{}", logs(dir));
+    assert!(stdout.starts_with("sent transfer"), "{stdout}");
+    // Oversized input is refused before anything is sent.
+    let oversized = "ab".repeat(4096);
+    let (code, _, stderr) = run(&["tx", "send", "--api", api], &[], Some(&oversized));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+
+    // Three more in a row with explicit nonces: a table, a deposit, a bet
+    // that takes its seat first (two transactions).
+    let (code, _, stderr) = with(&["tables", "create", "crash", "Mine"], Some(nonce + 1));
+    assert_eq!(code, 0, "tables create failed: {stderr}");
+    let (code, _, stderr) = with(&["bankroll", "deposit", "100"], Some(nonce + 2));
+    assert_eq!(code, 0, "bankroll deposit failed: {stderr}");
+    let (code, stdout, stderr) = with(
+        &["play", "craps", "bet", "2", "field", "3"],
+        Some(nonce + 3),
+    );
+    assert_eq!(code, 0, "play craps bet failed: {stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("sent ")).count(),
+        2,
+        "{stdout}"
+    );
+
+    let after = wait_for_nonce(dir, api, wallets, nonce + 5);
+    assert_ne!(
+        after["bankroll_shares"], "0",
+        "the deposit bought shares: {after}"
+    );
+    let spent = start["balance"].as_u64().unwrap() - after["balance"].as_u64().unwrap();
+    assert!(
+        spent >= 7 + 100,
+        "the transfer and the deposit left: {start} → {after}"
+    );
+
+    let (_, stdout, _) = bitcraps(api, cookie, &["tables", "--json"]);
+    let tables: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mine = tables["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Mine" && t["owner"] == me.as_str())
+        .unwrap_or_else(|| panic!("no table Mine of {me} in {stdout}"));
+    assert!(
+        tables["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == 2
+                && t["players"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| *p == me.as_str())),
+        "the keystore's account has a seat at table 2: {stdout}"
+    );
+    let table = mine["id"].as_u64().unwrap();
+    let id = table.to_string();
+    let (code, _, stderr) = with(&["tables", "close", &id], None);
+    assert_eq!(code, 0, "tables close failed: {stderr}");
+    wait_for_nonce(dir, api, wallets, nonce + 6);
+    let (_, stdout, _) = bitcraps(api, cookie, &["tables", "--json"]);
+    let tables: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        !tables["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == table),
+        "table {id} is closed: {stdout}"
+    );
+}
+
+/// A craps roll of the house table verifies offline against the genesis,
+/// and not against another chain's.
+fn round_verification(dir: &Path, api: &str, cookie: &str) {
+    let genesis = dir.join("genesis.json");
+    let genesis = genesis.to_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stdout = loop {
+        let (ok, stdout, stderr) = bitcraps(
+            api,
+            cookie,
+            &[
+                "explore",
+                "round",
+                "2",
+                "1",
+                "--verify",
+                "--genesis",
+                genesis,
+            ],
+        );
+        if ok {
+            break stdout;
+        }
+        assert!(
+            !stderr.contains("did not verify"),
+            "roll 1 failed verification: {stdout}{stderr}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "roll 1 of table 2 never verified: {stdout}{stderr}\n{}",
+            logs(dir)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for check in ["✓ group key", "✓ σ", "✓ block", "✓ published", "✓ outcome"] {
+        assert!(stdout.contains(check), "{check}:\n{stdout}");
+    }
+    assert!(stdout.contains("VERIFIED: "), "{stdout}");
+
+    // Another chain's genesis (same validators, another name): exit code 6.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(genesis).unwrap()).unwrap();
+    other["chain_name"] = "another-chain".into();
+    let other_file = dir.join("other-genesis.json");
+    std::fs::write(&other_file, other.to_string()).unwrap();
+    let (code, stdout, stderr) = run(
+        &[
+            "explore",
+            "round",
+            "2",
+            "1",
+            "--api",
+            api,
+            "--genesis",
+            other_file.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 6, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("✗ σ") && stdout.contains("NOT VERIFIED"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn keystores_are_made_and_restored_without_a_node() {
+    let work = tempfile::tempdir().unwrap();
+    let wallets = work.path().to_str().unwrap();
+    let env = [("BITCRAPS_WALLET_PASSWORD", "correct horse")];
+    let (code, stdout, stderr) = run(
+        &["wallet", "new", "alice", "--json", "--wallet-dir", wallets],
+        &env,
+        None,
+    );
+    assert_eq!(code, 0, "wallet new failed: {stderr}");
+    let made: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let phrase = made["mnemonic"].as_str().unwrap().to_owned();
+    assert_eq!(phrase.split_whitespace().count(), 24);
+
+    // Not over an existing keystore (exit code 5), and not without a password (8).
+    let (code, _, _) = run(
+        &["wallet", "new", "alice", "--wallet-dir", wallets],
+        &env,
+        None,
+    );
+    assert_eq!(code, 5);
+    let (code, _, stderr) = run(
+        &["wallet", "new", "bob", "--wallet-dir", wallets],
+        &[],
+        None,
+    );
+    assert_eq!(code, 8, "{stderr}");
+    assert!(stderr.contains("--password-file"), "{stderr}");
+
+    // The phrase on stdin restores the same key.
+    let (code, stdout, stderr) = run(
+        &["wallet", "import", "restored", "--wallet-dir", wallets],
+        &env,
+        Some(&format!("{phrase}\n")),
+    );
+    assert_eq!(code, 0, "wallet import failed: {stderr}");
+    assert!(
+        stdout.contains(made["address"].as_str().unwrap()),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(
+        &["wallet", "list", "--json", "--wallet-dir", wallets],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let addresses: Vec<&str> = listed["wallets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, vec![made["address"].as_str().unwrap(); 2]);
+    // A bad phrase writes nothing.
+    let (code, _, stderr) = run(
+        &["wallet", "import", "junk", "--wallet-dir", wallets],
+        &env,
+        Some("abandon abandon\n"),
+    );
+    assert_eq!(code, 8, "{stderr}");
+    assert!(!work.path().join("junk.json").exists());
 }

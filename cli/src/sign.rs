@@ -1,0 +1,575 @@
+//! Who signs what a command sends: the node's wallet (through its
+//! `/v1/wallet/*` routes, behind the cookie), or a local keystore
+//! (`--keystore`), signed here and submitted through the open `POST
+//! /v1/txs`, so a user acts without the node holding their key.
+//!
+//! Secrets never come from the command line: a keystore's password is read
+//! from `--password-file`, else `BITCRAPS_WALLET_PASSWORD`, else asked for
+//! on the terminal without echo; a backup phrase from `--mnemonic-file`,
+//! else standard input, else the terminal.
+
+use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use consensus::genesis::Genesis;
+use consensus::tx::{Action, SignedTransaction, Transaction};
+use game_rules::Chips;
+use node::chain::DEFAULT_EXPIRY_BLOCKS;
+use node::client::{ApiClient, ClientError, TxState, WalletReply};
+use node::config::WALLET_PASSWORD_ENV;
+use wallet::{Address, ChainId, Keypair, Keystore};
+use zeroize::Zeroizing;
+
+use crate::api::ApiArgs;
+use crate::node::{EXIT_CONFIG, EXIT_KEYSTORE, coded};
+
+/// The most bytes read from a password or backup-phrase file (or stdin).
+const MAX_SECRET_BYTES: u64 = 4096;
+
+/// How a command signs: global, so the flags may come anywhere.
+#[derive(clap::Args, Clone, Debug, Default, PartialEq)]
+#[command(next_help_heading = "Signing (default: the node's wallet)")]
+pub struct SignArgs {
+    /// Sign with this keystore instead of the node's wallet and submit
+    /// through the open /v1/txs: a file, or a name in the wallet directory
+    /// (`alice` is WALLET_DIR/alice.json).
+    #[arg(
+        long,
+        global = true,
+        env = "BITCRAPS_KEYSTORE",
+        value_name = "FILE|NAME"
+    )]
+    pub keystore: Option<String>,
+    /// The keystore's password, from the first line of this file [default:
+    /// BITCRAPS_WALLET_PASSWORD, else a prompt on the terminal].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// The wallet directory, where keystores are named [default:
+    /// HOME/wallets].
+    #[arg(long, global = true, env = "BITCRAPS_WALLET_DIR", value_name = "DIR")]
+    pub wallet_dir: Option<PathBuf>,
+    /// The fee each transaction pays, chips [default: the chain's minimum:
+    /// the node wallet's own default, or with --keystore the genesis's
+    /// min_fee].
+    #[arg(long, global = true, value_name = "CHIPS")]
+    pub fee: Option<u64>,
+    /// With --keystore: the first transaction's nonce [default: the
+    /// account's next nonce on the ledger; give it when earlier
+    /// transactions are still pending].
+    #[arg(long, global = true, value_name = "N")]
+    pub nonce: Option<u64>,
+    /// With --keystore: print each signed transaction (hex, one per line)
+    /// instead of submitting it; `bitcraps tx send` submits it later.
+    #[arg(long, global = true)]
+    pub sign_only: bool,
+    /// The chain's genesis file: the trust anchor for the chain id, the
+    /// minimum fee and the beacon's group key [default: the genesis of the
+    /// node in --home].
+    #[arg(long, global = true, env = "BITCRAPS_GENESIS", value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+}
+
+impl SignArgs {
+    /// The wallet directory: `--wallet-dir`, else `wallets` in the node's
+    /// home.
+    pub fn wallet_dir(&self, api: &ApiArgs) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.wallet_dir {
+            return Ok(dir.clone());
+        }
+        let home = match &api.home {
+            Some(home) => home.clone(),
+            None => node::config::default_home().map_err(|e| {
+                coded(
+                    EXIT_CONFIG,
+                    format!("{e}; give the wallet directory with --wallet-dir"),
+                )
+            })?,
+        };
+        Ok(home.join("wallets"))
+    }
+
+    /// The keystore file `name` means: a path if it names one (it has a
+    /// `/` or ends in `.json`), else `name.json` in the wallet directory.
+    pub fn keystore_path(&self, api: &ApiArgs, name: &str) -> anyhow::Result<PathBuf> {
+        if name.contains(std::path::MAIN_SEPARATOR) || name.ends_with(".json") {
+            return Ok(PathBuf::from(name));
+        }
+        if name.is_empty() || name.starts_with('.') {
+            anyhow::bail!("{name:?} is not a wallet name; use e.g. alice, or a path to a keystore");
+        }
+        Ok(self.wallet_dir(api)?.join(format!("{name}.json")))
+    }
+
+    /// Reads and checks the genesis file, or says how to give one.
+    pub fn read_genesis(&self, api: &ApiArgs, why: &str) -> anyhow::Result<Genesis> {
+        let file = genesis_file(self.genesis.as_deref(), api).ok_or_else(|| {
+            coded(
+                EXIT_CONFIG,
+                format!(
+                    "{why} needs the chain's genesis: give it with --genesis FILE (or \
+                     BITCRAPS_GENESIS, or --home of a node that has one)"
+                ),
+            )
+        })?;
+        read_genesis(&file)
+    }
+}
+
+/// The genesis file: `explicit` (`--genesis`), else the one the
+/// configuration of the node in `--home` names, if that exists.
+pub fn genesis_file(explicit: Option<&Path>, api: &ApiArgs) -> Option<PathBuf> {
+    if let Some(file) = explicit {
+        return Some(file.to_owned());
+    }
+    let args = node::config::ConfigArgs {
+        home: api.home.clone(),
+        ..Default::default()
+    };
+    let loaded = node::config::NodeConfig::load(&args).ok()?;
+    let file = loaded.config.genesis_file;
+    file.exists().then_some(file)
+}
+
+/// Reads a genesis file (bounded) and checks it.
+pub fn read_genesis(file: &Path) -> anyhow::Result<Genesis> {
+    node::daemon::read_genesis(file).map_err(|e| coded(EXIT_CONFIG, e))
+}
+
+/// Reads the first line of a secret file, at most [`MAX_SECRET_BYTES`].
+fn read_secret_file(file: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_SECRET_BYTES).read_to_string(&mut text))
+        .map_err(|e| {
+            coded(
+                EXIT_KEYSTORE,
+                format!("cannot read the {what} file {}: {e}", file.display()),
+            )
+        })?;
+    Ok(Zeroizing::new(
+        text.lines().next().unwrap_or("").trim_end().to_owned(),
+    ))
+}
+
+/// Asks for a secret on the terminal without echoing it.
+fn prompt_hidden(label: &str) -> anyhow::Result<Zeroizing<String>> {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    let mut err = io::stderr().lock();
+    write!(err, "{label}: ")?;
+    err.flush()?;
+    crossterm::terminal::enable_raw_mode().context("cannot read from the terminal")?;
+    let read = (|| -> anyhow::Result<Zeroizing<String>> {
+        let mut text = Zeroizing::new(String::new());
+        loop {
+            let Event::Key(key) = event::read()? else {
+                continue;
+            };
+            if key.kind == KeyEventKind::Release {
+                continue;
+            }
+            match key.code {
+                KeyCode::Enter => return Ok(text),
+                KeyCode::Char('c' | 'd') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    anyhow::bail!("cancelled")
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Char(c) => text.push(c),
+                _ => {}
+            }
+        }
+    })();
+    let _ = crossterm::terminal::disable_raw_mode();
+    writeln!(err)?;
+    read
+}
+
+/// A keystore's password: `file`, else `BITCRAPS_WALLET_PASSWORD`, else a
+/// prompt (twice when `confirm`, for a new keystore). Never empty.
+pub fn password(
+    file: Option<&Path>,
+    label: &str,
+    confirm: bool,
+) -> anyhow::Result<Zeroizing<String>> {
+    let password = if let Some(file) = file {
+        read_secret_file(file, "password")?
+    } else if let Some(env) = std::env::var_os(WALLET_PASSWORD_ENV).filter(|v| !v.is_empty()) {
+        Zeroizing::new(
+            env.into_string()
+                .map_err(|_| coded(EXIT_KEYSTORE, format!("{WALLET_PASSWORD_ENV} is not UTF-8")))?,
+        )
+    } else if io::stdin().is_terminal() {
+        let first = prompt_hidden(&format!("password for {label}"))?;
+        if confirm && *prompt_hidden("again, to confirm")? != *first {
+            return Err(coded(
+                EXIT_KEYSTORE,
+                "the two passwords differ; nothing was written",
+            ));
+        }
+        first
+    } else {
+        return Err(coded(
+            EXIT_KEYSTORE,
+            format!(
+                "{label} needs a password: give --password-file FILE, set \
+                 {WALLET_PASSWORD_ENV}, or run in a terminal to be asked"
+            ),
+        ));
+    };
+    if password.is_empty() {
+        return Err(coded(
+            EXIT_KEYSTORE,
+            format!("the password for {label} is empty; a keystore needs one"),
+        ));
+    }
+    Ok(password)
+}
+
+/// A backup phrase: the first line of `file`, else standard input when it
+/// is not a terminal, else a prompt.
+pub fn mnemonic_text(file: Option<&Path>) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(file) = file {
+        return read_secret_file(file, "backup phrase");
+    }
+    if io::stdin().is_terminal() {
+        return prompt_hidden("backup phrase (24 words)");
+    }
+    let mut text = Zeroizing::new(String::new());
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES)
+        .read_to_string(&mut text)
+        .context("cannot read the backup phrase from standard input")?;
+    Ok(Zeroizing::new(
+        text.lines().next().unwrap_or("").trim().to_owned(),
+    ))
+}
+
+/// Opens the keystore `name` with its password: nothing else is done, and
+/// the file is never changed, whatever goes wrong.
+pub fn open_keystore(
+    sign: &SignArgs,
+    api: &ApiArgs,
+    name: &str,
+) -> anyhow::Result<(PathBuf, Keypair)> {
+    let path = sign.keystore_path(api, name)?;
+    let keystore = Keystore::read(&path).map_err(|e| coded(EXIT_KEYSTORE, e))?;
+    let password = password(
+        sign.password_file.as_deref(),
+        &format!("{} ({})", path.display(), keystore.address()),
+        false,
+    )?;
+    let keypair = keystore
+        .decrypt(password.as_bytes())
+        .map_err(|e| coded(EXIT_KEYSTORE, format!("{}: {e}", path.display())))?;
+    Ok((path, keypair))
+}
+
+/// Who signs: the node's wallet, or a key from a keystore.
+pub enum Signer {
+    /// The node's wallet, through its wallet routes.
+    Node {
+        /// The fee to offer, if not the node's default.
+        fee: Option<u64>,
+    },
+    /// A local key, signed here and sent through `POST /v1/txs`.
+    Key(Box<LocalKey>),
+}
+
+/// A local key and what signing with it needs.
+pub struct LocalKey {
+    keypair: Keypair,
+    chain_id: ChainId,
+    nonce: u64,
+    fee: Chips,
+    expiry_height: u64,
+    sign_only: bool,
+}
+
+impl Signer {
+    /// The signer `sign` asks for. With `--keystore` this opens it (the
+    /// password first, before the node is contacted), then reads the
+    /// node's chain, height and the account's nonce, and the fee from the
+    /// genesis unless `--fee` is given.
+    pub async fn open(
+        sign: &SignArgs,
+        api: &ApiArgs,
+        client: &ApiClient,
+    ) -> anyhow::Result<Signer> {
+        let Some(name) = &sign.keystore else {
+            if sign.sign_only || sign.nonce.is_some() {
+                anyhow::bail!(
+                    "--sign-only and --nonce sign locally: give the key with --keystore FILE|NAME"
+                );
+            }
+            return Ok(Signer::Node { fee: sign.fee });
+        };
+        let (_, keypair) = open_keystore(sign, api, name)?;
+        let status = client.status().await.map_err(|e| api.explain(e))?;
+        let fee = match sign.fee {
+            Some(fee) => Chips(fee),
+            None => {
+                let genesis = sign.read_genesis(api, "choosing the fee (or give --fee)")?;
+                if genesis.chain_id() != status.node.chain_id {
+                    return Err(coded(
+                        EXIT_CONFIG,
+                        format!(
+                            "the node at {} follows chain {}, but the genesis is for chain {}; \
+                             point --api and --genesis at the same chain",
+                            api.api,
+                            status.node.chain_id,
+                            genesis.chain_id()
+                        ),
+                    ));
+                }
+                genesis.params.min_fee
+            }
+        };
+        let nonce = match sign.nonce {
+            Some(nonce) => nonce,
+            None => match client.account(&keypair.address(), None, 1).await {
+                Ok(account) => account.nonce,
+                Err(ClientError::Api { status, .. }) if status.as_u16() == 404 => 0,
+                Err(e) => return Err(api.explain(e)),
+            },
+        };
+        let next_height = status.node.height.map_or(0, |h| h + 1);
+        Ok(Signer::Key(Box::new(LocalKey {
+            keypair,
+            chain_id: status.node.chain_id,
+            nonce,
+            fee,
+            expiry_height: next_height.saturating_add(DEFAULT_EXPIRY_BLOCKS),
+            sign_only: sign.sign_only,
+        })))
+    }
+
+    /// The signing account, if it is known without asking the node.
+    pub fn address(&self) -> Option<Address> {
+        match self {
+            Signer::Node { .. } => None,
+            Signer::Key(key) => Some(key.keypair.address()),
+        }
+    }
+
+    /// Signs `action` with the next nonce (no network).
+    fn sign_next(key: &mut LocalKey, action: &Action) -> SignedTransaction {
+        let tx = Transaction {
+            chain_id: key.chain_id,
+            sender: key.keypair.public_key(),
+            nonce: key.nonce,
+            fee: key.fee,
+            expiry_height: key.expiry_height,
+            action: action.clone(),
+        }
+        .sign(&key.keypair);
+        key.nonce += 1;
+        tx
+    }
+
+    /// Sends `action`: through the node's wallet route, or signed here and
+    /// submitted (with `--sign-only`, signed and returned unsent).
+    pub async fn send(
+        &mut self,
+        client: &ApiClient,
+        api: &ApiArgs,
+        action: &Action,
+    ) -> anyhow::Result<Sent> {
+        action
+            .check_well_formed()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        match self {
+            Signer::Node { fee } => {
+                if node::api::wallet_route_of(action).is_none() {
+                    anyhow::bail!(
+                        "the node's wallet cannot send {}: sign it yourself with --keystore FILE|NAME",
+                        action.name()
+                    );
+                }
+                let reply = client.act(action, *fee).await.map_err(|e| api.explain(e))?;
+                Ok(Sent::Submitted(Box::new(reply)))
+            }
+            Signer::Key(key) => {
+                let signed = Self::sign_next(key, action);
+                if key.sign_only {
+                    return Ok(Sent::Signed(Box::new(signed)));
+                }
+                let submitted = client
+                    .submit_transaction(&signed)
+                    .await
+                    .map_err(|e| api.explain(e))?;
+                Ok(Sent::Submitted(Box::new(WalletReply {
+                    hash: submitted.hash,
+                    nonce: signed.tx.nonce,
+                    fee: signed.tx.fee.get(),
+                    sender: signed.sender_address(),
+                    action: signed.tx.action,
+                    status: TxState::Pending,
+                })))
+            }
+        }
+    }
+}
+
+/// What [`Signer::send`] did.
+pub enum Sent {
+    /// Submitted: pending in the mempool.
+    Submitted(Box<WalletReply>),
+    /// Signed and not sent (`--sign-only`).
+    Signed(Box<SignedTransaction>),
+}
+
+impl Sent {
+    /// Prints it: a sentence or the API's JSON for a submission, the hex
+    /// encoding for a signed transaction.
+    pub fn write(&self, out: &mut impl io::Write, json: bool) -> anyhow::Result<()> {
+        match self {
+            Sent::Submitted(reply) => crate::tables::write_sent(out, reply, json),
+            Sent::Signed(signed) => {
+                writeln!(out, "{}", hex::encode(signed.encode()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet::KdfParams;
+
+    fn api(home: &Path) -> ApiArgs {
+        ApiArgs {
+            api: "http://127.0.0.1:1".into(),
+            cookie: None,
+            home: Some(home.to_owned()),
+        }
+    }
+
+    #[test]
+    fn keystores_are_named_in_the_wallet_directory() {
+        let sign = SignArgs::default();
+        let api = api(Path::new("/h"));
+        assert_eq!(
+            sign.keystore_path(&api, "alice").unwrap(),
+            PathBuf::from("/h/wallets/alice.json")
+        );
+        assert_eq!(
+            sign.keystore_path(&api, "./k.json").unwrap(),
+            PathBuf::from("./k.json")
+        );
+        assert_eq!(
+            sign.keystore_path(&api, "/x/y").unwrap(),
+            PathBuf::from("/x/y")
+        );
+        assert!(sign.keystore_path(&api, "").is_err());
+        let sign = SignArgs {
+            wallet_dir: Some("/w".into()),
+            ..SignArgs::default()
+        };
+        assert_eq!(
+            sign.keystore_path(&api, "bob").unwrap(),
+            PathBuf::from("/w/bob.json")
+        );
+    }
+
+    /// A keystore with cheap KDF parameters and its password file.
+    fn keystore(dir: &Path) -> (PathBuf, PathBuf, Address) {
+        let keypair = Keypair::generate().unwrap();
+        let store = Keystore::encrypt(&keypair, b"right", KdfParams::insecure_for_tests()).unwrap();
+        let path = dir.join("k.json");
+        store.write_new(&path).unwrap();
+        let password = dir.join("k.password");
+        std::fs::write(&password, "right\n").unwrap();
+        (path, password, keypair.address())
+    }
+
+    #[test]
+    fn a_keystore_opens_with_its_password_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, password, address) = keystore(dir.path());
+        let mut sign = SignArgs {
+            password_file: Some(password),
+            ..SignArgs::default()
+        };
+        let api = api(dir.path());
+        let name = path.to_str().unwrap();
+        let (_, keypair) = open_keystore(&sign, &api, name).unwrap();
+        assert_eq!(keypair.address(), address);
+
+        let before = std::fs::read(&path).unwrap();
+        let wrong = dir.path().join("wrong.password");
+        std::fs::write(&wrong, "wrong\n").unwrap();
+        sign.password_file = Some(wrong);
+        let error = open_keystore(&sign, &api, name).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("password is wrong"),
+            "{error:#}"
+        );
+        assert_eq!(
+            error.downcast_ref::<crate::node::Coded>().unwrap().code,
+            EXIT_KEYSTORE
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the keystore is unchanged"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_keystore_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, password, _) = keystore(dir.path());
+        let sign = SignArgs {
+            password_file: Some(password),
+            ..SignArgs::default()
+        };
+        let api = api(dir.path());
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.truncate(text.len() / 2);
+        std::fs::write(&path, &text).unwrap();
+        let error = open_keystore(&sign, &api, path.to_str().unwrap()).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("malformed"), "{message}");
+        assert!(message.contains("backup phrase"), "{message}");
+        assert_eq!(
+            error.downcast_ref::<crate::node::Coded>().unwrap().code,
+            EXIT_KEYSTORE
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+        let missing = open_keystore(&sign, &api, "/nonexistent/k.json").unwrap_err();
+        assert!(
+            format!("{missing:#}").contains("cannot read keystore"),
+            "{missing:#}"
+        );
+    }
+
+    #[test]
+    fn empty_passwords_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p");
+        std::fs::write(&file, "\n").unwrap();
+        let error = password(Some(&file), "k", false).unwrap_err();
+        assert!(format!("{error:#}").contains("empty"), "{error:#}");
+        let error = password(Some(&dir.path().join("none")), "k", false).unwrap_err();
+        assert!(format!("{error:#}").contains("cannot read the password file"));
+    }
+
+    #[test]
+    fn sign_only_and_nonce_need_a_keystore() {
+        let sign = SignArgs {
+            sign_only: true,
+            ..SignArgs::default()
+        };
+        let api = api(Path::new("/h"));
+        let client = ApiClient::new(&api.api).unwrap();
+        let error = crate::api::block_on(Signer::open(&sign, &api, &client))
+            .err()
+            .unwrap();
+        assert!(format!("{error:#}").contains("--keystore"), "{error:#}");
+    }
+}
