@@ -17,7 +17,10 @@
 //!   keystore with its random password next to it (mode 0600) — player node
 //!   `i` spends from wallet `i`, the rest are for people and scripts;
 //! - **the bankroll owner**: holds the bankroll's initial pool shares (its
-//!   keystore is written too).
+//!   keystore is written too);
+//! - **validator accounts**: each validator's own address holds
+//!   [`VALIDATOR_FEE_FUND`] chips, because fees are burned and a validator
+//!   pays the fee of the slashing transactions it reports.
 //!
 //! The chain name gets a random suffix, so two fresh testnets never share
 //! a chain id (and a stale node of an old one is refused by the new one).
@@ -121,6 +124,11 @@ fn keypair() -> Result<Keypair, GenesisBuildError> {
     Keypair::generate().map_err(|e| GenesisBuildError::Randomness(e.to_string()))
 }
 
+/// The chips each validator's own account starts with: enough for the
+/// fees of the slashing transactions it reports (fees are burned, so a
+/// validator's account never fills up by itself).
+pub const VALIDATOR_FEE_FUND: u64 = 10_000;
+
 /// Makes the keys and the genesis of `layout` (whose validator nodes, in
 /// order, become the genesis validators), starting at `genesis_time_ms`.
 pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisBuildError> {
@@ -169,6 +177,10 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
             address: w.address(),
             balance: Chips(chain.wallet_balance),
         })
+        .chain(genesis_validators.iter().map(|v| GenesisAccount {
+            address: wallet::Address::from_public_key(&v.consensus_key),
+            balance: Chips(VALIDATOR_FEE_FUND),
+        }))
         .collect();
     let suffix = hex::encode(random_bytes::<4>()?);
     let params = Params {
@@ -299,7 +311,11 @@ mod tests {
         let genesis = &material.genesis;
         assert!(genesis.dealer_beacon);
         assert_eq!(genesis.validators.len(), 4);
-        assert_eq!(genesis.accounts.len(), manifest.chain.wallets as usize);
+        assert_eq!(
+            genesis.accounts.len(),
+            manifest.chain.wallets as usize + 4,
+            "the wallets and the validators' own accounts"
+        );
         assert!(genesis.chain_name.starts_with("bitcraps-local-"));
         assert!(genesis.params.faucet.is_some());
         for (i, v) in material.validators.iter().enumerate() {

@@ -23,6 +23,7 @@ use super::light::FinalityProof;
 use super::{Activity, ConsensusContext, Executor, Scheme};
 use crate::block::{Block, BlockTemplate, FIRST_BLOCK_HEIGHT};
 use crate::hash::{BlockHash, Hash};
+use crate::tx::Equivocation;
 
 /// Milliseconds since the Unix epoch on the runtime clock.
 pub(crate) fn now_ms(clock: &impl Clock) -> u64 {
@@ -309,11 +310,16 @@ impl Faults {
 }
 
 /// A simplex reporter that counts evidence of equivocation (and
-/// finalizations); the engine runs one per validator next to marshal.
-/// Slashing transactions will be built from this evidence.
+/// finalizations); the engine runs one per validator next to marshal and
+/// hands each piece of evidence to the executor
+/// ([`Executor::equivocation`]), which turns it into a slashing
+/// transaction.
 #[derive(Clone, Default)]
 pub struct FaultMonitor {
     faults: Arc<Mutex<Faults>>,
+    /// Where evidence goes: the engine's task that calls the executor
+    /// (`None` for the copy that only reads the counts).
+    evidence: Option<mpsc::UnboundedSender<Equivocation>>,
 }
 
 impl FaultMonitor {
@@ -321,20 +327,49 @@ impl FaultMonitor {
     pub fn faults(&self) -> Faults {
         self.faults.lock().clone()
     }
+
+    /// A reporter sharing these counts that also sends each piece of
+    /// evidence to `evidence`.
+    pub(crate) fn forwarding(&self, evidence: mpsc::UnboundedSender<Equivocation>) -> FaultMonitor {
+        FaultMonitor {
+            faults: self.faults.clone(),
+            evidence: Some(evidence),
+        }
+    }
 }
 
 impl Reporter for FaultMonitor {
     type Activity = Activity;
 
     fn report(&mut self, activity: Activity) -> Feedback {
-        let mut faults = self.faults.lock();
-        match activity {
-            Activity::ConflictingNotarize(_) => faults.conflicting_notarize += 1,
-            Activity::ConflictingFinalize(_) => faults.conflicting_finalize += 1,
-            Activity::NullifyFinalize(_) => faults.nullify_finalize += 1,
-            Activity::Finalization(_) => faults.finalizations += 1,
-            _ => {}
+        {
+            let mut faults = self.faults.lock();
+            match activity {
+                Activity::ConflictingNotarize(_) => faults.conflicting_notarize += 1,
+                Activity::ConflictingFinalize(_) => faults.conflicting_finalize += 1,
+                Activity::NullifyFinalize(_) => faults.nullify_finalize += 1,
+                Activity::Finalization(_) => faults.finalizations += 1,
+                _ => {}
+            }
+        }
+        if let (Some(sender), Some(evidence)) =
+            (&self.evidence, Equivocation::from_activity(&activity))
+        {
+            // Reporting must not block simplex: the queue is unbounded, and
+            // fed only by equivocation, at most a few reports per
+            // participant and view.
+            let _ = sender.send(evidence);
         }
         Feedback::Ok
+    }
+}
+
+/// Hands each piece of equivocation evidence to the executor.
+pub(crate) async fn run_evidence<X: Executor>(
+    executor: Arc<Mutex<X>>,
+    mut evidence: mpsc::UnboundedReceiver<Equivocation>,
+) {
+    while let Some(evidence) = evidence.recv().await {
+        executor.lock().equivocation(evidence);
     }
 }

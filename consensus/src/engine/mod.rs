@@ -118,11 +118,18 @@
 //!
 //! ## What is not here yet
 //!
-//! Epoch changes (DKG/resharing through the chain), slashing transactions
-//! from [`Activity`] evidence, and the production network (commonware
-//! `authenticated::lookup` on the tokio runtime) — [`start`] is generic over
-//! the p2p channels, so the same code runs over the simulated network in
-//! the tests and over real sockets in the node.
+//! Epoch changes (DKG/resharing through the chain): the committee and its
+//! sharing are the genesis's for the life of the chain. [`start`] is
+//! generic over the p2p channels, so the same code runs over the simulated
+//! network in the tests and over real sockets in the node.
+//!
+//! ## Equivocation
+//!
+//! The [`FaultMonitor`] reporter counts what simplex reports and forwards
+//! every conflicting pair of votes (`ConflictingNotarize`,
+//! `ConflictingFinalize`, `NullifyFinalize`) as an
+//! [`Equivocation`] to [`Executor::equivocation`], on a task of its own so
+//! that reporting never waits for the executor.
 
 mod application;
 pub mod block;
@@ -146,6 +153,7 @@ use commonware_utils::ordered::Set;
 use wallet::ChainId;
 
 use crate::block::{Block, BlockTemplate, MAX_BLOCK_BYTES};
+use crate::tx::Equivocation;
 
 pub use application::{FaultMonitor, Faults};
 pub use block::ConsensusBlock;
@@ -237,6 +245,17 @@ pub trait Executor: Send + 'static {
     /// descendant's certificate (e.g. while catching up); that descendant's
     /// proof and the chain of `parent` hashes down to this block prove it.
     fn finalized(&mut self, block: &Block, certificate: Option<&[u8]>);
+
+    /// Simplex reported that a committee member signed two conflicting
+    /// votes (`evidence`, in commonware's encoding; simplex verified the
+    /// signatures before reporting). A validator turns it into a slashing
+    /// transaction ([`crate::tx::Evidence::Equivocation`]). Called from
+    /// the engine's own task, like the other methods. The default only
+    /// logs it: an executor that cannot submit transactions (a test's)
+    /// has nothing else to do with it.
+    fn equivocation(&mut self, evidence: Equivocation) {
+        tracing::warn!(kind = ?evidence.kind, "equivocation reported; not submitted");
+    }
 }
 
 /// Consensus timing and rates.

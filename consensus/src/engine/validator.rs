@@ -25,7 +25,7 @@ use commonware_utils::channel::mpsc;
 use commonware_utils::sync::Mutex;
 use rand_chacha::rand_core::CryptoRng;
 
-use super::application::{App, FaultMonitor, Faults, FinalizerInbox, run_finalizer};
+use super::application::{App, FaultMonitor, Faults, FinalizerInbox, run_evidence, run_finalizer};
 use super::block::ConsensusBlock;
 use super::{Config, Digest, EngineError, Executor, PAGE_SIZE, Scheme, namespace};
 use crate::block::MAX_BLOCK_BYTES;
@@ -333,6 +333,15 @@ where
             .child("finalizer")
             .spawn(move |_| run_finalizer(executor, marshal_mailbox, inbox));
     }
+    // Equivocation evidence: simplex's reporter → executor.
+    let (evidence, evidence_inbox) = mpsc::unbounded_channel();
+    let faults = faults.forwarding(evidence);
+    {
+        let executor = executor.clone();
+        context
+            .child("evidence")
+            .spawn(move |_| run_evidence(executor, evidence_inbox));
+    }
 
     // The application behind Deferred.
     let app = App {
@@ -361,7 +370,7 @@ where
             blocker,
             automaton: deferred.clone(),
             relay: deferred.clone(),
-            reporter: Reporters::from((deferred, faults.clone())),
+            reporter: Reporters::from((deferred, faults)),
             strategy: Sequential,
             partition: format!("{prefix}-simplex"),
             mailbox_size: storage.mailbox_size,

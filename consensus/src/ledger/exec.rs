@@ -13,7 +13,7 @@ use super::state::State;
 use crate::genesis::Params;
 use crate::hash::Hash;
 use crate::receipt::{LedgerEvent, ReasonText, RejectReason};
-use crate::tx::TableId;
+use crate::tx::{ConsensusCommittee, TableId};
 
 /// The block being applied.
 pub(crate) struct Env<'a> {
@@ -23,6 +23,8 @@ pub(crate) struct Env<'a> {
     pub(crate) block_hash: Hash,
     /// The epoch of this height.
     pub(crate) epoch: u64,
+    /// The engine's committee, which verifies consensus evidence.
+    pub(crate) consensus: Option<&'a ConsensusCommittee>,
 }
 
 /// Who sent the transaction being executed.

@@ -120,7 +120,7 @@ use crate::merkle::{
 };
 use crate::receipt::{LedgerEvent, Receipt};
 use crate::storage::{ApplyOutcome, BlockCommit, Store};
-use crate::tx::TableId;
+use crate::tx::{ConsensusCommittee, Slot, TableId};
 use exec::{Env, Out};
 use persistence::StoreNodes;
 use state::State;
@@ -245,6 +245,10 @@ pub struct Ledger {
     genesis_root: Option<Hash>,
     /// The genesis writes, while no block is applied.
     pending_genesis: Option<GenesisWrites>,
+    /// The engine's committee (from the genesis `beacon_sharing`), which
+    /// verifies [`crate::tx::Evidence::Equivocation`]; `None` for a chain
+    /// without a sharing, where such evidence is refused.
+    consensus: Option<Arc<ConsensusCommittee>>,
     backend: Backend,
 }
 
@@ -280,6 +284,7 @@ impl Ledger {
                 state: entries,
                 nodes: update.batch,
             }),
+            consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
             backend: Backend::Memory {
                 nodes,
                 applied: BTreeMap::new(),
@@ -334,6 +339,7 @@ impl Ledger {
             head,
             genesis_root,
             pending_genesis,
+            consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
             backend: Backend::Store(store),
         })
     }
@@ -379,6 +385,7 @@ impl Ledger {
             head: self.head,
             genesis_root: self.genesis_root,
             pending_genesis: self.pending_genesis.clone(),
+            consensus: self.consensus.clone(),
             backend: Backend::Memory { nodes, applied },
         })
     }
@@ -514,6 +521,7 @@ impl Ledger {
             timestamp_ms: block.header.timestamp_ms,
             block_hash,
             epoch: self.state.globals.get().epoch,
+            consensus: self.consensus.as_deref(),
         };
         let mut out = Out::default();
         // 1. Beacon entries.
@@ -749,9 +757,27 @@ impl Ledger {
         self.state.globals.get().epoch
     }
 
+    /// The record of `epoch` (its first height and set), while kept (the
+    /// current epoch's always is).
+    pub fn epoch_record(&self, epoch: u64) -> Option<&EpochRecord> {
+        self.state.epochs.get(&epoch)
+    }
+
     /// The current epoch's validators.
     pub fn active_validators(&self) -> &[PublicKey] {
         self.state.active_validators()
+    }
+
+    /// Whether `offender` was already slashed for its offence at `slot`
+    /// (evidence for it would be refused).
+    pub fn is_punished(&self, offender: &PublicKey, slot: &Slot) -> bool {
+        self.state.evidence.contains(&(*offender, *slot))
+    }
+
+    /// The engine's committee, which verifies consensus evidence (`None`
+    /// for a genesis without a `beacon_sharing`).
+    pub fn consensus_committee(&self) -> Option<&ConsensusCommittee> {
+        self.consensus.as_deref()
     }
 
     /// Stake on its way out: `((release height, sequence), entry)`.

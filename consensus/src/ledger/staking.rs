@@ -16,6 +16,15 @@
 //!   its unbonding entries (rounded down) and marks it slashed: it earns no
 //!   more fees, leaves the set at the next epoch, and never joins again.
 //!   The reporter is not rewarded.
+//! - Engine votes ([`Evidence::Equivocation`]: two conflicting threshold
+//!   partial signatures, as simplex reports them) are verified here against
+//!   the genesis committee (`ConsensusCommittee::verify`); the offender is
+//!   the genesis validator at the signer's index, and the slot is the
+//!   engine's `(epoch, view)` at `Slot::CONSENSUS_HEIGHT`. The engine keeps
+//!   the genesis committee for the life of the chain (no resharing yet),
+//!   so the ledger-epoch rules above do not apply and their records are
+//!   never pruned; the cut, the once-per-slot rule and leaving the set at
+//!   the next epoch are the same.
 //! - At the end of the last block of each epoch (`(height + 1) %
 //!   epoch_length_blocks == 0`) the fee pool is paid to the epoch's
 //!   validators that are not slashed, pro rata to their bonded stake, each
@@ -36,7 +45,7 @@ use super::exec::{Env, Out, Sender, TxResult, text};
 use super::state::{EpochRecord, EvidenceUsed, State, Unbonding, Validator};
 use crate::genesis::{BPS_DENOMINATOR, Params};
 use crate::receipt::{LedgerEvent, RejectReason};
-use crate::tx::{BeaconKey, Evidence, NetworkAddress};
+use crate::tx::{BeaconKey, ConflictKind, Evidence, NetworkAddress, Slot};
 
 /// How many epochs back evidence is still punished.
 pub fn evidence_window(params: &Params) -> u64 {
@@ -176,43 +185,42 @@ impl State {
         Ok(())
     }
 
-    /// `SlashingEvidence` (signatures already verified with the block).
+    /// `SlashingEvidence`. A double vote's signatures were verified with
+    /// the block; engine votes are verified here, against the chain's
+    /// committee.
     pub(crate) fn slash(&mut self, env: &Env<'_>, out: &mut Out, evidence: &Evidence) -> TxResult {
-        let offender = *evidence.offender();
-        let slot = evidence.slot();
         let not_applicable = |reason: String| RejectReason::EvidenceNotApplicable {
             reason: text(&reason),
+        };
+        let (offender, slot, what) = match evidence {
+            Evidence::DoubleVote {
+                validator, first, ..
+            } => (*validator, first.vote.slot(), "double vote"),
+            Evidence::Equivocation(equivocation) => {
+                let committee = env.consensus.ok_or_else(|| {
+                    not_applicable("this chain has no consensus committee to check votes".into())
+                })?;
+                let offence = committee
+                    .verify(equivocation)
+                    .map_err(|e| not_applicable(format!("no proof of equivocation: {e}")))?;
+                let what = match equivocation.kind {
+                    ConflictKind::Notarize => "conflicting notarize votes",
+                    ConflictKind::Finalize => "conflicting finalize votes",
+                    ConflictKind::NullifyFinalize => "nullify and finalize votes",
+                };
+                (offence.offender, offence.slot, what)
+            }
         };
         let validator = self
             .validators
             .get(&offender)
             .ok_or_else(|| not_applicable("the accused is not a registered validator".into()))?;
-        let current = self.globals.get().epoch;
-        if slot.epoch > current {
-            return Err(not_applicable(format!(
-                "the votes are for epoch {}, after the current epoch {current}",
-                slot.epoch
-            ))
-            .into());
-        }
-        let window = evidence_window(env.params);
-        if current - slot.epoch > window {
-            return Err(not_applicable(format!(
-                "the votes are from epoch {}, more than {window} epochs ago: too old to punish",
-                slot.epoch
-            ))
-            .into());
-        }
-        let was_member = self
-            .epochs
-            .get(&slot.epoch)
-            .is_some_and(|e| e.validators.contains(&offender));
-        if !was_member {
-            return Err(not_applicable(format!(
-                "the accused was not a validator in epoch {}",
-                slot.epoch
-            ))
-            .into());
+        // The engine's committee is the genesis committee for the life of
+        // the chain (no resharing yet), whatever the ledger's epoch: its
+        // votes are punishable as long as it signs them. A double vote is
+        // about a ledger epoch and its set.
+        if let Evidence::DoubleVote { .. } = evidence {
+            self.check_double_vote_epoch(env, &offender, &slot)?;
         }
         if self.evidence.contains(&(offender, slot)) {
             return Err(not_applicable("this offence was already punished".into()).into());
@@ -259,11 +267,56 @@ impl State {
         out.event(LedgerEvent::Slashed {
             validator: offender,
             amount: total,
-            reason: text(&format!(
-                "double vote at epoch {} height {} view {}",
-                slot.epoch, slot.height, slot.view
-            )),
+            reason: text(&if slot.is_consensus() {
+                format!(
+                    "{what} at consensus epoch {} view {}",
+                    slot.epoch, slot.view
+                )
+            } else {
+                format!(
+                    "{what} at epoch {} height {} view {}",
+                    slot.epoch, slot.height, slot.view
+                )
+            }),
         });
+        Ok(())
+    }
+
+    /// The ledger-epoch rules of a double vote at `slot`: not in the
+    /// future, within the evidence window, by a member of that epoch's set.
+    fn check_double_vote_epoch(
+        &self,
+        env: &Env<'_>,
+        offender: &PublicKey,
+        slot: &Slot,
+    ) -> Result<(), RejectReason> {
+        let not_applicable = |reason: String| RejectReason::EvidenceNotApplicable {
+            reason: text(&reason),
+        };
+        let current = self.globals.get().epoch;
+        if slot.epoch > current {
+            return Err(not_applicable(format!(
+                "the votes are for epoch {}, after the current epoch {current}",
+                slot.epoch
+            )));
+        }
+        let window = evidence_window(env.params);
+        if current - slot.epoch > window {
+            return Err(not_applicable(format!(
+                "the votes are from epoch {}, more than {window} epochs ago: too old to punish",
+                slot.epoch
+            )));
+        }
+        let was_member = self
+            .epochs
+            .get(&slot.epoch)
+            .is_some_and(|e| e.validators.contains(offender));
+        if !was_member {
+            return Err(not_applicable(format!(
+                "the accused was not a validator in epoch {}",
+                slot.epoch
+            )));
+        }
         Ok(())
     }
 
@@ -364,7 +417,9 @@ impl State {
             let old_evidence: Vec<_> = self
                 .evidence
                 .iter()
-                .filter(|((_, slot), _)| slot.epoch < oldest)
+                // Engine-vote offences are kept: their epoch is the
+                // engine's, which does not follow the ledger's.
+                .filter(|((_, slot), _)| slot.epoch < oldest && !slot.is_consensus())
                 .map(|(k, _)| *k)
                 .collect();
             for key in old_evidence {

@@ -1,5 +1,13 @@
 //! Consensus votes and proof of equivocation.
 //!
+//! Two kinds of proof: [`Evidence::DoubleVote`], about ed25519-signed
+//! [`Vote`]s (below), and [`Evidence::Equivocation`], two conflicting votes
+//! of the BFT engine itself — threshold BLS partial signatures, as simplex
+//! reports them (see [`Equivocation`]). The second is what the
+//! engine produces; its signatures need the chain's committee to verify,
+//! so [`Evidence::verify`] only checks its form and the ledger verifies the
+//! rest ([`ConsensusCommittee::verify`]).
+//!
 //! A validator's vote is a [`Vote`] — `(epoch, height, view, block)` — signed
 //! with its ed25519 consensus key over
 //! `wallet::signing_bytes(SignDomain::ConsensusVote, chain_id, borsh(vote))`.
@@ -16,6 +24,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use wallet::{ChainId, Keypair, PublicKey, SignDomain, Signature, VerifyError};
 
+#[cfg(doc)]
+use super::equivocation::ConsensusCommittee;
+use super::equivocation::Equivocation;
 use crate::encoding::encode;
 use crate::hash::{BlockHash, Hash};
 
@@ -72,7 +83,9 @@ impl Vote {
     }
 }
 
-/// Where a vote is cast: one vote per validator per slot.
+/// Where a vote is cast: one vote per validator per slot. The engine's
+/// votes name a consensus epoch and view but no height: their slots are at
+/// [`Slot::CONSENSUS_HEIGHT`].
 #[derive(
     Clone,
     Copy,
@@ -94,6 +107,19 @@ pub struct Slot {
     pub height: u64,
     /// The view.
     pub view: u64,
+}
+
+impl Slot {
+    /// The height of every slot of an [`Evidence::Equivocation`]: a
+    /// consensus vote names a view, not a height, and a height no chain
+    /// reaches keeps its offences apart from any [`Evidence::DoubleVote`]'s.
+    pub const CONSENSUS_HEIGHT: u64 = u64::MAX;
+
+    /// Whether this is the slot of an engine vote (see
+    /// [`Slot::CONSENSUS_HEIGHT`]).
+    pub const fn is_consensus(&self) -> bool {
+        self.height == Slot::CONSENSUS_HEIGHT
+    }
 }
 
 /// A vote and its signature.
@@ -155,9 +181,27 @@ pub enum EvidenceError {
         /// Which vote.
         which: VoteSide,
     },
+    /// The engine votes of an [`Evidence::Equivocation`] do not decode to
+    /// two conflicting votes of one signer in one round, canonically
+    /// encoded.
+    #[error("the consensus votes are malformed: {reason}")]
+    MalformedVotes {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The votes' signer index is not a member of the committee.
+    #[error("the votes are signed by participant {index}, who is not in the committee")]
+    UnknownSigner {
+        /// The signer's index.
+        index: u32,
+    },
 }
 
 /// Proof that a validator misbehaved.
+// A double vote is stored inline (a few hundred bytes) next to the small
+// `Equivocation` (a heap vector): evidence is rare and short-lived, and
+// boxing would change the shape of the `DoubleVote` variant for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
@@ -171,26 +215,36 @@ pub enum Evidence {
         /// A conflicting vote.
         second: SignedVote,
     },
+    /// Two conflicting votes of the BFT engine by one participant (tag 1).
+    Equivocation(Equivocation),
 }
 
 impl Evidence {
-    /// The accused validator.
-    pub const fn offender(&self) -> &PublicKey {
+    /// The accused validator, if the evidence names it: an
+    /// [`Evidence::Equivocation`] names a participant index, which only the
+    /// chain's committee maps to a validator ([`ConsensusCommittee::verify`]).
+    pub const fn offender(&self) -> Option<&PublicKey> {
         match self {
-            Evidence::DoubleVote { validator, .. } => validator,
+            Evidence::DoubleVote { validator, .. } => Some(validator),
+            Evidence::Equivocation(_) => None,
         }
     }
 
     /// The slot of the offence. The ledger slashes a validator at most once
     /// per `(offender, slot)`, whichever pair of votes or order is shown.
-    pub const fn slot(&self) -> Slot {
+    /// Fails only for engine votes that do not decode.
+    pub fn slot(&self) -> Result<Slot, EvidenceError> {
         match self {
-            Evidence::DoubleVote { first, .. } => first.vote.slot(),
+            Evidence::DoubleVote { first, .. } => Ok(first.vote.slot()),
+            Evidence::Equivocation(equivocation) => {
+                equivocation.signer_and_slot().map(|(_, slot)| slot)
+            }
         }
     }
 
     /// The checks that need no signature: the votes are for one slot and
-    /// different blocks.
+    /// different blocks (for engine votes: they decode, canonically, to two
+    /// conflicting votes of one signer in one round).
     pub fn check_well_formed(&self) -> Result<(), EvidenceError> {
         match self {
             Evidence::DoubleVote { first, second, .. } => {
@@ -207,17 +261,22 @@ impl Evidence {
                 }
                 Ok(())
             }
+            Evidence::Equivocation(equivocation) => equivocation.decode().map(|_| ()),
         }
     }
 
-    /// Verifies the evidence completely for chain `chain_id`: well formed
-    /// ([`Evidence::check_well_formed`]) and both votes validly signed by the
-    /// accused validator. Whether the validator was in the set for that
-    /// epoch, and whether the offence is still punishable, is for the
-    /// ledger.
+    /// Verifies what needs no ledger state for chain `chain_id`: well
+    /// formed ([`Evidence::check_well_formed`]) and, for a double vote, both
+    /// votes validly signed by the accused validator. The signatures of an
+    /// [`Evidence::Equivocation`] are threshold partial signatures that only
+    /// the chain's committee verifies: the ledger does
+    /// ([`ConsensusCommittee::verify`]). Whether the validator was in the
+    /// set for that epoch, and whether the offence is still punishable, is
+    /// for the ledger.
     pub fn verify(&self, chain_id: &ChainId) -> Result<(), EvidenceError> {
         self.check_well_formed()?;
         match self {
+            Evidence::Equivocation(_) => Ok(()),
             Evidence::DoubleVote {
                 validator,
                 first,
@@ -273,14 +332,14 @@ mod tests {
         let k = keypair(1);
         let evidence = double_vote(&k);
         assert_eq!(evidence.verify(&CHAIN), Ok(()));
-        assert_eq!(evidence.offender(), &k.public_key());
+        assert_eq!(evidence.offender(), Some(&k.public_key()));
         assert_eq!(
             evidence.slot(),
-            Slot {
+            Ok(Slot {
                 epoch: 2,
                 height: 40,
                 view: 1
-            }
+            })
         );
     }
 
@@ -365,7 +424,10 @@ mod tests {
             validator,
             first,
             mut second,
-        } = double_vote(&k);
+        } = double_vote(&k)
+        else {
+            unreachable!("a double vote")
+        };
         let mut bytes = second.signature.to_bytes();
         bytes[10] ^= 1;
         second.signature = Signature::from_bytes(bytes);
@@ -429,7 +491,9 @@ mod tests {
             };
             prop_assert_eq!(evidence.verify(&CHAIN), Ok(()));
             // Change one signed field after signing: the signature no longer fits.
-            let Evidence::DoubleVote { validator, first, mut second } = evidence;
+            let Evidence::DoubleVote { validator, first, mut second } = evidence else {
+                unreachable!("a double vote")
+            };
             match tamper {
                 0 => second.vote.block = Hash::new([b[0] ^ 1; 32]),
                 1 => second.vote.view = second.vote.view.wrapping_add(1),

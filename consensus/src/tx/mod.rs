@@ -24,25 +24,31 @@
 //!
 //! [`SignedTransaction::decode`] refuses more than [`MAX_TX_BYTES`] before
 //! decoding; every field is bounded, and the largest possible transaction
-//! (426 bytes: slashing evidence with two votes) is far below the limit,
-//! which a test checks.
+//! (485 bytes: slashing evidence with two engine votes at their largest) is
+//! far below the limit, which a test checks.
 //!
 //! ## Validity
 //!
 //! [`SignedTransaction::check`] applies every rule that needs no ledger
 //! state: the chain id, [`Action::check_well_formed`], the signature, and the
-//! signatures of slashing evidence. A block holding a transaction that fails
-//! it is not well formed. The ledger then applies the stateful rules — the
+//! signatures of slashing evidence (of an [`Evidence::Equivocation`] only
+//! its form: its threshold signatures need the chain's committee, which the
+//! ledger holds). A block holding a transaction that fails it is not well
+//! formed. The ledger then applies the stateful rules — the
 //! nonce is the sender's next (accounts start at 0), the block height is at
 //! most `expiry_height`, the fee is at least the genesis `min_fee`, the
 //! balance covers fee and amount — and records a refusal in the receipt.
 
 mod action;
+pub(crate) mod equivocation;
 mod evidence;
 
 pub use action::{
     Action, BEACON_KEY_LENGTHS, BeaconKey, MAX_BEACON_KEY_BYTES, MAX_NETWORK_ADDRESS_BYTES,
     MAX_TABLE_BET, MAX_TABLE_NAME_BYTES, NetworkAddress, TableGame, TableId, TableName,
+};
+pub use equivocation::{
+    CommitteeError, ConflictKind, ConsensusCommittee, Equivocation, MAX_EQUIVOCATION_BYTES, Offence,
 };
 pub use evidence::{Evidence, EvidenceError, SignedVote, Slot, Vote, VoteSide};
 
@@ -212,7 +218,7 @@ impl SignedTransaction {
 
     /// Every check that needs no ledger state, cheapest first: the
     /// transaction is for `chain_id`, is well formed, is signed by its
-    /// sender, and any slashing evidence is validly signed.
+    /// sender, and any slashing evidence passes [`Evidence::verify`].
     pub fn check(&self, chain_id: &ChainId) -> Result<(), TxError> {
         if self.tx.chain_id != *chain_id {
             return Err(TxError::WrongChain {

@@ -82,8 +82,25 @@ pub(crate) mod strategies {
     }
 
     /// Evidence with real signatures: sometimes a genuine double vote,
-    /// sometimes not (same block, other slot).
+    /// sometimes not (same block, other slot); or engine votes that are
+    /// arbitrary bytes (real ones are in `equivocation`'s tests: signing
+    /// them is too slow for every case here).
     pub(crate) fn evidence() -> impl Strategy<Value = Evidence> {
+        prop_oneof![
+            3 => double_vote(),
+            1 => (
+                prop_oneof![
+                    Just(ConflictKind::Notarize),
+                    Just(ConflictKind::Finalize),
+                    Just(ConflictKind::NullifyFinalize),
+                ],
+                bytes::<MAX_EQUIVOCATION_BYTES>(),
+            )
+                .prop_map(|(kind, votes)| Evidence::Equivocation(Equivocation { kind, votes })),
+        ]
+    }
+
+    fn double_vote() -> impl Strategy<Value = Evidence> {
         (
             any::<u8>(),
             any::<u64>(),
@@ -274,6 +291,12 @@ pub(crate) fn largest_transactions() -> Vec<SignedTransaction> {
                 second: vote(2).sign(&CHAIN, &k),
             },
         },
+        Action::SlashingEvidence {
+            evidence: Evidence::Equivocation(Equivocation {
+                kind: ConflictKind::Notarize,
+                votes: BoundedBytes::new(vec![0xff; MAX_EQUIVOCATION_BYTES]).unwrap(),
+            }),
+        },
     ];
     actions
         .into_iter()
@@ -303,10 +326,13 @@ pub(crate) fn largest_transaction_len() -> usize {
 #[test]
 fn every_possible_transaction_fits_the_limit() {
     let largest = largest_transaction_len();
-    // SlashingEvidence: 32+32+8+8+8 header, 1 action tag, 1 evidence tag,
-    // 32 key, two votes of 8+8+8+32 and a 64-byte signature each, then the
-    // 64-byte signature = 426 bytes (a validator registration is 417).
-    assert_eq!(largest, 426);
+    // SlashingEvidence of engine votes: 32+32+8+8+8 header, 1 action tag,
+    // 1 evidence tag, 1 kind tag, a 4-byte length and two votes of at most
+    // 163 bytes each (round 2×10, parent view 10, digest 32, signer 5,
+    // vote and seed signatures 2×48), then the 64-byte signature = 485
+    // bytes (a double vote is 426, a validator registration 417).
+    assert_eq!(MAX_EQUIVOCATION_BYTES, 2 * 163);
+    assert_eq!(largest, 485);
     assert!(largest <= MAX_TX_BYTES, "{largest} > {MAX_TX_BYTES}");
     for t in largest_transactions() {
         assert_eq!(SignedTransaction::decode(&t.encode()), Ok(t.clone()));

@@ -33,6 +33,12 @@
 //!   share of `(chain, epoch, height, B's hash)`, add it to the pool and
 //!   hand it to the share gossip.
 //!
+//! - **equivocation** reported by the engine: checked against the chain's
+//!   committee and, for a new offence by another validator, turned into a
+//!   `SlashingEvidence` transaction signed with this validator's key and
+//!   submitted to the [`TransactionSource`]; pursued until the offence is
+//!   punished or the ledger refused it (`validator/slashing.rs`).
+//!
 //! Each call costs one copy of the state (not of the chain) plus the
 //! block's execution. Shares are signed only here, after finality, only
 //! for the finalized block at a height (see [`crate::beacon`] for why the
@@ -52,6 +58,7 @@
 mod schedule;
 #[cfg(test)]
 mod sim;
+mod slashing;
 #[cfg(test)]
 mod tests;
 
@@ -70,7 +77,8 @@ use crate::encoding::BoundedBytes;
 use crate::engine::Executor;
 use crate::hash::{BlockHash, TxHash};
 use crate::ledger::{AppliedBlock, BlockOutcome, CrashTiming, Ledger, LedgerError, Play};
-use crate::tx::SignedTransaction;
+use crate::tx::{Equivocation, SignedTransaction};
+use slashing::Slashing;
 
 /// The finalized ledger, shared between the validator (which applies
 /// finalized blocks) and readers (the node's API).
@@ -99,6 +107,25 @@ pub trait TransactionSource: Send + 'static {
     fn more_than(&mut self, n: usize) -> bool {
         self.candidates(n.saturating_add(1)).len() > n
     }
+
+    /// Adds `tx`, a transaction this validator made itself (a slashing
+    /// transaction), so that it is proposed — here and, for a node's
+    /// mempool, by the validators it is gossiped to. `finalized` is the
+    /// finalized ledger, for the source's stateful checks (nonce, balance,
+    /// fee). Its signature is valid.
+    fn submit(
+        &mut self,
+        tx: SignedTransaction,
+        finalized: &SharedLedger,
+    ) -> Result<(), SubmitError>;
+}
+
+/// Why a [`TransactionSource`] did not take a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the transaction source refused the transaction: {reason}")]
+pub struct SubmitError {
+    /// Why.
+    pub reason: String,
 }
 
 /// Told about every finalized block once the shared ledger has applied it
@@ -265,6 +292,7 @@ pub struct ValidatorApp<T, K = ()> {
     gossip: ShareGossip,
     speculative: BTreeMap<BlockHash, Speculative>,
     max_block_txs: usize,
+    slashing: Slashing,
 }
 
 impl<T: TransactionSource> ValidatorApp<T, ()> {
@@ -296,6 +324,7 @@ impl<T: TransactionSource> ValidatorApp<T, ()> {
             gossip,
             speculative: BTreeMap::new(),
             max_block_txs,
+            slashing: Slashing::default(),
         })
     }
 }
@@ -313,6 +342,7 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             gossip: self.gossip,
             speculative: self.speculative,
             max_block_txs: self.max_block_txs,
+            slashing: self.slashing,
         }
     }
 
@@ -531,6 +561,16 @@ fn timed_step_due(state: &Ledger, now_ms: u64) -> bool {
 }
 
 impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
+    fn equivocation(&mut self, evidence: Equivocation) {
+        self.slashing.report(
+            evidence,
+            &self.beacon.keypair,
+            &self.mirror,
+            &self.ledger,
+            &mut self.transactions,
+        );
+    }
+
     fn has_work(&mut self, parent: Option<&Block>, now_ms: u64) -> bool {
         self.recover_parent(parent);
         let Some(state) = self.post_state(parent) else {
@@ -639,7 +679,15 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         self.advance_mirror(block);
         self.speculative
             .retain(|_, s| s.block.header.height > height);
-        self.transactions.finalized(&block.transaction_hashes());
+        let included = block.transaction_hashes();
+        self.transactions.finalized(&included);
+        self.slashing.finalized(
+            &included,
+            &self.beacon.keypair,
+            &self.mirror,
+            &self.ledger,
+            &mut self.transactions,
+        );
         self.sink.finalized(block, proof, applied.as_deref());
         if waits {
             // Redelivered after a restart: sign again (the same share, BLS

@@ -52,6 +52,12 @@ pub(super) const FAST: Link = Link {
 /// The bankroll owner's key seed.
 pub(super) const BANK: u8 = 100;
 
+/// Each validator's stake at genesis.
+pub(super) const VALIDATOR_STAKE: Chips = Chips(10_000);
+
+/// What each validator's account holds at genesis.
+pub(super) const VALIDATOR_BALANCE: Chips = Chips(1_000);
+
 pub(super) fn player(seed: u8) -> Keypair {
     Keypair::from_secret_bytes(&[seed; 32])
 }
@@ -86,7 +92,9 @@ impl Keys {
 }
 
 /// A dealer committee of `n` validators and a genesis funding `players`
-/// (key seeds) and the bankroll (owned by [`BANK`]).
+/// (key seeds), the bankroll (owned by [`BANK`]) and each validator's
+/// account with [`VALIDATOR_BALANCE`] (for the fees of its slashing
+/// transactions).
 pub(super) fn keys(seed: u64, n: usize, params: Params, players: &[u8]) -> Keys {
     let committee = dealer_committee(n as u32, &[seed as u8; 32]).unwrap();
     let sharing = committee.beacon_sharing().unwrap();
@@ -100,7 +108,7 @@ pub(super) fn keys(seed: u64, n: usize, params: Params, players: &[u8]) -> Keys 
         .map(|i| format!("127.0.0.1:{}", 9000 + i).parse().unwrap())
         .collect();
     let validators = committee
-        .genesis_validators(Chips(10_000), &addresses)
+        .genesis_validators(VALIDATOR_STAKE, &addresses)
         .unwrap();
     let accounts = players
         .iter()
@@ -109,6 +117,10 @@ pub(super) fn keys(seed: u64, n: usize, params: Params, players: &[u8]) -> Keys 
             address: player(s).address(),
             balance: Chips(1_000_000),
         })
+        .chain(wallets.iter().map(|w| GenesisAccount {
+            address: w.address(),
+            balance: VALIDATOR_BALANCE,
+        }))
         .collect();
     let genesis = Genesis {
         chain_name: "validator-app-test".parse().unwrap(),
@@ -275,6 +287,13 @@ impl TransactionSource for TxQueue {
             .lock()
             .unwrap()
             .retain(|tx| !included.contains(&tx.hash()));
+    }
+
+    /// Queued behind what is there (this validator's queue only: the
+    /// simulation has no gossip between queues).
+    fn submit(&mut self, tx: SignedTransaction, _: &SharedLedger) -> Result<(), SubmitError> {
+        self.push(tx);
+        Ok(())
     }
 }
 
@@ -540,8 +559,16 @@ impl Cluster {
     /// the network sees one peer; the first twin talks with the validators
     /// in `first` (sends to them, hears from them), the second with the
     /// others. Each twin is honest on its own, so together they sign
-    /// conflicting votes whenever they see different proposals.
-    pub(super) async fn start_twins(&mut self, context: &deterministic::Context, first: &[usize]) {
+    /// conflicting votes whenever they see different proposals. The
+    /// validators in `bridges` talk with both twins (they are on both
+    /// sides): they receive both twins' votes, so they see the
+    /// equivocation and report it.
+    pub(super) async fn start_twins(
+        &mut self,
+        context: &deterministic::Context,
+        first: &[usize],
+        bridges: &[usize],
+    ) {
         use commonware_p2p::simulated::{SplitOrigin, SplitTarget};
 
         let k = self.twin_of.expect("a twin was added");
@@ -552,14 +579,16 @@ impl Cluster {
         let q = quota(&self.timing);
         let sides: [Vec<ed25519::PublicKey>; 2] = [
             (0..self.n())
-                .filter(|i| *i != k && first.contains(i))
+                .filter(|i| *i != k && (first.contains(i) || bridges.contains(i)))
                 .map(|i| self.key(i))
                 .collect(),
             (0..self.n())
-                .filter(|i| *i != k && !first.contains(i))
+                .filter(|i| *i != k && (!first.contains(i) || bridges.contains(i)))
                 .map(|i| self.key(i))
                 .collect(),
         ];
+        let bridges: Arc<Vec<ed25519::PublicKey>> =
+            Arc::new(bridges.iter().map(|i| self.key(*i)).collect());
         let sides = Arc::new(sides);
         let mut primary = Vec::new();
         let mut secondary = Vec::new();
@@ -586,8 +615,11 @@ impl Cluster {
                 }
             };
             let route_sides = sides.clone();
+            let route_bridges = bridges.clone();
             let route = move |(from, _): &commonware_p2p::Message<ed25519::PublicKey>| {
-                if route_sides[0].contains(from) {
+                if route_bridges.contains(from) {
+                    SplitTarget::Both
+                } else if route_sides[0].contains(from) {
                     SplitTarget::Primary
                 } else {
                     SplitTarget::Secondary
@@ -756,6 +788,27 @@ impl Cluster {
             queue.push(tx.clone());
         }
         hash
+    }
+
+    /// Puts a transfer of 1 chip from [`BANK`] to itself (nonce 0) into
+    /// node `slot`'s queue only. Given to one twin, it makes that twin's
+    /// proposals differ from its sibling's: when their validator leads,
+    /// they propose two blocks for one view and sign both.
+    pub(super) fn submit_only_to(&mut self, slot: usize) {
+        let bank = player(BANK);
+        let tx = Transaction {
+            chain_id: self.keys.genesis.chain_id(),
+            sender: bank.public_key(),
+            nonce: 0,
+            fee: Chips(1),
+            expiry_height: u64::MAX,
+            action: Action::Transfer {
+                to: bank.address(),
+                amount: Chips(1),
+            },
+        }
+        .sign(&bank);
+        self.queues[slot].push(tx);
     }
 
     /// Finalized heights per validator.

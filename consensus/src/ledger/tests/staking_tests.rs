@@ -353,3 +353,103 @@ fn the_faucet_lets_a_new_account_in_without_a_fee() {
         Some(&RejectReason::FaucetDisabled)
     );
 }
+
+/// The engine's own evidence: two conflicting threshold-signed votes of a
+/// committee member, verified against the genesis sharing.
+#[test]
+fn engine_equivocation_is_slashed_once_per_view_and_the_offender_leaves() {
+    use crate::encoding::BoundedVec;
+    use crate::engine::dealer_committee;
+    use crate::tx::ConflictKind;
+    use crate::tx::equivocation::testing::equivocation;
+
+    let committee = dealer_committee(4, &[5; 32]).unwrap();
+    let addresses: Vec<_> = (0..4)
+        .map(|i| format!("127.0.0.1:{}", 9000 + i).parse().unwrap())
+        .collect();
+    let mut genesis = genesis_with(4, 1_000_000, 1_000_000, staking_params());
+    genesis.validators = BoundedVec::new(
+        committee
+            .genesis_validators(Chips(10_000), &addresses)
+            .unwrap(),
+    )
+    .unwrap();
+    genesis.beacon_sharing = Some(committee.beacon_sharing().unwrap());
+    genesis.validate().unwrap();
+    let chain_id = genesis.chain_id();
+    let mut chain = Chain::new(&genesis);
+    chain.proposer = committee.validators[0].keypair();
+    let offender = committee.validators[2].keypair().public_key();
+    let evidence = |kind, view| Action::SlashingEvidence {
+        evidence: Evidence::Equivocation(equivocation(&committee, &chain_id, 2, kind, view)),
+    };
+
+    let supply = chain.ledger.globals().expected_supply();
+    let block = chain.send(vec![
+        (1, evidence(ConflictKind::Notarize, 7)),
+        // The same view again, as another pair of votes: one offence.
+        (2, evidence(ConflictKind::NullifyFinalize, 7)),
+        // Votes of another chain prove nothing here.
+        (
+            3,
+            Action::SlashingEvidence {
+                evidence: Evidence::Equivocation(equivocation(
+                    &committee,
+                    &crate::tx::tests::OTHER_CHAIN,
+                    1,
+                    ConflictKind::Finalize,
+                    7,
+                )),
+            },
+        ),
+    ]);
+    assert!(applied(&block.receipts[0]));
+    for r in &block.receipts[1..] {
+        assert!(
+            matches!(
+                rejection(r),
+                Some(RejectReason::EvidenceNotApplicable { .. })
+            ),
+            "{r:?}"
+        );
+    }
+    // 5% of the 10,000 bonded.
+    assert!(block.receipts[0].events.iter().any(|e| matches!(
+        e,
+        LedgerEvent::Slashed { validator, amount: Chips(500), .. } if *validator == offender
+    )));
+    let slot = crate::tx::Slot {
+        epoch: 0,
+        height: crate::tx::Slot::CONSENSUS_HEIGHT,
+        view: 7,
+    };
+    assert!(chain.ledger.is_punished(&offender, &slot));
+    let validator = chain.ledger.validator(&offender).unwrap();
+    assert!(validator.slashed);
+    assert_eq!(validator.stake, Chips(9_500));
+    assert_eq!(chain.ledger.globals().expected_supply(), supply - 500);
+
+    // Another view is another offence; the offender is out at the next
+    // epoch, and its record outlives the evidence window of double votes.
+    let block = chain.send(vec![(1, evidence(ConflictKind::Finalize, 8))]);
+    assert!(applied(&block.receipts[0]));
+    assert_eq!(
+        chain.ledger.validator(&offender).unwrap().stake,
+        Chips(9_025)
+    );
+    assert!(chain.ledger.active_validators().contains(&offender));
+    for _ in 0..4 {
+        chain.apply(Vec::new());
+        to_epoch_start(&mut chain);
+    }
+    assert!(!chain.ledger.active_validators().contains(&offender));
+    assert!(
+        chain.ledger.epoch() > crate::ledger::staking::evidence_window(chain.ledger.params()) + 1
+    );
+    assert!(chain.ledger.is_punished(&offender, &slot));
+    let block = chain.send(vec![(2, evidence(ConflictKind::Notarize, 7))]);
+    assert!(matches!(
+        rejection(&block.receipts[0]),
+        Some(RejectReason::EvidenceNotApplicable { .. })
+    ));
+}

@@ -1,0 +1,237 @@
+//! Turning equivocation the engine saw into slashing transactions.
+//!
+//! When simplex reports that a committee member signed two conflicting
+//! votes, the validator checks the evidence against the chain's committee
+//! (the same check the ledger makes), and — unless the offender is itself,
+//! or the offence is already punished or being pursued — signs a
+//! `SlashingEvidence` transaction with its own key and submits it to its
+//! [`TransactionSource`] (the node's mempool, which gossips it), so
+//! whichever validator leads next includes it.
+//!
+//! One offence (offender, slot) gets one transaction from this validator;
+//! simplex may report an offence more than once (another pair of votes of
+//! the same view, a restart) and the ledger punishes it at most once
+//! anyway. After every finalized block the pursuit is brought up to date
+//! against the finalized ledger:
+//!
+//! - the offence is punished (by anyone's transaction): done;
+//! - this validator's transaction ran and was refused (its nonce was used
+//!   by it): done — the ledger's verdict stands;
+//! - the transaction cannot run any more (expired, its nonce used by
+//!   another transaction of this key, or included but refused before its
+//!   fee, e.g. for want of balance): submitted again with a fresh nonce;
+//! - otherwise: still waiting.
+//!
+//! Everything is kept in ordered maps and bounded ([`MAX_PURSUITS`],
+//! [`MAX_SETTLED`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wallet::{Keypair, PublicKey};
+
+use super::{SharedLedger, TransactionSource};
+use crate::hash::TxHash;
+use crate::ledger::Ledger;
+use crate::tx::{Action, Equivocation, Evidence, Slot, Transaction};
+
+/// How many blocks a slashing transaction may wait for inclusion before it
+/// is submitted again (with a fresh nonce).
+pub const SLASHING_TX_LIFETIME_BLOCKS: u64 = 64;
+
+/// The most offences pursued at once; evidence past this is dropped (the
+/// other validators report it too).
+pub const MAX_PURSUITS: usize = 64;
+
+/// The most finished offences remembered (so that a repeated report does
+/// not start a pursuit the ledger would refuse); the lowest slots are
+/// forgotten first.
+pub const MAX_SETTLED: usize = 1024;
+
+/// One submitted slashing transaction.
+#[derive(Clone, Copy, Debug)]
+struct Submitted {
+    hash: TxHash,
+    nonce: u64,
+    expiry_height: u64,
+    /// Seen in a finalized block.
+    included: bool,
+}
+
+/// One offence being pursued.
+#[derive(Clone, Debug)]
+struct Pursuit {
+    evidence: Equivocation,
+    submitted: Option<Submitted>,
+}
+
+/// This validator's slashing reports (see the [module documentation](self)).
+#[derive(Debug, Default)]
+pub(super) struct Slashing {
+    pursuits: BTreeMap<(PublicKey, Slot), Pursuit>,
+    settled: BTreeSet<(PublicKey, Slot)>,
+}
+
+impl Slashing {
+    /// Simplex reported `evidence`: start pursuing the offence if it is
+    /// new, then submit what is due.
+    pub(super) fn report<T: TransactionSource>(
+        &mut self,
+        evidence: Equivocation,
+        keypair: &Keypair,
+        mirror: &Ledger,
+        ledger: &SharedLedger,
+        transactions: &mut T,
+    ) {
+        let Some(committee) = mirror.consensus_committee() else {
+            tracing::warn!("equivocation reported on a chain without a committee");
+            return;
+        };
+        let offence = match committee.verify(&evidence) {
+            Ok(offence) => offence,
+            Err(error) => {
+                // Simplex verified the votes: this is a bug somewhere.
+                tracing::error!(%error, "reported equivocation does not verify");
+                return;
+            }
+        };
+        let key = (offence.offender, offence.slot);
+        if offence.offender == keypair.public_key()
+            || self.pursuits.contains_key(&key)
+            || self.settled.contains(&key)
+            || mirror.is_punished(&offence.offender, &offence.slot)
+        {
+            return;
+        }
+        if self.pursuits.len() >= MAX_PURSUITS {
+            tracing::warn!(offender = %offence.offender, "too many offences pursued; dropping one");
+            return;
+        }
+        tracing::warn!(
+            offender = %offence.offender,
+            epoch = offence.slot.epoch,
+            view = offence.slot.view,
+            kind = ?evidence.kind,
+            "equivocation: submitting a slashing transaction"
+        );
+        self.pursuits.insert(
+            key,
+            Pursuit {
+                evidence,
+                submitted: None,
+            },
+        );
+        self.pursue(keypair, mirror, ledger, transactions);
+    }
+
+    /// `included` are the transactions of a block just finalized (and
+    /// applied to `mirror`): bring every pursuit up to date.
+    pub(super) fn finalized<T: TransactionSource>(
+        &mut self,
+        included: &[TxHash],
+        keypair: &Keypair,
+        mirror: &Ledger,
+        ledger: &SharedLedger,
+        transactions: &mut T,
+    ) {
+        if self.pursuits.is_empty() {
+            return;
+        }
+        let included: BTreeSet<&TxHash> = included.iter().collect();
+        for pursuit in self.pursuits.values_mut() {
+            if let Some(submitted) = &mut pursuit.submitted
+                && included.contains(&submitted.hash)
+            {
+                submitted.included = true;
+            }
+        }
+        self.pursue(keypair, mirror, ledger, transactions);
+    }
+
+    /// Settles what is over and submits what is due (see the
+    /// [module documentation](self)).
+    fn pursue<T: TransactionSource>(
+        &mut self,
+        keypair: &Keypair,
+        mirror: &Ledger,
+        ledger: &SharedLedger,
+        transactions: &mut T,
+    ) {
+        let account = mirror.account(&keypair.address());
+        let next_height = mirror.next_height();
+        let mut done = Vec::new();
+        let mut due = Vec::new();
+        for (key, pursuit) in &self.pursuits {
+            if mirror.is_punished(&key.0, &key.1) {
+                done.push(*key);
+                continue;
+            }
+            match pursuit.submitted {
+                Some(s) if s.nonce < account.nonce && s.included => done.push(*key),
+                Some(s)
+                    if s.nonce >= account.nonce
+                        && !s.included
+                        && s.expiry_height >= next_height => {}
+                _ => due.push(*key),
+            }
+        }
+        for key in done {
+            self.pursuits.remove(&key);
+            self.settled.insert(key);
+        }
+        while self.settled.len() > MAX_SETTLED {
+            self.settled.pop_first();
+        }
+        // Nonces above the account's still held by waiting transactions.
+        let mut nonce = self
+            .pursuits
+            .values()
+            .filter_map(|p| p.submitted)
+            .filter(|s| s.nonce >= account.nonce && !s.included)
+            .map(|s| s.nonce.saturating_add(1))
+            .max()
+            .unwrap_or(account.nonce)
+            .max(account.nonce);
+        let fee = mirror.params().min_fee;
+        if !due.is_empty() && account.balance < fee {
+            // Nothing could pay the fee: wait for the account to be funded
+            // (fees are paid out at epoch ends) rather than fill blocks
+            // with transactions refused before their fee.
+            tracing::warn!(fee = %fee, "no balance for a slashing transaction's fee yet");
+            return;
+        }
+        for key in due {
+            let Some(pursuit) = self.pursuits.get_mut(&key) else {
+                continue;
+            };
+            let expiry_height = next_height.saturating_add(SLASHING_TX_LIFETIME_BLOCKS);
+            let tx = Transaction {
+                chain_id: mirror.chain_id(),
+                sender: keypair.public_key(),
+                nonce,
+                fee,
+                expiry_height,
+                action: Action::SlashingEvidence {
+                    evidence: Evidence::Equivocation(pursuit.evidence.clone()),
+                },
+            }
+            .sign(keypair);
+            let hash = tx.hash();
+            match transactions.submit(tx, ledger) {
+                Ok(()) => {
+                    pursuit.submitted = Some(Submitted {
+                        hash,
+                        nonce,
+                        expiry_height,
+                        included: false,
+                    });
+                    nonce = nonce.saturating_add(1);
+                }
+                Err(error) => {
+                    // Tried again after the next finalized block.
+                    tracing::warn!(offender = %key.0, %error, "slashing transaction refused");
+                    pursuit.submitted = None;
+                }
+            }
+        }
+    }
+}
