@@ -12,6 +12,10 @@
 //! is `bitcraps node start`: start, log where everything is, wait for
 //! Ctrl-C or SIGTERM, shut down.
 //!
+//! With a `[fault_injection]` section (test networks) it also watches the
+//! partition file ([`crate::partition`]), applied once before the
+//! validator starts.
+//!
 //! It must not implement consensus: with a `[validator]` section the node
 //! runs the validator core ([`crate::validator::start`]) over the same
 //! shared ledger, mempool and chain sink instead of following.
@@ -39,6 +43,7 @@ use crate::network::{
     FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkConfig, NetworkError, NetworkEvent,
     NetworkServices, NodeKey, PeerId,
 };
+use crate::partition::{PartitionWatch, ValidatorCut};
 use crate::validator::{Validator, ValidatorError};
 
 /// WebSocket events buffered for the slowest subscriber before it is
@@ -246,6 +251,7 @@ impl Node {
         };
         let (network, network_events) = Network::start(network_config, key, services).await?;
         chain.attach_network(network.clone());
+        chain.metrics().attach_network(network.shared_metrics());
         let listen_addrs = network.listen_addrs().await?;
 
         let wallet: Option<Arc<dyn NodeWallet>> = match &config.wallet.keystore {
@@ -277,26 +283,39 @@ impl Node {
             network.clone(),
             shutdown_rx.clone(),
         )));
+        let cut = ValidatorCut::default();
+        if let Some(faults) = &config.fault_injection {
+            tracing::warn!(file = %faults.partition_file.display(), "fault injection on: this node obeys its partition file");
+            let mut partition =
+                PartitionWatch::new(faults.partition_file.clone(), network.clone(), cut.clone());
+            partition.poll().await?;
+            tasks.push(tokio::spawn(partition.run(shutdown_rx.clone())));
+        }
 
         let validator = match &config.validator {
             // The validator core: it applies finalized blocks to the shared
             // ledger, proposes from the mempool and reports each finalized
             // block to `Chain::on_finalized` (which gossips it to followers).
             Some(validator_config) => {
-                let (validator_config, data_dir, chain_for_core, mempool) = (
+                let (validator_config, data_dir, chain_for_core, mempool, cut) = (
                     validator_config.clone(),
                     config.data_dir.clone(),
                     chain.clone(),
                     mempool.clone(),
+                    cut.clone(),
                 );
                 let started = tokio::task::spawn_blocking(move || {
                     crate::validator::start(
                         &validator_config,
                         &data_dir,
                         chain_for_core.genesis(),
-                        chain_for_core.ledger().clone(),
-                        MempoolSource::new(mempool),
-                        ChainSink(chain_for_core.clone()),
+                        crate::validator::ValidatorWiring {
+                            ledger: chain_for_core.ledger().clone(),
+                            transactions: MempoolSource::new(mempool),
+                            sink: ChainSink(chain_for_core.clone()),
+                            metrics: chain_for_core.metrics().clone(),
+                            cut,
+                        },
                     )
                 })
                 .await

@@ -31,12 +31,22 @@
 //! | `bitcraps_api_rate_limited_total` | counter | | API rate limiter |
 //! | `bitcraps_api_websocket_clients` | gauge | | API WebSocket |
 //! | `bitcraps_api_websocket_dropped_total` | counter | `reason` | API WebSocket |
+//! | `bitcraps_equivocations_total` | counter | `kind` | validator core ([`Metrics::set_equivocations`]) |
+//! | `bitcraps_gossip_send_failures_total` | counter | | network, read at encoding ([`Metrics::attach_network`]) |
+//! | `bitcraps_gossip_validation_overflow_total` | counter | | network, read at encoding |
+//! | `bitcraps_gossip_stuck_peer_reconnects_total` | counter | | network, read at encoding |
+//! | `bitcraps_network_events_dropped_total` | counter | | network, read at encoding |
+//!
+//! Once a network is attached, `bitcraps_peers` and
+//! `bitcraps_gossip_messages_total` are also brought up to its counters at
+//! each encoding.
 //!
 //! Label values come from closed sets (enums, the API's route templates,
 //! HTTP status codes), so the number of series is bounded whatever clients
 //! send.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -45,6 +55,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+
+use crate::network::{NetworkMetrics, NetworkMetricsSnapshot};
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -92,6 +104,27 @@ pub enum WsDropReason {
     Lagged,
 }
 
+/// A kind of equivocation evidence the consensus engine reported, for
+/// `bitcraps_equivocations_total{kind}`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum EquivocationKind {
+    /// One signer notarized two proposals in one view.
+    ConflictingNotarize,
+    /// One signer finalized two proposals in one view.
+    ConflictingFinalize,
+    /// One signer voted both nullify and finalize in one view.
+    NullifyFinalize,
+}
+
+impl EquivocationKind {
+    /// Every kind, in label order.
+    pub const ALL: [EquivocationKind; 3] = [
+        EquivocationKind::ConflictingNotarize,
+        EquivocationKind::ConflictingFinalize,
+        EquivocationKind::NullifyFinalize,
+    ];
+}
+
 /// Label values in snake case.
 macro_rules! label_values {
     ($($ty:ty { $($variant:ident => $text:literal),+ $(,)? })+) => {$(
@@ -131,6 +164,11 @@ label_values! {
         Slow => "slow",
         Lagged => "lagged",
     }
+    EquivocationKind {
+        ConflictingNotarize => "conflicting_notarize",
+        ConflictingFinalize => "conflicting_finalize",
+        NullifyFinalize => "nullify_finalize",
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -159,6 +197,11 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WsDropLabels {
     reason: WsDropReason,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EquivocationLabels {
+    kind: EquivocationKind,
 }
 
 /// Block intervals and finality latencies: 50 ms to ~100 s.
@@ -197,6 +240,15 @@ pub struct Metrics {
     api_rate_limited: Counter,
     ws_clients: Gauge,
     ws_dropped: Family<WsDropLabels, Counter>,
+    equivocations: Family<EquivocationLabels, Counter>,
+    gossip_send_failures: Counter,
+    gossip_validation_overflow: Counter,
+    gossip_stuck_peers: Counter,
+    network_events_dropped: Counter,
+    /// The network's live counters, copied into the registry at each
+    /// encoding. The lock also keeps two encodings from raising the same
+    /// counter twice.
+    network: Mutex<Option<Arc<NetworkMetrics>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -239,6 +291,12 @@ impl Metrics {
             api_rate_limited: Counter::default(),
             ws_clients: Gauge::default(),
             ws_dropped: Family::default(),
+            equivocations: Family::default(),
+            gossip_send_failures: Counter::default(),
+            gossip_validation_overflow: Counter::default(),
+            gossip_stuck_peers: Counter::default(),
+            network_events_dropped: Counter::default(),
+            network: Mutex::new(None),
             registry: Registry::default(),
         };
         registry.register(
@@ -323,6 +381,33 @@ impl Metrics {
             "Local API WebSocket clients disconnected by the node, by reason",
             metrics.ws_dropped.clone(),
         );
+        registry.register(
+            "equivocations",
+            "Evidence of a validator signing two conflicting consensus votes, as this validator's \
+             engine reported it since the process started, by kind",
+            metrics.equivocations.clone(),
+        );
+        registry.register(
+            "gossip_send_failures",
+            "Gossip messages (publishes, forwards, IHAVE/IWANT) not sent to a peer because its \
+             send queue was full or they waited in it past their deadline",
+            metrics.gossip_send_failures.clone(),
+        );
+        registry.register(
+            "gossip_validation_overflow",
+            "Gossiped messages ignored without validation because too many were being validated",
+            metrics.gossip_validation_overflow.clone(),
+        );
+        registry.register(
+            "gossip_stuck_peer_reconnects",
+            "Peers disconnected and dialled again because their gossip send queue stayed full",
+            metrics.gossip_stuck_peers.clone(),
+        );
+        registry.register(
+            "network_events_dropped",
+            "Network events dropped because the node did not read them in time",
+            metrics.network_events_dropped.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -331,6 +416,7 @@ impl Metrics {
 
     /// The OpenMetrics text of every metric ([`OPENMETRICS_CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
+        self.refresh_network();
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             // Writing to a String cannot fail; keep the output well formed anyway.
@@ -370,6 +456,82 @@ impl Metrics {
         self.mempool_transactions
             .set(gauge_value(transactions as u64));
         self.mempool_bytes.set(gauge_value(bytes as u64));
+    }
+
+    /// Reads `network`'s counters into the registry at every
+    /// [`encode`](Metrics::encode) from now on (replacing a network
+    /// attached before). The network task owns them as atomics, so a scrape
+    /// never waits on it.
+    pub fn attach_network(&self, network: Arc<NetworkMetrics>) {
+        if let Ok(mut attached) = self.network.lock() {
+            *attached = Some(network);
+        }
+    }
+
+    /// Brings the network metrics up to the attached network's counters.
+    fn refresh_network(&self) {
+        let Ok(attached) = self.network.lock() else {
+            return;
+        };
+        if let Some(network) = attached.as_ref() {
+            self.set_network(&network.snapshot());
+        }
+    }
+
+    /// Raises every network counter to `snapshot`'s total (counters never
+    /// go down) and sets `bitcraps_peers`.
+    fn set_network(&self, snapshot: &NetworkMetricsSnapshot) {
+        fn raise(counter: &Counter, total: u64) {
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        }
+        self.set_peers(snapshot.connected_peers as usize);
+        raise(&self.gossip_send_failures, snapshot.gossip_send_failures);
+        raise(
+            &self.gossip_validation_overflow,
+            snapshot.validation_overflow,
+        );
+        raise(&self.gossip_stuck_peers, snapshot.stuck_peers_disconnected);
+        raise(&self.network_events_dropped, snapshot.events_dropped);
+        for (topic, verdict, total) in [
+            (
+                GossipTopic::Transactions,
+                GossipVerdict::Accepted,
+                snapshot.tx_accepted,
+            ),
+            (
+                GossipTopic::Transactions,
+                GossipVerdict::Rejected,
+                snapshot.tx_rejected,
+            ),
+            (
+                GossipTopic::Transactions,
+                GossipVerdict::Ignored,
+                snapshot.tx_ignored,
+            ),
+            (
+                GossipTopic::Blocks,
+                GossipVerdict::Accepted,
+                snapshot.block_accepted,
+            ),
+            (
+                GossipTopic::Blocks,
+                GossipVerdict::Rejected,
+                snapshot.block_rejected,
+            ),
+            (
+                GossipTopic::Blocks,
+                GossipVerdict::Ignored,
+                snapshot.block_ignored,
+            ),
+        ] {
+            raise(
+                &self.gossip.get_or_create(&GossipLabels { topic, verdict }),
+                total,
+            );
+        }
     }
 
     /// `bitcraps_peers`: connected peers.
@@ -442,6 +604,20 @@ impl Metrics {
             .inc();
     }
 
+    /// `bitcraps_equivocations_total{kind}`: raises the count of `kind` to
+    /// `total`, the engine's count since this process started (a validator
+    /// reports every kind, zeros included, so a reader can tell "none seen"
+    /// from "not a validator").
+    pub fn set_equivocations(&self, kind: EquivocationKind, total: u64) {
+        let counter = self
+            .equivocations
+            .get_or_create(&EquivocationLabels { kind });
+        let seen = counter.get();
+        if total > seen {
+            counter.inc_by(total - seen);
+        }
+    }
+
     /// How many WebSocket clients were dropped for `reason` so far.
     pub fn ws_dropped(&self, reason: WsDropReason) -> u64 {
         self.ws_dropped
@@ -472,6 +648,9 @@ mod tests {
         metrics.inc_api_rate_limited();
         metrics.add_ws_clients(1);
         metrics.inc_ws_dropped(WsDropReason::Slow);
+        metrics.set_equivocations(EquivocationKind::ConflictingNotarize, 2);
+        metrics.set_equivocations(EquivocationKind::ConflictingNotarize, 1);
+        metrics.set_equivocations(EquivocationKind::NullifyFinalize, 0);
         let text = metrics.encode();
         for expected in [
             "bitcraps_height 42",
@@ -492,6 +671,8 @@ mod tests {
             "bitcraps_api_rate_limited_total 1",
             "bitcraps_api_websocket_clients 1",
             "bitcraps_api_websocket_dropped_total{reason=\"slow\"} 1",
+            "bitcraps_equivocations_total{kind=\"conflicting_notarize\"} 2",
+            "bitcraps_equivocations_total{kind=\"nullify_finalize\"} 0",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
@@ -500,5 +681,37 @@ mod tests {
             assert!(line.starts_with("bitcraps_"), "{line}");
         }
         assert_eq!(metrics.ws_dropped(WsDropReason::Slow), 1);
+    }
+
+    #[test]
+    fn an_attached_network_is_read_at_each_encoding() {
+        use std::sync::atomic::Ordering;
+
+        let metrics = Metrics::new();
+        let network = Arc::new(NetworkMetrics::default());
+        metrics.attach_network(network.clone());
+        network.connected_peers.store(4, Ordering::Relaxed);
+        network.gossip_send_failures.store(12, Ordering::Relaxed);
+        network.validation_overflow.store(3, Ordering::Relaxed);
+        network.stuck_peers_disconnected.store(1, Ordering::Relaxed);
+        network.tx_accepted.store(9, Ordering::Relaxed);
+        let text = metrics.encode();
+        for expected in [
+            "bitcraps_peers 4",
+            "bitcraps_gossip_send_failures_total 12",
+            "bitcraps_gossip_validation_overflow_total 3",
+            "bitcraps_gossip_stuck_peer_reconnects_total 1",
+            "bitcraps_network_events_dropped_total 0",
+            "bitcraps_gossip_messages_total{topic=\"transactions\",verdict=\"accepted\"} 9",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        // A second encoding adds only what is new.
+        network.gossip_send_failures.store(15, Ordering::Relaxed);
+        let text = metrics.encode();
+        assert!(
+            text.contains("bitcraps_gossip_send_failures_total 15"),
+            "{text}"
+        );
     }
 }

@@ -12,7 +12,10 @@
 //! Channels of the validator network: the engine's five
 //! ([`consensus::engine::channel`]) and [`SHARES_CHANNEL`] for the
 //! post-finality beacon shares. A received share goes into the
-//! [`BeaconPool`], which verifies it and keeps evidence of bad ones.
+//! [`BeaconPool`], which verifies it and keeps evidence of bad ones. Every
+//! channel is wrapped in [`CutSender`]/[`CutReceiver`], which drop the
+//! peers of a [`ValidatorCut`] (empty unless fault injection partitions
+//! the node, see [`crate::partition`]).
 //!
 //! The key file ([`ValidatorKeyFile`]) holds the validator's ed25519
 //! identity and its threshold share; it is written with mode 0600. It must
@@ -34,6 +37,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use commonware_codec::{Copying, DecodeExt as _, Encode as _};
@@ -41,7 +45,7 @@ use commonware_cryptography::bls12381::primitives::group::Share;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
-use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _};
+use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _};
 use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
 use commonware_utils::ordered::{Map, Set};
@@ -57,6 +61,8 @@ use tokio::sync::oneshot;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::config::ValidatorConfig;
+use crate::metrics::{EquivocationKind, Metrics};
+use crate::partition::{CutReceiver, CutSender, ValidatorCut};
 
 /// The validator network's channel for beacon shares (after the engine's
 /// five).
@@ -228,18 +234,56 @@ fn committee(genesis: &Genesis) -> Result<Committee, ValidatorError> {
     })
 }
 
+/// How often the engine's equivocation counts are copied to the metrics.
+const FAULTS_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Copies the engine's equivocation counts to `bitcraps_equivocations_total`.
+fn publish_faults(metrics: &Metrics, faults: &engine::Faults) {
+    for (kind, total) in [
+        (
+            EquivocationKind::ConflictingNotarize,
+            faults.conflicting_notarize,
+        ),
+        (
+            EquivocationKind::ConflictingFinalize,
+            faults.conflicting_finalize,
+        ),
+        (EquivocationKind::NullifyFinalize, faults.nullify_finalize),
+    ] {
+        metrics.set_equivocations(kind, total);
+    }
+}
+
+/// The parts of the node a validator core is wired to.
+pub struct ValidatorWiring<T, K> {
+    /// The finalized ledger, which the core applies finalized blocks to.
+    pub ledger: SharedLedger,
+    /// Where proposals take transactions from (and slashing reports go).
+    pub transactions: T,
+    /// Told about every finalized block.
+    pub sink: K,
+    /// Gets the equivocations the engine reports, every second.
+    pub metrics: Arc<Metrics>,
+    /// Nothing is sent to or taken from a validator while it holds it.
+    pub cut: ValidatorCut,
+}
+
 /// Starts the validator of `keys` (read from `config.key_file`) for the
-/// chain of `genesis`, applying finalized blocks to `ledger`, proposing
-/// from `transactions` and telling `sink` about every finalized block.
-/// Consensus storage lives under `data_dir/consensus`.
+/// chain of `genesis`, wired to the node as `wiring` says. Consensus
+/// storage lives under `data_dir/consensus`.
 pub fn start<T: TransactionSource, K: FinalizedSink>(
     config: &ValidatorConfig,
     data_dir: &Path,
     genesis: &Genesis,
-    ledger: SharedLedger,
-    transactions: T,
-    sink: K,
+    wiring: ValidatorWiring<T, K>,
 ) -> Result<Validator, ValidatorError> {
+    let ValidatorWiring {
+        ledger,
+        transactions,
+        sink,
+        metrics,
+        cut,
+    } = wiring;
     let keys = ValidatorKeyFile::read(&config.key_file)?;
     let sharing = genesis.beacon_sharing.clone().ok_or_else(|| {
         ValidatorError::Genesis("it has no beacon_sharing (the validators' group key)".into())
@@ -282,6 +326,12 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
     let (stop, stopped) = oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), ValidatorError>>();
     let identity = keypair.public_key();
+    let others: Arc<[ed25519::PublicKey]> = committee
+        .participants
+        .iter()
+        .filter(|key| **key != me)
+        .cloned()
+        .collect();
     let thread = std::thread::Builder::new()
         .name("validator".into())
         .spawn(move || {
@@ -323,15 +373,22 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                 let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
                 let _ = oracle.track(0, committee.addresses.clone());
                 let quota = engine::quota(&timing);
+                let mut register = |channel, quota| {
+                    let (sender, receiver) = network.register(channel, quota);
+                    (
+                        CutSender::new(sender, cut.clone(), others.clone()),
+                        CutReceiver::new(receiver, cut.clone()),
+                    )
+                };
                 let channels = Channels {
-                    votes: network.register(channel::VOTES, quota),
-                    certificates: network.register(channel::CERTIFICATES, quota),
-                    resolver: network.register(channel::RESOLVER, quota),
-                    backfill: network.register(channel::BACKFILL, quota),
-                    broadcast: network.register(channel::BROADCAST, quota),
+                    votes: register(channel::VOTES, quota),
+                    certificates: register(channel::CERTIFICATES, quota),
+                    resolver: register(channel::RESOLVER, quota),
+                    backfill: register(channel::BACKFILL, quota),
+                    broadcast: register(channel::BROADCAST, quota),
                 };
                 let (mut share_sender, mut share_receiver) =
-                    network.register(SHARES_CHANNEL, Quota::per_second(NZU32!(SHARES_PER_SECOND)));
+                    register(SHARES_CHANNEL, Quota::per_second(NZU32!(SHARES_PER_SECOND)));
                 network.start();
 
                 let inbox = pool.clone();
@@ -377,7 +434,14 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                 ) {
                     Ok(running) => {
                         let _ = ready_tx.send(Ok(()));
-                        let _ = stopped.await;
+                        let mut stopped = stopped;
+                        loop {
+                            publish_faults(&metrics, &running.faults());
+                            tokio::select! {
+                                _ = &mut stopped => break,
+                                _ = context.sleep(FAULTS_POLL) => {}
+                            }
+                        }
                         running.abort();
                     }
                     Err(error) => {

@@ -21,6 +21,11 @@
 //! A node that cannot be reached is reported but is not a violation (it
 //! may be killed or paused on purpose); fewer than one reachable node is
 //! an error.
+//!
+//! [`check`] starts from the genesis each time; a [`Checker`] keeps its
+//! replica between runs and goes on from the last height it replayed
+//! (comparing that height again, so a node that rewrote it is caught),
+//! which is what a check after every fault of a long run needs.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -217,16 +222,48 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Runs the check over every API node of `layout`.
+/// Runs the check over every API node of `layout`, from the genesis.
 pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
-    let path = layout.genesis_file();
-    let genesis_error = |reason: String| CheckError::Genesis {
-        path: path.display().to_string(),
-        reason,
-    };
-    let bytes = std::fs::read(&path).map_err(|e| genesis_error(e.to_string()))?;
-    let genesis = Genesis::from_json_bytes(&bytes).map_err(|e| genesis_error(e.to_string()))?;
+    Checker::new(layout)?.run(layout).await
+}
 
+/// A check that goes on where its last run stopped (see the module
+/// documentation).
+pub struct Checker {
+    replica: Replica,
+    /// The last height replayed and the hash the nodes agreed on there.
+    last: Option<(u64, BlockHash)>,
+}
+
+impl Checker {
+    /// A checker at the genesis of `layout`'s chain.
+    pub fn new(layout: &Layout) -> Result<Checker, CheckError> {
+        let path = layout.genesis_file();
+        let genesis_error = |reason: String| CheckError::Genesis {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(&path).map_err(|e| genesis_error(e.to_string()))?;
+        let genesis = Genesis::from_json_bytes(&bytes).map_err(|e| genesis_error(e.to_string()))?;
+        Ok(Checker {
+            replica: Replica::new(&genesis),
+            last: None,
+        })
+    }
+
+    /// Checks every API node of `layout` from the last height replayed
+    /// (compared again) to the highest any node reports. After a
+    /// violation the replica stays where it was: later runs find it again.
+    pub async fn run(&mut self, layout: &Layout) -> Result<CheckReport, CheckError> {
+        run_from(layout, &mut self.replica, &mut self.last).await
+    }
+}
+
+async fn run_from(
+    layout: &Layout,
+    replica: &mut Replica,
+    replayed_to: &mut Option<(u64, BlockHash)>,
+) -> Result<CheckReport, CheckError> {
     let mut clients = Vec::new();
     let mut nodes = Vec::new();
     for entry in layout.api_nodes() {
@@ -249,17 +286,16 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
     let top = clients.iter().map(|(_, _, h)| *h).max();
     let mut report = CheckReport {
         nodes,
-        checked_height: None,
+        checked_height: replayed_to.map(|(h, _)| h),
         blocks_compared: 0,
-        state_root: None,
-        supply: None,
+        state_root: replayed_to.map(|_| replica.ledger.state_root().to_string()),
+        supply: replayed_to.map(|_| replica.supply()),
         violations: Vec::new(),
     };
-    let mut replica = Replica::new(&genesis);
     let Some(top) = top else {
         return Ok(report);
     };
-    let mut height = FIRST_BLOCK_HEIGHT;
+    let mut height = replayed_to.map_or(FIRST_BLOCK_HEIGHT, |(h, _)| h);
     while height <= top {
         let last = (height + CONCURRENT_FETCHES as u64 - 1).min(top);
         let answers = fetch_range(&clients, height, last).await;
@@ -289,11 +325,20 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
                     }),
                 }
             }
-            if hashes.windows(2).any(|w| w[0].1 != w[1].1) {
+            let replayed = replayed_to.filter(|(at, _)| *at == h);
+            if hashes.windows(2).any(|w| w[0].1 != w[1].1)
+                || replayed.is_some_and(|(_, hash)| hashes.iter().any(|(_, h)| *h != hash))
+            {
+                if let Some((_, hash)) = replayed {
+                    hashes.insert(0, ("(checked before)".into(), hash));
+                }
                 report
                     .violations
                     .push(Violation::Fork { height: h, hashes });
                 return Ok(report);
+            }
+            if replayed.is_some() {
+                continue;
             }
             let Some(reply) = agreed else {
                 return Ok(report);
@@ -302,6 +347,7 @@ pub async fn check(layout: &Layout) -> Result<CheckReport, CheckError> {
                 report.violations.push(violation);
                 return Ok(report);
             }
+            *replayed_to = Some((h, reply.hash));
             report.checked_height = Some(h);
             report.state_root = Some(replica.ledger.state_root().to_string());
             report.supply = Some(replica.supply());

@@ -30,19 +30,23 @@
 //!    settle, then reports counts, latency percentiles and the **sustained
 //!    rate**: bets finalized (and applied) per second between the end of
 //!    the warm-up (the first quarter of the load) and the end of the load.
+//!
+//! [`run_tapped`] runs the same load with a [`Tap`]: every receipt the
+//! observer acknowledges is passed on as it arrives, and the load can be
+//! ended early (`testnet chaos` does both).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
 use consensus::hash::TxHash;
-use consensus::receipt::{LedgerEvent, TxStatus};
+use consensus::receipt::{LedgerEvent, Receipt, TxStatus};
 use consensus::tx::{Action, SignedTransaction, TableGame, TableId, TableName, Transaction};
 use game_rules::Chips;
 use game_rules::craps::{BetKind, OddsLimit};
 use node::api::{ApiEvent, Topic};
 use node::client::{ApiClient, ClientError, SubscriptionUpdate, TxState};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use wallet::{ChainId, Keypair};
@@ -251,6 +255,25 @@ impl fmt::Display for LoadReport {
     }
 }
 
+/// A bet the load saw finalized: the observer node sent its receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The including block's height.
+    pub height: u64,
+    /// The receipt, as the observer node sent it.
+    pub receipt: Receipt,
+}
+
+/// Hooks into a running load (see [`run_tapped`]).
+#[derive(Debug)]
+pub struct Tap {
+    /// Receives each bet's receipt once, when the observer first sees it.
+    pub acknowledged: mpsc::UnboundedSender<Acknowledged>,
+    /// Ends the load early when it turns `true`: submitting stops at once,
+    /// then the drain runs as usual.
+    pub stop: watch::Receiver<bool>,
+}
+
 /// One load wallet.
 struct Bettor {
     keypair: Keypair,
@@ -292,6 +315,21 @@ pub async fn run(
     options: &LoadOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<LoadReport, LoadError> {
+    run_tapped(layout, options, progress, None).await
+}
+
+/// [`run`], passing each acknowledged receipt to `tap` and ending the load
+/// early when the tap says so.
+pub async fn run_tapped(
+    layout: &Layout,
+    options: &LoadOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    tap: Option<Tap>,
+) -> Result<LoadReport, LoadError> {
+    let (acknowledged, mut stop) = match tap {
+        Some(tap) => (Some(tap.acknowledged), Some(tap.stop)),
+        None => (None, None),
+    };
     if options.rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         || options.wallets == 0
         || options.stake == 0
@@ -440,9 +478,8 @@ pub async fn run(
         observer_drops: 0,
     };
     let start = Instant::now();
-    let load_end = start + options.duration;
+    let mut load_end = start + options.duration;
     let window_start = start + options.duration / 4;
-    let in_window = |at: Instant| at >= window_start && at <= load_end;
     let submitters = options.concurrency.min(bettors.len());
     let plan = Plan {
         chain_id,
@@ -490,8 +527,16 @@ pub async fn run(
             None => load_end,
             Some(_) => now + Duration::from_millis(200),
         };
+        let in_window = |at: Instant| at >= window_start && at <= load_end;
         tokio::select! {
             biased;
+            () = stop_requested(&mut stop), if drain_end.is_none() => {
+                load_end = Instant::now();
+                workers.abort_all();
+                report.load_duration = load_end - start;
+                report.window = load_end.saturating_duration_since(window_start);
+                continue;
+            }
             message = sent.recv(), if sending => match message {
                 Some(Sent::Submitted { hash, at }) => {
                     report.submitted += 1;
@@ -512,12 +557,15 @@ pub async fn run(
                 };
                 let seen = Instant::now();
                 match *event {
-                    ApiEvent::Receipt { receipt, .. } => {
+                    ApiEvent::Receipt { height, receipt, .. } => {
                         let Some(entry) = pending.get_mut(&receipt.tx) else { continue };
                         if entry.finalized.is_some() {
                             continue;
                         }
                         entry.finalized = Some(seen);
+                        if let Some(acknowledged) = &acknowledged {
+                            let _ = acknowledged.send(Acknowledged { height, receipt: receipt.clone() });
+                        }
                         let submitted = entry.submitted;
                         report.finalized += 1;
                         finality.push(ms(seen - submitted));
@@ -575,6 +623,19 @@ pub async fn run(
     report.finality = Percentiles::of(&finality);
     report.settlement = Percentiles::of(&settlement);
     Ok(report)
+}
+
+/// Resolves once `stop` turns `true`; never without a tap (or once its
+/// sender is gone).
+async fn stop_requested(stop: &mut Option<watch::Receiver<bool>>) {
+    match stop {
+        Some(stop) => {
+            if stop.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// One submitter: signs and submits bets from its `bettors` (round robin)

@@ -1,0 +1,1038 @@
+//! # `testnet chaos`: SIGKILL validators at random moments under load
+//!
+//! Against a running testnet, drives signed field bets with the load
+//! generator ([`crate::load`], whose observer acknowledges each bet when
+//! the player node's WebSocket delivers its finalized receipt), then, `kills`
+//! times in a row:
+//!
+//! 1. waits a random moment (up to `max_wait`), picks a random validator
+//!    and SIGKILLs it mid-load (its RocksDB ledger and consensus journal are
+//!    being written all the time), holds it down a random `hold`, and
+//!    starts it again on the same data directory;
+//! 2. waits until it has **caught up**: its height reaches the highest
+//!    height the other nodes had when it was started again (the recovery
+//!    time is from that start to then);
+//! 3. checks that **nothing acknowledged is lost**: every bet acknowledged
+//!    since the previous iteration is asked for on every node
+//!    (`GET /v1/txs/{hash}`) and must be there with the acknowledged
+//!    height and the very same receipt; on the restarted validator also
+//!    every bet acknowledged in the last [`TAIL_BLOCKS`] blocks before the
+//!    kill and a seeded sample of [`SAMPLE`] older ones. Bets in blocks
+//!    some node has not reached yet wait for the next iteration;
+//! 4. checks that **all nodes agree** with a [`Checker`]
+//!    ([`crate::check`], carried on from where the last iteration
+//!    stopped): the same block at every height on every node, each block
+//!    replayed from the genesis by an independent in-memory ledger with
+//!    the same state roots, and the supply conserved after every block;
+//! 5. checks that **no validator signed twice**: every validator's
+//!    `bitcraps_equivocations_total` (the conflicting notarize, conflicting
+//!    finalize and nullify-and-finalize votes its simplex engine received
+//!    from any one signer in one view) must be zero. The counter lives in
+//!    the process, so it is read from the victim just before each kill and
+//!    from every validator after each recovery, and the counts of all
+//!    incarnations are added up. This fails whenever a validator that
+//!    forgot a vote across the kill (an unsynced journal) votes again
+//!    differently in that view: any peer holding both signed votes reports
+//!    it.
+//!
+//! After the last kill the load stops and drains, then every bet ever
+//! acknowledged is checked on every node and the whole chain is checked
+//! again from the genesis ([`crate::check::check`]). The first violation
+//! ends the run (the testnet is left as it is, for inspection). The random
+//! choices (victim, moment, hold) come from `seed` alone, so a run's
+//! schedule replays exactly; the interleaving with the nodes' own timing
+//! does not.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::process::Child;
+use std::sync::Arc;
+use std::time::Duration;
+
+use consensus::hash::TxHash;
+use node::client::{ApiClient, ClientError, TxState};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::check::{self, CheckError, Checker};
+use crate::layout::{Layout, LayoutError, NodeEntry, Role};
+use crate::load::{self, Acknowledged, LoadError, LoadOptions, LoadReport, Percentiles, Tap};
+use crate::net::{self, NetError};
+use crate::process::{self, ProcessError};
+
+/// The restarted validator is asked for every bet acknowledged in this
+/// many blocks before its kill.
+pub const TAIL_BLOCKS: u64 = 100;
+
+/// The restarted validator is also asked for this many older acknowledged
+/// bets, drawn at random.
+pub const SAMPLE: usize = 300;
+
+/// How long the load may take to acknowledge its first bet (its setup
+/// mints, opens tables and seats every wallet first).
+const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Receipt look-ups in flight at once.
+const CONCURRENT_LOOKUPS: usize = 32;
+
+/// How often heights are polled while a node catches up.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The metric every validator exports (see `node::metrics`).
+pub const EQUIVOCATIONS_METRIC: &str = "bitcraps_equivocations_total";
+
+/// Why the chaos run could not go on (as opposed to a violation found).
+#[derive(Debug, thiserror::Error)]
+pub enum ChaosError {
+    /// The testnet has no validator to kill.
+    #[error("the testnet has no validator")]
+    NoValidators,
+    /// A node did not answer before the run.
+    #[error("{node} does not answer ({reason}); is the testnet up? (`bitcraps testnet status`)")]
+    NotRunning {
+        /// The node.
+        node: String,
+        /// Its error.
+        reason: String,
+    },
+    /// A validator's metrics do not show the equivocation counter, so
+    /// double signing could not be checked.
+    #[error("cannot read {EQUIVOCATIONS_METRIC} from {node}: {reason}")]
+    Metrics {
+        /// The node.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// The load did not acknowledge a bet in time, or ended on its own.
+    #[error("the load {0}")]
+    Load(String),
+    /// The load generator failed.
+    #[error(transparent)]
+    LoadFailed(#[from] LoadError),
+    /// The check could not run.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// A signal or a pid file failed.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// A node could not be started again.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The layout has no such node.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ChaosOptions {
+    /// Kills in a row.
+    pub kills: u32,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The load (its `duration` is a limit only: the load is stopped after
+    /// the last kill's checks).
+    pub load: LoadOptions,
+    /// The longest wait before a kill (drawn from zero to this).
+    pub max_wait: Duration,
+    /// The shortest time a killed validator stays down.
+    pub min_hold: Duration,
+    /// The longest time a killed validator stays down.
+    pub max_hold: Duration,
+    /// How long a restarted validator may take to catch up.
+    pub catch_up_timeout: Duration,
+}
+
+/// A broken promise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChaosViolation {
+    /// An acknowledged bet is missing on a node, or is there with another
+    /// height or receipt.
+    Lost {
+        /// The node.
+        node: String,
+        /// The transaction.
+        tx: TxHash,
+        /// What the node answered.
+        detail: String,
+    },
+    /// The nodes disagree on a block or state root, or the supply broke.
+    Disagreement(check::Violation),
+    /// A validator's engine reported a validator signing twice.
+    DoubleSign {
+        /// The validator that saw it.
+        reported_by: String,
+        /// Its count over every incarnation.
+        count: u64,
+    },
+    /// A restarted validator did not catch up in time.
+    Stalled {
+        /// The node.
+        node: String,
+        /// Its height when the wait ended, if it answered.
+        height: Option<u64>,
+        /// The height it had to reach.
+        target: u64,
+    },
+}
+
+impl fmt::Display for ChaosViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChaosViolation::Lost { node, tx, detail } => {
+                write!(f, "lost: acknowledged bet {tx} on {node}: {detail}")
+            }
+            ChaosViolation::Disagreement(violation) => write!(f, "disagreement: {violation}"),
+            ChaosViolation::DoubleSign { reported_by, count } => write!(
+                f,
+                "double sign: {reported_by}'s engine reported {count} equivocation(s)"
+            ),
+            ChaosViolation::Stalled {
+                node,
+                height,
+                target,
+            } => write!(
+                f,
+                "stalled: {node} did not catch up to height {target} (at {})",
+                height.map_or_else(|| "no answer".into(), |h| h.to_string())
+            ),
+        }
+    }
+}
+
+/// One kill and its checks.
+#[derive(Clone, Debug, Serialize)]
+pub struct Iteration {
+    /// 1-based.
+    pub index: u32,
+    /// The validator killed.
+    pub node: String,
+    /// Its pid when killed.
+    pub pid: i32,
+    /// The wait before the kill, ms.
+    pub waited_ms: u64,
+    /// The highest height any node had just before the kill.
+    pub height_at_kill: u64,
+    /// How long it was down, ms (from SIGKILL to its start).
+    pub down_ms: u64,
+    /// The height it had to reach.
+    pub target_height: u64,
+    /// From its start to reaching the target, ms.
+    pub recovery_ms: f64,
+    /// Bets acknowledged so far.
+    pub acknowledged: u64,
+    /// (node, bet) receipts compared in this iteration.
+    pub receipts_checked: u64,
+    /// The height every node was checked through.
+    pub checked_height: Option<u64>,
+    /// Equivocations reported so far (all validators, all incarnations).
+    pub equivocations: u64,
+    /// What broke, if anything.
+    pub violations: Vec<String>,
+}
+
+impl fmt::Display for Iteration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{:>3}] {} SIGKILL (pid {}) after {:.1} s at height {}, down {:.1} s; caught up to {} in {:.2} s; \
+             acked {}, {} receipts checked; agree through {}; equivocations {}",
+            self.index,
+            self.node,
+            self.pid,
+            self.waited_ms as f64 / 1000.0,
+            self.height_at_kill,
+            self.down_ms as f64 / 1000.0,
+            self.target_height,
+            self.recovery_ms / 1000.0,
+            self.acknowledged,
+            self.receipts_checked,
+            self.checked_height
+                .map_or_else(|| "-".into(), |h| h.to_string()),
+            self.equivocations
+        )?;
+        for violation in &self.violations {
+            write!(f, "\n      VIOLATION {violation}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the run found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChaosReport {
+    /// The seed.
+    pub seed: u64,
+    /// Kills asked for.
+    pub kills_planned: u32,
+    /// Kills done.
+    pub kills: u32,
+    /// Bets the nodes accepted.
+    pub submitted: u64,
+    /// Bets acknowledged as finalized.
+    pub acknowledged: u64,
+    /// Acknowledged bets missing or changed on some node.
+    pub lost: u64,
+    /// Blocks, state roots or supply the nodes disagree on.
+    pub disagreements: u64,
+    /// Equivocations reported by the validators' engines.
+    pub double_signs: u64,
+    /// Validators that did not catch up.
+    pub stalls: u64,
+    /// (node, bet) receipts compared during the run.
+    pub receipts_checked: u64,
+    /// (node, bet) receipts compared at the end (every acknowledged bet on
+    /// every node).
+    pub final_receipts_checked: u64,
+    /// Nodes compared.
+    pub nodes: usize,
+    /// The final check from the genesis reached this height.
+    pub checked_height: Option<u64>,
+    /// Recovery (start to caught up), median, ms.
+    pub recovery_p50_ms: Option<f64>,
+    /// Recovery, 90th percentile, ms.
+    pub recovery_p90_ms: Option<f64>,
+    /// Recovery, longest, ms.
+    pub recovery_max_ms: Option<f64>,
+    /// The whole run, seconds.
+    pub elapsed_secs: f64,
+    /// Every violation.
+    pub violations: Vec<String>,
+    /// Each kill.
+    pub iterations: Vec<Iteration>,
+}
+
+impl ChaosReport {
+    /// No violation, and every planned kill done.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty() && self.kills == self.kills_planned
+    }
+}
+
+impl fmt::Display for ChaosReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "kills {} of {} (seed {}), {:.0} s",
+            self.kills, self.kills_planned, self.seed, self.elapsed_secs
+        )?;
+        writeln!(
+            f,
+            "bets submitted {}, acknowledged {}, lost {}  ({} receipts compared during the run, {} at the end: every acknowledged bet on {} nodes)",
+            self.submitted,
+            self.acknowledged,
+            self.lost,
+            self.receipts_checked,
+            self.final_receipts_checked,
+            self.nodes
+        )?;
+        writeln!(
+            f,
+            "disagreements {}  (blocks and state roots of every node through height {}, replayed from the genesis, supply conserved)",
+            self.disagreements,
+            self.checked_height
+                .map_or_else(|| "-".into(), |h| h.to_string())
+        )?;
+        writeln!(
+            f,
+            "double signs {}  ({EQUIVOCATIONS_METRIC} of every validator, every incarnation)",
+            self.double_signs
+        )?;
+        if self.stalls > 0 {
+            writeln!(f, "stalled recoveries {}", self.stalls)?;
+        }
+        match (
+            self.recovery_p50_ms,
+            self.recovery_p90_ms,
+            self.recovery_max_ms,
+        ) {
+            (Some(p50), Some(p90), Some(max)) => writeln!(
+                f,
+                "recovery (restart to caught up): p50 {:.2} s  p90 {:.2} s  max {:.2} s",
+                p50 / 1000.0,
+                p90 / 1000.0,
+                max / 1000.0
+            )?,
+            _ => writeln!(f, "recovery: no kill completed")?,
+        }
+        if self.ok() {
+            write!(f, "OK")
+        } else {
+            for violation in &self.violations {
+                writeln!(f, "  - {violation}")?;
+            }
+            write!(f, "FAILED (replay the schedule with --seed {})", self.seed)
+        }
+    }
+}
+
+/// A SplitMix64 generator: every random choice of a run, from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform below `bound` (> 0), up to a negligible modulo bias.
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+
+    /// Uniform in `[low, high]`, to the microsecond.
+    fn between(&mut self, low: Duration, high: Duration) -> Duration {
+        let span = high.saturating_sub(low).as_micros() as u64;
+        low + Duration::from_micros(self.below(span + 1))
+    }
+}
+
+/// One kill of a run's schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kill {
+    /// Which validator (its index among the layout's validators).
+    pub validator: usize,
+    /// The wait before the kill.
+    pub wait: Duration,
+    /// How long it stays down.
+    pub hold: Duration,
+}
+
+/// The kills of a run with `options` over `validators` validators: from
+/// the seed alone (the victims from the seed and `validators` only), so a
+/// run's schedule replays exactly.
+pub fn schedule(options: &ChaosOptions, validators: usize) -> Vec<Kill> {
+    let mut rng = Rng(options.seed);
+    (0..options.kills)
+        .map(|_| Kill {
+            validator: rng.below(validators as u64) as usize,
+            wait: rng.between(Duration::ZERO, options.max_wait),
+            hold: rng.between(options.min_hold, options.max_hold),
+        })
+        .collect()
+}
+
+/// Sums the `bitcraps_equivocations_total` series of a `/metrics` text;
+/// `None` unless every kind is there (a validator exports all three).
+pub fn equivocations(metrics: &str) -> Option<u64> {
+    let mut kinds = 0;
+    let mut total = 0u64;
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix(EQUIVOCATIONS_METRIC) else {
+            continue;
+        };
+        if !rest.starts_with("{kind=") {
+            continue;
+        }
+        let value = rest.rsplit(' ').next()?.parse::<f64>().ok()?;
+        kinds += 1;
+        total = total.saturating_add(value as u64);
+    }
+    (kinds == 3).then_some(total)
+}
+
+/// The equivocation counts of every validator incarnation.
+#[derive(Default)]
+struct Signatures {
+    /// Counts of processes that were killed.
+    past: BTreeMap<String, u64>,
+    /// The last count read from each running process.
+    current: BTreeMap<String, u64>,
+}
+
+impl Signatures {
+    async fn read(&mut self, node: &NodeEntry) -> Result<(), ChaosError> {
+        let error = |reason: String| ChaosError::Metrics {
+            node: node.name.clone(),
+            reason,
+        };
+        let client = client(node);
+        let text = client.metrics().await.map_err(|e| error(e.to_string()))?;
+        let count = equivocations(&text)
+            .ok_or_else(|| error("no series with all three kinds (a binary without it?)".into()))?;
+        self.current.insert(node.name.clone(), count);
+        Ok(())
+    }
+
+    /// `node`'s process is gone: its last count is final.
+    fn killed(&mut self, node: &str) {
+        let count = self.current.remove(node).unwrap_or(0);
+        *self.past.entry(node.to_owned()).or_default() += count;
+    }
+
+    fn by_node(&self) -> BTreeMap<&str, u64> {
+        let mut out: BTreeMap<&str, u64> = BTreeMap::new();
+        for (node, count) in self.past.iter().chain(&self.current) {
+            *out.entry(node).or_default() += count;
+        }
+        out
+    }
+
+    fn total(&self) -> u64 {
+        self.by_node().values().sum()
+    }
+
+    fn violations(&self) -> Vec<ChaosViolation> {
+        self.by_node()
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(node, count)| ChaosViolation::DoubleSign {
+                reported_by: node.to_owned(),
+                count,
+            })
+            .collect()
+    }
+}
+
+fn client(node: &NodeEntry) -> ApiClient {
+    ApiClient::new(&node.http_url()).expect("a loopback URL is valid")
+}
+
+/// Every API node's height (`None`: no answer or no block).
+async fn heights(nodes: &[(NodeEntry, ApiClient)]) -> Vec<(String, Option<u64>)> {
+    let mut out = Vec::new();
+    for (node, client) in nodes {
+        let height = client.status().await.ok().and_then(|s| s.node.height);
+        out.push((node.name.clone(), height));
+    }
+    out
+}
+
+/// Asks `node` for each of `bets`; returns how many were compared and
+/// every mismatch.
+async fn verify(
+    node: &NodeEntry,
+    client: &ApiClient,
+    bets: &[&Acknowledged],
+) -> (u64, Vec<ChaosViolation>) {
+    let mut violations = Vec::new();
+    let mut compared = 0;
+    for chunk in bets.chunks(CONCURRENT_LOOKUPS) {
+        let mut lookups = JoinSet::new();
+        for bet in chunk {
+            let client = client.clone();
+            let bet = (*bet).clone();
+            lookups.spawn(async move {
+                let mut answer = client.transaction(&bet.receipt.tx).await;
+                for _ in 0..3 {
+                    match &answer {
+                        Err(error) if error.is_transient() => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            answer = client.transaction(&bet.receipt.tx).await;
+                        }
+                        _ => break,
+                    }
+                }
+                (bet, answer)
+            });
+        }
+        while let Some(done) = lookups.join_next().await {
+            let Ok((bet, answer)) = done else { continue };
+            compared += 1;
+            if let Some(detail) = mismatch(&bet, answer) {
+                violations.push(ChaosViolation::Lost {
+                    node: node.name.clone(),
+                    tx: bet.receipt.tx,
+                    detail,
+                });
+            }
+        }
+    }
+    (compared, violations)
+}
+
+/// What is wrong with a node's answer about an acknowledged bet.
+fn mismatch(
+    bet: &Acknowledged,
+    answer: Result<node::client::TxReply, ClientError>,
+) -> Option<String> {
+    let reply = match answer {
+        Ok(reply) => reply,
+        Err(error) => return Some(error.to_string()),
+    };
+    if reply.status == TxState::Pending {
+        return Some("pending, though acknowledged as finalized".into());
+    }
+    if reply.block_height != Some(bet.height) {
+        return Some(format!(
+            "in block {:?}, acknowledged in block {}",
+            reply.block_height, bet.height
+        ));
+    }
+    if reply.receipt.as_ref() != Some(&bet.receipt) {
+        return Some(format!(
+            "another receipt: {:?}, acknowledged {:?}",
+            reply.receipt, bet.receipt
+        ));
+    }
+    None
+}
+
+/// The acknowledged bets and which of them are still to be checked on
+/// every node.
+#[derive(Default)]
+struct Ledgered {
+    all: Vec<Acknowledged>,
+    /// Indexes into `all` not yet checked everywhere.
+    unchecked: Vec<usize>,
+}
+
+impl Ledgered {
+    fn drain(&mut self, acks: &mut mpsc::UnboundedReceiver<Acknowledged>) {
+        while let Ok(ack) = acks.try_recv() {
+            self.unchecked.push(self.all.len());
+            self.all.push(ack);
+        }
+    }
+
+    /// Takes the unchecked bets at or below `floor` out of `unchecked`.
+    fn take_ready(&mut self, floor: u64) -> Vec<usize> {
+        let (ready, later): (Vec<usize>, Vec<usize>) = self
+            .unchecked
+            .iter()
+            .partition(|&&i| self.all[i].height <= floor);
+        self.unchecked = later;
+        ready
+    }
+}
+
+/// Runs the chaos loop against `layout` (see the module documentation),
+/// reporting each step with `progress`.
+pub async fn run(
+    layout: &Layout,
+    options: &ChaosOptions,
+    progress: Arc<dyn Fn(&str) + Send + Sync>,
+) -> Result<ChaosReport, ChaosError> {
+    let started = Instant::now();
+    let validators: Vec<NodeEntry> = layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Validator)
+        .cloned()
+        .collect();
+    if validators.is_empty() {
+        return Err(ChaosError::NoValidators);
+    }
+    let nodes: Vec<(NodeEntry, ApiClient)> =
+        layout.api_nodes().map(|n| (n.clone(), client(n))).collect();
+    for (node, client) in &nodes {
+        client.status().await.map_err(|e| ChaosError::NotRunning {
+            node: node.name.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let mut checker = Checker::new(layout)?;
+    let mut signatures = Signatures::default();
+    for validator in &validators {
+        signatures.read(validator).await?;
+    }
+
+    // The load, tapped.
+    let (ack_tx, mut acks) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let mut load_task = {
+        let layout = layout.clone();
+        let options = options.load.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let tap = Tap {
+                acknowledged: ack_tx,
+                stop: stop_rx,
+            };
+            let say = move |line: &str| progress(line);
+            load::run_tapped(&layout, &options, &say, Some(tap)).await
+        })
+    };
+    let mut ledgered = Ledgered::default();
+    tokio::select! {
+        first = tokio::time::timeout(FIRST_ACK_TIMEOUT, acks.recv()) => match first {
+            Ok(Some(ack)) => {
+                ledgered.unchecked.push(0);
+                ledgered.all.push(ack);
+            }
+            _ => {
+                load_task.abort();
+                return Err(ChaosError::Load(format!(
+                    "acknowledged no bet within {FIRST_ACK_TIMEOUT:?}"
+                )));
+            }
+        },
+        ended = &mut load_task => {
+            return Err(match ended {
+                Ok(Err(error)) => error.into(),
+                _ => ChaosError::Load("ended before acknowledging a bet".into()),
+            });
+        }
+    }
+    progress(&format!(
+        "bets are being acknowledged; {} kills of {} validators (seed {})",
+        options.kills,
+        validators.len(),
+        options.seed
+    ));
+
+    // The sample of older bets has its own generator: the schedule does
+    // not depend on how many bets there were.
+    let mut sampler = Rng(!options.seed);
+    let mut children: Vec<(String, Child)> = Vec::new();
+    let mut iterations = Vec::new();
+    let mut violations: Vec<ChaosViolation> = Vec::new();
+    let mut recoveries = Vec::new();
+    let mut receipts_checked = 0;
+    for (kill, index) in schedule(options, validators.len()).into_iter().zip(1..) {
+        if load_task.is_finished() {
+            break;
+        }
+        let victim = &validators[kill.validator];
+        let (waited, hold) = (kill.wait, kill.hold);
+        tokio::time::sleep(waited).await;
+
+        // Kill, hold, start again. The victim's count is read last thing
+        // before its process goes (best effort: the previous iteration's
+        // reading stands if it does not answer now).
+        let _ = signatures.read(victim).await;
+        let height_at_kill = heights(&nodes)
+            .await
+            .into_iter()
+            .filter_map(|(_, h)| h)
+            .max()
+            .unwrap_or(0);
+        let record = {
+            let (name, pid_file) = (victim.name.clone(), victim.pid_file());
+            tokio::task::spawn_blocking(move || process::kill(&name, &pid_file))
+                .await
+                .expect("the kill task does not panic")?
+        };
+        let killed = Instant::now();
+        signatures.killed(&victim.name);
+        tokio::time::sleep(hold).await;
+        process::reap(&mut children);
+        children.push((victim.name.clone(), net::start_node(layout, victim)?));
+        let restarted = Instant::now();
+        let down = restarted - killed;
+        let others: Vec<(NodeEntry, ApiClient)> = nodes
+            .iter()
+            .filter(|(n, _)| n.name != victim.name)
+            .cloned()
+            .collect();
+        let target = heights(&others)
+            .await
+            .into_iter()
+            .filter_map(|(_, h)| h)
+            .max()
+            .unwrap_or(0);
+
+        // Caught up?
+        let victim_client = client(victim);
+        let deadline = restarted + options.catch_up_timeout;
+        let mut stalled = None;
+        loop {
+            let height = victim_client
+                .status()
+                .await
+                .ok()
+                .and_then(|s| s.node.height);
+            if height.is_some_and(|h| h >= target) {
+                break;
+            }
+            if Instant::now() >= deadline {
+                stalled = Some(ChaosViolation::Stalled {
+                    node: victim.name.clone(),
+                    height,
+                    target,
+                });
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        let recovery = restarted.elapsed();
+        let mut found = Vec::new();
+        let mut checked_now = 0;
+        let mut checked_height = None;
+        if let Some(stall) = stalled {
+            found.push(stall);
+        } else {
+            recoveries.push(recovery.as_secs_f64() * 1000.0);
+
+            // Nothing acknowledged lost.
+            ledgered.drain(&mut acks);
+            let floor = heights(&nodes)
+                .await
+                .into_iter()
+                .map(|(_, h)| h.unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            let ready = ledgered.take_ready(floor);
+            let fresh: Vec<&Acknowledged> = ready.iter().map(|&i| &ledgered.all[i]).collect();
+            for (node, client) in &nodes {
+                let (compared, lost) = verify(node, client, &fresh).await;
+                checked_now += compared;
+                found.extend(lost);
+            }
+            let tail_from = height_at_kill.saturating_sub(TAIL_BLOCKS);
+            let mut older = Vec::new();
+            let mut tail = Vec::new();
+            for (i, bet) in ledgered.all.iter().enumerate() {
+                if bet.height > floor || ready.binary_search(&i).is_ok() {
+                    continue;
+                }
+                if bet.height >= tail_from {
+                    tail.push(bet);
+                } else {
+                    older.push(bet);
+                }
+            }
+            for _ in 0..SAMPLE.min(older.len()) {
+                let pick = sampler.below(older.len() as u64) as usize;
+                tail.push(older.swap_remove(pick));
+            }
+            let (compared, lost) = verify(victim, &victim_client, &tail).await;
+            checked_now += compared;
+            found.extend(lost);
+
+            // Agreement and supply.
+            let report = checker.run(layout).await?;
+            checked_height = report.checked_height;
+            found.extend(
+                report
+                    .violations
+                    .into_iter()
+                    .map(ChaosViolation::Disagreement),
+            );
+
+            // Nobody signed twice.
+            for validator in &validators {
+                signatures.read(validator).await?;
+            }
+            found.extend(signatures.violations());
+        }
+        iterations.push(Iteration {
+            index,
+            node: victim.name.clone(),
+            pid: record.pid,
+            waited_ms: waited.as_millis() as u64,
+            height_at_kill,
+            down_ms: down.as_millis() as u64,
+            target_height: target,
+            recovery_ms: recovery.as_secs_f64() * 1000.0,
+            acknowledged: ledgered.all.len() as u64,
+            receipts_checked: checked_now,
+            checked_height,
+            equivocations: signatures.total(),
+            violations: found.iter().map(ToString::to_string).collect(),
+        });
+        receipts_checked += checked_now;
+        progress(&iterations.last().expect("just pushed").to_string());
+        if !found.is_empty() {
+            violations.extend(found);
+            break;
+        }
+    }
+
+    // Stop the load, let it drain, then check everything from the genesis.
+    progress("stopping the load and waiting for its last bets to finalize");
+    let _ = stop.send(true);
+    let load_report: Option<LoadReport> = match load_task.await {
+        Ok(Ok(report)) => Some(report),
+        Ok(Err(error)) => return Err(error.into()),
+        Err(_) => None,
+    };
+    ledgered.drain(&mut acks);
+    let top = ledgered.all.iter().map(|a| a.height).max().unwrap_or(0);
+    let deadline = Instant::now() + options.catch_up_timeout;
+    while Instant::now() < deadline {
+        let lowest = heights(&nodes)
+            .await
+            .into_iter()
+            .map(|(_, h)| h.unwrap_or(0))
+            .min()
+            .unwrap_or(0);
+        if lowest >= top {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    progress(&format!(
+        "checking all {} acknowledged bets on {} nodes and the chain from the genesis",
+        ledgered.all.len(),
+        nodes.len()
+    ));
+    let everything: Vec<&Acknowledged> = ledgered.all.iter().collect();
+    let mut final_receipts_checked = 0;
+    for (node, client) in &nodes {
+        let (compared, lost) = verify(node, client, &everything).await;
+        final_receipts_checked += compared;
+        violations.extend(lost);
+    }
+    let full = check::check(layout).await?;
+    violations.extend(
+        full.violations
+            .into_iter()
+            .map(ChaosViolation::Disagreement),
+    );
+    for validator in &validators {
+        signatures.read(validator).await?;
+    }
+    for violation in signatures.violations() {
+        if !violations.contains(&violation) {
+            violations.push(violation);
+        }
+    }
+    process::reap(&mut children);
+
+    let count = |f: fn(&ChaosViolation) -> bool| violations.iter().filter(|v| f(v)).count() as u64;
+    let recovery = Percentiles::of(&recoveries);
+    Ok(ChaosReport {
+        seed: options.seed,
+        kills_planned: options.kills,
+        kills: iterations.len() as u32,
+        submitted: load_report.as_ref().map_or(0, |r| r.submitted),
+        acknowledged: ledgered.all.len() as u64,
+        lost: count(|v| matches!(v, ChaosViolation::Lost { .. })),
+        disagreements: count(|v| matches!(v, ChaosViolation::Disagreement(_))),
+        double_signs: signatures.total(),
+        stalls: count(|v| matches!(v, ChaosViolation::Stalled { .. })),
+        receipts_checked,
+        final_receipts_checked,
+        nodes: nodes.len(),
+        checked_height: full.checked_height,
+        recovery_p50_ms: recovery.map(|p| p.p50),
+        recovery_p90_ms: recovery.map(|p| p.p90),
+        recovery_max_ms: recovery.map(|p| p.max),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        violations: violations.iter().map(ToString::to_string).collect(),
+        iterations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_equivocation_metric_is_read_from_every_kind() {
+        let clean = "# TYPE bitcraps_equivocations counter\n\
+             bitcraps_equivocations_total{kind=\"conflicting_notarize\"} 0\n\
+             bitcraps_equivocations_total{kind=\"conflicting_finalize\"} 0\n\
+             bitcraps_equivocations_total{kind=\"nullify_finalize\"} 0\n\
+             bitcraps_height 12\n# EOF\n";
+        assert_eq!(equivocations(clean), Some(0));
+        let dirty = clean.replace("finalize\"} 0", "finalize\"} 2");
+        assert_eq!(equivocations(&dirty), Some(4));
+        // A node without the series (not a validator, or an old binary)
+        // cannot vouch for anything.
+        assert_eq!(equivocations("bitcraps_height 12\n# EOF\n"), None);
+        let partial: String = clean.lines().skip(2).collect::<Vec<_>>().join("\n");
+        assert_eq!(equivocations(&partial), None);
+    }
+
+    #[test]
+    fn double_signs_add_up_over_incarnations() {
+        let mut signatures = Signatures::default();
+        signatures.current.insert("validator-0".into(), 0);
+        signatures.current.insert("validator-1".into(), 2);
+        signatures.killed("validator-1");
+        // The restarted process counts from zero again.
+        signatures.current.insert("validator-1".into(), 1);
+        assert_eq!(signatures.total(), 3);
+        assert_eq!(
+            signatures.violations(),
+            vec![ChaosViolation::DoubleSign {
+                reported_by: "validator-1".into(),
+                count: 3
+            }]
+        );
+    }
+
+    #[test]
+    fn a_receipt_must_match_in_block_and_content() {
+        use consensus::encoding::BoundedVec;
+        use consensus::receipt::{Receipt, TxStatus};
+        use consensus::tx::{Action, Transaction};
+        use game_rules::Chips;
+        let keypair = wallet::Keypair::from_secret_bytes(&[1; 32]);
+        let tx = Transaction {
+            chain_id: wallet::ChainId::new([3; 32]),
+            sender: keypair.public_key(),
+            nonce: 0,
+            fee: Chips(1),
+            expiry_height: 100,
+            action: Action::Faucet { amount: Chips(5) },
+        }
+        .sign(&keypair);
+        let receipt = Receipt {
+            tx: tx.hash(),
+            status: TxStatus::Applied,
+            fee_charged: Chips(1),
+            events: BoundedVec::new(Vec::new()).unwrap(),
+        };
+        let bet = Acknowledged {
+            height: 10,
+            receipt: receipt.clone(),
+        };
+        let reply = |height: Option<u64>, status: TxState, receipt: Option<Receipt>| {
+            Ok(node::client::TxReply {
+                hash: tx.hash(),
+                status,
+                sender: keypair.address(),
+                tx: tx.clone(),
+                block_height: height,
+                block_hash: None,
+                index: Some(0),
+                receipt,
+            })
+        };
+        let good = reply(Some(10), TxState::Applied, Some(receipt.clone()));
+        assert_eq!(mismatch(&bet, good), None);
+        let moved = reply(Some(11), TxState::Applied, Some(receipt.clone()));
+        assert!(mismatch(&bet, moved).unwrap().contains("block"));
+        let pending = reply(None, TxState::Pending, None);
+        assert!(mismatch(&bet, pending).unwrap().contains("pending"));
+        let mut other = receipt.clone();
+        other.fee_charged = Chips(2);
+        let changed = reply(Some(10), TxState::Applied, Some(other));
+        assert!(mismatch(&bet, changed).unwrap().contains("another receipt"));
+        let missing = Err(ClientError::Protocol("404".into()));
+        assert!(mismatch(&bet, missing).is_some());
+    }
+
+    #[test]
+    fn the_schedule_depends_on_the_seed_alone() {
+        let options = |seed, max_hold| ChaosOptions {
+            kills: 50,
+            seed,
+            load: LoadOptions {
+                rate: 1.0,
+                duration: Duration::from_secs(1),
+                wallets: 1,
+                stake: 1,
+                drain: Duration::ZERO,
+                concurrency: 1,
+            },
+            max_wait: Duration::from_secs(2),
+            min_hold: Duration::from_millis(100),
+            max_hold,
+            catch_up_timeout: Duration::from_secs(1),
+        };
+        let three = Duration::from_secs(3);
+        let kills = schedule(&options(7, three), 4);
+        assert_eq!(kills, schedule(&options(7, three), 4));
+        assert_ne!(kills, schedule(&options(8, three), 4));
+        assert!(kills.iter().all(|k| k.validator < 4
+            && k.wait <= Duration::from_secs(2)
+            && (Duration::from_millis(100)..=three).contains(&k.hold)));
+        assert!((0..4).all(|v| kills.iter().any(|k| k.validator == v)));
+        // Other durations, same victims.
+        let victims = |kills: Vec<Kill>| kills.iter().map(|k| k.validator).collect::<Vec<_>>();
+        assert_eq!(
+            victims(schedule(&options(7, Duration::from_secs(1)), 4)),
+            victims(kills)
+        );
+    }
+}
