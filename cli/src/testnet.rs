@@ -1,5 +1,6 @@
 //! `bitcraps testnet …`: a local testnet of real processes (crate
-//! `testnet`): up, down, status, faults, check and load.
+//! `testnet`): up, down, status, faults (partition and heal among them),
+//! check, load and chaos.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use testnet::chaos::{self, ChaosOptions};
 use testnet::faults::{self, Children, FaultEvent};
 use testnet::house;
 use testnet::layout::Layout;
@@ -66,6 +68,14 @@ enum TestnetCommand {
     /// Stop a node (SIGTERM, SIGKILL after a grace period) if it runs, and
     /// start it again.
     Restart(NodeArg),
+    /// Cut a node (and --with others) off from every other node, on libp2p
+    /// and on the validators' network; with --hold, heal after that many
+    /// seconds, else it stays cut until `testnet heal`. The nodes cut the
+    /// links themselves (fault injection in their configuration), it is
+    /// not packet loss.
+    Partition(PartitionArgs),
+    /// End a partition: every node is connected again.
+    Heal(DirArg),
     /// Run the manifest's fault schedule against the running testnet.
     Faults(DirArg),
     /// Check that every node agrees on every block and state root and that
@@ -74,6 +84,11 @@ enum TestnetCommand {
     /// Send signed field bets from many wallets at a steady rate and report
     /// what was submitted, finalized, settled and rejected, with latencies.
     Load(LoadArgs),
+    /// Under load, SIGKILL a random validator at a random moment, restart it,
+    /// wait until it caught up and check that no acknowledged bet is lost,
+    /// all nodes agree and no validator signed twice; --kills times in a
+    /// row. Exits 1 on any violation.
+    Chaos(ChaosArgs),
 }
 
 #[derive(Args)]
@@ -114,6 +129,20 @@ struct KillArgs {
 }
 
 #[derive(Args)]
+struct PartitionArgs {
+    #[command(flatten)]
+    node: NodeArg,
+    /// Other nodes on the same side, comma-separated (the rest form the
+    /// other side).
+    #[arg(long, value_name = "NODES", value_delimiter = ',')]
+    with: Vec<String>,
+    /// Heal after this many seconds (default: stay cut until `testnet
+    /// heal`).
+    #[arg(long, value_name = "SECS")]
+    hold: Option<u64>,
+}
+
+#[derive(Args)]
 struct LoadArgs {
     #[command(flatten)]
     dir: DirArg,
@@ -136,6 +165,50 @@ struct LoadArgs {
     /// with several submitters saturates the chain).
     #[arg(long, value_name = "N", default_value_t = 1)]
     concurrency: usize,
+}
+
+#[derive(Args)]
+struct ChaosArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Kills in a row.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    kills: u32,
+    /// The seed of the victims, moments and holds (a run prints its seed;
+    /// giving it again replays that schedule) [default: from the clock].
+    #[arg(long, value_name = "SEED")]
+    seed: Option<u64>,
+    /// Bets per second of the load, over all wallets.
+    #[arg(long, value_name = "PER_SEC", default_value_t = 10.0)]
+    rate: f64,
+    /// How many wallets bet (funded by the faucet).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    wallets: u32,
+    /// The longest wait before each kill (drawn from zero to this).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    max_wait: Duration,
+    /// The shortest time a killed validator stays down.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    min_hold: Duration,
+    /// The longest time a killed validator stays down.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    max_hold: Duration,
+    /// How long a restarted validator may take to catch up.
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    catch_up_timeout: Duration,
+    /// Start the testnet first, as `up --detach` (with --manifest, --fresh).
+    #[arg(long)]
+    up: bool,
+    /// The manifest for --up.
+    #[arg(long, value_name = "FILE", requires = "up")]
+    manifest: Option<PathBuf>,
+    /// With --up: a new chain.
+    #[arg(long, requires = "up")]
+    fresh: bool,
+    /// Print the report as JSON on standard output (progress goes to
+    /// standard error).
+    #[arg(long)]
+    json: bool,
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
@@ -197,6 +270,12 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
             Ok(())
         }
         TestnetCommand::Restart(node) => fault(&node, Some(FaultKind::Restart), None),
+        TestnetCommand::Partition(args) => partition(args),
+        TestnetCommand::Heal(dir) => {
+            testnet::partition::heal(&dir.layout()?)?;
+            println!("healed: every node is connected again");
+            Ok(())
+        }
         TestnetCommand::Faults(dir) => {
             let layout = dir.layout()?;
             let children: Children = Arc::default();
@@ -239,7 +318,67 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        TestnetCommand::Chaos(args) => run_chaos(args),
     }
+}
+
+/// `testnet chaos`.
+fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
+    if args.up {
+        up(UpArgs {
+            dir: args.dir.clone(),
+            manifest: args.manifest.clone(),
+            fresh: args.fresh,
+            detach: true,
+            timeout: 180,
+        })?;
+    }
+    let layout = args.dir.layout()?;
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let options = ChaosOptions {
+        kills: args.kills,
+        seed,
+        load: LoadOptions {
+            rate: args.rate,
+            // A limit only: the run stops the load after its last kill.
+            duration: Duration::from_secs(7 * 24 * 3600),
+            wallets: args.wallets,
+            stake: 10,
+            drain: Duration::from_secs(30),
+            concurrency: 1,
+        },
+        max_wait: args.max_wait,
+        min_hold: args.min_hold,
+        max_hold: args.max_hold.max(args.min_hold),
+        catch_up_timeout: args.catch_up_timeout,
+    };
+    let json = args.json;
+    let progress = Arc::new(move |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    });
+    let report = runtime()?.block_on(chaos::run(&layout, &options, progress))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if !report.ok() {
+        bail!(
+            "chaos: {} violation(s) in {} of {} kills (seed {seed})",
+            report.violations.len(),
+            report.kills,
+            report.kills_planned
+        );
+    }
+    Ok(())
 }
 
 fn print_event(event: &FaultEvent) {
@@ -265,6 +404,28 @@ fn fault(node: &NodeArg, kind: Option<FaultKind>, hold: Option<Duration>) -> any
         hold.unwrap_or_default(),
         &children,
         &|name: &str, what: String| println!("{name}: {what}"),
+    ))?;
+    Ok(())
+}
+
+/// `testnet partition`.
+fn partition(args: PartitionArgs) -> anyhow::Result<()> {
+    let layout = args.node.dir.layout()?;
+    let mut side = vec![args.node.node.clone()];
+    side.extend(args.with);
+    let Some(hold) = args.hold else {
+        let cut = testnet::partition::cut(&layout, &side)?;
+        println!(
+            "partitioned: {cut}; heal with `bitcraps testnet heal --dir {}`",
+            layout.dir.display()
+        );
+        return Ok(());
+    };
+    runtime()?.block_on(faults::partition(
+        &layout,
+        &side,
+        Duration::from_secs(hold),
+        &|_: &str, what: String| println!("{what}"),
     ))?;
     Ok(())
 }

@@ -40,6 +40,9 @@
 //! [validator]           # optional: run the validator core too
 //! key_file = "validator.key"
 //! listen = "127.0.0.1:7390"
+//!
+//! [fault_injection]     # optional, test networks only: see node::partition
+//! partition_file = "partition.toml"
 //! ```
 //!
 //! An unknown key anywhere is an error naming it (and its line): a typo
@@ -222,6 +225,17 @@ fn default_validator_listen() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_VALIDATOR_PORT))
 }
 
+/// The optional `[fault_injection]` section, for test networks only
+/// (`bitcraps testnet` sets it): with it the node obeys a partition file
+/// ([`crate::partition`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultInjectionConfig {
+    /// The file listing the peers this node is cut off from; watched while
+    /// the node runs, missing means none.
+    pub partition_file: PathBuf,
+}
+
 /// The node's whole configuration. See the [module documentation](self).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -241,6 +255,9 @@ pub struct NodeConfig {
     /// The validator, if this node validates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validator: Option<ValidatorConfig>,
+    /// Fault injection (test networks only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault_injection: Option<FaultInjectionConfig>,
 }
 
 impl Default for NodeConfig {
@@ -253,6 +270,7 @@ impl Default for NodeConfig {
             log: LogConfig::default(),
             wallet: WalletConfig::default(),
             validator: None,
+            fault_injection: None,
         }
     }
 }
@@ -355,6 +373,14 @@ pub struct ConfigArgs {
     /// `validator.listen`: the validator-to-validator network's address.
     #[arg(long, env = "BITCRAPS_VALIDATOR_LISTEN", value_name = "ADDR")]
     pub validator_listen: Option<SocketAddr>,
+    /// `fault_injection.partition_file`: obey this partition file (test
+    /// networks only).
+    #[arg(
+        long,
+        env = "BITCRAPS_FAULT_INJECTION_PARTITION_FILE",
+        value_name = "FILE"
+    )]
+    pub fault_injection_partition_file: Option<PathBuf>,
 }
 
 /// A configuration and where it came from.
@@ -478,6 +504,11 @@ impl NodeConfig {
         if let (Some(listen), Some(validator)) = (args.validator_listen, &mut self.validator) {
             validator.listen = listen;
         }
+        if let Some(partition_file) = &args.fault_injection_partition_file {
+            self.fault_injection = Some(FaultInjectionConfig {
+                partition_file: partition_file.clone(),
+            });
+        }
     }
 
     /// Checks what serde cannot: the log directives, the API limits.
@@ -548,6 +579,9 @@ impl NodeConfig {
         }
         if let Some(validator) = &mut self.validator {
             join(&mut validator.key_file);
+        }
+        if let Some(faults) = &mut self.fault_injection {
+            join(&mut faults.partition_file);
         }
     }
 
@@ -708,10 +742,16 @@ mod tests {
                 "/ip4/0.0.0.0/tcp/1,/ip4/0.0.0.0/udp/1/quic-v1",
                 "--validator-key-file",
                 "v.key",
+                "--fault-injection-partition-file",
+                "cut.toml",
             ],
         ))
         .unwrap();
         assert_eq!(loaded.config.network.listen.len(), 2);
+        assert_eq!(
+            loaded.config.fault_injection.unwrap().partition_file,
+            home.path().join("cut.toml")
+        );
         let validator = loaded.config.validator.unwrap();
         assert_eq!(validator.key_file, home.path().join("v.key"));
         assert_eq!(validator.listen, default_validator_listen());
@@ -762,6 +802,9 @@ mod tests {
         config.validator = Some(ValidatorConfig {
             key_file: "validator.key".into(),
             listen: default_validator_listen(),
+        });
+        config.fault_injection = Some(FaultInjectionConfig {
+            partition_file: "partition.toml".into(),
         });
         let text = config.to_toml();
         assert_eq!(

@@ -19,6 +19,7 @@
 //! | [`chain`] | the chain state: store, shared ledger, explorer index, `NodeView` |
 //! | [`follow`] | following finalized blocks: gossip, sync, proof checks, applying |
 //! | [`validator`] | the validator core on commonware's authenticated network, its key file |
+//! | [`partition`] | fault injection on test networks: a file of peers to cut off on both networks |
 //! | [`fuzz`] | pure entry points for the fuzz targets in `fuzz/` (gossip, sync, config, API bodies) |
 //! | [`daemon`] | `Node::start`: wiring it all together, logging, clean shutdown |
 
@@ -32,4 +33,5 @@ pub mod fuzz;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
+pub mod partition;
 pub mod validator;

@@ -1,12 +1,15 @@
 //! # Fault injection
 //!
-//! Faults act on real processes through signals (see [`crate::process`]):
+//! Faults act on real processes through signals (see [`crate::process`])
+//! or, for a partition, through the nodes' partition files (see
+//! [`crate::partition`]):
 //!
 //! | fault | what happens |
 //! |---|---|
 //! | kill | SIGKILL, wait `hold`, start the node again (same data directory) |
 //! | pause | SIGSTOP, wait `hold`, SIGCONT |
 //! | restart | SIGTERM (SIGKILL after the grace period), start again |
+//! | partition | cut the node (and a manifest fault's `with`) off from every other node, wait `hold`, heal |
 //!
 //! [`inject`] runs one fault to the end; [`run_schedule`] runs a
 //! manifest's schedule, each fault at its time after the start (faults may
@@ -79,16 +82,25 @@ pub async fn inject(
             report(node, format!("started again (pid {})", child.id()));
             lock(children).push((node.to_owned(), child));
         }
-        FaultKind::Partition => {
-            return Err(NetError::Manifest(
-                crate::manifest::ManifestError::Invalid {
-                    key: "kind".into(),
-                    reason: "partition is not offered on loopback (see the manifest documentation)"
-                        .into(),
-                },
-            ));
-        }
+        FaultKind::Partition => partition(layout, &[node.to_owned()], hold, report).await?,
     }
+    Ok(())
+}
+
+/// Cuts `side` off from every other node, waits `hold`, heals, calling
+/// `report` (on the first node of `side`) at each step.
+pub async fn partition(
+    layout: &Layout,
+    side: &[String],
+    hold: Duration,
+    report: &(dyn Fn(&str, String) + Sync),
+) -> Result<(), NetError> {
+    let cut = crate::partition::cut(layout, side)?;
+    let name = side.first().map(String::as_str).unwrap_or_default();
+    report(name, format!("partitioned: {cut}"));
+    tokio::time::sleep(hold).await;
+    crate::partition::heal(layout)?;
+    report(name, "healed".into());
     Ok(())
 }
 
@@ -126,15 +138,12 @@ pub async fn run_schedule(
                 report(&event);
                 events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
             };
-            inject(
-                &layout,
-                &fault.node,
-                fault.kind,
-                Duration::from_secs(fault.hold_secs()),
-                &children,
-                &record,
-            )
-            .await
+            let hold = Duration::from_secs(fault.hold_secs());
+            if fault.kind == FaultKind::Partition {
+                partition(&layout, &fault.side(), hold, &record).await
+            } else {
+                inject(&layout, &fault.node, fault.kind, hold, &children, &record).await
+            }
         });
     }
     let mut first_error = None;

@@ -10,7 +10,8 @@
 //! <dir>/wallets/wallet-<i>.password  and their passwords
 //! <dir>/supervisor.pid         the `testnet up` process, while it runs
 //! <dir>/nodes/<name>/          one directory per node: config.toml, keys,
-//!                              data/, api.cookie, node.log, node.pid
+//!                              data/, api.cookie, node.log, node.pid,
+//!                              partition.toml while it is partitioned
 //! ```
 //!
 //! Ports: node `i` in start order (the bootstrap peer is 0, then the

@@ -40,16 +40,28 @@
 //! at_secs = 60
 //! node = "player-0"
 //! kind = "restart"        # SIGTERM, wait, start again
+//!
+//! [[faults]]
+//! at_secs = 80
+//! node = "validator-0"
+//! kind = "partition"      # cut off from every other node, then heal
+//! duration_secs = 15
+//!
+//! [[faults]]
+//! at_secs = 120
+//! node = "validator-0"
+//! with = ["validator-1", "player-0"]   # a split: these three | the rest
+//! kind = "partition"
+//! duration_secs = 10
 //! ```
 //!
-//! **Partition is not offered.** On loopback a node cannot be cut off
-//! honestly without packet filtering (root and nftables/iptables): the
-//! validators reach each other at the addresses in the genesis and dial
-//! in both directions, so restarting a node with its peers' addresses
-//! withheld would not isolate it — the others would simply dial it. A
-//! manifest asking for `partition` is refused with that explanation rather
-//! than pretending. The deterministic simulation (`consensus` engine
-//! tests) covers partitions.
+//! **Partition** is made by the nodes themselves, not by packet loss (on
+//! loopback that would need root and a packet filter): each node is told,
+//! through a file in its directory, the peers on the other side, and it
+//! disconnects and refuses them on libp2p and drops every validator-network
+//! message to and from them (see [`crate::partition`] and
+//! `node::partition`). `node` and the nodes in `with` form one side, every
+//! other node the other; partitions may not overlap in time.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -189,9 +201,14 @@ pub struct Fault {
     /// For `kill`: seconds between the kill and the restart (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_after_secs: Option<u64>,
-    /// For `pause`: seconds paused (default 5).
+    /// For `pause`: seconds paused; for `partition`: seconds before the
+    /// heal (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<u64>,
+    /// For `partition`: the nodes on `node`'s side (default none: `node`
+    /// alone is cut off from every other node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<Vec<String>>,
 }
 
 /// The default seconds of a kill's downtime and of a pause.
@@ -199,13 +216,23 @@ pub const DEFAULT_FAULT_SECS: u64 = 5;
 
 impl Fault {
     /// For a kill, how long the node stays down; for a pause, how long it
-    /// stays stopped; zero otherwise.
+    /// stays stopped; for a partition, how long until the heal; zero for a
+    /// restart.
     pub fn hold_secs(&self) -> u64 {
         match self.kind {
             FaultKind::Kill => self.restart_after_secs.unwrap_or(DEFAULT_FAULT_SECS),
-            FaultKind::Pause => self.duration_secs.unwrap_or(DEFAULT_FAULT_SECS),
-            FaultKind::Restart | FaultKind::Partition => 0,
+            FaultKind::Pause | FaultKind::Partition => {
+                self.duration_secs.unwrap_or(DEFAULT_FAULT_SECS)
+            }
+            FaultKind::Restart => 0,
         }
+    }
+
+    /// The nodes of a partition's side: `node`, then `with`.
+    pub fn side(&self) -> Vec<String> {
+        let mut side = vec![self.node.clone()];
+        side.extend(self.with.iter().flatten().cloned());
+        side
     }
 }
 
@@ -219,7 +246,8 @@ pub enum FaultKind {
     Pause,
     /// SIGTERM (SIGKILL after the grace period), then start it again.
     Restart,
-    /// Refused with an explanation (see the module documentation).
+    /// Cut `node` (and `with`) off from every other node, then heal after
+    /// `duration_secs` (see the module documentation).
     Partition,
 }
 
@@ -349,14 +377,29 @@ impl Manifest {
                     ),
                 );
             }
-            if fault.kind == FaultKind::Partition {
-                return bad(
-                    &format!("{key}.kind"),
-                    "partition cannot be done honestly on loopback without packet filtering \
-                     (validators dial each other at their genesis addresses); use kill or pause, \
-                     or the consensus simulation tests for partitions"
-                        .into(),
-                );
+            if let Some(with) = &fault.with {
+                if fault.kind != FaultKind::Partition {
+                    return bad(
+                        &format!("{key}.with"),
+                        format!(
+                            "only applies to kind = \"partition\", not {:?}",
+                            fault.kind.name()
+                        ),
+                    );
+                }
+                if let Some(unknown) = with.iter().find(|name| !names.contains(*name)) {
+                    return bad(
+                        &format!("{key}.with"),
+                        format!("names {unknown:?}, which is not a node of this testnet"),
+                    );
+                }
+                let side: BTreeSet<String> = fault.side().into_iter().collect();
+                if side.len() == names.len() {
+                    return bad(
+                        &format!("{key}.with"),
+                        "puts every node on one side; leave at least one on the other".into(),
+                    );
+                }
             }
             if fault.restart_after_secs.is_some() && fault.kind != FaultKind::Kill {
                 return bad(
@@ -367,17 +410,41 @@ impl Manifest {
                     ),
                 );
             }
-            if fault.duration_secs.is_some() && fault.kind != FaultKind::Pause {
+            if fault.duration_secs.is_some()
+                && !matches!(fault.kind, FaultKind::Pause | FaultKind::Partition)
+            {
                 return bad(
                     &format!("{key}.duration_secs"),
                     format!(
-                        "only applies to kind = \"pause\", not {:?}",
+                        "only applies to kind = \"pause\" or \"partition\", not {:?}",
                         fault.kind.name()
                     ),
                 );
             }
             if fault.duration_secs == Some(0) {
                 return bad(&format!("{key}.duration_secs"), "must be at least 1".into());
+            }
+        }
+        // One partition at a time: a second would replace the first, and
+        // the first's heal would end both.
+        let mut partitions: Vec<(usize, &Fault)> = self
+            .faults
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.kind == FaultKind::Partition)
+            .collect();
+        partitions.sort_by_key(|(_, f)| f.at_secs);
+        for pair in partitions.windows(2) {
+            let ((i, first), (j, second)) = (pair[0], pair[1]);
+            if first.at_secs + first.hold_secs() >= second.at_secs {
+                return bad(
+                    &format!("faults[{j}].at_secs"),
+                    format!(
+                        "is {}, while the partition of faults[{i}] lasts until {}; partitions may not overlap",
+                        second.at_secs,
+                        first.at_secs + first.hold_secs()
+                    ),
+                );
             }
         }
         Ok(())
@@ -459,14 +526,34 @@ duration_secs = 10
 at_secs = 60
 node = "player-0"
 kind = "restart"
+
+[[faults]]
+at_secs = 80
+node = "validator-0"
+kind = "partition"
+duration_secs = 15
+
+[[faults]]
+at_secs = 120
+node = "validator-0"
+with = ["validator-1", "player-0"]
+kind = "partition"
+duration_secs = 10
 "#;
         let manifest = Manifest::parse(text).unwrap();
-        assert_eq!(manifest.faults.len(), 3);
+        assert_eq!(manifest.faults.len(), 5);
         assert_eq!(manifest.faults[0].kind, FaultKind::Kill);
         assert_eq!(manifest.faults[0].hold_secs(), 5);
         assert_eq!(manifest.faults[1].kind, FaultKind::Pause);
         assert_eq!(manifest.faults[1].hold_secs(), 10);
         assert_eq!(manifest.faults[2].kind, FaultKind::Restart);
+        assert_eq!(manifest.faults[3].kind, FaultKind::Partition);
+        assert_eq!(manifest.faults[3].hold_secs(), 15);
+        assert_eq!(manifest.faults[3].side(), ["validator-0"]);
+        assert_eq!(
+            manifest.faults[4].side(),
+            ["validator-0", "validator-1", "player-0"]
+        );
         assert_eq!(Manifest::parse(&manifest.to_toml()).unwrap(), manifest);
     }
 
@@ -491,9 +578,37 @@ kind = "restart"
         assert!(no_kind.contains("kind"), "{no_kind}");
         let bad_kind = invalid("[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"melt\"");
         assert!(bad_kind.contains("melt"), "{bad_kind}");
-        let partition =
-            invalid("[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"partition\"");
-        assert!(partition.contains("packet filtering"), "{partition}");
+        let partition = |at: u64, extra: &str| {
+            format!(
+                "[[faults]]\nat_secs = {at}\nnode = \"validator-1\"\nkind = \"partition\"\n{extra}\n"
+            )
+        };
+        assert!(Manifest::parse(&partition(1, "duration_secs = 9")).is_ok());
+        let everyone = invalid(&partition(
+            1,
+            "with = [\"bootstrap\", \"validator-0\", \"validator-2\", \"validator-3\", \"player-0\"]",
+        ));
+        assert!(everyone.contains("every node on one side"), "{everyone}");
+        let stranger = invalid(&partition(1, "with = [\"validator-7\"]"));
+        assert!(stranger.contains("validator-7"), "{stranger}");
+        let overlap = invalid(&format!(
+            "{}{}",
+            partition(1, "duration_secs = 10"),
+            partition(5, "")
+        ));
+        assert!(overlap.contains("may not overlap"), "{overlap}");
+        assert!(
+            Manifest::parse(&format!(
+                "{}{}",
+                partition(1, "duration_secs = 10"),
+                partition(12, "")
+            ))
+            .is_ok()
+        );
+        let with_kill = invalid(
+            "[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"kill\"\nwith = [\"player-0\"]",
+        );
+        assert!(with_kill.contains("faults[0].with"), "{with_kill}");
         let pause = invalid(
             "[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"pause\"\nduration_secs = 0",
         );

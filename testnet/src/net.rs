@@ -13,8 +13,10 @@
 //! after the grace period). [`status`] reads pid files and APIs.
 //!
 //! Every node configuration turns the API rate limit off (the load
-//! generator and the checks all come from 127.0.0.1) and mDNS off (the
-//! bootstrap peer is the discovery path under test).
+//! generator and the checks all come from 127.0.0.1), mDNS off (the
+//! bootstrap peer is the discovery path under test) and fault injection
+//! on (the node obeys `partition.toml` in its directory, see
+//! [`crate::partition`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -22,7 +24,7 @@ use std::time::Duration;
 
 use consensus::genesis::Genesis;
 use node::client::ApiClient;
-use node::config::{NodeConfig, ValidatorConfig};
+use node::config::{FaultInjectionConfig, NodeConfig, ValidatorConfig};
 use node::network::{Multiaddr, NodeKey};
 use tokio::time::Instant;
 
@@ -92,6 +94,23 @@ pub enum NetError {
         /// Its log.
         log: PathBuf,
     },
+    /// A node's configuration has fault injection off, so it would ignore
+    /// a partition.
+    #[error(
+        "{name} has fault injection off (no [fault_injection] in {config}), so it cannot be partitioned; this testnet predates partitions: start a new one with `bitcraps testnet up --fresh`"
+    )]
+    FaultInjectionOff {
+        /// The node.
+        name: String,
+        /// Its configuration file.
+        config: PathBuf,
+    },
+    /// A partition that cannot be made.
+    #[error("cannot partition the testnet: {reason}")]
+    BadPartition {
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A node exited while starting.
     #[error("{name} exited while starting ({status}); see its log {log}")]
     Exited {
@@ -155,6 +174,8 @@ pub fn prepare(options: &PrepareOptions) -> Result<(Layout, Prepared), NetError>
                 node.args = arguments(node, &genesis_file);
             }
             layout.save()?;
+            // A partition left from the last run would outlive the restart.
+            crate::partition::heal(&layout)?;
             return Ok((layout, Prepared::Reused));
         }
     }
@@ -315,6 +336,9 @@ fn write_node_files(
     config.network.mdns = false;
     config.api.listen = ([127, 0, 0, 1], node.http_port).into();
     config.api.rate_limit_per_second = 0;
+    config.fault_injection = Some(FaultInjectionConfig {
+        partition_file: node.dir.join(crate::partition::PARTITION_FILE),
+    });
     let mut wallet = None;
     match node.role {
         Role::Validator => {

@@ -27,8 +27,12 @@ fn a_bad_manifest_is_refused_before_anything_starts() {
             "validator-9",
         ),
         (
-            "[[faults]]\nat_secs = 5\nnode = \"validator-1\"\nkind = \"partition\"\n",
-            "packet filtering",
+            "[[faults]]\nat_secs = 5\nnode = \"validator-1\"\nkind = \"partition\"\nwith = [\"validator-7\"]\n",
+            "validator-7",
+        ),
+        (
+            "[[faults]]\nat_secs = 5\nnode = \"validator-1\"\nkind = \"pause\"\nwith = [\"validator-2\"]\n",
+            "only applies to kind = \"partition\"",
         ),
     ] {
         std::fs::write(&manifest, text).unwrap();

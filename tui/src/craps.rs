@@ -7,6 +7,11 @@
 //! through them, letters jump to the common ones — and placed with the
 //! stake preset.
 //!
+//! My bets form a list with a cursor (`[` and `]` move it; a bet I place
+//! takes it, and when its bet goes the cursor falls back to my newest
+//! one), so `O` puts odds behind the line or come bet I chose and `X`
+//! takes down the bet I chose, not merely the newest.
+//!
 //! The dice shown while a roll is in the air are an animation, labelled as
 //! such; the result is only ever the ledger's.
 
@@ -77,6 +82,8 @@ pub struct CrapsState {
     pub selected: usize,
     /// The stake for the next bet.
     pub amount: u64,
+    /// The bet of mine the cursor is on (see [`CrapsState::selected_bet`]).
+    pub bet_cursor: Option<u64>,
 }
 
 impl Default for CrapsState {
@@ -93,6 +100,7 @@ impl Default for CrapsState {
             others_bets: 0,
             selected: 0,
             amount: 10,
+            bet_cursor: None,
         }
     }
 }
@@ -107,6 +115,32 @@ impl CrapsState {
     pub fn selected_kind(&self) -> BetKind {
         let all = kinds();
         all[self.selected % all.len()]
+    }
+
+    /// The bet of mine the cursor is on: the one chosen with `[`/`]` (or
+    /// placed last) while it is on the table, else my newest.
+    pub fn selected_bet(&self) -> Option<u64> {
+        self.bet_cursor
+            .filter(|bet| self.bets.contains_key(bet))
+            .or_else(|| self.bets.keys().next_back().copied())
+    }
+
+    /// Moves the cursor to my next (`forward`) or previous bet, stopping
+    /// at either end.
+    pub fn move_bet_cursor(&mut self, forward: bool) {
+        let Some(current) = self.selected_bet() else {
+            return;
+        };
+        let next = if forward {
+            self.bets.range(current + 1..).next()
+        } else {
+            self.bets.range(..current).next_back()
+        };
+        if let Some((&bet, _)) = next {
+            self.bet_cursor = Some(bet);
+        } else {
+            self.bet_cursor = Some(current);
+        }
     }
 
     fn select(&mut self, kind: BetKind) {
@@ -175,6 +209,7 @@ impl CrapsState {
                         last_win: None,
                     },
                 );
+                self.bet_cursor = Some(bet);
                 Some(format!("your {kind} bet of {amount} is on the table"))
             }
             LedgerEvent::OddsChanged { bet, after, .. } => {
@@ -317,28 +352,29 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
                 return app.open_table(id);
             }
         }
+        Key::Char(c @ ('[' | ']')) => state.move_bet_cursor(c == ']'),
         Key::Char(c @ ('O' | 'X')) => {
-            // Odds go behind my newest line bet; X takes my newest bet down.
-            // The ledger has the last word (odds only once a point is on,
-            // contract bets stay up) and says why in the status line.
-            let newest = if c == 'O' {
-                state.bets.iter().rev().find(|(_, b)| b.kind.is_line())
-            } else {
-                state.bets.iter().next_back()
-            }
-            .map(|(bet, _)| *bet);
+            // Odds go behind the line or come bet the cursor is on; X takes
+            // that bet down. The ledger has the last word (odds only once a
+            // point is on, contract bets stay up) and says why in the status
+            // line.
             let (table, amount) = (state.table, Chips(state.amount));
-            let (Some(table), Some(bet)) = (table, newest) else {
-                app.notify(
-                    Level::Error,
-                    if c == 'O' {
-                        "no line bet of yours to put odds behind"
-                    } else {
-                        "no bet of yours on the table"
-                    },
-                );
+            let chosen = state
+                .selected_bet()
+                .and_then(|bet| Some((bet, state.bets.get(&bet)?.kind)));
+            let (Some(table), Some((bet, kind))) = (table, chosen) else {
+                app.notify(Level::Error, "no bet of yours on the table");
                 return Vec::new();
             };
+            if c == 'O' && !kind.is_line() {
+                app.notify(
+                    Level::Error,
+                    format!(
+                        "bet #{bet} ({kind}) takes no odds: choose a line or come bet with [ ]"
+                    ),
+                );
+                return Vec::new();
+            }
             return app.send(if c == 'O' {
                 Action::CrapsOdds { table, bet, amount }
             } else {
@@ -378,7 +414,7 @@ pub fn key(app: &mut App, key: Key) -> Vec<Request> {
 }
 
 /// The key help of this screen.
-pub const KEYS: &str = "←→↑↓ choose · p d c n f 4-0 h y r o e jump · +/- a stake · Enter bet · O odds · X take down · t table";
+pub const KEYS: &str = "←→↑↓ choose · p d c n f 4-0 h y r o e jump · +/- a stake · Enter bet · [ ] my bet · O odds · X take down · t table";
 
 /// Draws the craps screen into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -594,6 +630,10 @@ fn render_chooser(frame: &mut Frame, area: Rect, app: &App) {
 fn render_my_bets(frame: &mut Frame, area: Rect, app: &App) {
     let s = &app.craps;
     let rows = area.height.saturating_sub(2) as usize;
+    let chosen = s.selected_bet();
+    // Scroll so the chosen bet is always shown.
+    let position = chosen.map_or(0, |bet| s.bets.range(..bet).count());
+    let skip = (position + 1).saturating_sub(rows.max(1));
     let lines: Vec<Line> = if s.bets.is_empty() {
         vec![Line::styled(
             "no bets on the table",
@@ -602,6 +642,7 @@ fn render_my_bets(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         s.bets
             .iter()
+            .skip(skip)
             .take(rows)
             .map(|(id, b)| {
                 let odds = if b.odds > 0 {
@@ -613,11 +654,19 @@ fn render_my_bets(frame: &mut Frame, area: Rect, app: &App) {
                     Some(paid) => format!("won {paid}, still up"),
                     None => "working".to_owned(),
                 };
-                Line::raw(format!(
+                let text = format!(
                     "#{id:<5} {:<12} {:>6}{odds}  {state}",
                     b.kind.to_string(),
                     b.amount
-                ))
+                );
+                if chosen == Some(*id) {
+                    Line::styled(
+                        format!("▶ {text}"),
+                        Style::new().add_modifier(Modifier::BOLD),
+                    )
+                } else {
+                    Line::raw(format!("  {text}"))
+                }
             })
             .collect()
     };
@@ -626,7 +675,8 @@ fn render_my_bets(frame: &mut Frame, area: Rect, app: &App) {
         .as_ref()
         .map_or(String::new(), |a| format!(" · balance {}", a.balance));
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(format!(" my bets{balance} "))),
+        Paragraph::new(lines)
+            .block(Block::bordered().title(format!(" my bets ([ ] choose){balance} "))),
         area,
     );
 }

@@ -160,6 +160,7 @@ fn render_help(frame: &mut Frame, area: Rect) {
         "Craps   ←→ every bet · ↑↓ by six · p pass d don't c come",
         "        n don't come f field 4 5 6 8 9 0 place h hardways",
         "        y any 7 r any craps o horn e C&E · Enter bet",
+        "        [ ] choose my bet · O odds behind it · X take it down",
         "Wallet  t transfer · ↑↓ tables · Enter open the table",
         "Validator  s bond stake",
         "",

@@ -81,9 +81,39 @@ fn crash_verify_view() {
 #[test]
 fn craps_table() {
     let mut app = on(Screen::Craps);
-    press(&mut app, &[Key::Char('6')]);
+    // The bet cursor moves up from the newest bet to the place 8.
+    press(&mut app, &[Key::Char('6'), Key::Char('[')]);
     check("craps", &app, 80, 24);
     check("craps", &app, 120, 40);
+}
+
+#[test]
+fn the_chosen_bet_of_a_long_list_stays_in_view() {
+    use consensus::receipt::{LedgerEvent, Wager};
+    use game_rules::Chips;
+    use game_rules::craps::BetKind;
+    let mut app = on(Screen::Craps);
+    for bet in 20..30 {
+        app.update(support::craps_event(LedgerEvent::BetPlaced {
+            table: support::CRAPS,
+            round: 7,
+            bet,
+            player: support::me(),
+            wager: Wager::Craps {
+                kind: BetKind::Field,
+            },
+            amount: Chips(5),
+        }));
+    }
+    // The bet placed last has the cursor; the list scrolls to show it.
+    let text = draw(&app, 80, 24);
+    assert!(text.contains("▶ #29"), "{text}");
+    assert!(!text.contains("#11 "), "{text}");
+    // All the way up: the oldest bet is shown and chosen.
+    press(&mut app, &[Key::Char('['); 20]);
+    let text = draw(&app, 80, 24);
+    assert!(text.contains("▶ #11"), "{text}");
+    assert!(!text.contains("#29"), "{text}");
 }
 
 #[test]

@@ -33,6 +33,7 @@ fn status(wallet: Option<Address>) -> Status {
             epoch: 1,
             peers: 3,
             mempool_transactions: 0,
+            min_fee: 1,
             syncing: false,
             sync: None,
         },
@@ -424,27 +425,72 @@ fn place_my_craps_bets(app: &mut App, bets: &[(u64, BetKind)], amount: u64) {
 }
 
 #[test]
-fn odds_go_behind_my_newest_line_bet_and_x_takes_my_newest_bet_down() {
+fn odds_and_take_down_act_on_the_bet_the_cursor_is_on() {
     let mut app = ready_app();
     keys(&mut app, &[Key::Char('2')]);
-    assert!(keys(&mut app, &[Key::Char('O')]).is_empty());
-    assert!(app.current_notice().unwrap().text.contains("no line bet"));
-    place_my_craps_bets(&mut app, &[(7, BetKind::Pass), (8, BetKind::Field)], 10);
-    assert_eq!(
-        keys(&mut app, &[Key::Char('O')]),
+    for key in ['O', 'X'] {
+        assert!(keys(&mut app, &[Key::Char(key)]).is_empty());
+        assert!(
+            app.current_notice()
+                .unwrap()
+                .text
+                .contains("no bet of yours")
+        );
+    }
+    place_my_craps_bets(
+        &mut app,
+        &[(7, BetKind::Pass), (8, BetKind::Field), (9, BetKind::Come)],
+        10,
+    );
+    let odds = |bet| {
         [Request::Send(vec![Action::CrapsOdds {
             table: CRAPS,
-            bet: 7,
-            amount: Chips(app.craps.amount)
+            bet,
+            amount: Chips(10),
         }])]
-    );
-    assert_eq!(
-        keys(&mut app, &[Key::Char('X')]),
+    };
+    let take_down = |bet| {
         [Request::Send(vec![Action::CrapsTakeDown {
             table: CRAPS,
-            bet: 8
+            bet,
         }])]
+    };
+    // The bet placed last has the cursor.
+    assert_eq!(app.craps.selected_bet(), Some(9));
+    assert_eq!(keys(&mut app, &[Key::Char('O')]), odds(9));
+    // `[` moves up to the field bet, which takes no odds but comes down.
+    assert!(keys(&mut app, &[Key::Char('[')]).is_empty());
+    assert_eq!(app.craps.selected_bet(), Some(8));
+    assert!(keys(&mut app, &[Key::Char('O')]).is_empty());
+    let notice = &app.current_notice().unwrap().text;
+    assert!(
+        notice.contains("#8") && notice.contains("takes no odds"),
+        "{notice}"
     );
+    assert_eq!(keys(&mut app, &[Key::Char('X')]), take_down(8));
+    // The cursor stops at either end.
+    keys(&mut app, &[Key::Char('['), Key::Char('[')]);
+    assert_eq!(app.craps.selected_bet(), Some(7));
+    assert_eq!(keys(&mut app, &[Key::Char('O')]), odds(7));
+    keys(&mut app, &[Key::Char(']'), Key::Char(']'), Key::Char(']')]);
+    assert_eq!(app.craps.selected_bet(), Some(9));
+    // When the chosen bet goes, the cursor falls back to my newest bet.
+    keys(&mut app, &[Key::Char('[')]);
+    app.update(table_event(
+        CRAPS,
+        Game::Craps,
+        LedgerEvent::BetTakenDown {
+            table: CRAPS,
+            bet: 8,
+            returned: Chips(10),
+        },
+    ));
+    assert_eq!(app.craps.selected_bet(), Some(9));
+    assert_eq!(keys(&mut app, &[Key::Char('X')]), take_down(9));
+    // A new bet of mine takes the cursor.
+    keys(&mut app, &[Key::Char('[')]);
+    place_my_craps_bets(&mut app, &[(12, BetKind::DontPass)], 10);
+    assert_eq!(app.craps.selected_bet(), Some(12));
 }
 
 #[test]
