@@ -120,6 +120,16 @@ pub struct NetworkLimits {
     pub max_inbound_sync_requests: usize,
     /// Sync requests one peer may have served at once.
     pub max_inbound_sync_requests_per_peer: usize,
+    /// How long a peer's gossip send queue may keep overflowing before the
+    /// peer is disconnected and dialled again. Gossipsub never closes such
+    /// a connection itself: when a peer's stream stops taking data (for
+    /// instance a yamux stream the remote dropped while this node was out
+    /// of credit), the queue stays full for the connection's life and
+    /// everything for that peer is dropped. A fresh connection starts with
+    /// an empty queue. Overflows separated by a quiet spell of a few
+    /// seconds start the count again, so a peer that only falls behind in
+    /// bursts keeps its connection.
+    pub stuck_send_queue_after: Duration,
     /// How long a sync request may take.
     pub sync_request_timeout: Duration,
 }
@@ -143,6 +153,7 @@ impl Default for NetworkLimits {
             max_outbound_sync_requests: 16,
             max_inbound_sync_requests: 8,
             max_inbound_sync_requests_per_peer: 2,
+            stuck_send_queue_after: Duration::from_secs(30),
             sync_request_timeout: Duration::from_secs(30),
         }
     }

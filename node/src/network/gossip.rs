@@ -36,6 +36,66 @@ pub const BLOCK_INVALID_MESSAGE_WEIGHT: f64 = -50.0;
 /// enough credit to hide more than a couple of invalid messages.
 pub const TOPIC_SCORE_CAP: f64 = 20.0;
 
+/// The most bytes of control messages (IHAVE, IWANT, GRAFT, PRUNE,
+/// IDONTWANT) and subscriptions this node accepts in one gossipsub RPC:
+/// gossipsub's default, stated here because [`MAX_CONTROL_IDS`] is sized
+/// against it. A peer's RPC over it is a stream error: the receiving
+/// connection handler closes its inbound stream.
+pub const MAX_CONTROL_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// The most message ids this node puts in one IHAVE (per peer and
+/// heartbeat) or asks for with IWANT (per peer and heartbeat); also the
+/// most it honours from a peer.
+///
+/// Gossipsub's default is 5,000, which with our 32-byte ids makes an IHAVE
+/// of ≈ 170 KB — ten times what every receiver accepts
+/// ([`MAX_CONTROL_MESSAGE_BYTES`]). Under a few hundred transactions a
+/// second the heartbeat's IHAVE to a peer outside the mesh crossed that
+/// limit; the receiver closed its inbound stream without reading what was
+/// in flight, so the sender, out of yamux credit, waited for a window
+/// update that never came: its send queue to that peer stayed full for
+/// good ("Send Queue full" at idle, minutes later). At 400 ids the largest
+/// IHAVE is ≈ 13.7 KB (see [`control_rpc_bytes`]). IHAVE is the lazy
+/// repair path; transactions travel through the mesh.
+pub const MAX_CONTROL_IDS: usize = 400;
+
+/// The encoded size of a control RPC carrying one IHAVE of `ids` message
+/// ids of `id_len` bytes for a topic of `topic_len` bytes, as gossipsub's
+/// receiver counts it against [`MAX_CONTROL_MESSAGE_BYTES`] (the protobuf
+/// `control` field with its tag and length). An IWANT is smaller (no
+/// topic).
+pub const fn control_rpc_bytes(ids: usize, id_len: usize, topic_len: usize) -> usize {
+    // Each id: tag, length, bytes.
+    let ids = ids * (1 + varint_len(id_len) + id_len);
+    // ControlIHave { topic_id, message_ids }.
+    let ihave = 1 + varint_len(topic_len) + topic_len + ids;
+    // ControlMessage { ihave } inside Rpc.control, each with tag and length.
+    let control = 1 + varint_len(ihave) + ihave;
+    1 + varint_len(control) + control
+}
+
+/// The bytes of a protobuf varint holding `n`.
+const fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// The longest topic name: `bitcraps/<16 hex digits>/block/1`.
+const MAX_TOPIC_BYTES: usize = 64;
+
+// Our largest IHAVE/IWANT fits what every peer accepts.
+const _: () = assert!(
+    control_rpc_bytes(MAX_CONTROL_IDS, MESSAGE_ID_BYTES, MAX_TOPIC_BYTES)
+        <= MAX_CONTROL_MESSAGE_BYTES
+);
+
+/// The length of a message id ([`message_id`]: a BLAKE3 hash).
+pub const MESSAGE_ID_BYTES: usize = blake3::OUT_LEN;
+
 /// Message id: BLAKE3 of the data. Transactions and blocks are canonically
 /// encoded, so one transaction has one id whoever publishes it, and a
 /// re-publication within the duplicate-cache window is recognised as the
@@ -64,6 +124,8 @@ pub(crate) fn behaviour_config(
         .max_transmit_size_for_topic(block_limit, topics.blocks.hash())
         .heartbeat_interval(config.heartbeat_interval)
         .heartbeat_initial_delay(Duration::from_millis(100))
+        .max_control_message_size(MAX_CONTROL_MESSAGE_BYTES)
+        .max_control_messages_sent(MAX_CONTROL_IDS)
         .build()
         .map_err(|e| e.to_string())
 }
@@ -101,6 +163,13 @@ pub(crate) fn score_params(topics: &Topics) -> PeerScoreParams {
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(Ipv6Addr::LOCALHOST),
         ]),
+        // A peer that cannot take our gossip fast enough (send queue full,
+        // or messages expired in it) is slow, not malicious: gossipsub's
+        // default −0.2 per dropped message reached the graylist, so our
+        // ban, within a second of a saturating burst, and validators
+        // banned the player node (or each other) for ten minutes. The
+        // network task reconnects a peer whose queue stays full instead.
+        slow_peer_weight: 0.0,
         behaviour_penalty_weight: -10.0,
         behaviour_penalty_threshold: 6.0,
         behaviour_penalty_decay: score_parameter_decay(Duration::from_secs(600)),
@@ -173,7 +242,39 @@ mod tests {
         let params = score_params(&topics);
         params.validate().unwrap();
         thresholds().validate().unwrap();
+        assert_eq!(params.slow_peer_weight, 0.0, "slowness never bans");
         let config = NetworkConfig::new(ChainId::new([1; 32]));
         behaviour_config(&config, &topics, default_max_tx_message_bytes()).unwrap();
+    }
+
+    /// The IHAVE/IWANT this configuration can send fits what it accepts.
+    /// With gossipsub's default of 5,000 ids per control message it did
+    /// not (≈ 170 KB against 16 KiB), and links jammed under load.
+    #[test]
+    fn the_largest_control_message_sent_is_accepted() {
+        let chain = ChainId::new([7; 32]);
+        let topics = Topics::new(&chain);
+        let config = behaviour_config(
+            &NetworkConfig::new(chain),
+            &topics,
+            default_max_tx_message_bytes(),
+        )
+        .unwrap();
+        for topic in [&topics.transactions, &topics.blocks] {
+            let topic_len = topic.hash().as_str().len();
+            assert!(topic_len <= MAX_TOPIC_BYTES, "{topic_len}");
+        }
+        let ids = config.max_control_messages_sent();
+        let largest = control_rpc_bytes(ids, MESSAGE_ID_BYTES, MAX_TOPIC_BYTES);
+        assert!(
+            largest <= config.max_control_message_size(),
+            "an IHAVE of {ids} ids is {largest} bytes; peers accept {}",
+            config.max_control_message_size()
+        );
+        // And the size arithmetic is right: one 32-byte id costs 34 bytes.
+        assert_eq!(
+            control_rpc_bytes(2, 32, 10) - control_rpc_bytes(1, 32, 10),
+            34
+        );
     }
 }

@@ -14,6 +14,8 @@ pub struct NetworkMetrics {
     pub(crate) block_rejected: AtomicU64,
     pub(crate) block_ignored: AtomicU64,
     pub(crate) validation_overflow: AtomicU64,
+    pub(crate) gossip_send_failures: AtomicU64,
+    pub(crate) stuck_peers_disconnected: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) peers_banned: AtomicU64,
     pub(crate) peers_wrong_chain: AtomicU64,
@@ -43,6 +45,13 @@ pub struct NetworkMetricsSnapshot {
     pub block_ignored: u64,
     /// Gossiped messages dropped because too many were being validated.
     pub validation_overflow: u64,
+    /// Gossip messages (publishes, forwards, IHAVE/IWANT, control) that
+    /// did not reach a peer: its send queue was full, or they waited in it
+    /// past their deadline (gossipsub's `SlowPeer` reports).
+    pub gossip_send_failures: u64,
+    /// Peers disconnected (and dialled again) because their gossip send
+    /// queue kept overflowing for `stuck_send_queue_after`.
+    pub stuck_peers_disconnected: u64,
     /// Events dropped because the node did not read them fast enough.
     pub events_dropped: u64,
     /// Peers disconnected and banned for a score below the graylist
@@ -66,6 +75,10 @@ impl NetworkMetrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> NetworkMetricsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -78,6 +91,8 @@ impl NetworkMetrics {
             block_rejected: get(&self.block_rejected),
             block_ignored: get(&self.block_ignored),
             validation_overflow: get(&self.validation_overflow),
+            gossip_send_failures: get(&self.gossip_send_failures),
+            stuck_peers_disconnected: get(&self.stuck_peers_disconnected),
             events_dropped: get(&self.events_dropped),
             peers_banned: get(&self.peers_banned),
             peers_wrong_chain: get(&self.peers_wrong_chain),

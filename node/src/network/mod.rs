@@ -17,6 +17,7 @@
 //! | ping | | liveness |
 //! | request-response | `/bitcraps/<chain>/sync/1`, our borsh codec ([`sync`]) | block sync |
 //! | limits | connection counts, pending dials, process memory, a block list | a node under attack keeps serving |
+//! | partition | the same block list, set by [`Network::partition`] | fault injection on test networks ([`crate::partition`]) |
 //!
 //! `<chain>` is the first 8 bytes of the chain id in hex ([`chain_prefix`]):
 //! nodes of different chains never share a topic, a DHT or a protocol.
@@ -70,6 +71,13 @@
 //! - **P3/P3b** (mesh delivery rates) are off: transaction and block traffic
 //!   is bursty and often quiet, so a delivery deficit would punish honest
 //!   peers.
+//! - **Slow peers** (gossipsub's penalty per message a peer's full send
+//!   queue drops) are not penalized: under a saturating burst an honest
+//!   node falls behind and would be graylisted, hence banned, within a
+//!   second. A peer whose send queue stays full for
+//!   `stuck_send_queue_after` is disconnected and dialled again instead
+//!   (gossipsub never closes such a connection, and a queue whose stream
+//!   stopped draining stays full for the connection's life).
 //! - **P6** (many peers on one IP) is mild — players behind one NAT share
 //!   an address — and off for loopback (a local testnet's processes);
 //!   **P7** (protocol misbehaviour: grafting during backoff, broken IWANT
@@ -123,6 +131,7 @@ pub(crate) use validation::{validate_block, validate_transaction};
 
 pub use libp2p::{Multiaddr, PeerId};
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use consensus::tx::SignedTransaction;
@@ -266,6 +275,10 @@ pub(crate) enum Command {
         topic: TopicKind,
         reply: oneshot::Sender<Vec<PeerId>>,
     },
+    Partition {
+        peers: BTreeSet<PeerId>,
+        reply: oneshot::Sender<()>,
+    },
     RequestBlocks {
         peer: PeerId,
         request: SyncRequest,
@@ -296,6 +309,7 @@ impl std::fmt::Debug for Command {
             Command::Peers { .. } => "Peers",
             Command::PeerScore { .. } => "PeerScore",
             Command::MeshPeers { .. } => "MeshPeers",
+            Command::Partition { .. } => "Partition",
             Command::RequestBlocks { .. } => "RequestBlocks",
             Command::Shutdown { .. } => "Shutdown",
         })
@@ -348,6 +362,11 @@ impl Network {
     /// The live counters.
     pub fn metrics(&self) -> &NetworkMetrics {
         &self.metrics
+    }
+
+    /// The live counters, shared (for [`crate::metrics::Metrics::attach_network`]).
+    pub fn shared_metrics(&self) -> Arc<NetworkMetrics> {
+        self.metrics.clone()
     }
 
     /// How many peers are connected now.
@@ -420,6 +439,15 @@ impl Network {
     /// The peers in this node's gossip mesh for a topic.
     pub async fn mesh_peers(&self, topic: TopicKind) -> Result<Vec<PeerId>, NetworkError> {
         self.ask(|reply| Command::MeshPeers { topic, reply }).await
+    }
+
+    /// Cuts this node off from `peers` (fault injection, see
+    /// [`crate::partition`]): their connections are closed and every
+    /// connection to or from them is refused, until a later call without
+    /// them (an empty set heals). Replaces the previous set; a peer also
+    /// banned for its gossip score stays blocked until its ban ends.
+    pub async fn partition(&self, peers: BTreeSet<PeerId>) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::Partition { peers, reply }).await
     }
 
     /// Asks `peer` for up to `max` finalized blocks from `from_height` and

@@ -10,6 +10,7 @@ use libp2p::gossipsub::{self, MessageId};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, kad,
@@ -44,6 +45,19 @@ const MAX_BANS: usize = 4096;
 
 /// How often unconnected bootstrap peers are dialled again.
 const BOOTSTRAP_REDIAL: Duration = Duration::from_secs(10);
+
+/// Send-queue overflows of one peer closer together than this belong to
+/// one streak. Gossipsub reports them once per heartbeat (700 ms), and a
+/// jammed link at idle still overflows a few times a second (block gossip,
+/// IHAVE), so a longer gap means the queue drained.
+const OVERFLOW_STREAK_GAP: Duration = Duration::from_secs(5);
+
+/// A run of send-queue overflows for one peer.
+#[derive(Clone, Copy, Debug)]
+struct OverflowStreak {
+    since: Instant,
+    last: Instant,
+}
 
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
@@ -262,6 +276,9 @@ pub(crate) async fn spawn(
         serving: BTreeMap::new(),
         pending_requests: BTreeMap::new(),
         bans: BTreeMap::new(),
+        cut: BTreeSet::new(),
+        overflowing: BTreeMap::new(),
+        redial: BTreeSet::new(),
         connected: BTreeSet::new(),
         listen_addrs,
         bootstrap,
@@ -369,6 +386,13 @@ struct State {
     pending_requests: BTreeMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, SyncError>>>,
     /// Banned peers and when their ban ends.
     bans: BTreeMap<PeerId, Instant>,
+    /// Peers cut off by fault injection ([`super::Network::partition`]).
+    cut: BTreeSet<PeerId>,
+    /// Peers whose gossip send queue is overflowing, since when.
+    overflowing: BTreeMap<PeerId, OverflowStreak>,
+    /// Peers disconnected for a stuck send queue, to dial again once
+    /// their last connection has closed.
+    redial: BTreeSet<PeerId>,
     connected: BTreeSet<PeerId>,
     listen_addrs: Vec<Multiaddr>,
     bootstrap: Vec<(PeerId, Multiaddr)>,
@@ -457,6 +481,10 @@ impl State {
                         addr,
                         reason: "the peer is banned".into(),
                     }),
+                    Some(peer) if self.cut.contains(&peer) => Err(NetworkError::Dial {
+                        addr,
+                        reason: "the peer is cut off by a partition (fault injection)".into(),
+                    }),
                     _ => self
                         .swarm
                         .dial(addr.clone())
@@ -491,6 +519,10 @@ impl State {
                     .copied()
                     .collect();
                 let _ = reply.send(peers);
+            }
+            Command::Partition { peers, reply } => {
+                self.set_cut(peers);
+                let _ = reply.send(());
             }
             Command::RequestBlocks {
                 peer,
@@ -543,7 +575,21 @@ impl State {
                     .connected_peers
                     .store(self.connected.len() as u64, Ordering::Relaxed);
                 self.serving.remove(&peer_id);
+                self.overflowing.remove(&peer_id);
                 self.emit(NetworkEvent::PeerDisconnected(peer_id));
+                if self.redial.remove(&peer_id)
+                    && !self.bans.contains_key(&peer_id)
+                    && !self.cut.contains(&peer_id)
+                {
+                    // The addresses come from Kademlia (bootstrap peers
+                    // and identify's listen addresses).
+                    let dial = DialOpts::peer_id(peer_id)
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    if let Err(error) = self.swarm.dial(dial) {
+                        tracing::debug!(peer = %peer_id, %error, "cannot dial again a peer whose gossip queue was stuck");
+                    }
+                }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, %error, "outgoing connection failed");
@@ -562,9 +608,10 @@ impl State {
                 message_id,
                 message,
             }) => self.on_gossip(propagation_source, message_id, message),
-            BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer { peer_id, .. }) => {
-                tracing::debug!(peer = %peer_id, "slow gossip peer");
-            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer {
+                peer_id,
+                failed_messages,
+            }) => self.on_slow_peer(peer_id, failed_messages),
             BehaviourEvent::Gossipsub(_) => {}
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if info.protocol_version != self.protocols.identify {
@@ -589,7 +636,10 @@ impl State {
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found.into_iter().take(64) {
-                    if peer == self.local_peer_id || self.bans.contains_key(&peer) {
+                    if peer == self.local_peer_id
+                        || self.bans.contains_key(&peer)
+                        || self.cut.contains(&peer)
+                    {
                         continue;
                     }
                     self.swarm
@@ -607,6 +657,48 @@ impl State {
             BehaviourEvent::Memory(never) => match never {},
             BehaviourEvent::Blocked(never) => match never {},
         }
+    }
+
+    /// Counts what gossipsub could not send to `peer` since its last
+    /// heartbeat, and disconnects the peer once its send queue has kept
+    /// overflowing for `stuck_send_queue_after`: gossipsub itself never
+    /// closes a connection whose queue stays full, and a queue that stopped
+    /// draining (a dead outbound stream) never recovers on that connection.
+    /// The peer is dialled again when its last connection has closed.
+    fn on_slow_peer(&mut self, peer: PeerId, failed: gossipsub::FailedMessages) {
+        let count = (failed.priority + failed.non_priority) as u64;
+        NetworkMetrics::add(&self.metrics.gossip_send_failures, count);
+        tracing::debug!(%peer, count, "gossip messages not sent: the peer's send queue was full or they expired in it");
+        if !self.connected.contains(&peer) {
+            return;
+        }
+        let now = Instant::now();
+        let streak = self
+            .overflowing
+            .entry(peer)
+            .and_modify(|streak| {
+                if now.duration_since(streak.last) > OVERFLOW_STREAK_GAP {
+                    streak.since = now;
+                }
+                streak.last = now;
+            })
+            .or_insert(OverflowStreak {
+                since: now,
+                last: now,
+            });
+        let overflowing_for = now.duration_since(streak.since);
+        if overflowing_for < self.config.limits.stuck_send_queue_after {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            seconds = overflowing_for.as_secs(),
+            "the gossip send queue to this peer has been full for too long; reconnecting"
+        );
+        self.overflowing.remove(&peer);
+        self.redial.insert(peer);
+        NetworkMetrics::bump(&self.metrics.stuck_peers_disconnected);
+        let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     /// Hands a gossiped message to a validation worker, or ignores it if
@@ -713,7 +805,9 @@ impl State {
             // Forget the ban that would end first (its score is retained).
             if let Some((&first, _)) = self.bans.iter().min_by_key(|(_, until)| **until) {
                 self.bans.remove(&first);
-                self.swarm.behaviour_mut().blocked.unblock_peer(first);
+                if !self.cut.contains(&first) {
+                    self.swarm.behaviour_mut().blocked.unblock_peer(first);
+                }
             }
         }
         self.bans
@@ -723,6 +817,33 @@ impl State {
         let _ = behaviour.kademlia.remove_peer(&peer);
         NetworkMetrics::bump(&self.metrics.peers_banned);
         self.emit(NetworkEvent::PeerBanned { peer, score });
+    }
+
+    /// Replaces the partition's cut: newly cut peers are blocked (their
+    /// connections close), healed ones unblocked unless banned.
+    fn set_cut(&mut self, peers: BTreeSet<PeerId>) {
+        let healed: Vec<PeerId> = self.cut.difference(&peers).copied().collect();
+        let added: Vec<PeerId> = peers.difference(&self.cut).copied().collect();
+        let behaviour = self.swarm.behaviour_mut();
+        for peer in &healed {
+            if !self.bans.contains_key(peer) {
+                behaviour.blocked.unblock_peer(*peer);
+            }
+        }
+        for peer in &added {
+            behaviour.blocked.block_peer(*peer);
+        }
+        tracing::info!(
+            cut = peers.len(),
+            added = added.len(),
+            healed = healed.len(),
+            "libp2p partition set"
+        );
+        self.cut = peers;
+        // Reconnect to healed bootstrap peers at the next maintenance tick.
+        if !healed.is_empty() {
+            self.next_bootstrap_dial = Instant::now();
+        }
     }
 
     fn maintain(&mut self) {
@@ -735,17 +856,22 @@ impl State {
             .collect();
         for peer in expired {
             self.bans.remove(&peer);
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            if !self.cut.contains(&peer) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            }
         }
         let peers: Vec<PeerId> = self.connected.iter().copied().collect();
         for peer in peers {
             self.enforce_score(peer);
         }
+        self.overflowing
+            .retain(|_, streak| now.duration_since(streak.last) <= OVERFLOW_STREAK_GAP);
         if self.connected.len() < TARGET_PEERS && now >= self.next_bootstrap_dial {
             self.next_bootstrap_dial = now + BOOTSTRAP_REDIAL;
             for (peer, addr) in self.bootstrap.clone() {
                 if !self.connected.contains(&peer)
                     && !self.bans.contains_key(&peer)
+                    && !self.cut.contains(&peer)
                     && !self.swarm.is_connected(&peer)
                 {
                     let _ = self.swarm.dial(addr);

@@ -517,6 +517,33 @@ async fn malformed_or_oversized_sync_responses_are_refused_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_closes_and_refuses_connections_until_healed() {
+    run(async {
+        let (a, b) = (node(false).await, node(false).await);
+        connect(&a, &b).await;
+        let pb = b.net.local_peer_id();
+        a.net.partition([pb].into()).await.unwrap();
+        until("the cut connection to close", || async {
+            a.net.connected_peers().await.unwrap().is_empty()
+                && b.net.connected_peers().await.unwrap().is_empty()
+        })
+        .await;
+        // Neither side gets through: a refuses to dial, b's dial is refused.
+        assert!(matches!(
+            a.net.dial(b.addr.clone()).await,
+            Err(NetworkError::Dial { reason, .. }) if reason.contains("partition")
+        ));
+        b.net.dial(a.addr.clone()).await.unwrap();
+        sleep(Duration::from_millis(500)).await;
+        assert!(a.net.connected_peers().await.unwrap().is_empty());
+        // Healed: connections work again.
+        a.net.partition(Default::default()).await.unwrap();
+        connect(&a, &b).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_of_another_chain_is_disconnected() {
     run(async {
         let a = node(false).await;
