@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use node::client::{ApiClient, ClientError};
 use serde::Serialize;
 
-use crate::node::{Coded, EXIT_REFUSED, EXIT_UNREACHABLE, coded};
+use crate::node::{Coded, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, coded};
 
 /// Where the node's API is and how to authenticate to it. Global, so it may
 /// come before or after a subcommand.
@@ -84,6 +84,8 @@ impl ApiArgs {
                 "{error}; give the node's cookie file with --cookie FILE or its home with \
                  --home DIR (`bitcraps testnet up` prints both)"
             ),
+            ClientError::StillPending { .. } => coded(EXIT_PENDING, error),
+            ClientError::Dropped(_) => coded(EXIT_REFUSED, error),
             ClientError::Api { ref code, .. } if code == "no_wallet" => coded(
                 EXIT_REFUSED,
                 format!("{error}; or sign with your own key: --keystore FILE|NAME"),
@@ -229,6 +231,24 @@ mod tests {
         assert_eq!(args.cookie_file(), Some(PathBuf::from("/h/api.cookie")));
         args.cookie = Some("/c".into());
         assert_eq!(args.cookie_file(), Some(PathBuf::from("/c")));
+    }
+
+    #[test]
+    fn waits_that_end_without_a_block_have_their_exit_codes() {
+        let args = ApiArgs {
+            api: "http://127.0.0.1:1".into(),
+            cookie: None,
+            home: None,
+        };
+        let hash = consensus::hash::Hash::new([1; 32]);
+        let pending = args.explain(ClientError::StillPending {
+            hash,
+            waited: Duration::from_secs(60),
+        });
+        assert_eq!(pending.downcast_ref::<Coded>().unwrap().code, EXIT_PENDING);
+        assert!(format!("{pending:#}").contains("explore tx"), "{pending:#}");
+        let dropped = args.explain(ClientError::Dropped(hash));
+        assert_eq!(dropped.downcast_ref::<Coded>().unwrap().code, EXIT_REFUSED);
     }
 
     #[test]

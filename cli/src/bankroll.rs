@@ -65,9 +65,8 @@ async fn execute(args: Args) -> anyhow::Result<()> {
     };
     let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
     signer
-        .send(&client, &args.api, &action)
-        .await?
-        .write(&mut out, args.json)
+        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .await
 }
 
 #[cfg(test)]

@@ -56,7 +56,8 @@ enum ExploreCommand {
     },
     /// A round with its beacon entry and outcome, verified offline when
     /// the genesis is known: σ under the genesis group key, the signed
-    /// block's hash recomputed, the outcome re-derived with game-rules.
+    /// block's hash recomputed and its finality certificate checked, the
+    /// outcome re-derived with game-rules.
     Round {
         /// The table's id.
         table: u64,
@@ -233,6 +234,17 @@ fn write_block(out: &mut impl Write, reply: &BlockReply) -> anyhow::Result<()> {
     writeln!(out, "time       {} ms since the epoch", header.timestamp_ms)?;
     writeln!(out, "proposer   {}", header.proposer)?;
     writeln!(out, "size       {} bytes", reply.size_bytes)?;
+    match &reply.proof {
+        Some(proof) => writeln!(
+            out,
+            "finality   certificate of {} bytes (`explore round --verify` checks it)",
+            proof.len() / 2
+        )?,
+        None => writeln!(
+            out,
+            "finality   no certificate of its own on this node (finalized through a descendant)"
+        )?,
+    }
     writeln!(out, "txs        {}", reply.block.transactions.len())?;
     for signed in reply.block.transactions.iter() {
         writeln!(out, "  {}  {}", signed.hash(), one_line(&signed.tx.action))?;
@@ -289,7 +301,17 @@ fn write_tx(out: &mut impl Write, reply: &TxReply) -> anyhow::Result<()> {
 pub(crate) fn write_account(out: &mut impl Write, account: &AccountInfo) -> anyhow::Result<()> {
     writeln!(out, "address    {}", account.address)?;
     writeln!(out, "balance    {}", account.balance)?;
-    writeln!(out, "nonce      {}", account.nonce)?;
+    if account.pending_nonce > account.nonce {
+        writeln!(
+            out,
+            "nonce      {} ({} with its {} pending in the node's mempool)",
+            account.nonce,
+            account.pending_nonce,
+            account.pending_nonce - account.nonce
+        )?;
+    } else {
+        writeln!(out, "nonce      {}", account.nonce)?;
+    }
     writeln!(out, "stake      {}", account.stake)?;
     writeln!(out, "shares     {}", account.bankroll_shares)?;
     if account.history.is_empty() {
@@ -511,6 +533,7 @@ mod tests {
             address: wallet::Keypair::generate().unwrap().address(),
             balance: 995,
             nonce: 2,
+            pending_nonce: 2,
             stake: 0,
             bankroll_shares: 7,
             history: vec![],
@@ -522,6 +545,18 @@ mod tests {
         assert!(text.contains("balance    995\n"), "{text}");
         assert!(text.contains("shares     7\n"), "{text}");
         assert!(text.contains("history    none"), "{text}");
+        assert!(text.contains("nonce      2\n"), "{text}");
+        let busy = AccountInfo {
+            pending_nonce: 5,
+            ..account
+        };
+        let mut out = Vec::new();
+        write_account(&mut out, &busy).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("nonce      2 (5 with its 3 pending in the node's mempool)"),
+            "{text}"
+        );
         let bankroll = BankrollInfo {
             balance: 1_000,
             total_shares: 1_000,

@@ -34,8 +34,11 @@ Exit codes:
   4  the node did not answer (is it running? retrying may help)
   5  the file to create already exists (node init, wallet new)
   6  a round did not verify (explore round)
-  7  the node refused the request (bad input, not found, transaction refused)
-  8  a keystore could not be opened (wrong password, corrupt file, no password)";
+  7  the node refused the request (bad input, not found, transaction refused,
+     or with --wait: the ledger rejected it or it left the mempool)
+  8  a keystore could not be opened (wrong password, corrupt file, no password)
+  9  --wait timed out while the transaction was still pending (it may yet be
+     included: `bitcraps explore tx HASH`)";
 
 /// BitCraps: a peer-to-peer casino with provably fair, threshold-randomness dice.
 #[derive(Parser)]

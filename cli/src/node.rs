@@ -7,7 +7,8 @@
 //! new`) found an existing file; [`EXIT_NOT_VERIFIED`] a round's outcome
 //! did not verify; [`EXIT_REFUSED`] the node refused the request;
 //! [`EXIT_KEYSTORE`] a keystore could not be opened (wrong password,
-//! corrupt file, no password given).
+//! corrupt file, no password given); [`EXIT_PENDING`] `--wait` gave up
+//! while the transaction was still pending.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ pub const EXIT_REFUSED: u8 = 7;
 /// A keystore could not be opened: wrong password, corrupt or missing
 /// file, no password given.
 pub const EXIT_KEYSTORE: u8 = 8;
+/// `--wait`: the transaction was still pending when the wait timed out (it
+/// may yet be included).
+pub const EXIT_PENDING: u8 = 9;
 
 /// The keystore `node init --wallet` writes, relative to the home.
 const WALLET_FILE: &str = "wallet.json";

@@ -242,18 +242,17 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             None => node_wallet(&client, &args.api).await?,
         };
         if let Some(join) = seat_needed(&client, &args.api, me, table, game).await? {
-            // The seat first, accepted before the bet is sent: the bet gets
-            // the next nonce, so the ledger seats the wallet first.
+            // The seat first, accepted (with --wait, finalized) before the
+            // bet is sent: the bet gets the next nonce, so the ledger seats
+            // the wallet first.
             signer
-                .send(&client, &args.api, &join)
-                .await?
-                .write(&mut out, args.json)?;
+                .deliver(&client, &args.api, &join, &mut out, args.json)
+                .await?;
         }
     }
     signer
-        .send(&client, &args.api, &action)
-        .await?
-        .write(&mut out, args.json)
+        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .await
 }
 
 /// The node wallet's address, or an error that says how to bet without

@@ -7,22 +7,36 @@
 //! from `--password-file`, else `BITCRAPS_WALLET_PASSWORD`, else asked for
 //! on the terminal without echo; a backup phrase from `--mnemonic-file`,
 //! else standard input, else the terminal.
+//!
+//! With `--keystore`, what signing needs comes from the node unless given:
+//! the fee from the chain's `min_fee` in `/v1/status` (or the genesis's,
+//! when one is known), the nonce from the account's `pending_nonce` (after
+//! its transactions already waiting in the node's mempool), so commands
+//! may follow each other without `--nonce`.
+//!
+//! With `--wait`, each transaction sent is followed until a finalized block
+//! includes it ([`ApiClient::wait_included`]) and its receipt is printed;
+//! a transaction the ledger rejected fails with exit code 7, one still
+//! pending at `--wait-timeout` with exit code 9.
 
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use consensus::genesis::Genesis;
+use consensus::hash::TxHash;
+use consensus::receipt::TxStatus;
 use consensus::tx::{Action, SignedTransaction, Transaction};
 use game_rules::Chips;
 use node::chain::DEFAULT_EXPIRY_BLOCKS;
-use node::client::{ApiClient, ClientError, TxState, WalletReply};
+use node::client::{ApiClient, ClientError, TxReply, TxState, WalletReply};
 use node::config::WALLET_PASSWORD_ENV;
 use wallet::{Address, ChainId, Keypair, Keystore};
 use zeroize::Zeroizing;
 
-use crate::api::ApiArgs;
-use crate::node::{EXIT_CONFIG, EXIT_KEYSTORE, coded};
+use crate::api::{ApiArgs, one_line, short};
+use crate::node::{EXIT_CONFIG, EXIT_KEYSTORE, EXIT_REFUSED, coded};
 
 /// The most bytes read from a password or backup-phrase file (or stdin).
 const MAX_SECRET_BYTES: u64 = 4096;
@@ -51,18 +65,32 @@ pub struct SignArgs {
     pub wallet_dir: Option<PathBuf>,
     /// The fee each transaction pays, chips [default: the chain's minimum:
     /// the node wallet's own default, or with --keystore the genesis's
-    /// min_fee].
+    /// min_fee if a genesis is known, else the min_fee the node reports].
     #[arg(long, global = true, value_name = "CHIPS")]
     pub fee: Option<u64>,
     /// With --keystore: the first transaction's nonce [default: the
-    /// account's next nonce on the ledger; give it when earlier
-    /// transactions are still pending].
+    /// account's pending nonce on the node: after its transactions still
+    /// waiting in the node's mempool].
     #[arg(long, global = true, value_name = "N")]
     pub nonce: Option<u64>,
     /// With --keystore: print each signed transaction (hex, one per line)
     /// instead of submitting it; `bitcraps tx send` submits it later.
     #[arg(long, global = true)]
     pub sign_only: bool,
+    /// Wait until a finalized block includes each transaction sent, and
+    /// print its receipt; exit code 7 if the ledger rejected it, 9 if it is
+    /// still pending after --wait-timeout.
+    #[arg(long, global = true)]
+    pub wait: bool,
+    /// With --wait: how long to wait for each transaction, seconds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub wait_timeout: u64,
     /// The chain's genesis file: the trust anchor for the chain id, the
     /// minimum fee and the beacon's group key [default: the genesis of the
     /// node in --home].
@@ -101,18 +129,10 @@ impl SignArgs {
         Ok(self.wallet_dir(api)?.join(format!("{name}.json")))
     }
 
-    /// Reads and checks the genesis file, or says how to give one.
-    pub fn read_genesis(&self, api: &ApiArgs, why: &str) -> anyhow::Result<Genesis> {
-        let file = genesis_file(self.genesis.as_deref(), api).ok_or_else(|| {
-            coded(
-                EXIT_CONFIG,
-                format!(
-                    "{why} needs the chain's genesis: give it with --genesis FILE (or \
-                     BITCRAPS_GENESIS, or --home of a node that has one)"
-                ),
-            )
-        })?;
-        read_genesis(&file)
+    /// How long `--wait` waits for each transaction; `None` without
+    /// `--wait`.
+    pub fn wait(&self) -> Option<Duration> {
+        self.wait.then(|| Duration::from_secs(self.wait_timeout))
     }
 }
 
@@ -267,8 +287,15 @@ pub fn open_keystore(
     Ok((path, keypair))
 }
 
+/// Who signs, and whether to wait for what is sent.
+pub struct Signer {
+    by: SignedBy,
+    /// `--wait`: how long to wait for each transaction.
+    wait: Option<Duration>,
+}
+
 /// Who signs: the node's wallet, or a key from a keystore.
-pub enum Signer {
+enum SignedBy {
     /// The node's wallet, through its wallet routes.
     Node {
         /// The fee to offer, if not the node's default.
@@ -279,7 +306,7 @@ pub enum Signer {
 }
 
 /// A local key and what signing with it needs.
-pub struct LocalKey {
+struct LocalKey {
     keypair: Keypair,
     chain_id: ChainId,
     nonce: u64,
@@ -291,66 +318,83 @@ pub struct LocalKey {
 impl Signer {
     /// The signer `sign` asks for. With `--keystore` this opens it (the
     /// password first, before the node is contacted), then reads the
-    /// node's chain, height and the account's nonce, and the fee from the
-    /// genesis unless `--fee` is given.
+    /// node's chain and height, the account's pending nonce unless
+    /// `--nonce` is given, and the fee unless `--fee` is: the genesis's
+    /// `min_fee` when a genesis is known (checked to be the node's chain),
+    /// else the `min_fee` the node reports.
     pub async fn open(
         sign: &SignArgs,
         api: &ApiArgs,
         client: &ApiClient,
     ) -> anyhow::Result<Signer> {
+        if sign.sign_only && sign.wait {
+            anyhow::bail!(
+                "--sign-only sends nothing, so there is nothing to --wait for; submit with \
+                 `bitcraps tx send --wait`"
+            );
+        }
+        let wait = sign.wait();
         let Some(name) = &sign.keystore else {
             if sign.sign_only || sign.nonce.is_some() {
                 anyhow::bail!(
                     "--sign-only and --nonce sign locally: give the key with --keystore FILE|NAME"
                 );
             }
-            return Ok(Signer::Node { fee: sign.fee });
+            return Ok(Signer {
+                by: SignedBy::Node { fee: sign.fee },
+                wait,
+            });
         };
         let (_, keypair) = open_keystore(sign, api, name)?;
         let status = client.status().await.map_err(|e| api.explain(e))?;
-        let fee = match sign.fee {
-            Some(fee) => Chips(fee),
-            None => {
-                let genesis = sign.read_genesis(api, "choosing the fee (or give --fee)")?;
+        let fee = match (sign.fee, genesis_file(sign.genesis.as_deref(), api)) {
+            (Some(fee), _) => Chips(fee),
+            (None, Some(file)) => {
+                let genesis = read_genesis(&file)?;
                 if genesis.chain_id() != status.node.chain_id {
                     return Err(coded(
                         EXIT_CONFIG,
                         format!(
-                            "the node at {} follows chain {}, but the genesis is for chain {}; \
-                             point --api and --genesis at the same chain",
+                            "the node at {} follows chain {}, but the genesis {} is for chain \
+                             {}; point --api and --genesis at the same chain",
                             api.api,
                             status.node.chain_id,
+                            file.display(),
                             genesis.chain_id()
                         ),
                     ));
                 }
                 genesis.params.min_fee
             }
+            (None, None) => Chips(status.node.min_fee),
         };
         let nonce = match sign.nonce {
             Some(nonce) => nonce,
             None => match client.account(&keypair.address(), None, 1).await {
-                Ok(account) => account.nonce,
+                Ok(account) => account.pending_nonce,
                 Err(ClientError::Api { status, .. }) if status.as_u16() == 404 => 0,
                 Err(e) => return Err(api.explain(e)),
             },
         };
         let next_height = status.node.height.map_or(0, |h| h + 1);
-        Ok(Signer::Key(Box::new(LocalKey {
-            keypair,
-            chain_id: status.node.chain_id,
-            nonce,
-            fee,
-            expiry_height: next_height.saturating_add(DEFAULT_EXPIRY_BLOCKS),
-            sign_only: sign.sign_only,
-        })))
+        Ok(Signer {
+            by: SignedBy::Key(Box::new(LocalKey {
+                keypair,
+                chain_id: status.node.chain_id,
+                nonce,
+                fee,
+                expiry_height: next_height.saturating_add(DEFAULT_EXPIRY_BLOCKS),
+                sign_only: sign.sign_only,
+            })),
+            wait,
+        })
     }
 
     /// The signing account, if it is known without asking the node.
     pub fn address(&self) -> Option<Address> {
-        match self {
-            Signer::Node { .. } => None,
-            Signer::Key(key) => Some(key.keypair.address()),
+        match &self.by {
+            SignedBy::Node { .. } => None,
+            SignedBy::Key(key) => Some(key.keypair.address()),
         }
     }
 
@@ -371,7 +415,7 @@ impl Signer {
 
     /// Sends `action`: through the node's wallet route, or signed here and
     /// submitted (with `--sign-only`, signed and returned unsent).
-    pub async fn send(
+    async fn send(
         &mut self,
         client: &ApiClient,
         api: &ApiArgs,
@@ -380,8 +424,8 @@ impl Signer {
         action
             .check_well_formed()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        match self {
-            Signer::Node { fee } => {
+        match &mut self.by {
+            SignedBy::Node { fee } => {
                 if node::api::wallet_route_of(action).is_none() {
                     anyhow::bail!(
                         "the node's wallet cannot send {}: sign it yourself with --keystore FILE|NAME",
@@ -391,7 +435,7 @@ impl Signer {
                 let reply = client.act(action, *fee).await.map_err(|e| api.explain(e))?;
                 Ok(Sent::Submitted(Box::new(reply)))
             }
-            Signer::Key(key) => {
+            SignedBy::Key(key) => {
                 let signed = Self::sign_next(key, action);
                 if key.sign_only {
                     return Ok(Sent::Signed(Box::new(signed)));
@@ -411,10 +455,31 @@ impl Signer {
             }
         }
     }
+
+    /// Sends `action` and prints what was sent (a sentence or the API's
+    /// JSON; the hex with `--sign-only`); with `--wait`, then waits for the
+    /// block that includes it and prints the receipt ([`wait_and_report`]).
+    pub async fn deliver(
+        &mut self,
+        client: &ApiClient,
+        api: &ApiArgs,
+        action: &Action,
+        out: &mut impl io::Write,
+        json: bool,
+    ) -> anyhow::Result<()> {
+        let sent = self.send(client, api, action).await?;
+        sent.write(out, json)?;
+        match (&sent, self.wait) {
+            (Sent::Submitted(reply), Some(timeout)) => {
+                wait_and_report(client, api, &reply.hash, timeout, out, json).await
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What [`Signer::send`] did.
-pub enum Sent {
+enum Sent {
     /// Submitted: pending in the mempool.
     Submitted(Box<WalletReply>),
     /// Signed and not sent (`--sign-only`).
@@ -424,7 +489,7 @@ pub enum Sent {
 impl Sent {
     /// Prints it: a sentence or the API's JSON for a submission, the hex
     /// encoding for a signed transaction.
-    pub fn write(&self, out: &mut impl io::Write, json: bool) -> anyhow::Result<()> {
+    fn write(&self, out: &mut impl io::Write, json: bool) -> anyhow::Result<()> {
         match self {
             Sent::Submitted(reply) => crate::tables::write_sent(out, reply, json),
             Sent::Signed(signed) => {
@@ -432,6 +497,74 @@ impl Sent {
                 Ok(())
             }
         }
+    }
+}
+
+/// `--wait`: waits up to `timeout` until a finalized block includes
+/// transaction `hash`, then prints its receipt (a few lines, or the
+/// `/v1/txs/{hash}` JSON on one line). Fails with exit code 7 if the
+/// ledger rejected it or the node dropped it, 9 if it is still pending.
+pub async fn wait_and_report(
+    client: &ApiClient,
+    api: &ApiArgs,
+    hash: &TxHash,
+    timeout: Duration,
+    out: &mut impl io::Write,
+    json: bool,
+) -> anyhow::Result<()> {
+    let reply = client
+        .wait_included(hash, timeout)
+        .await
+        .map_err(|e| api.explain(e))?;
+    if json {
+        serde_json::to_writer(&mut *out, &reply).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        write_receipt(out, &reply)?;
+    }
+    refusal(&reply)
+}
+
+/// The included transaction's block and receipt: one line, then its events.
+fn write_receipt(out: &mut impl io::Write, reply: &TxReply) -> anyhow::Result<()> {
+    let block = match (reply.block_height, reply.block_hash) {
+        (Some(height), Some(hash)) => format!(
+            "block {height} ({}), position {}",
+            short(&hash.to_string()),
+            reply.index.unwrap_or_default()
+        ),
+        _ => "a block".to_owned(),
+    };
+    match &reply.receipt {
+        Some(receipt) => {
+            writeln!(
+                out,
+                "finalized in {block}: {}, fee charged {}",
+                one_line(&receipt.status),
+                receipt.fee_charged.get()
+            )?;
+            for event in receipt.events.iter() {
+                writeln!(out, "  {}", one_line(event))?;
+            }
+        }
+        None => writeln!(out, "finalized in {block}: {}", one_line(&reply.status))?,
+    }
+    Ok(())
+}
+
+/// An error with exit code 7 if the ledger rejected the transaction.
+fn refusal(reply: &TxReply) -> anyhow::Result<()> {
+    match reply.receipt.as_ref().map(|r| &r.status) {
+        Some(TxStatus::Rejected { reason }) => Err(coded(
+            EXIT_REFUSED,
+            format!(
+                "transaction {} was finalized but the ledger rejected it ({}); it paid its fee \
+                 and changed nothing else",
+                reply.hash,
+                one_line(reason)
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -571,5 +704,117 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{error:#}").contains("--keystore"), "{error:#}");
+
+        let sign = SignArgs {
+            sign_only: true,
+            wait: true,
+            keystore: Some("k".into()),
+            ..SignArgs::default()
+        };
+        let error = crate::api::block_on(Signer::open(&sign, &api, &client))
+            .err()
+            .unwrap();
+        assert!(
+            format!("{error:#}").contains("nothing to --wait for"),
+            "{error:#}"
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        sign: SignArgs,
+    }
+
+    #[test]
+    fn wait_takes_a_timeout_in_seconds() {
+        use clap::Parser as _;
+        let flags = Flags::try_parse_from(["x", "--wait"]).unwrap();
+        assert_eq!(flags.sign.wait(), Some(Duration::from_secs(60)));
+        let flags = Flags::try_parse_from(["x", "--wait", "--wait-timeout", "5"]).unwrap();
+        assert_eq!(flags.sign.wait(), Some(Duration::from_secs(5)));
+        let flags = Flags::try_parse_from(["x", "--wait-timeout", "5"]).unwrap();
+        assert_eq!(flags.sign.wait(), None, "only with --wait");
+        assert!(Flags::try_parse_from(["x", "--wait-timeout", "0"]).is_err());
+        assert!(Flags::try_parse_from(["x", "--wait-timeout", "soon"]).is_err());
+    }
+
+    /// An included transfer with `status`.
+    fn included(status: TxStatus) -> TxReply {
+        use consensus::encoding::BoundedVec;
+        use consensus::hash::Hash;
+        use consensus::receipt::{LedgerEvent, Receipt};
+        let key = Keypair::from_secret_bytes(&[4; 32]);
+        let tx = Transaction {
+            chain_id: ChainId::new([3; 32]),
+            sender: key.public_key(),
+            nonce: 2,
+            fee: Chips(1),
+            expiry_height: 100,
+            action: Action::LeaveTable {
+                table: consensus::tx::TableId(999),
+            },
+        }
+        .sign(&key);
+        let applied = matches!(status, TxStatus::Applied);
+        TxReply {
+            hash: tx.hash(),
+            status: if applied {
+                TxState::Applied
+            } else {
+                TxState::Rejected
+            },
+            sender: tx.sender_address(),
+            block_height: Some(41),
+            block_hash: Some(Hash::new([0xab; 32])),
+            index: Some(3),
+            receipt: Some(Receipt {
+                tx: tx.hash(),
+                status,
+                fee_charged: Chips(1),
+                events: BoundedVec::new(vec![LedgerEvent::BalanceChanged {
+                    account: tx.sender_address(),
+                    before: Chips(10),
+                    after: Chips(9),
+                }])
+                .unwrap(),
+            }),
+            tx,
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_printed_and_a_rejection_exits_7() {
+        let applied = included(TxStatus::Applied);
+        let mut out = Vec::new();
+        write_receipt(&mut out, &applied).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "finalized in block 41 (abababab…abab), position 3: applied, fee charged 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\n  balance_changed "), "{text}");
+        assert!(refusal(&applied).is_ok());
+
+        let reason = consensus::receipt::RejectReason::BadNonce {
+            expected: 1,
+            found: 2,
+        };
+        let rejected = included(TxStatus::Rejected { reason });
+        let mut out = Vec::new();
+        write_receipt(&mut out, &rejected).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(": rejected reason=(bad_nonce "), "{text}");
+        let error = refusal(&rejected).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<crate::node::Coded>().unwrap().code,
+            EXIT_REFUSED
+        );
+        assert!(
+            format!("{error:#}").contains("the ledger rejected it"),
+            "{error:#}"
+        );
     }
 }

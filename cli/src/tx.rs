@@ -12,7 +12,7 @@ use wallet::Address;
 
 use crate::api::{self, ApiArgs, one_line};
 use crate::node::{EXIT_REFUSED, coded};
-use crate::sign::{SignArgs, Signer};
+use crate::sign::{SignArgs, Signer, wait_and_report};
 
 /// The most bytes `tx send` reads: room for [`MAX_SIGNED_PER_SEND`]
 /// transactions of the largest size as hex.
@@ -49,7 +49,7 @@ enum TxCommand {
     /// (several separated by white space, as `--sign-only` prints them),
     /// or one as JSON (`{"tx": "<hex>"}` or the transaction's own JSON).
     /// Each is checked (size, encoding, chain, signature) before any is
-    /// sent.
+    /// sent; with --wait, all are sent, then each is waited for in turn.
     Send {
         /// The file to read, or `-` for standard input.
         #[arg(default_value = "-")]
@@ -73,9 +73,8 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             };
             let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
             signer
-                .send(&client, &args.api, &action)
-                .await?
-                .write(&mut out, args.json)
+                .deliver(&client, &args.api, &action, &mut out, args.json)
+                .await
         }
         TxCommand::Send { file } => {
             let signed = parse_signed(&read_input(file)?)?;
@@ -93,6 +92,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
                     )
                 })?;
             }
+            let mut hashes = Vec::with_capacity(signed.len());
             for tx in &signed {
                 let submitted = client
                     .submit_transaction(tx)
@@ -124,6 +124,14 @@ async fn execute(args: Args) -> anyhow::Result<()> {
                         tx.tx.fee.get(),
                         submitted.hash
                     )?;
+                }
+                hashes.push(submitted.hash);
+            }
+            // All are submitted before waiting, so they may share a block;
+            // the first that fails ends the command with its exit code.
+            if let Some(timeout) = args.sign.wait() {
+                for hash in &hashes {
+                    wait_and_report(&client, &args.api, hash, timeout, &mut out, args.json).await?;
                 }
             }
             Ok(())

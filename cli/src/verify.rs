@@ -11,22 +11,36 @@
 //!    ([`consensus::beacon::verify_beacon`]);
 //! 3. **block**: the block the node serves at the signed height hashes,
 //!    recomputed here, to the block hash the message signs, on this chain;
-//! 4. **published**: the block at the entry's publishing height carries the
+//! 4. **finalized**: that block was finalized: its finality certificate
+//!    (`proof` of `GET /v1/blocks/{height}`) verifies under the genesis
+//!    group key ([`consensus::engine::verify_finalized`], through
+//!    [`FinalityVerifier`]); or, if the node has none of its own for it,
+//!    the nearest descendant's does (at most [`MAX_DESCENDANTS`] blocks
+//!    on) and the parent hashes, recomputed here, lead from that
+//!    descendant down to it — as a syncing node accepts it;
+//! 5. **published**: the block at the entry's publishing height carries the
 //!    same entry (so the ledger settled the round with it);
-//! 5. **outcome**: the dice or the crash point derived from σ with
+//! 6. **outcome**: the dice or the crash point derived from σ with
 //!    `game-rules` (the ledger's own functions, through
-//!    [`tui::verify::verify`]) equal what the ledger recorded.
+//!    [`node::client::verify::verify`]) equal what the ledger recorded.
 
 use std::io::Write;
 
 use consensus::beacon::verify_beacon;
 use consensus::genesis::Genesis;
+use consensus::hash::BlockHash;
 use node::api::RoundInfo;
-use node::client::ApiClient;
+use node::client::verify::Outcome;
+use node::client::{ApiClient, BlockReply, ClientError};
+use node::follow::FinalityVerifier;
 use serde::Serialize;
-use tui::verify::Outcome;
 
 use crate::api::{ApiArgs, short};
+use crate::node::{EXIT_CONFIG, coded};
+
+/// How many descendants the finality check walks to find a certificate
+/// when the signed block has none of its own.
+pub const MAX_DESCENDANTS: u64 = 32;
 
 /// One check and what it found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,8 +95,9 @@ pub async fn verify_round(
             "the genesis has no beacon sharing, so no group key to verify randomness with"
         )
     })?;
+    let finality = FinalityVerifier::from_genesis(genesis).map_err(|e| coded(EXIT_CONFIG, e))?;
     let chain = verifier.chain_id;
-    let derived = tui::verify::verify(info, Some(chain));
+    let derived = node::client::verify::verify(info, Some(chain));
     let (Some(entry), Some(message)) = (&derived.randomness, derived.signed_block) else {
         return Ok(Verdict {
             decided: false,
@@ -159,6 +174,10 @@ pub async fn verify_round(
             ))
         },
     ));
+    checks.push(check(
+        "finalized",
+        finalized(client, api, &finality, signed).await?,
+    ));
     let publishing = client
         .block(entry.published_height)
         .await
@@ -197,6 +216,81 @@ pub async fn verify_round(
         checks,
         note: None,
     })
+}
+
+/// Whether `signed` was finalized: its own certificate, or the nearest
+/// certified descendant's with the parent hashes leading down to it. The
+/// outer error is the node failing to answer; the inner one a failed
+/// check.
+async fn finalized(
+    client: &ApiClient,
+    api: &ApiArgs,
+    verifier: &FinalityVerifier,
+    signed: BlockReply,
+) -> anyhow::Result<Result<String, String>> {
+    let height = signed.height;
+    let mut block = signed;
+    // The height and hash (recomputed) of the block the next one served
+    // must name as its parent.
+    let mut child_of: Option<(u64, BlockHash)> = None;
+    for step in 0..=MAX_DESCENDANTS {
+        if let Some((below, parent)) = child_of
+            && block.block.header.parent != parent
+        {
+            return Ok(Err(format!(
+                "the block served after block {below} does not descend from it: its parent is \
+                 {}, not {}",
+                short(&block.block.header.parent.to_string()),
+                short(&parent.to_string())
+            )));
+        }
+        let proof = block.proof_bytes().map_err(|e| api.explain(e))?;
+        if let Some(proof) = proof {
+            return Ok(verifier
+                .verify(&block.block, &proof)
+                .map(|()| {
+                    if step == 0 {
+                        format!(
+                            "block {height}'s finality certificate verifies under the genesis \
+                             group key"
+                        )
+                    } else {
+                        format!(
+                            "block {}'s finality certificate verifies under the genesis group \
+                             key, and its parent hashes lead down to block {height}",
+                            block.block.header.height
+                        )
+                    }
+                })
+                .map_err(|e| {
+                    format!(
+                        "the finality certificate of block {} does not verify: {e}",
+                        block.block.header.height
+                    )
+                }));
+        }
+        if step == MAX_DESCENDANTS {
+            break;
+        }
+        let below = block.height;
+        child_of = Some((below, block.block.hash()));
+        let next = below + 1;
+        block = match client.block(next).await {
+            Ok(reply) => reply,
+            Err(ClientError::Api { status, .. }) if status.as_u16() == 404 => {
+                return Ok(Err(format!(
+                    "neither block {height} nor its descendants up to {} have a finality \
+                     certificate on this node yet; retry once more blocks are finalized",
+                    next - 1
+                )));
+            }
+            Err(e) => return Err(api.explain(e)),
+        };
+    }
+    Ok(Err(format!(
+        "neither block {height} nor its next {MAX_DESCENDANTS} descendants have a finality \
+         certificate on this node"
+    )))
 }
 
 /// The derived and the recorded outcome, side by side.

@@ -117,9 +117,8 @@ async fn execute(args: Args) -> anyhow::Result<()> {
     let client = args.api.client()?;
     let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
     signer
-        .send(&client, &args.api, &action)
-        .await?
-        .write(&mut out, args.json)
+        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .await
 }
 
 /// The address of the keystore named by `--keystore` (read in clear, no

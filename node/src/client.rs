@@ -17,6 +17,9 @@
 //!   status and `Retry-After`.
 //! - **Timeouts:** each request (connect, send, read the whole body) is
 //!   bounded by [`ApiClient::with_timeout`] (10 s by default).
+//! - **Finality:** [`ApiClient::wait_included`] polls a submitted
+//!   transaction until a finalized block includes it, and [`verify`]
+//!   re-derives a round's outcome from what the API serves, offline.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -48,8 +51,14 @@ use crate::api::{
     wallet_route_of,
 };
 
+pub mod verify;
+
 /// The default time one request may take, end to end.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often [`ApiClient::wait_included`] asks about a pending
+/// transaction.
+pub const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The largest response body read, bytes (a block is the largest answer).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -121,6 +130,24 @@ pub enum ClientError {
     /// A request argument the client cannot send.
     #[error("{0}")]
     InvalidRequest(String),
+    /// [`ApiClient::wait_included`] gave up: the transaction was still
+    /// pending.
+    #[error(
+        "transaction {hash} is still pending after {} s; it may yet be included: follow it with `bitcraps explore tx {hash}`",
+        .waited.as_secs()
+    )]
+    StillPending {
+        /// The transaction.
+        hash: TxHash,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+    /// [`ApiClient::wait_included`]: the transaction left the node's
+    /// mempool without being included.
+    #[error(
+        "transaction {0} left the node's mempool without being included (it expired, was replaced by one paying more, or was evicted); check the account's nonce and send it again"
+    )]
+    Dropped(TxHash),
 }
 
 impl ClientError {
@@ -265,8 +292,29 @@ pub struct BlockReply {
     pub size_bytes: usize,
     /// The canonical encoding, hex.
     pub encoded: String,
+    /// The block's finality certificate, hex, if the node has one of its
+    /// own (`null` for a block finalized through a certified descendant).
+    pub proof: Option<String>,
     /// The decoded block.
     pub block: Block,
+}
+
+impl BlockReply {
+    /// The finality certificate's bytes (an encoded
+    /// `consensus::engine::FinalityProof`), if the node served one.
+    pub fn proof_bytes(&self) -> Result<Option<Vec<u8>>, ClientError> {
+        self.proof
+            .as_deref()
+            .map(|text| {
+                hex::decode(text).map_err(|e| {
+                    ClientError::Protocol(format!(
+                        "the finality certificate of block {} is not hex: {e}",
+                        self.height
+                    ))
+                })
+            })
+            .transpose()
+    }
 }
 
 /// Where a transaction is.
@@ -495,6 +543,42 @@ impl ApiClient {
     /// `GET /v1/txs/{hash}`.
     pub async fn transaction(&self, hash: &TxHash) -> Result<TxReply, ClientError> {
         self.get(&format!("/v1/txs/{hash}")).await?.json()
+    }
+
+    /// Polls `GET /v1/txs/{hash}` every [`WAIT_POLL_INTERVAL`] until the
+    /// transaction is in a finalized block (applied or rejected: see its
+    /// receipt), for at most `timeout`. A node that is briefly unreachable,
+    /// busy or rate limiting is asked again; the last such error is
+    /// returned if it lasts until the deadline. Fails with
+    /// [`ClientError::StillPending`] when time runs out and
+    /// [`ClientError::Dropped`] when the node no longer knows the
+    /// transaction.
+    pub async fn wait_included(
+        &self,
+        hash: &TxHash,
+        timeout: Duration,
+    ) -> Result<TxReply, ClientError> {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        loop {
+            let last_error = match self.transaction(hash).await {
+                Ok(reply) if reply.status != TxState::Pending => return Ok(reply),
+                Ok(_) => None,
+                Err(ClientError::Api { status, .. }) if status == StatusCode::NOT_FOUND => {
+                    return Err(ClientError::Dropped(*hash));
+                }
+                Err(error) if error.is_transient() => Some(error),
+                Err(error) => return Err(error),
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(last_error.unwrap_or(ClientError::StillPending {
+                    hash: *hash,
+                    waited: now - start,
+                }));
+            }
+            tokio::time::sleep(WAIT_POLL_INTERVAL.min(deadline - now)).await;
+        }
     }
 
     /// `POST /v1/txs`: submits a transaction signed elsewhere.

@@ -4,12 +4,16 @@
 //! (which takes the seat first), `wallet show --json` until the ledger
 //! shows the bet, and `explore block 1`; then, on the same testnet, a
 //! funded keystore that the node does not hold signs locally (`--keystore`:
-//! a transfer printed with `--sign-only` and sent with `tx send`, a table
-//! created and closed, a bankroll deposit, a craps bet with its seat), a
-//! wrong password and an oversized raw transaction change nothing, and a
-//! craps roll verifies offline against the genesis (and fails, exit code 6,
-//! against another chain's). Without a testnet: keystores made, listed and
-//! restored from their backup phrase.
+//! a transfer printed with `--sign-only` and sent with `tx send`, then back
+//! to back without `--nonce` — the node's pending nonce — a table created
+//! (the fee from the node's `min_fee`, no genesis), a bankroll deposit, a
+//! craps bet with its seat; the table closed with `--wait`, which prints
+//! the receipt, and a refused `--wait` exiting 7; the node's wallet sends
+//! with `--wait` too), a wrong password and an oversized raw transaction
+//! change nothing, and a craps roll verifies offline against the genesis,
+//! its signed block's finality certificate included (and fails, exit code
+//! 6, against another chain's). Without a testnet: keystores made, listed
+//! and restored from their backup phrase.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -192,14 +196,18 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
         "--genesis",
         genesis.to_str().unwrap(),
     ];
-    let with = |args: &[&str], nonce: Option<u64>| {
-        let nonce = nonce.map(|n| n.to_string());
+    let with = |args: &[&str]| {
         let mut line: Vec<&str> = args.to_vec();
         line.extend_from_slice(&signing);
-        if let Some(nonce) = &nonce {
-            line.extend_from_slice(&["--nonce", nonce]);
-        }
         run(&line, &[], None)
+    };
+    // No genesis anywhere (not given, and a home without one): the fee is
+    // the min_fee the node reports.
+    let no_home = dir.join("no-home");
+    let without_genesis = |args: &[&str]| {
+        let mut line: Vec<&str> = args.to_vec();
+        line.extend_from_slice(&signing[..signing.len() - 2]);
+        run(&line, &[("BITCRAPS_HOME", no_home.to_str().unwrap())], None)
     };
 
     let (code, stdout, stderr) = run(&["wallet", "list", "--wallet-dir", wallets], &[], None);
@@ -254,7 +262,7 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
     assert!(stderr.contains("password is wrong"), "{stderr}");
 
     // Signed here, printed, then sent with `tx send` from stdin.
-    let (code, signed, stderr) = with(&["tx", "transfer", &node_wallet, "7", "--sign-only"], None);
+    let (code, signed, stderr) = with(&["tx", "transfer", &node_wallet, "7", "--sign-only"]);
     assert_eq!(code, 0, "tx transfer --sign-only failed: {stderr}");
     assert_eq!(signed.lines().count(), 1, "{signed}");
     let (code, stdout, stderr) = run(&["tx", "send", "--api", api], &[], Some(&signed));
@@ -266,20 +274,29 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("nothing was sent"), "{stderr}");
 
-    // Three more in a row with explicit nonces: a table, a deposit, a bet
-    // that takes its seat first (two transactions).
-    let (code, _, stderr) = with(&["tables", "create", "crash", "Mine"], Some(nonce + 1));
+    // Three more back to back, without --nonce: each command takes the
+    // account's pending nonce from the node (after those still in its
+    // mempool). A table (its fee from the node's min_fee), a deposit, a
+    // bet that takes its seat first (two transactions).
+    let (code, stdout, stderr) = without_genesis(&["tables", "create", "crash", "Mine"]);
     assert_eq!(code, 0, "tables create failed: {stderr}");
-    let (code, _, stderr) = with(&["bankroll", "deposit", "100"], Some(nonce + 2));
-    assert_eq!(code, 0, "bankroll deposit failed: {stderr}");
-    let (code, stdout, stderr) = with(
-        &["play", "craps", "bet", "2", "field", "3"],
-        Some(nonce + 3),
+    assert!(
+        stdout.contains(&format!("nonce {}, fee 1)", nonce + 1)),
+        "the pending nonce and the chain's min_fee: {stdout}"
     );
+    let (code, stdout, stderr) = with(&["bankroll", "deposit", "100"]);
+    assert_eq!(code, 0, "bankroll deposit failed: {stderr}");
+    assert!(
+        stdout.contains(&format!("nonce {},", nonce + 2)),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = with(&["play", "craps", "bet", "2", "field", "3"]);
     assert_eq!(code, 0, "play craps bet failed: {stderr}");
-    assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("sent ")).count(),
-        2,
+    let sent: Vec<&str> = stdout.lines().filter(|l| l.starts_with("sent ")).collect();
+    assert_eq!(sent.len(), 2, "{stdout}");
+    assert!(
+        sent[0].contains(&format!("nonce {},", nonce + 3))
+            && sent[1].contains(&format!("nonce {},", nonce + 4)),
         "{stdout}"
     );
 
@@ -317,9 +334,16 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
     );
     let table = mine["id"].as_u64().unwrap();
     let id = table.to_string();
-    let (code, _, stderr) = with(&["tables", "close", &id], None);
-    assert_eq!(code, 0, "tables close failed: {stderr}");
-    wait_for_nonce(dir, api, wallets, nonce + 6);
+    // --wait: the command returns once a finalized block has the close,
+    // with its receipt.
+    let (code, stdout, stderr) = with(&["tables", "close", &id, "--wait"]);
+    assert_eq!(code, 0, "tables close --wait failed: {stdout}{stderr}");
+    let finalized = stdout
+        .lines()
+        .find(|l| l.starts_with("finalized in block "))
+        .unwrap_or_else(|| panic!("no receipt in:\n{stdout}"));
+    assert!(finalized.contains(": applied, fee charged 1"), "{stdout}");
+    assert_eq!(account(api, wallets)["nonce"], nonce + 6, "no wait needed");
     let (_, stdout, _) = bitcraps(api, cookie, &["tables", "--json"]);
     let tables: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert!(
@@ -330,6 +354,35 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
             .any(|t| t["id"] == table),
         "table {id} is closed: {stdout}"
     );
+
+    // A transaction the ledger refuses (there is no table 999): --wait
+    // prints the rejection and exits 7.
+    let (code, stdout, stderr) =
+        with(&["tables", "leave", "999", "--wait", "--wait-timeout", "60"]);
+    assert_eq!(code, 7, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("finalized in block ") && stdout.contains(": rejected reason="),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the ledger rejected it"), "{stderr}");
+
+    // The node's wallet (the wallet-route path) waits the same way; --json
+    // prints the submission, then the included transaction.
+    let (ok, stdout, stderr) = bitcraps(
+        api,
+        cookie,
+        &["wallet", "transfer", &me, "1", "--wait", "--json"],
+    );
+    assert!(ok, "wallet transfer --wait failed: {stdout}{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["status"], "pending", "{stdout}");
+    assert_eq!(lines[1]["status"], "applied", "{stdout}");
+    assert_eq!(lines[1]["hash"], lines[0]["hash"], "{stdout}");
+    assert!(lines[1]["block_height"].as_u64().is_some(), "{stdout}");
 }
 
 /// A craps roll of the house table verifies offline against the genesis,
@@ -366,7 +419,14 @@ fn round_verification(dir: &Path, api: &str, cookie: &str) {
         );
         std::thread::sleep(Duration::from_millis(500));
     };
-    for check in ["✓ group key", "✓ σ", "✓ block", "✓ published", "✓ outcome"] {
+    for check in [
+        "✓ group key",
+        "✓ σ",
+        "✓ block",
+        "✓ finalized",
+        "✓ published",
+        "✓ outcome",
+    ] {
         assert!(stdout.contains(check), "{check}:\n{stdout}");
     }
     assert!(stdout.contains("VERIFIED: "), "{stdout}");
@@ -395,6 +455,10 @@ fn round_verification(dir: &Path, api: &str, cookie: &str) {
     assert!(
         stdout.contains("✗ σ") && stdout.contains("NOT VERIFIED"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("✗ finalized"),
+        "another chain's key does not finalize it: {stdout}"
     );
 }
 

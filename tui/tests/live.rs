@@ -50,6 +50,7 @@ impl NodeView for Node {
             epoch: 1,
             peers: 3,
             mempool_transactions: 0,
+            min_fee: 1,
             syncing: false,
             sync: None,
         })
@@ -63,6 +64,10 @@ impl NodeView for Node {
         Ok(None)
     }
 
+    fn finality_proof(&self, _: u64) -> Result<Option<Vec<u8>>, ViewError> {
+        Ok(None)
+    }
+
     fn transaction(&self, _: &TxHash) -> Result<Option<TxRecord>, ViewError> {
         Ok(None)
     }
@@ -72,6 +77,7 @@ impl NodeView for Node {
             address: *address,
             balance: 1_000,
             nonce: 0,
+            pending_nonce: 0,
             stake: 0,
             bankroll_shares: 0,
             history: Vec::new(),

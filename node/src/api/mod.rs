@@ -16,12 +16,12 @@
 //! | `GET /ready` | 200 when synced, else 503 with the sync progress | open |
 //! | `GET /metrics` | Prometheus (OpenMetrics text), see [`crate::metrics`] | open |
 //! | `GET /v1/openapi.json` | this API's OpenAPI 3.1 document | open |
-//! | `GET /v1/status` | chain id, height, epoch, peers, sync progress | open |
-//! | `GET /v1/blocks/{height}` | a block (`latest` for the newest): hash, encoding (hex), decoded | open |
+//! | `GET /v1/status` | chain id, height, epoch, peers, the chain's `min_fee`, sync progress | open |
+//! | `GET /v1/blocks/{height}` | a block (`latest` for the newest): hash, encoding (hex), its finality certificate (`proof`, hex or `null`), decoded | open |
 //! | `GET /v1/blocks/hash/{hash}` | the same by block hash | open |
 //! | `GET /v1/txs/{hash}` | a transaction, its status, block and receipt | open |
 //! | `POST /v1/txs` | submit a signed transaction (raw, hex, or `{"tx": hex}`) | open (it carries its own signature) |
-//! | `GET /v1/accounts/{address}` | balance, nonce, stake, shares, history (`?history_before=&limit=`) | open |
+//! | `GET /v1/accounts/{address}` | balance, nonce, pending nonce (after its transactions in this node's mempool), stake, shares, history (`?history_before=&limit=`) | open |
 //! | `GET /v1/validators` | stake, uptime, missed heights, slashing | open |
 //! | `GET /v1/tables` | open tables: game, name, limits, players | open |
 //! | `GET /v1/tables/{id}/rounds` | a table's rounds, newest first (`?before=&limit=`) | open |

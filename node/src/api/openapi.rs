@@ -154,18 +154,24 @@ fn schemas() -> Value {
             "sync": { "oneOf": [schema("SyncProgress"), { "type": "null" }] },
             "code": { "const": "not_ready" }, "message": { "type": "string" },
         })),
-        "Status": object("Node status.", &["version", "chain_id", "height", "block_hash", "epoch", "peers", "mempool_transactions", "syncing", "sync", "wallet"], json!({
+        "Status": object("Node status.", &["version", "chain_id", "height", "block_hash", "epoch", "peers", "mempool_transactions", "min_fee", "syncing", "sync", "wallet"], json!({
             "version": { "type": "string" }, "chain_id": hash.clone(),
             "height": nullable("integer"), "block_hash": nullable("string"),
             "epoch": { "type": "integer" }, "peers": { "type": "integer" },
-            "mempool_transactions": { "type": "integer" }, "syncing": { "type": "boolean" },
+            "mempool_transactions": { "type": "integer" },
+            "min_fee": chips("The chain's minimum fee per transaction (genesis min_fee; faucet requests are exempt)"),
+            "syncing": { "type": "boolean" },
             "sync": { "oneOf": [schema("SyncProgress"), { "type": "null" }] },
             "wallet": nullable("string"),
         })),
-        "Block": object("A finalized block.", &["hash", "height", "size_bytes", "encoded", "block"], json!({
+        "Block": object("A finalized block.", &["hash", "height", "size_bytes", "encoded", "proof", "block"], json!({
             "hash": hash.clone(), "height": { "type": "integer" },
             "size_bytes": { "type": "integer" },
             "encoded": { "type": "string", "description": "Canonical borsh encoding, hex" },
+            "proof": {
+                "type": ["string", "null"],
+                "description": "The block's finality certificate, hex: consensus::engine::FinalityProof (consensus context and threshold finalization), checked by consensus::engine::verify_finalized with the chain's group key alone. null when this node has none of its own (the block was finalized through a certified descendant, whose parent hashes lead to it)",
+            },
             "block": external("consensus::block::Block as serde serializes it: header, transactions, beacon_entries"),
         })),
         "Transaction": object("A transaction and what became of it.", &["hash", "status", "sender", "tx", "block_height", "block_hash", "index", "receipt"], json!({
@@ -187,9 +193,11 @@ fn schemas() -> Value {
             "height": { "type": "integer" }, "tx": nullable("string"),
             "event": external("consensus::receipt::LedgerEvent"),
         })),
-        "Account": object("An account.", &["address", "balance", "nonce", "stake", "bankroll_shares", "history", "next_before"], json!({
+        "Account": object("An account.", &["address", "balance", "nonce", "pending_nonce", "stake", "bankroll_shares", "history", "next_before"], json!({
             "address": address.clone(), "balance": chips("Spendable balance"),
-            "nonce": { "type": "integer" }, "stake": chips("Bonded stake"),
+            "nonce": { "type": "integer", "description": "The ledger's next nonce for the account" },
+            "pending_nonce": { "type": "integer", "description": "The nonce a new transaction should carry: after the account's transactions waiting in this node's mempool (equal to nonce when none are)" },
+            "stake": chips("Bonded stake"),
             "bankroll_shares": shares.clone(),
             "history": { "type": "array", "items": schema("HistoryEntry") },
             "next_before": nullable("integer"),
@@ -358,13 +366,13 @@ pub fn document() -> Value {
         "/v1/openapi.json": read("This document", vec![], json!({
             "200": { "description": "OpenAPI 3.1", "content": { "application/json": { "schema": { "type": "object" } } } },
         })),
-        "/v1/status": read("Chain id, height, epoch, peers, sync progress", vec![], json!({
+        "/v1/status": read("Chain id, height, epoch, peers, the chain's minimum fee, sync progress", vec![], json!({
             "200": ok("Status", "Status"),
         })),
-        "/v1/blocks/{height}": read("A block by height", vec![param("height", "A height, or latest", "string")], json!({
+        "/v1/blocks/{height}": read("A block by height, with its finality certificate", vec![param("height", "A height, or latest", "string")], json!({
             "200": ok("The block", "Block"), "400": bad("Not a height (code bad_height)"), "404": not_found(),
         })),
-        "/v1/blocks/hash/{hash}": read("A block by hash", vec![param("hash", "64 hex characters", "string")], json!({
+        "/v1/blocks/hash/{hash}": read("A block by hash, with its finality certificate", vec![param("hash", "64 hex characters", "string")], json!({
             "200": ok("The block", "Block"), "400": bad("Not a hash (code bad_hash)"), "404": not_found(),
         })),
         "/v1/txs/{hash}": read("A transaction with its block and receipt", vec![param("hash", "64 hex characters", "string")], json!({
@@ -386,7 +394,7 @@ pub fn document() -> Value {
                 "503": bad("Mempool full or node not ready (code busy, not_ready)"),
             })),
         }},
-        "/v1/accounts/{address}": read("Balance, nonce, stake, shares and history", vec![
+        "/v1/accounts/{address}": read("Balance, nonce and pending nonce, stake, shares and history", vec![
             param("address", "craps1…", "string"),
             query("history_before", "Only history entries with seq below this", json!({ "type": "integer" })),
             limit(20),

@@ -21,7 +21,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::types::{
     AccountInfo, Game, LeaderboardEntry, NodeStatus, NodeView, Page, RoundSummary, SyncProgress,
-    TableInfo, ValidatorInfo,
+    TableInfo, ValidatorInfo, ViewError,
 };
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
 
@@ -193,28 +193,43 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Result<Respons
     .into_response())
 }
 
-/// A block as served: hash, height, size, canonical encoding (hex) and the
-/// decoded block.
+/// A block as served: hash, height, size, canonical encoding (hex), its
+/// finality certificate (hex, `null` if this node has none of its own) and
+/// the decoded block.
 #[derive(Debug, Serialize)]
 pub(crate) struct BlockBody {
     hash: BlockHash,
     height: u64,
     size_bytes: usize,
     encoded: String,
+    proof: Option<String>,
     block: Block,
 }
 
 impl BlockBody {
-    fn new(block: Block) -> BlockBody {
+    fn new(block: Block, proof: Option<Vec<u8>>) -> BlockBody {
         let encoded = block.encode();
         BlockBody {
             hash: block.header.hash(),
             height: block.header.height,
             size_bytes: encoded.len(),
             encoded: hex::encode(encoded),
+            proof: proof.map(hex::encode),
             block,
         }
     }
+}
+
+/// A stored block with its finality certificate, read together.
+fn block_with_proof(
+    view: &dyn NodeView,
+    block: Option<Block>,
+) -> Result<Option<BlockBody>, ViewError> {
+    let Some(block) = block else {
+        return Ok(None);
+    };
+    let proof = view.finality_proof(block.header.height)?;
+    Ok(Some(BlockBody::new(block, proof)))
 }
 
 /// `GET /v1/blocks/{height}` (`latest` for the newest).
@@ -237,9 +252,13 @@ pub(crate) async fn block_by_height(
             )
         })?
     };
-    let block = read(&state, move |v| v.block_by_height(height)).await?;
+    let block = read(&state, move |v| {
+        let block = v.block_by_height(height)?;
+        block_with_proof(v, block)
+    })
+    .await?;
     match block {
-        Some(block) => Ok(Json(BlockBody::new(block)).into_response()),
+        Some(body) => Ok(Json(body).into_response()),
         None => Err(ApiError::not_found(format!(
             "no block at height {height} on this node; see /v1/status for the latest height"
         ))),
@@ -263,8 +282,13 @@ pub(crate) async fn block_by_hash(
     hash: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let hash = parse_hash(&path(hash)?, "block")?;
-    match read(&state, move |v| v.block_by_hash(&hash)).await? {
-        Some(block) => Ok(Json(BlockBody::new(block)).into_response()),
+    let block = read(&state, move |v| {
+        let block = v.block_by_hash(&hash)?;
+        block_with_proof(v, block)
+    })
+    .await?;
+    match block {
+        Some(body) => Ok(Json(body).into_response()),
         None => Err(ApiError::not_found(format!(
             "no block {hash} on this node; check the hash, or wait if the node is syncing"
         ))),

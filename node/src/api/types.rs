@@ -79,12 +79,19 @@ pub trait NodeView: Send + Sync + 'static {
     /// The finalized block with header hash `hash`, if this node has it.
     fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, ViewError>;
 
+    /// The encoded finality certificate of the block at `height`
+    /// (`consensus::engine::FinalityProof`), if this node stored one: a
+    /// block finalized through a certified descendant has none of its own.
+    fn finality_proof(&self, height: u64) -> Result<Option<Vec<u8>>, ViewError>;
+
     /// A transaction, pending (in the mempool) or included (with its
     /// receipt).
     fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError>;
 
     /// An account; an address never seen has balance 0 and nonce 0 (not an
-    /// error). `page` selects its history, newest first.
+    /// error). `page` selects its history, newest first. Its
+    /// [`AccountInfo::pending_nonce`] counts the sender's transactions
+    /// waiting in this node's mempool.
     fn account(&self, address: &Address, page: Page) -> Result<AccountInfo, ViewError>;
 
     /// Every registered validator.
@@ -221,6 +228,9 @@ pub struct NodeStatus {
     pub peers: u64,
     /// Pending transactions in the mempool.
     pub mempool_transactions: u64,
+    /// The chain's minimum fee per transaction, chips (the genesis
+    /// parameter `min_fee`; faucet requests are exempt).
+    pub min_fee: u64,
     /// Whether the node is catching up (then `/ready` answers 503).
     pub syncing: bool,
     /// Catch-up progress while syncing.
@@ -269,8 +279,13 @@ pub struct AccountInfo {
     pub address: Address,
     /// Spendable balance, chips.
     pub balance: u64,
-    /// The nonce its next transaction must carry.
+    /// The nonce its next transaction must carry to be applied next (the
+    /// ledger's).
     pub nonce: u64,
+    /// The nonce a new transaction should carry on this node: after the
+    /// account's run of transactions waiting in this node's mempool, or
+    /// [`AccountInfo::nonce`] when none are.
+    pub pending_nonce: u64,
     /// Bonded validator stake, chips.
     pub stake: u64,
     /// Bankroll pool shares held (a decimal string: `u128`).

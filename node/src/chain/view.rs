@@ -449,13 +449,14 @@ impl NodeView for Chain {
     }
 
     fn status(&self) -> Result<NodeStatus, ViewError> {
-        let (height, block_hash, epoch) = {
+        let (height, block_hash, epoch, min_fee) = {
             let ledger = self.read_ledger()?;
             let head = ledger.head();
             (
                 head.map(|h| h.height),
                 head.map(|h| h.block_hash),
                 ledger.epoch(),
+                ledger.params().min_fee,
             )
         };
         let peers = self.network().map_or(0, |n| n.peer_count() as u64);
@@ -469,6 +470,7 @@ impl NodeView for Chain {
             epoch,
             peers,
             mempool_transactions,
+            min_fee: min_fee.get(),
             syncing: sync.is_some(),
             sync,
         })
@@ -493,6 +495,10 @@ impl NodeView for Chain {
         Ok(self
             .stored_block(u64::from_be_bytes(height))?
             .filter(|block| block.hash() == *hash))
+    }
+
+    fn finality_proof(&self, height: u64) -> Result<Option<Vec<u8>>, ViewError> {
+        Ok(self.proof(height)?)
     }
 
     fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
@@ -540,6 +546,15 @@ impl NodeView for Chain {
                 .fold(0u64, |sum, (_, v)| sum.saturating_add(v.stake.get()));
             (ledger.account(address), ledger.shares(address), stake)
         };
+        // The pool's run starts at the account nonce it last saw, so its
+        // end is right even while a just-applied block is being pruned;
+        // never below the ledger's.
+        let pending_nonce = self
+            .mempool
+            .lock()
+            .map_err(|_| internal("the mempool is unusable"))?
+            .pending_nonce(address)
+            .map_or(account.nonce, |pending| pending.max(account.nonce));
         let history = self
             .store
             .account_history(
@@ -573,6 +588,7 @@ impl NodeView for Chain {
             address: *address,
             balance: account.balance.get(),
             nonce: account.nonce,
+            pending_nonce,
             stake,
             bankroll_shares: shares,
             history: entries,

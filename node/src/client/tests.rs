@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use consensus::block::{BeaconEntry, Block, BlockTemplate};
-use consensus::encoding::BoundedBytes;
+use consensus::encoding::{BoundedBytes, BoundedVec};
 use consensus::hash::Hash;
-use consensus::receipt::LedgerEvent;
+use consensus::receipt::{LedgerEvent, TxStatus};
 use consensus::tx::{Action, TableGame, Transaction};
 use game_rules::Chips;
 use game_rules::craps::{BetKind, PointNumber, Working};
@@ -20,7 +20,7 @@ use wallet::{ChainId, Keypair};
 use super::*;
 use crate::api::{
     ApiConfig, ApiHandle, ApiServer, NodeView, NodeWallet, Page, RoundRandomness, RoundStatus,
-    SubmitError, TxRecord, ViewError, WalletSubmission,
+    SubmitError, TxInclusion, TxRecord, ViewError, WalletSubmission,
 };
 use crate::metrics::Metrics;
 
@@ -32,10 +32,37 @@ fn keypair() -> Keypair {
     Keypair::from_secret_bytes(&[1; 32])
 }
 
-/// A node with one block, a crash table 1 (round 4 open, round 3 crashed
-/// at 2.00×) and a refusing mempool.
+/// A node with one block (with its finality certificate), a crash table 1
+/// (round 4 open, round 3 crashed at 2.00×), a refusing mempool, and two
+/// transactions: [`included_tx`], pending for its first two reads and then
+/// in block 1, and [`stuck_tx`], pending for ever.
 struct TestNode {
     block: Block,
+    included_reads: Mutex<u32>,
+}
+
+/// A transfer of [`keypair`] with `nonce`.
+fn transfer(nonce: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: chain_id(),
+        sender: keypair().public_key(),
+        nonce,
+        fee: Chips(1),
+        expiry_height: 100,
+        action: Action::Transfer {
+            to: Address::from_bytes([3; 20]),
+            amount: Chips(5),
+        },
+    }
+    .sign(&keypair())
+}
+
+fn included_tx() -> SignedTransaction {
+    transfer(10)
+}
+
+fn stuck_tx() -> SignedTransaction {
+    transfer(11)
 }
 
 impl TestNode {
@@ -53,7 +80,10 @@ impl TestNode {
             vec![],
         )
         .unwrap();
-        TestNode { block }
+        TestNode {
+            block,
+            included_reads: Mutex::new(0),
+        }
     }
 }
 
@@ -70,6 +100,7 @@ impl NodeView for TestNode {
             epoch: 2,
             peers: 3,
             mempool_transactions: 0,
+            min_fee: 3,
             syncing: false,
             sync: None,
         })
@@ -83,8 +114,37 @@ impl NodeView for TestNode {
         Ok((*hash == self.block.header.hash()).then(|| self.block.clone()))
     }
 
-    fn transaction(&self, _: &TxHash) -> Result<Option<TxRecord>, ViewError> {
-        Ok(None)
+    fn finality_proof(&self, height: u64) -> Result<Option<Vec<u8>>, ViewError> {
+        Ok((height == 1).then(|| vec![0xf1, 0x2a]))
+    }
+
+    fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
+        if *hash == stuck_tx().hash() {
+            return Ok(Some(TxRecord {
+                tx: stuck_tx(),
+                inclusion: None,
+            }));
+        }
+        if *hash != included_tx().hash() {
+            return Ok(None);
+        }
+        let mut reads = self.included_reads.lock().unwrap();
+        *reads += 1;
+        let inclusion = (*reads > 2).then(|| TxInclusion {
+            height: 1,
+            block_hash: self.block.header.hash(),
+            index: 0,
+            receipt: Receipt {
+                tx: *hash,
+                status: TxStatus::Applied,
+                fee_charged: Chips(1),
+                events: BoundedVec::new(Vec::new()).unwrap(),
+            },
+        });
+        Ok(Some(TxRecord {
+            tx: included_tx(),
+            inclusion,
+        }))
     }
 
     fn account(&self, address: &Address, page: Page) -> Result<AccountInfo, ViewError> {
@@ -92,6 +152,7 @@ impl NodeView for TestNode {
             address: *address,
             balance: 1_000,
             nonce: 4,
+            pending_nonce: 6,
             stake: 0,
             bankroll_shares: 7,
             history: Vec::new(),
@@ -346,14 +407,20 @@ async fn reads_return_the_api_types() {
     assert_eq!(status.node.peers, 3);
     assert_eq!(status.wallet, Some(Address::from_bytes([9; 20])));
 
+    assert_eq!(status.node.min_fee, 3);
+
     let block = client.block(1).await.unwrap();
     assert_eq!(block.height, 1);
+    assert_eq!(block.proof_bytes().unwrap(), Some(vec![0xf1, 0x2a]));
     assert_eq!(client.latest_block().await.unwrap(), block);
     assert_eq!(client.block_by_hash(&block.hash).await.unwrap(), block);
 
     let me = keypair().address();
     let account = client.account(&me, Some(9), 5).await.unwrap();
-    assert_eq!((account.balance, account.nonce), (1_000, 4));
+    assert_eq!(
+        (account.balance, account.nonce, account.pending_nonce),
+        (1_000, 4, 6)
+    );
     assert_eq!(account.next_before, Some(9));
 
     let tables = client.tables().await.unwrap();
@@ -423,6 +490,41 @@ async fn api_errors_are_typed() {
     .sign(&keypair());
     let refused = client.submit_transaction(&tx).await.unwrap_err();
     assert_eq!(refused.code(), Some("transaction_refused"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn waiting_ends_at_inclusion_a_timeout_or_a_dropped_transaction() {
+    let server = Server::start().await;
+    let client = server.client();
+    let hash = included_tx().hash();
+    let reply = client
+        .wait_included(&hash, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, TxState::Applied);
+    assert_eq!(reply.block_height, Some(1));
+    assert_eq!(reply.receipt.unwrap().tx, hash);
+
+    let stuck = stuck_tx().hash();
+    let started = std::time::Instant::now();
+    let error = client
+        .wait_included(&stuck, Duration::from_millis(600))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::StillPending { hash, .. } if hash == stuck),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("explore tx"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let unknown = Hash::new([0xee; 32]);
+    let error = client
+        .wait_included(&unknown, Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Dropped(hash) if hash == unknown));
     server.stop().await;
 }
 

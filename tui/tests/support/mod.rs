@@ -48,6 +48,7 @@ pub fn status(height: u64) -> Status {
             epoch: 3,
             peers: 5,
             mempool_transactions: 2,
+            min_fee: 1,
             syncing: false,
             sync: None,
         },
@@ -129,6 +130,7 @@ fn account() -> AccountInfo {
         address: me(),
         balance: 4_321,
         nonce: 7,
+        pending_nonce: 7,
         stake: 200,
         bankroll_shares: 0,
         history: history

@@ -46,6 +46,12 @@ pub(super) fn signed_tx(nonce: u64, fee: Chips) -> SignedTransaction {
     .sign(&keypair)
 }
 
+/// The finality certificate the fake stored for block 1 (block 2 has
+/// none of its own).
+pub(super) fn proof() -> Vec<u8> {
+    vec![0xf1; 12]
+}
+
 fn receipt(tx: TxHash) -> Receipt {
     Receipt {
         tx,
@@ -143,6 +149,7 @@ impl NodeView for FakeNode {
             epoch: 1,
             peers: 3,
             mempool_transactions: self.submitted().len() as u64,
+            min_fee: 2,
             syncing,
             sync: syncing.then_some(SyncProgress {
                 height: 2,
@@ -167,6 +174,10 @@ impl NodeView for FakeNode {
             .iter()
             .find(|b| b.header.hash() == *hash)
             .cloned())
+    }
+
+    fn finality_proof(&self, height: u64) -> Result<Option<Vec<u8>>, ViewError> {
+        Ok((height == 1).then(proof))
     }
 
     fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
@@ -214,10 +225,19 @@ impl NodeView for FakeNode {
         let next_before = (history.len() == page.limit)
             .then(|| history.last().map(|e| e.seq))
             .flatten();
+        // The fake ledger's nonce is 0; submitted transactions wait after it.
+        let pending_nonce = self
+            .submitted()
+            .iter()
+            .filter(|tx| tx.sender_address() == *address)
+            .map(|tx| tx.tx.nonce + 1)
+            .max()
+            .unwrap_or(0);
         Ok(AccountInfo {
             address: *address,
             balance: 1_000,
             nonce: 0,
+            pending_nonce,
             stake: 0,
             bankroll_shares: u128::MAX,
             history,

@@ -221,6 +221,7 @@ async fn health_ready_status_and_metrics() {
     assert_eq!(status["height"], 2);
     assert_eq!(status["epoch"], 1);
     assert_eq!(status["peers"], 3);
+    assert_eq!(status["min_fee"], 2, "the chain's minimum fee: {status}");
     assert_eq!(status["syncing"], false);
     assert_eq!(status["wallet"], server.wallet.address().to_string());
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
@@ -279,9 +280,12 @@ async fn blocks_by_height_latest_and_hash() {
     assert_eq!(by_height["encoded"], hex::encode(block.encode()));
     assert_eq!(by_height["size_bytes"], block.encode().len());
     assert_eq!(by_height["block"], serde_json::to_value(&block).unwrap());
+    assert_eq!(by_height["proof"], hex::encode(fake::proof()));
 
+    // Block 2 has no certificate of its own: `proof` is there, null.
     let latest = server.get("/v1/blocks/latest").await.expect(StatusCode::OK);
     assert_eq!(latest["height"], 2);
+    assert_eq!(latest["proof"], Value::Null, "{latest}");
 
     let by_hash = server
         .get(&format!("/v1/blocks/hash/{hash}"))
@@ -427,6 +431,37 @@ async fn accounts_with_paged_history() {
             .error(StatusCode::BAD_REQUEST),
         "bad_address"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_report_the_nonce_after_their_pending_transactions() {
+    let server = Server::start().await;
+    let address = keypair().address();
+    let path = format!("/v1/accounts/{address}?limit=1");
+    let idle = server.get(&path).await.expect(StatusCode::OK);
+    assert_eq!(
+        (idle["nonce"].clone(), idle["pending_nonce"].clone()),
+        (json!(0), json!(0))
+    );
+    for nonce in 0..2 {
+        let tx = signed_tx(nonce, Chips(2));
+        server
+            .post("/v1/txs", "text/plain", hex::encode(tx.encode()))
+            .await
+            .expect(StatusCode::ACCEPTED);
+    }
+    let busy = server.get(&path).await.expect(StatusCode::OK);
+    assert_eq!(busy["nonce"], 0, "the ledger has applied none: {busy}");
+    assert_eq!(busy["pending_nonce"], 2, "two wait in the mempool: {busy}");
+    // Another account is unaffected.
+    let other = server
+        .get(&format!(
+            "/v1/accounts/{}",
+            wallet::Address::from_bytes([3; 20])
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(other["pending_nonce"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
