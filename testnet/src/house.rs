@@ -157,26 +157,64 @@ pub async fn open(layout: &Layout) -> Result<Vec<TableInfo>, HouseError> {
     // One at a time: the mempool checks the fee against the balance the
     // faucet transaction has not yet paid in.
     let deadline = Instant::now() + TIMEOUT;
+    let mut applied_at = 0;
     for tx in &txs {
         client
             .submit_transaction(tx)
             .await
             .map_err(failed(tx.tx.action.name()))?;
-        wait_applied(&client, tx, deadline).await?;
+        applied_at = wait_applied(&client, tx, deadline).await?;
+    }
+    // Every node, not just the one asked, has the tables before `up`
+    // reports them: a player node follows a block or so behind.
+    for node in layout.api_nodes() {
+        wait_height(node, applied_at, deadline).await?;
     }
     client.tables().await.map_err(failed("tables"))
 }
 
-/// Waits until `tx` is applied; a rejection or the deadline is an error.
+/// Waits until the node behind `entry` has applied `height`.
+async fn wait_height(
+    entry: &crate::layout::NodeEntry,
+    height: u64,
+    deadline: Instant,
+) -> Result<(), HouseError> {
+    let client = ApiClient::new(&entry.http_url()).map_err(|e| HouseError::Transaction {
+        action: "status",
+        reason: e.to_string(),
+    })?;
+    loop {
+        if let Ok(status) = client.status().await
+            && status.node.height.is_some_and(|h| h >= height)
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(HouseError::Transaction {
+                action: "status",
+                reason: format!(
+                    "{} did not reach height {height} within {TIMEOUT:?}; is it following the chain?",
+                    entry.name
+                ),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until `tx` is applied and returns the height of its block; a
+/// rejection or the deadline is an error.
 async fn wait_applied(
     client: &ApiClient,
     tx: &SignedTransaction,
     deadline: Instant,
-) -> Result<(), HouseError> {
+) -> Result<u64, HouseError> {
     let action = tx.tx.action.name();
     loop {
         match client.transaction(&tx.hash()).await {
-            Ok(reply) if reply.status == TxState::Applied => return Ok(()),
+            Ok(reply) if reply.status == TxState::Applied => {
+                return Ok(reply.block_height.unwrap_or_default());
+            }
             Ok(reply) if reply.status == TxState::Rejected => {
                 return Err(HouseError::Transaction {
                     action,
