@@ -25,9 +25,9 @@
 //! `consensus/tests/storage_crash.rs` does the same one layer down, with
 //! synthetic commits on the bare store.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,7 @@ use consensus::storage::{Store, StoreConfig, TxLocation};
 use consensus::tx::{Action, SignedTransaction, TableGame, TableId, Transaction};
 use game_rules::Chips;
 use game_rules::craps::{BetKind, OddsLimit, PointNumber};
+use support::{Rng, spawn_child, wait_until_ready};
 use wallet::Keypair;
 
 /// Tells the re-executed test binary to run as the writing child, on this
@@ -383,53 +384,6 @@ fn verify(db: &Path, replay: &mut Replay) -> Result<Option<u64>, String> {
     Ok(Some(height))
 }
 
-/// A xorshift64* generator: kill timings reproducible by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
-}
-
-fn spawn_child(db: &Path, log: &Path) -> Child {
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open the child's log");
-    Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args([
-            "power_cut_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("spawn the child")
-}
-
-/// Waits for the child's "ready" (after the harness's own text on the same
-/// line), on a thread so that a silent child cannot hang the test.
-fn wait_until_ready(stdout: ChildStdout, timeout: Duration) -> bool {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let ready = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.ends_with("ready"));
-        let _ = tx.send(ready);
-    });
-    rx.recv_timeout(timeout).unwrap_or(false)
-}
-
 #[test]
 fn a_ledger_killed_mid_block_reopens_at_a_block_boundary() {
     let loops: usize = std::env::var("BITCRAPS_POWER_CUT_LOOPS")
@@ -460,7 +414,7 @@ fn a_ledger_killed_mid_block_reopens_at_a_block_boundary() {
     let mut last: Option<u64> = None;
     let mut advanced = 0;
     for cycle in 0..loops {
-        let mut child = spawn_child(&db, &log);
+        let mut child = spawn_child("power_cut_child", CHILD_ENV, &db, &log);
         // Kept open until the child is dead, so that its prints never fail.
         let mut stdout = child.stdout.take();
         // Most kills land in the apply loop: after the child opened the

@@ -9,13 +9,12 @@
 //! Set `BITCRAPS_CRASH_SEED` to replay a run's kill timings (the seed is printed
 //! on failure).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use consensus::storage::{BlockCommit, Store, StoreConfig, StoreError, TxLocation};
+use support::{Rng, spawn_child, wait_until_ready};
 
 /// Tells the re-executed test binary to run as the writing child, in this directory.
 const CHILD_ENV: &str = "BITCRAPS_STORAGE_CRASH_CHILD_DIR";
@@ -178,49 +177,6 @@ fn verify(store: &Store) -> Option<u64> {
     Some(height)
 }
 
-/// A xorshift64* generator: enough to spread kill times, reproducible by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
-}
-
-fn spawn_child(db: &Path, log: &Path) -> Child {
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open child log");
-    Command::new(std::env::current_exe().expect("test binary path"))
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("spawn child")
-}
-
-/// Waits for the child's "ready" line. The harness prints its own text first,
-/// on the same line (`test crash_child ... ready`). Reads on a thread so that a
-/// silent child cannot hang the test.
-fn wait_until_ready(stdout: ChildStdout, timeout: Duration) -> bool {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let ready = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.ends_with("ready"));
-        let _ = tx.send(ready);
-    });
-    rx.recv_timeout(timeout).unwrap_or(false)
-}
-
 #[test]
 fn sigkill_during_commits_never_leaves_a_mixed_state() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -247,7 +203,7 @@ fn sigkill_during_commits_never_leaves_a_mixed_state() {
     let mut advanced = 0;
 
     for cycle in 0..CYCLES {
-        let mut child = spawn_child(&db, &log);
+        let mut child = spawn_child("crash_child", CHILD_ENV, &db, &log);
         // Kept open until the child is dead, so that its prints never fail.
         let mut stdout = child.stdout.take();
         // Most kills land inside the commit loop: wait until the child has
