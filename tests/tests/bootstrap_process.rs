@@ -63,6 +63,9 @@ fn peer_id(dir: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_supervisor_drives_a_real_bootstrap_process() {
     let dir = tempfile::tempdir().unwrap();
+    // Build (or find) the binary before picking the port: a free port is only
+    // free until someone else takes it, and a first build takes minutes.
+    bitcraps_binary();
     let port = free_port();
     let spec = spec(dir.path(), port);
     let client = ApiClient::new(&format!("http://127.0.0.1:{port}"))
