@@ -24,6 +24,7 @@
 //! bootstrap = []
 //! node_key_file = "node.key"
 //! mdns = true
+//! tx_batch_linger_ms = 5   # how long a gossiped transaction waits for others to share its message
 //!
 //! [api]                 # node::api::ApiConfig
 //! listen = "127.0.0.1:7380"
@@ -55,6 +56,7 @@ use std::io::Read as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use libp2p::Multiaddr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -174,6 +176,21 @@ pub struct NetworkSection {
     pub node_key_file: PathBuf,
     /// Discover peers on the local network with mDNS.
     pub mdns: bool,
+    /// Milliseconds the first transaction of a gossip batch waits for
+    /// others before the batch is published (a full batch — 256
+    /// transactions or 64 KiB — goes at once). Default 5: a bet from a
+    /// terminal is not visibly delayed (a block takes hundreds of
+    /// milliseconds), while at a few hundred bets a second each gossip
+    /// message carries several. 0 publishes each transaction on its own
+    /// (unless several were queued at once); at most 1000.
+    pub tx_batch_linger_ms: u64,
+}
+
+impl NetworkSection {
+    /// `tx_batch_linger_ms` as a duration.
+    pub fn tx_batch_linger(&self) -> Duration {
+        Duration::from_millis(self.tx_batch_linger_ms)
+    }
 }
 
 impl Default for NetworkSection {
@@ -190,6 +207,7 @@ impl Default for NetworkSection {
             bootstrap: Vec::new(),
             node_key_file: PathBuf::from("node.key"),
             mdns: true,
+            tx_batch_linger_ms: crate::network::DEFAULT_TX_BATCH_LINGER.as_millis() as u64,
         }
     }
 }
@@ -260,6 +278,27 @@ pub struct NodeConfig {
     pub fault_injection: Option<FaultInjectionConfig>,
 }
 
+impl NodeConfig {
+    /// The libp2p configuration of this node for `chain_id`: the
+    /// `[network]` section, with Kademlia in server mode on a validator.
+    /// A validator is a stable, reachable peer that others should find
+    /// and query; left in automatic mode it would stay a client until
+    /// some address of its was confirmed from outside, which never
+    /// happens on a private network or loopback testnet, and the DHT
+    /// would then hold only the bootstrap peers. Player nodes stay in
+    /// automatic mode (often behind NAT, they should not be in others'
+    /// routing tables unless reachable).
+    pub fn network_config(&self, chain_id: wallet::ChainId) -> crate::network::NetworkConfig {
+        let mut config = crate::network::NetworkConfig::new(chain_id);
+        config.listen_addrs = self.network.listen.clone();
+        config.bootstrap_peers = self.network.bootstrap.clone();
+        config.mdns = self.network.mdns;
+        config.kademlia_server = self.validator.is_some();
+        config.tx_batch_linger = self.network.tx_batch_linger();
+        config
+    }
+}
+
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
@@ -316,6 +355,10 @@ pub struct ConfigArgs {
     /// `network.mdns`: discover peers on the LAN.
     #[arg(long, env = "BITCRAPS_NETWORK_MDNS", value_name = "BOOL")]
     pub network_mdns: Option<bool>,
+    /// `network.tx_batch_linger_ms`: how long a gossiped transaction waits
+    /// for others to share its message (default 5, at most 1000).
+    #[arg(long, env = "BITCRAPS_NETWORK_TX_BATCH_LINGER_MS", value_name = "MS")]
+    pub network_tx_batch_linger_ms: Option<u64>,
     /// `api.listen`: the local API's address.
     #[arg(long, env = "BITCRAPS_API_LISTEN", value_name = "ADDR")]
     pub api_listen: Option<SocketAddr>,
@@ -463,6 +506,10 @@ impl NodeConfig {
         set(&mut self.network.bootstrap, &args.network_bootstrap);
         set(&mut self.network.node_key_file, &args.network_node_key_file);
         set(&mut self.network.mdns, &args.network_mdns);
+        set(
+            &mut self.network.tx_batch_linger_ms,
+            &args.network_tx_batch_linger_ms,
+        );
         set(&mut self.api.listen, &args.api_listen);
         set(&mut self.api.cookie_file, &args.api_cookie_file);
         set(&mut self.api.allowed_hosts, &args.api_allowed_hosts);
@@ -549,6 +596,16 @@ impl NodeConfig {
             return Err(ConfigError::Invalid {
                 key: "api.rate_limit_burst",
                 reason: "must be at least 1 while the rate limit is on".into(),
+            });
+        }
+        if self.network.tx_batch_linger() > crate::network::MAX_TX_BATCH_LINGER {
+            return Err(ConfigError::Invalid {
+                key: "network.tx_batch_linger_ms",
+                reason: format!(
+                    "{} ms is over the limit of {} ms; a few milliseconds is enough",
+                    self.network.tx_batch_linger_ms,
+                    crate::network::MAX_TX_BATCH_LINGER.as_millis()
+                ),
             });
         }
         if self.network.listen.is_empty() {
@@ -752,9 +809,54 @@ mod tests {
             loaded.config.fault_injection.unwrap().partition_file,
             home.path().join("cut.toml")
         );
-        let validator = loaded.config.validator.unwrap();
+        let validator = loaded.config.validator.clone().unwrap();
         assert_eq!(validator.key_file, home.path().join("v.key"));
         assert_eq!(validator.listen, default_validator_listen());
+    }
+
+    /// A validator answers Kademlia queries; a player node stays in
+    /// automatic mode. The batch linger comes from its key, flag or
+    /// variable and is bounded.
+    #[test]
+    fn the_network_configuration_follows_the_node_role_and_keys() {
+        let chain = wallet::ChainId::new([3; 32]);
+        let home = home_with(Some("[network]\ntx_batch_linger_ms = 2\n"));
+        let player = NodeConfig::load(&args(home.path(), &[])).unwrap().config;
+        let network = player.network_config(chain);
+        assert!(!network.kademlia_server);
+        assert_eq!(network.tx_batch_linger, Duration::from_millis(2));
+        assert_eq!(network.listen_addrs, player.network.listen);
+
+        let validator = NodeConfig::load(&args(
+            home.path(),
+            &[
+                "--validator-key-file",
+                "v.key",
+                "--network-tx-batch-linger-ms",
+                "0",
+            ],
+        ))
+        .unwrap()
+        .config;
+        let network = validator.network_config(chain);
+        assert!(network.kademlia_server);
+        assert_eq!(network.tx_batch_linger, Duration::ZERO);
+
+        assert_eq!(
+            NodeConfig::default().network.tx_batch_linger(),
+            crate::network::DEFAULT_TX_BATCH_LINGER
+        );
+        let mut slow = NodeConfig::default();
+        slow.network.tx_batch_linger_ms = 1001;
+        assert!(matches!(
+            slow.validate(),
+            Err(ConfigError::Invalid {
+                key: "network.tx_batch_linger_ms",
+                ..
+            })
+        ));
+        slow.network.tx_batch_linger_ms = 1000;
+        slow.validate().unwrap();
     }
 
     #[test]

@@ -40,8 +40,8 @@ use crate::follow::{FinalityVerifier, FollowConfig, FollowError, Follower};
 use crate::mempool::{Mempool, MempoolConfig, MempoolSource};
 use crate::metrics::Metrics;
 use crate::network::{
-    FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkConfig, NetworkError, NetworkEvent,
-    NetworkServices, NodeKey, PeerId,
+    FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkError, NetworkEvent, NetworkServices,
+    NodeKey, PeerId,
 };
 use crate::partition::{PartitionWatch, ValidatorCut};
 use crate::validator::{Validator, ValidatorError};
@@ -237,10 +237,7 @@ impl Node {
         let follower = Arc::new(Follower::new(chain.clone(), verifier, follow));
 
         let key = NodeKey::load_or_generate(&config.network.node_key_file)?;
-        let mut network_config = NetworkConfig::new(chain_id);
-        network_config.listen_addrs = config.network.listen.clone();
-        network_config.bootstrap_peers = config.network.bootstrap.clone();
-        network_config.mdns = config.network.mdns;
+        let network_config = config.network_config(chain_id);
         let services = NetworkServices {
             transactions: Arc::new(MempoolGossip::new(
                 mempool.clone(),

@@ -34,7 +34,7 @@ use crate::network::sync::{SyncCodec, decode_response};
 use crate::network::{
     BlockValidator, FinalizedBlock, MAX_BLOCKS_PER_RESPONSE, MAX_FINALIZED_BLOCK_BYTES,
     MAX_SYNC_REQUEST_BYTES, MAX_SYNC_RESPONSE_BYTES, SyncRequest, TransactionValidator, Verdict,
-    validate_block, validate_transaction,
+    decode_batch, encode_batch, validate_block, validate_tx_batch,
 };
 
 /// The chain the fuzzed messages are judged against when they name none.
@@ -64,24 +64,43 @@ fn peer() -> PeerId {
 }
 
 /// The gossip pipeline of the transaction topic
-/// (`network::validation::validate_transaction`): size bound, decode,
-/// signature and stateless checks, then the verdict. A transaction that is
-/// delivered must re-encode to the gossiped bytes.
-pub fn gossip_transaction(data: &[u8]) {
-    // Judge it against its own chain when it names one, so the fuzzer
-    // gets past the chain check to the signature.
-    let chain = SignedTransaction::decode(data).map_or(FUZZ_CHAIN, |tx| tx.tx.chain_id);
-    let (verdict, delivered) = validate_transaction(data, &chain, &AcceptAll, &peer());
-    match delivered {
-        Some(tx) => {
-            assert_eq!(verdict, Verdict::Accept);
+/// (`network::validation::validate_tx_batch`): the batch's framing within
+/// its bounds, each transaction's decode, signature and stateless checks,
+/// then the verdict. A batch whose transactions are all delivered must
+/// re-encode to the gossiped bytes; an accepted batch must decode
+/// ([`decode_batch`]) and a rejected one must not have all its
+/// transactions delivered.
+pub fn gossip_tx_batch(data: &[u8]) {
+    // Judge it against the chain of its first transaction when that
+    // decodes, so the fuzzer gets past the chain check to the signature.
+    let chain = decode_batch(data)
+        .ok()
+        .and_then(|txs| txs.first().map(|tx| tx.tx.chain_id))
+        .unwrap_or(FUZZ_CHAIN);
+    let outcome = validate_tx_batch(data, &chain, &AcceptAll, &peer());
+    match outcome.verdict {
+        Verdict::Accept => {
+            // `AcceptAll` admits every transaction that passed the
+            // stateless checks and knows none, so all of them are here.
+            assert_eq!(outcome.ignored, 0, "AcceptAll ignores nothing");
+            let encoded: Vec<Vec<u8>> = outcome
+                .admitted
+                .iter()
+                .map(SignedTransaction::encode)
+                .collect();
             assert_eq!(
-                tx.encode(),
+                encode_batch(&encoded),
                 data,
-                "a delivered transaction re-encodes differently"
+                "an accepted batch re-encodes differently"
+            );
+            assert_eq!(
+                decode_batch(data).ok().as_ref(),
+                Some(&outcome.admitted),
+                "accepted but does not decode"
             );
         }
-        None => assert_ne!(verdict, Verdict::Accept, "accepted but not delivered"),
+        Verdict::Reject => assert!(outcome.admitted.is_empty(), "rejected but delivered"),
+        Verdict::Ignore => panic!("AcceptAll never ignores, so neither does the pipeline"),
     }
 }
 
@@ -430,7 +449,13 @@ pub(crate) mod tests {
                 vec![genesis.to_json().into_bytes()],
             ),
             ("consensus_receipt", vec![receipt.encode()]),
-            ("gossip_transaction", vec![tx.clone()]),
+            (
+                "gossip_tx_batch",
+                vec![
+                    encode_batch(&[&tx]),
+                    encode_batch(&[transaction(1).encode(), transaction(2).encode()]),
+                ],
+            ),
             (
                 "gossip_block",
                 vec![finalized(1, true), finalized(2, false)],
@@ -487,11 +512,11 @@ pub(crate) mod tests {
                 .map(|(_, s)| s.clone())
                 .unwrap_or_default()
         };
-        for tx in get("gossip_transaction") {
-            let (verdict, delivered) = validate_transaction(&tx, &FUZZ_CHAIN, &AcceptAll, &peer());
-            assert_eq!(verdict, Verdict::Accept);
-            assert!(delivered.is_some());
-            gossip_transaction(&tx);
+        for batch in get("gossip_tx_batch") {
+            let outcome = validate_tx_batch(&batch, &FUZZ_CHAIN, &AcceptAll, &peer());
+            assert_eq!(outcome.verdict, Verdict::Accept);
+            assert!(!outcome.admitted.is_empty());
+            gossip_tx_batch(&batch);
         }
         for block in get("gossip_block") {
             let (verdict, _) = validate_block(
@@ -567,7 +592,7 @@ pub(crate) mod tests {
             b"[network]\nlisten = []\n".to_vec(),
         ];
         for data in &junk {
-            gossip_transaction(data);
+            gossip_tx_batch(data);
             gossip_block(data);
             sync_request(data);
             sync_response(data);

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use consensus::tx::MAX_TX_BYTES;
 use libp2p::gossipsub::{
     self, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, TopicScoreParams,
     ValidationMode, score_parameter_decay,
 };
 
+use super::batch::MAX_BATCH_BYTES;
 use super::config::NetworkConfig;
 use super::topics::Topics;
 
@@ -25,9 +25,10 @@ pub const PUBLISH_THRESHOLD: f64 = -50.0;
 /// also disconnects and bans it.
 pub const GRAYLIST_THRESHOLD: f64 = -80.0;
 
-/// P4 weight on the transaction topic: one invalid transaction costs 10,
-/// three cost 90 (the counter is squared) — a newcomer is graylisted — and
-/// four cost 160, past the graylist threshold even from the top score.
+/// P4 weight on the transaction topic: one invalid batch (a batch with any
+/// invalid transaction in it) costs 10, three cost 90 (the counter is
+/// squared) — a newcomer is graylisted — and four cost 160, past the
+/// graylist threshold even from the top score.
 pub const TX_INVALID_MESSAGE_WEIGHT: f64 = -10.0;
 /// P4 weight on the block topic: an invalid block costs as much CPU as
 /// thousands of transactions, so one costs 50 and two pass the graylist.
@@ -96,8 +97,8 @@ const _: () = assert!(
 /// The length of a message id ([`message_id`]: a BLAKE3 hash).
 pub const MESSAGE_ID_BYTES: usize = blake3::OUT_LEN;
 
-/// Message id: BLAKE3 of the data. Transactions and blocks are canonically
-/// encoded, so one transaction has one id whoever publishes it, and a
+/// Message id: BLAKE3 of the data. Transaction batches and blocks are
+/// canonically encoded, so one batch has one id whoever relays it, and a
 /// re-publication within the duplicate-cache window is recognised as the
 /// same message.
 pub fn message_id(message: &gossipsub::Message) -> MessageId {
@@ -106,7 +107,7 @@ pub fn message_id(message: &gossipsub::Message) -> MessageId {
 
 /// The gossipsub behaviour's configuration.
 ///
-/// `max_tx_message_bytes` is normally `MAX_TX_BYTES`; tests raise it on a
+/// `max_tx_message_bytes` is normally `MAX_BATCH_BYTES`; tests raise it on a
 /// misbehaving node so that it can send what honest nodes refuse.
 pub(crate) fn behaviour_config(
     config: &NetworkConfig,
@@ -218,17 +219,17 @@ fn topic_params(
     }
 }
 
-// Three invalid transactions graylist a newcomer; four graylist a peer
+// Three invalid transaction batches graylist a newcomer; four graylist a peer
 // even with the whole positive cap banked; two invalid blocks do too.
 const _: () = assert!(9.0 * TX_INVALID_MESSAGE_WEIGHT < GRAYLIST_THRESHOLD);
 const _: () = assert!(TOPIC_SCORE_CAP + 16.0 * TX_INVALID_MESSAGE_WEIGHT < GRAYLIST_THRESHOLD);
 const _: () = assert!(TOPIC_SCORE_CAP + 4.0 * BLOCK_INVALID_MESSAGE_WEIGHT < GRAYLIST_THRESHOLD);
-// Two invalid transactions do not (the test network relies on it).
+// Two invalid transaction batches do not (the test network relies on it).
 const _: () = assert!(4.0 * TX_INVALID_MESSAGE_WEIGHT > GRAYLIST_THRESHOLD);
 
-/// The gossipsub data limit of the transaction topic.
+/// The gossipsub data limit of the transaction topic: one batch.
 pub(crate) const fn default_max_tx_message_bytes() -> usize {
-    MAX_TX_BYTES
+    MAX_BATCH_BYTES
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ pub struct NetworkMetrics {
     pub(crate) tx_accepted: AtomicU64,
     pub(crate) tx_rejected: AtomicU64,
     pub(crate) tx_ignored: AtomicU64,
+    pub(crate) gossip_txs_admitted: AtomicU64,
+    pub(crate) gossip_txs_ignored: AtomicU64,
+    pub(crate) tx_batches_published: AtomicU64,
+    pub(crate) tx_batch_txs_published: AtomicU64,
+    pub(crate) tx_batch_publish_failures: AtomicU64,
     pub(crate) block_accepted: AtomicU64,
     pub(crate) block_rejected: AtomicU64,
     pub(crate) block_ignored: AtomicU64,
@@ -31,12 +36,27 @@ pub struct NetworkMetrics {
 pub struct NetworkMetricsSnapshot {
     /// Peers with at least one connection now.
     pub connected_peers: u64,
-    /// Gossiped transactions accepted and relayed.
+    /// Gossiped transaction batches accepted and relayed (at least one of
+    /// their transactions was admitted).
     pub tx_accepted: u64,
-    /// Gossiped transactions rejected (the sender was penalized).
+    /// Gossiped transaction batches rejected (the sender was penalized).
     pub tx_rejected: u64,
-    /// Gossiped transactions ignored (no penalty).
+    /// Gossiped transaction batches ignored (none of their transactions
+    /// was admitted; no penalty).
     pub tx_ignored: u64,
+    /// Transactions from gossiped batches this node admitted.
+    pub gossip_txs_admitted: u64,
+    /// Transactions from gossiped batches (not rejected) that this node
+    /// did not admit: already known, stale, over a local limit.
+    pub gossip_txs_ignored: u64,
+    /// Transaction batches this node published.
+    pub tx_batches_published: u64,
+    /// Transactions in the batches this node published (divided by
+    /// `tx_batches_published`: the mean batch size).
+    pub tx_batch_txs_published: u64,
+    /// Transaction batches that could not be published (no peers, a
+    /// duplicate); their transactions wait for the mempool's re-gossip.
+    pub tx_batch_publish_failures: u64,
     /// Gossiped blocks accepted and relayed.
     pub block_accepted: u64,
     /// Gossiped blocks rejected.
@@ -87,6 +107,11 @@ impl NetworkMetrics {
             tx_accepted: get(&self.tx_accepted),
             tx_rejected: get(&self.tx_rejected),
             tx_ignored: get(&self.tx_ignored),
+            gossip_txs_admitted: get(&self.gossip_txs_admitted),
+            gossip_txs_ignored: get(&self.gossip_txs_ignored),
+            tx_batches_published: get(&self.tx_batches_published),
+            tx_batch_txs_published: get(&self.tx_batch_txs_published),
+            tx_batch_publish_failures: get(&self.tx_batch_publish_failures),
             block_accepted: get(&self.block_accepted),
             block_rejected: get(&self.block_rejected),
             block_ignored: get(&self.block_ignored),

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | transports | TCP (noise + yamux) and QUIC v1 | QUIC for fast handshakes and no head-of-line blocking; TCP where UDP is blocked |
 //! | identity | ed25519 [`NodeKey`] from 32 secret bytes | a dedicated node key file by default; a wallet secret works too |
-//! | gossipsub | topics `bitcraps/<chain>/tx/1`, `bitcraps/<chain>/block/1` | transactions and finalized blocks |
+//! | gossipsub | topics `bitcraps/<chain>/txs/2`, `bitcraps/<chain>/block/1` | batches of transactions ([`batch`]) and finalized blocks |
 //! | identify | protocol version `/bitcraps/<chain>/1.0.0` | a peer of another chain is disconnected; listen addresses feed Kademlia |
 //! | Kademlia | protocol `/bitcraps/<chain>/kad/1.0.0`, records never stored from peers | discovery; server mode on validators and bootstrap peers |
 //! | mDNS | optional | discovery on a LAN (off in tests) |
@@ -29,33 +29,45 @@
 //! `report_message_validation_result`. Messages are *anonymous* (no author,
 //! sequence number or gossipsub signature — the payloads carry their own
 //! ed25519 signatures, and no relayer learns which node a bet came from),
-//! and a message's id is BLAKE3 of its data, so the same transaction from
-//! two peers is one message.
+//! and a message's id is BLAKE3 of its data, so the same batch from two
+//! peers is one message.
+//!
+//! **Transactions travel in batches** ([`batch`]): [`Network::publish_transaction`]
+//! queues a transaction, and the network task publishes the queue as one
+//! message when it holds [`MAX_BATCH_TXS`] transactions or
+//! [`MAX_BATCH_BYTES`], or when its first transaction has waited
+//! [`NetworkConfig::tx_batch_linger`] (default 5 ms). A relayer forwards a
+//! batch it accepted as it is (gossipsub's own relaying).
 //!
 //! 1. **Size.** Gossipsub refuses, before decoding, a frame over
 //!    `max_gossip_block_bytes` + 1 KiB and a transaction-topic message over
-//!    `MAX_TX_BYTES` + 1 KiB; such a message counts as invalid against the
-//!    peer. The decoders check the exact limits again.
+//!    `MAX_BATCH_BYTES` + 1 KiB; such a message counts as invalid against
+//!    the peer. The decoders check the exact limits again.
 //! 2. **Bounded queue.** At most `max_pending_tx_validations`
-//!    transactions and `max_pending_block_validations` blocks are under
-//!    validation at once, on blocking threads (signature checks never stall
-//!    the swarm). Beyond that a message is *ignored* and counted
-//!    (`validation_overflow`).
-//! 3. **Stateless.** A transaction is decoded (canonical, ≤ `MAX_TX_BYTES`,
-//!    never panics); one already pooled
-//!    ([`TransactionValidator::is_known`]) is **ignored** before its
-//!    signature is verified; the rest are `SignedTransaction::check`ed for
-//!    this chain. A block is decoded and `Block::check`ed (well formed,
-//!    every signature). Failure → **Reject**.
+//!    transaction batches and `max_pending_block_validations` blocks are
+//!    under validation at once, on blocking threads (signature checks
+//!    never stall the swarm). Beyond that a message is *ignored* and
+//!    counted (`validation_overflow`).
+//! 3. **Stateless.** A batch's framing is read within its bounds (count
+//!    and lengths checked before allocation, canonical, never panics);
+//!    transactions already pooled ([`TransactionValidator::is_known`]) are
+//!    skipped before decoding or verifying them; every other one is
+//!    decoded and `SignedTransaction::check`ed for this chain, all before
+//!    any is admitted. A block is decoded and `Block::check`ed (well
+//!    formed, every signature). Any failure → **Reject**.
 //! 4. **Stateful.** The node's [`TransactionValidator`] (normally
 //!    [`MempoolGossip`]: admission to the mempool) or [`BlockValidator`]
-//!    decides. Refusals that hold on every honest node (malformed, bad
-//!    signature, wrong chain, fee below the chain minimum) → **Reject**;
-//!    duplicates, stale nonces, expired, unaffordable as far as this node
-//!    knows, over local limits → **Ignore** (another node's view may
-//!    differ, so no penalty).
-//! 5. **Accept** → relayed to the mesh and delivered as a
-//!    [`NetworkEvent`].
+//!    decides. Refusals that hold on every honest node (fee below the
+//!    chain minimum) → **Reject** (for a batch: if any of its
+//!    transactions is); duplicates, stale nonces, expired, unaffordable as
+//!    far as this node knows, over local limits → not admitted, no
+//!    penalty. A batch of which at least one transaction was admitted is
+//!    **accepted** (relayed whole: peers skip what they have by hash); a
+//!    batch of which none was is **ignored**, so a relayer whose batch
+//!    crossed a block, or that re-gossips what peers already hold, is
+//!    never penalized.
+//! 5. **Accept** → relayed to the mesh; each admitted transaction and
+//!    each accepted block is delivered as a [`NetworkEvent`].
 //!
 //! ## Peer scoring (parameters in [`gossip`])
 //!
@@ -105,6 +117,7 @@
 //! the node does not read in time are dropped and counted, never buffered
 //! without bound; the mempool and block sync hold the state.
 
+pub mod batch;
 mod config;
 mod finalized;
 pub mod gossip;
@@ -117,6 +130,10 @@ mod validation;
 #[cfg(test)]
 mod tests;
 
+pub use batch::{
+    BatchError, DEFAULT_TX_BATCH_LINGER, MAX_BATCH_BYTES, MAX_BATCH_TXS, MAX_TX_BATCH_LINGER,
+    decode_batch, encode_batch,
+};
 pub use config::{MemoryLimit, NetworkConfig, NetworkLimits, NodeKey};
 pub use finalized::{FinalizedBlock, MAX_FINALITY_PROOF_BYTES, MAX_FINALIZED_BLOCK_BYTES};
 pub use metrics::{NetworkMetrics, NetworkMetricsSnapshot};
@@ -127,7 +144,7 @@ pub use sync::{
 pub use topics::{TopicKind, Topics, chain_prefix};
 pub use validation::{BlockValidator, MempoolGossip, TransactionValidator, Verdict, verdict_for};
 /// The gossip pipelines, for the fuzz entry points (`crate::fuzz`).
-pub(crate) use validation::{validate_block, validate_transaction};
+pub(crate) use validation::{validate_block, validate_tx_batch};
 
 pub use libp2p::{Multiaddr, PeerId};
 
@@ -143,7 +160,8 @@ use wallet::ChainId;
 #[allow(clippy::large_enum_variant)] // A transaction is moved once; boxing it buys nothing.
 pub enum NetworkEvent {
     /// A gossiped transaction that passed validation (it is in the mempool
-    /// when the validator is [`MempoolGossip`]), and the peer that sent it.
+    /// when the validator is [`MempoolGossip`]), and the peer that sent the
+    /// batch holding it; one event per admitted transaction.
     Transaction(SignedTransaction, PeerId),
     /// A gossiped finalized block that passed validation, and the peer
     /// that sent it.
@@ -187,10 +205,12 @@ pub enum NetworkError {
         reason: String,
     },
     /// No connected peer subscribes to the topic yet. The message was not
-    /// sent; the mempool's re-gossip will publish a transaction again.
+    /// sent (a transaction was not queued); the mempool's re-gossip will
+    /// publish a transaction again.
     #[error("no connected peer subscribes to the topic yet; publish again when peers connect")]
     NoPeers,
-    /// The same message was published recently; peers already have it.
+    /// The same message was published recently (or the same transaction
+    /// waits in the batch being filled); peers already have it.
     #[error("this message was already published recently")]
     Duplicate,
     /// The message is over the topic's size limit.
@@ -252,6 +272,11 @@ impl Default for TestHooks {
 
 /// A request to the network task.
 pub(crate) enum Command {
+    /// Queue an encoded transaction for the next batch.
+    PublishTransaction {
+        tx: Vec<u8>,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
     Publish {
         topic: TopicKind,
         data: Vec<u8>,
@@ -303,6 +328,7 @@ pub struct Network {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Command::PublishTransaction { .. } => "PublishTransaction",
             Command::Publish { .. } => "Publish",
             Command::Dial { .. } => "Dial",
             Command::ListenAddrs { .. } => "ListenAddrs",
@@ -386,10 +412,19 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)
     }
 
-    /// Publishes a transaction on the transaction topic. The caller checks
-    /// it first (normally by admitting it to the mempool).
+    /// Queues a transaction for the transaction topic's next batch. The
+    /// caller checks it first (normally by admitting it to the mempool).
+    ///
+    /// Returns once the transaction is queued, without waiting for the
+    /// batch to go out (at most `tx_batch_linger` later): `NoPeers` if no
+    /// connected peer subscribes to the topic (nothing is queued),
+    /// `Duplicate` if it already waits in the batch. A batch that then
+    /// fails to publish is counted (`tx_batch_publish_failures`) and
+    /// logged; the mempool's re-gossip publishes its transactions again.
     pub async fn publish_transaction(&self, tx: &SignedTransaction) -> Result<(), NetworkError> {
-        self.publish_raw(TopicKind::Transactions, tx.encode()).await
+        let tx = tx.encode();
+        self.ask(|reply| Command::PublishTransaction { tx, reply })
+            .await?
     }
 
     /// Publishes an encoded [`FinalizedBlock`] on the block topic.

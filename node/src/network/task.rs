@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use consensus::tx::SignedTransaction;
 
+use super::batch::{MAX_TX_BATCH_LINGER, PushError, TxBatcher};
 use super::config::{MemoryLimit, NetworkConfig, NodeKey};
 use super::gossip::{self as gossip_config, GRAYLIST_THRESHOLD};
 use super::metrics::NetworkMetrics;
@@ -78,7 +79,12 @@ pub(crate) struct Behaviour {
 #[allow(clippy::large_enum_variant)] // Moved once per message; boxing buys nothing.
 enum Payload {
     None,
-    Transaction(SignedTransaction),
+    /// The transactions of a batch this node admitted, and how many others
+    /// it held that were not admitted without blame.
+    Transactions {
+        admitted: Vec<SignedTransaction>,
+        ignored: usize,
+    },
     Block(Box<FinalizedBlock>),
 }
 
@@ -198,6 +204,12 @@ pub(crate) async fn spawn(
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetworkEvent>,
 ) -> Result<(), NetworkError> {
+    if config.tx_batch_linger > MAX_TX_BATCH_LINGER {
+        return Err(NetworkError::Config(format!(
+            "the transaction batch linger is {:?}, over the limit of {:?}",
+            config.tx_batch_linger, MAX_TX_BATCH_LINGER
+        )));
+    }
     if config.limits.max_gossip_block_bytes > consensus::block::MAX_BLOCK_BYTES {
         return Err(NetworkError::Config(format!(
             "max_gossip_block_bytes is above MAX_BLOCK_BYTES ({})",
@@ -285,6 +297,7 @@ pub(crate) async fn spawn(
         bootstrapped: false,
         next_bootstrap_dial: Instant::now() + BOOTSTRAP_REDIAL,
         tx_gossip_limit: hooks.max_tx_message_bytes + gossip_config::ENVELOPE_BYTES,
+        batcher: TxBatcher::new(config.tx_batch_linger),
         validated_tx,
         served_tx,
         swarm,
@@ -401,6 +414,8 @@ struct State {
     next_bootstrap_dial: Instant,
     /// The gossipsub data limit of the transaction topic.
     tx_gossip_limit: usize,
+    /// Transactions waiting to go out in the next batch.
+    batcher: TxBatcher,
     validated_tx: mpsc::Sender<Validated>,
     served_tx: mpsc::Sender<Served>,
 }
@@ -414,6 +429,11 @@ impl State {
     ) {
         let mut maintenance = tokio::time::interval(MAINTENANCE_INTERVAL);
         maintenance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Fires when the waiting transaction batch is due; armed only while
+        // one waits (one timer, reset, rather than a new one per loop).
+        let flush = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(flush);
+        let mut armed: Option<Instant> = None;
         let mut stopped = None;
         loop {
             tokio::select! {
@@ -423,8 +443,29 @@ impl State {
                         stopped = Some(reply);
                         break;
                     }
-                    Some(command) => self.on_command(command),
+                    Some(command) => {
+                        self.on_command(command);
+                        let due = self.batcher.deadline();
+                        if due.is_some() && due != armed {
+                            armed = due;
+                            if let Some(at) = due {
+                                flush.as_mut().reset(at);
+                            }
+                        }
+                    }
                 },
+                () = &mut flush, if armed.is_some() => {
+                    armed = None;
+                    match self.batcher.deadline() {
+                        // A batch started after the armed one went out
+                        // full: wait for its own deadline.
+                        Some(at) if at > Instant::now() => {
+                            armed = Some(at);
+                            flush.as_mut().reset(at);
+                        }
+                        _ => self.flush_batch(),
+                    }
+                }
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(done) = validated.recv() => self.on_validated(done),
                 Some(done) = served.recv() => self.on_served(done),
@@ -451,8 +492,68 @@ impl State {
             .unwrap_or_else(|a| a)
     }
 
+    /// Queues a transaction for the next batch, publishing a batch that
+    /// fills up.
+    fn queue_transaction(&mut self, tx: Vec<u8>) -> Result<(), NetworkError> {
+        if self.batcher.is_empty() {
+            // Checked once per batch, not per transaction: a batch for
+            // nobody would only fail when it is flushed.
+            let topic = self.topics.hash(TopicKind::Transactions);
+            let subscribed = self
+                .swarm
+                .behaviour()
+                .gossipsub
+                .all_peers()
+                .any(|(_, topics)| topics.contains(&&topic));
+            if !subscribed {
+                return Err(NetworkError::NoPeers);
+            }
+        }
+        match self.batcher.push(tx, Instant::now()) {
+            Ok(Some(full)) => {
+                self.publish_batch(full);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(PushError::Duplicate) => Err(NetworkError::Duplicate),
+            Err(PushError::TooLarge { len, max }) => Err(NetworkError::TooLarge { len, max }),
+        }
+    }
+
+    /// Publishes the waiting batch, if any.
+    fn flush_batch(&mut self) {
+        if let Some(batch) = self.batcher.take() {
+            self.publish_batch(batch);
+        }
+    }
+
+    /// Publishes an encoded batch on the transaction topic. A failure
+    /// loses nothing: the transactions stay in the mempool, whose
+    /// re-gossip publishes them again.
+    fn publish_batch(&mut self, batch: Vec<u8>) {
+        // The count is the batch's first four bytes (see `batch`).
+        let count = batch
+            .first_chunk::<4>()
+            .map_or(0, |c| u64::from(u32::from_le_bytes(*c)));
+        let topic = self.topics.hash(TopicKind::Transactions);
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, batch) {
+            Ok(_) => {
+                NetworkMetrics::bump(&self.metrics.tx_batches_published);
+                NetworkMetrics::add(&self.metrics.tx_batch_txs_published, count);
+            }
+            Err(error) => {
+                NetworkMetrics::bump(&self.metrics.tx_batch_publish_failures);
+                tracing::debug!(%error, count, "transaction batch not published; re-gossip will send its transactions again");
+            }
+        }
+    }
+
     fn on_command(&mut self, command: Command) {
         match command {
+            Command::PublishTransaction { tx, reply } => {
+                let result = self.queue_transaction(tx);
+                let _ = reply.send(result);
+            }
             Command::Publish { topic, data, reply } => {
                 let len = data.len();
                 let max = match topic {
@@ -726,13 +827,19 @@ impl State {
             let data = message.data;
             let (verdict, payload) = match topic {
                 TopicKind::Transactions => {
-                    let (verdict, tx) = validation::validate_transaction(
+                    let outcome = validation::validate_tx_batch(
                         &data,
                         &chain_id,
                         services.transactions.as_ref(),
                         &source,
                     );
-                    (verdict, tx.map_or(Payload::None, Payload::Transaction))
+                    (
+                        outcome.verdict,
+                        Payload::Transactions {
+                            admitted: outcome.admitted,
+                            ignored: outcome.ignored,
+                        },
+                    )
                 }
                 TopicKind::Blocks => {
                     let (verdict, block) = validation::validate_block(
@@ -779,7 +886,13 @@ impl State {
         };
         NetworkMetrics::bump(counter);
         match done.payload {
-            Payload::Transaction(tx) => self.emit(NetworkEvent::Transaction(tx, done.source)),
+            Payload::Transactions { admitted, ignored } => {
+                NetworkMetrics::add(&m.gossip_txs_admitted, admitted.len() as u64);
+                NetworkMetrics::add(&m.gossip_txs_ignored, ignored as u64);
+                for tx in admitted {
+                    self.emit(NetworkEvent::Transaction(tx, done.source));
+                }
+            }
             Payload::Block(block) => self.emit(NetworkEvent::Block(block, done.source)),
             Payload::None => {}
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use consensus::block::{Block, BlockTemplate};
 use consensus::hash::Hash;
-use consensus::tx::{Action, MAX_TX_BYTES, SignedTransaction, Transaction};
+use consensus::tx::{Action, SignedTransaction, Transaction};
 use game_rules::Chips;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
@@ -249,11 +249,27 @@ async fn gossip_reaches_every_node(quic: bool) {
     for n in [&b, &c] {
         assert!(n.mempool.lock().unwrap().contains(&tx.hash()));
     }
-    // Publishing the same transaction again is a duplicate.
-    assert!(matches!(
-        a.net.publish_transaction(&tx).await,
-        Err(NetworkError::Duplicate)
-    ));
+    // Publishing it again alone makes the same batch, the same gossip
+    // message: the publisher's duplicate cache drops it (counted), as it
+    // dropped a repeated transaction before batching.
+    a.net.publish_transaction(&tx).await.unwrap();
+    until("A to drop the repeat", || async {
+        a.net.metrics().snapshot().tx_batch_publish_failures == 1
+    })
+    .await;
+    // Again beside a new one (as re-gossip does): B admits the new one and
+    // relays the batch; C skips the one it has.
+    let next = transfer(&key(1), 1);
+    a.net.publish_transaction(&tx).await.unwrap();
+    a.net.publish_transaction(&next).await.unwrap();
+    let (at_c, _) = next_tx(&mut c, Duration::from_secs(5))
+        .await
+        .expect("C hears the new one");
+    assert_eq!(at_c, next);
+    let at_c = c.net.metrics().snapshot();
+    assert_eq!((at_c.gossip_txs_admitted, at_c.gossip_txs_ignored), (2, 1));
+    assert_eq!(a.net.metrics().snapshot().tx_batches_published, 2);
+    assert!(next_tx(&mut b, Duration::from_secs(1)).await.is_some());
 
     let block = blocks(1).remove(0);
     a.net.publish_block(block.clone()).await.unwrap();
@@ -279,10 +295,10 @@ async fn gossip_reaches_every_node_over_quic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_and_oversized_transactions_are_rejected_and_not_relayed() {
     run(async {
-        // A can send transaction-topic messages up to 64 KiB; honest nodes
-        // take at most MAX_TX_BYTES.
+        // A can send transaction-topic messages up to 128 KiB; honest
+        // nodes take at most MAX_BATCH_BYTES.
         let hooks = TestHooks {
-            max_tx_message_bytes: 64 * 1024,
+            max_tx_message_bytes: 128 * 1024,
         };
         let a = start(test_config(false), Arc::new(NoBlocks), hooks).await;
         let (b, mut c) = (node(false).await, node(false).await);
@@ -309,11 +325,11 @@ async fn invalid_and_oversized_transactions_are_rejected_and_not_relayed() {
         .await;
         assert!(b.net.peer_score(pa).await.unwrap().unwrap() >= 0.0);
 
-        // A bad signature, then bytes over MAX_TX_BYTES (which pass
+        // A bad signature, then bytes over MAX_BATCH_BYTES (which pass
         // gossipsub's frame limit and are refused by the decoder).
         a.net.publish_transaction(&forged(1)).await.unwrap();
         a.net
-            .publish_raw(TopicKind::Transactions, vec![0; MAX_TX_BYTES + 100])
+            .publish_raw(TopicKind::Transactions, vec![0; MAX_BATCH_BYTES + 100])
             .await
             .unwrap();
         until("B to reject both", || async {
@@ -349,7 +365,7 @@ async fn invalid_and_oversized_transactions_are_rejected_and_not_relayed() {
 async fn a_flood_of_invalid_messages_gets_the_sender_banned_while_honest_peers_are_served() {
     run(async {
         let hooks = TestHooks {
-            max_tx_message_bytes: 64 * 1024,
+            max_tx_message_bytes: 256 * 1024,
         };
         let attacker = start(test_config(false), Arc::new(NoBlocks), hooks).await;
         let b = start(test_config(false), serve(blocks(4)), TestHooks::default()).await;
@@ -361,18 +377,20 @@ async fn a_flood_of_invalid_messages_gets_the_sender_banned_while_honest_peers_a
         mesh(&honest, TopicKind::Transactions, &[&b]).await;
         let (pa, ph) = (attacker.net.local_peer_id(), honest.net.local_peer_id());
 
-        // A 60 KiB message (refused by gossipsub's frame limit for the
-        // topic) and a stream of forged transactions.
+        // A 100 KiB message (refused by gossipsub's frame limit for the
+        // topic) and a stream of batches, each with a forged transaction
+        // behind a valid one.
         attacker
             .net
-            .publish_raw(TopicKind::Transactions, vec![1; 60 * 1024])
+            .publish_raw(TopicKind::Transactions, vec![1; 100 * 1024])
             .await
             .unwrap();
         for nonce in 0..30 {
+            let junk = encode_batch(&[transfer(&key(5), nonce).encode(), forged(nonce).encode()]);
             // Once B bans the attacker nobody is left to publish to.
             if attacker
                 .net
-                .publish_transaction(&forged(nonce))
+                .publish_raw(TopicKind::Transactions, junk)
                 .await
                 .is_err()
             {
@@ -585,13 +603,19 @@ async fn publishing_without_peers_or_over_the_limit_fails_cleanly() {
         ));
         let err = a
             .net
-            .publish_raw(TopicKind::Transactions, vec![0; 8 * 1024])
+            .publish_raw(TopicKind::Transactions, vec![0; 80 * 1024])
             .await
             .unwrap_err();
         assert!(
-            matches!(err, NetworkError::TooLarge { max, .. } if max < 8 * 1024),
+            matches!(err, NetworkError::TooLarge { max, .. } if max < 80 * 1024),
             "{err}"
         );
+        let mut config = test_config(false);
+        config.tx_batch_linger = MAX_TX_BATCH_LINGER + Duration::from_millis(1);
+        let err = Network::start(config, NodeKey::generate(), services())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NetworkError::Config(_)), "{err}");
         let mut config = test_config(false);
         config.bootstrap_peers = vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap()];
         let err = Network::start(config, NodeKey::generate(), services())
@@ -604,6 +628,133 @@ async fn publishing_without_peers_or_over_the_limit_fails_cleanly() {
             .await
             .unwrap_err();
         assert!(matches!(err, NetworkError::Listen { .. }), "{err}");
+    })
+    .await;
+}
+
+/// Transactions published close together travel as one gossip message:
+/// B validates one batch, admits all of them and relays the batch, so C
+/// gets them too; each still arrives as its own event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_published_together_travel_in_one_batch() {
+    run(async {
+        let mut config = test_config(false);
+        // Long enough that the 20 publications below share one batch on a
+        // busy machine.
+        config.tx_batch_linger = Duration::from_millis(300);
+        let a = start(config, Arc::new(NoBlocks), TestHooks::default()).await;
+        let (mut b, mut c) = (node(false).await, node(false).await);
+        connect(&a, &b).await;
+        connect(&b, &c).await;
+        mesh(&b, TopicKind::Transactions, &[&a, &c]).await;
+        mesh(&c, TopicKind::Transactions, &[&b]).await;
+
+        let txs: Vec<SignedTransaction> = (0..20).map(|n| transfer(&key(1), n)).collect();
+        for tx in &txs {
+            a.net.publish_transaction(tx).await.unwrap();
+        }
+        // The same transaction twice in the waiting batch is refused.
+        assert!(matches!(
+            a.net.publish_transaction(&txs[0]).await,
+            Err(NetworkError::Duplicate)
+        ));
+        for node in [&mut b, &mut c] {
+            let mut got = Vec::new();
+            while got.len() < txs.len() {
+                let (tx, _) = next_tx(node, Duration::from_secs(5))
+                    .await
+                    .expect("every transaction arrives");
+                got.push(tx);
+            }
+            assert_eq!(got, txs, "in the published order");
+        }
+        let at_a = a.net.metrics().snapshot();
+        assert_eq!(
+            (at_a.tx_batches_published, at_a.tx_batch_txs_published),
+            (1, 20)
+        );
+        for node in [&b, &c] {
+            let m = node.net.metrics().snapshot();
+            assert_eq!((m.tx_accepted, m.tx_rejected, m.tx_ignored), (1, 0, 0));
+            assert_eq!((m.gossip_txs_admitted, m.gossip_txs_ignored), (20, 0));
+            assert_eq!(node.mempool.lock().unwrap().len(), 20);
+        }
+    })
+    .await;
+}
+
+/// An honest relayer whose batch holds only what the receiver already has
+/// or finds stale is never penalized, however many such batches it sends;
+/// a batch with something new among stale transactions is relayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_or_known_batches_cost_the_sender_nothing() {
+    run(async {
+        let (a, b) = (node(false).await, node(false).await);
+        let mut c = node(false).await;
+        connect(&a, &b).await;
+        connect(&b, &c).await;
+        mesh(&b, TopicKind::Transactions, &[&a, &c]).await;
+        mesh(&c, TopicKind::Transactions, &[&b]).await;
+        let pa = a.net.local_peer_id();
+
+        let known: Vec<SignedTransaction> = (0..8).map(|n| transfer(&key(2), n)).collect();
+        for tx in &known {
+            b.mempool
+                .lock()
+                .unwrap()
+                .insert(
+                    CheckedTransaction::check(tx.clone(), &CHAIN).unwrap(),
+                    &RichView,
+                )
+                .unwrap();
+        }
+        // Ten batches of known transactions (as a re-gossiping peer sends).
+        for round in 0..10 {
+            // Ten different batches: the same bytes twice would be one
+            // gossip message, dropped by the publisher's duplicate cache.
+            let take = if round < 8 { 2 } else { 3 };
+            let batch: Vec<Vec<u8>> = known
+                .iter()
+                .skip(round % 8)
+                .take(take)
+                .map(|tx| tx.encode())
+                .collect();
+            a.net
+                .publish_raw(TopicKind::Transactions, encode_batch(&batch))
+                .await
+                .unwrap();
+        }
+        until("B to ignore them all", || async {
+            b.net.metrics().snapshot().tx_ignored == 10
+        })
+        .await;
+        assert!(b.net.peer_score(pa).await.unwrap().unwrap() >= 0.0);
+        assert_eq!(b.net.metrics().snapshot().peers_banned, 0);
+        assert_eq!(b.net.metrics().snapshot().tx_rejected, 0);
+        assert!(next_tx(&mut c, Duration::from_millis(300)).await.is_none());
+
+        // One new transaction among the known ones: B admits it and relays
+        // the batch; C, which has none of them, admits all nine.
+        let fresh = transfer(&key(3), 0);
+        let mut batch: Vec<Vec<u8>> = known.iter().map(|tx| tx.encode()).collect();
+        batch.push(fresh.encode());
+        a.net
+            .publish_raw(TopicKind::Transactions, encode_batch(&batch))
+            .await
+            .unwrap();
+        let mut at_c = Vec::new();
+        while at_c.len() < 9 {
+            at_c.push(
+                next_tx(&mut c, Duration::from_secs(5))
+                    .await
+                    .expect("relayed")
+                    .0,
+            );
+        }
+        assert_eq!(at_c.last(), Some(&fresh));
+        let m = b.net.metrics().snapshot();
+        assert_eq!((m.tx_accepted, m.gossip_txs_admitted), (1, 1));
+        assert!(b.net.peer_score(pa).await.unwrap().unwrap() >= 0.0);
     })
     .await;
 }

@@ -13,7 +13,11 @@ pub fn chain_prefix(chain_id: &ChainId) -> String {
 /// The gossipsub topics of one chain.
 #[derive(Clone, Debug)]
 pub struct Topics {
-    /// `bitcraps/<chain prefix>/tx/1`: signed transactions.
+    /// `bitcraps/<chain prefix>/txs/2`: batches of signed transactions
+    /// ([`super::batch`]). Version 1 (`tx/1`) carried one transaction per
+    /// message; the new name keeps nodes of the two versions from sending
+    /// each other messages they cannot decode (and penalizing each other
+    /// for them).
     pub transactions: IdentTopic,
     /// `bitcraps/<chain prefix>/block/1`: finalized blocks.
     pub blocks: IdentTopic,
@@ -24,7 +28,7 @@ impl Topics {
     pub fn new(chain_id: &ChainId) -> Topics {
         let prefix = chain_prefix(chain_id);
         Topics {
-            transactions: IdentTopic::new(format!("bitcraps/{prefix}/tx/1")),
+            transactions: IdentTopic::new(format!("bitcraps/{prefix}/txs/2")),
             blocks: IdentTopic::new(format!("bitcraps/{prefix}/block/1")),
         }
     }
@@ -52,7 +56,7 @@ impl Topics {
 /// One of the chain's gossip topics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TopicKind {
-    /// Signed transactions.
+    /// Batches of signed transactions.
     Transactions,
     /// Finalized blocks.
     Blocks,

@@ -4,17 +4,18 @@
 use std::sync::{Arc, Mutex};
 
 use consensus::encoding::DecodeError;
-use consensus::hash::{HashDomain, TxHash, hash};
+use consensus::hash::TxHash;
 use consensus::tx::SignedTransaction;
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 use wallet::ChainId;
 
 use super::FinalizedBlock;
+use super::batch::{BatchError, split_batch};
 use crate::mempool::{AccountView, CheckedTransaction, Mempool, MempoolError};
 
 /// What gossip does with a message after validation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// Valid: deliver it to the node and relay it to the mesh.
     Accept,
@@ -23,6 +24,7 @@ pub enum Verdict {
     Reject,
     /// Not useful here (duplicate, stale, not affordable as far as this
     /// node knows, over a local limit): drop it without penalty.
+    #[default]
     Ignore,
 }
 
@@ -128,35 +130,112 @@ pub(crate) fn check_block(
     Ok(block)
 }
 
-/// The whole pipeline for a transaction, cheapest step first: decode under
-/// `MAX_TX_BYTES` (checked before anything else), skip it if already known,
-/// `SignedTransaction::check` (the signature), then the node's verdict.
-pub(crate) fn validate_transaction(
+/// What the pipeline made of one gossiped transaction batch.
+#[derive(Debug, Default)]
+pub(crate) struct BatchOutcome {
+    /// The verdict reported to gossipsub for the whole batch.
+    pub verdict: Verdict,
+    /// The transactions this node admitted (delivered as events), in the
+    /// batch's order.
+    pub admitted: Vec<SignedTransaction>,
+    /// Transactions not admitted, without blame: already known, stale,
+    /// unaffordable as far as this node knows, over a local limit.
+    pub ignored: usize,
+}
+
+/// The whole pipeline for a transaction batch, cheapest step first.
+///
+/// 1. The framing ([`split_batch`]): size, count and lengths bounded
+///    before anything is allocated, nothing trailing, no transaction
+///    twice.
+/// 2. Transactions already known ([`TransactionValidator::is_known`],
+///    by the hash of their bytes) are skipped: no decode, no signature
+///    check. Equal hashes mean equal bytes, and the known bytes were
+///    checked when they were admitted.
+/// 3. Every other transaction is decoded (canonical) and checked
+///    statelessly (this chain, well formed, signature), **all of them
+///    before any is admitted**.
+/// 4. Then each is offered to the node's validator in order.
+///
+/// The verdict is honest towards relayers:
+///
+/// - **Reject** (the peer loses score) only for what no honest node sends
+///   or relays: a framing error, a transaction that does not decode, is
+///   for another chain or badly signed (step 1 or 3), or one the
+///   validator rejects as invalid everywhere (for the mempool: below the
+///   chain's minimum fee). An honest relayer accepted the batch before
+///   relaying it, so it checked all of that itself, and those checks give
+///   the same answer on every node.
+/// - **Accept** (relay the whole batch) when this node admitted at least
+///   one transaction of it: the batch carries news, and peers skip what
+///   they already have cheaply (step 2).
+/// - **Ignore** otherwise: every transaction was known, stale, expired,
+///   unaffordable here or over a local limit. Those depend on this node's
+///   view and timing (a batch that crossed the block including its
+///   transactions is stale on arrival), so they never cost the sender
+///   anything, and nothing is relayed.
+///
+/// A rejected batch costs at most [`MAX_BATCH_TXS`](super::batch::MAX_BATCH_TXS)
+/// signature checks, and four rejected batches get a peer banned.
+pub(crate) fn validate_tx_batch(
     data: &[u8],
     chain_id: &ChainId,
     validator: &dyn TransactionValidator,
     from: &PeerId,
-) -> (Verdict, Option<SignedTransaction>) {
-    let reject = |error: MempoolError| {
-        tracing::debug!(peer = %from, %error, "gossiped transaction rejected");
-        (Verdict::Reject, None)
-    };
-    let tx = match SignedTransaction::decode(data) {
-        Ok(tx) => tx,
-        Err(error) => return reject(MempoolError::Malformed(error)),
-    };
-    // `decode` accepts only the canonical encoding, so `data` is it.
-    let tx_hash = hash(HashDomain::SignedTransaction, data);
-    if validator.is_known(&tx_hash) {
-        return (Verdict::Ignore, None);
-    }
-    match CheckedTransaction::check_decoded(tx, tx_hash, data.len(), chain_id) {
-        Err(error) => reject(error),
-        Ok(tx) => {
-            let signed = tx.tx().clone();
-            let verdict = validator.validate_transaction(tx, from);
-            (verdict, (verdict == Verdict::Accept).then_some(signed))
+) -> BatchOutcome {
+    let reject = |error: &dyn std::fmt::Display| {
+        tracing::debug!(peer = %from, %error, "gossiped transaction batch rejected");
+        BatchOutcome {
+            verdict: Verdict::Reject,
+            ..BatchOutcome::default()
         }
+    };
+    let items = match split_batch(data) {
+        Ok(items) => items,
+        Err(error) => return reject(&error),
+    };
+    let mut ignored = 0;
+    let mut fresh = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        if validator.is_known(&item.hash) {
+            ignored += 1;
+            continue;
+        }
+        let tx = match SignedTransaction::decode(item.bytes) {
+            Ok(tx) => tx,
+            Err(source) => return reject(&BatchError::Transaction { index, source }),
+        };
+        // `decode` accepts only the canonical encoding, so `item.bytes` is
+        // it and `item.hash` the transaction's hash.
+        match CheckedTransaction::check_decoded(tx, item.hash, item.bytes.len(), chain_id) {
+            Ok(tx) => fresh.push(tx),
+            Err(error) => return reject(&format_args!("transaction {index}: {error}")),
+        }
+    }
+    let mut admitted = Vec::with_capacity(fresh.len());
+    let mut invalid = false;
+    for tx in fresh {
+        let signed = tx.tx().clone();
+        match validator.validate_transaction(tx, from) {
+            Verdict::Accept => admitted.push(signed),
+            Verdict::Ignore => ignored += 1,
+            Verdict::Reject => {
+                tracing::debug!(peer = %from, hash = %signed.hash(), "gossiped transaction invalid everywhere");
+                invalid = true;
+            }
+        }
+    }
+    let verdict = if invalid {
+        Verdict::Reject
+    } else if admitted.is_empty() {
+        Verdict::Ignore
+    } else {
+        Verdict::Accept
+    };
+    BatchOutcome {
+        verdict,
+        admitted,
+        ignored,
     }
 }
 
@@ -176,6 +255,199 @@ pub(crate) fn validate_block(
         Ok(block) => {
             let verdict = validator.validate_block(&block, from);
             (verdict, (verdict == Verdict::Accept).then_some(block))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The batch verdicts, without a network: what is rejected (the peer
+    //! loses score), ignored or accepted (relayed), and what is admitted.
+
+    use std::collections::HashSet;
+
+    use consensus::tx::{Action, Transaction};
+    use game_rules::Chips;
+    use wallet::{Address, Keypair, Signature};
+
+    use super::*;
+    use crate::mempool::{AccountState, MempoolConfig};
+    use crate::network::batch::{MAX_BATCH_BYTES, encode_batch};
+
+    const CHAIN: ChainId = ChainId::new([5; 32]);
+
+    /// Every account is rich; nonces below `nonce` are used.
+    struct View {
+        nonce: u64,
+    }
+
+    impl AccountView for View {
+        fn account(&self, _: &Address) -> Option<AccountState> {
+            Some(AccountState {
+                balance: Chips(1_000_000),
+                nonce: self.nonce,
+            })
+        }
+
+        fn next_height(&self) -> u64 {
+            1
+        }
+
+        fn min_fee(&self) -> Chips {
+            Chips(2)
+        }
+    }
+
+    fn key(i: u8) -> Keypair {
+        Keypair::from_secret_bytes(&[i; 32])
+    }
+
+    fn tx_with(sender: u8, nonce: u64, fee: u64, chain: ChainId) -> SignedTransaction {
+        Transaction {
+            chain_id: chain,
+            sender: key(sender).public_key(),
+            nonce,
+            fee: Chips(fee),
+            expiry_height: 100,
+            action: Action::Transfer {
+                to: key(99).address(),
+                amount: Chips(1),
+            },
+        }
+        .sign(&key(sender))
+    }
+
+    fn tx(sender: u8, nonce: u64) -> SignedTransaction {
+        tx_with(sender, nonce, 5, CHAIN)
+    }
+
+    fn batch(txs: &[&SignedTransaction]) -> Vec<u8> {
+        let encoded: Vec<Vec<u8>> = txs.iter().map(|tx| tx.encode()).collect();
+        encode_batch(&encoded)
+    }
+
+    fn gossip(nonce: u64) -> MempoolGossip<View> {
+        let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::new(CHAIN))));
+        MempoolGossip::new(mempool, View { nonce })
+    }
+
+    fn peer() -> PeerId {
+        PeerId::random()
+    }
+
+    /// Counts the signature checks the pipeline asked the validator for
+    /// and the hashes it was asked about.
+    struct Counting {
+        known: HashSet<TxHash>,
+        offered: Mutex<usize>,
+    }
+
+    impl TransactionValidator for Counting {
+        fn is_known(&self, hash: &TxHash) -> bool {
+            self.known.contains(hash)
+        }
+
+        fn validate_transaction(&self, _tx: CheckedTransaction, _from: &PeerId) -> Verdict {
+            *self.offered.lock().unwrap() += 1;
+            Verdict::Accept
+        }
+    }
+
+    #[test]
+    fn a_fresh_batch_is_accepted_and_every_transaction_admitted() {
+        let gossip = gossip(0);
+        let txs = [tx(1, 0), tx(1, 1), tx(2, 0)];
+        let out = validate_tx_batch(
+            &batch(&[&txs[0], &txs[1], &txs[2]]),
+            &CHAIN,
+            &gossip,
+            &peer(),
+        );
+        assert_eq!(out.verdict, Verdict::Accept);
+        assert_eq!(out.admitted, txs);
+        assert_eq!(out.ignored, 0);
+        assert_eq!(gossip.mempool.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn known_or_stale_transactions_never_cost_the_relayer() {
+        let gossip = gossip(1);
+        let (fresh, also) = (tx(1, 1), tx(2, 1));
+        let stale = tx(3, 0); // nonce 0 is used
+        // One fresh transaction among stale ones: accepted (relayed), the
+        // stale one not admitted.
+        let out = validate_tx_batch(&batch(&[&stale, &fresh]), &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Accept);
+        assert_eq!((out.admitted, out.ignored), (vec![fresh.clone()], 1));
+        // The same transactions again in another batch (a re-gossip, or
+        // the batch crossing the block): ignored, no penalty, nothing
+        // relayed.
+        let out = validate_tx_batch(&batch(&[&fresh, &stale]), &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Ignore);
+        assert_eq!((out.admitted.len(), out.ignored), (0, 2));
+        // Known ones beside a new one: accepted for the new one.
+        let out = validate_tx_batch(&batch(&[&fresh, &also]), &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Accept);
+        assert_eq!((out.admitted, out.ignored), (vec![also], 1));
+        // Unaffordable or too far ahead as far as this node knows: ignored.
+        let ahead = tx(4, 1_000);
+        let out = validate_tx_batch(&batch(&[&ahead]), &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Ignore);
+    }
+
+    #[test]
+    fn known_transactions_are_skipped_before_their_signature_is_checked() {
+        let txs: Vec<SignedTransaction> = (0..4).map(|n| tx(1, n)).collect();
+        // The third is "known" although its signature is broken: a known
+        // hash means the exact bytes were checked before, so it is not
+        // decoded or verified again (and a forged copy has another hash).
+        let mut forged = txs[2].clone();
+        forged.signature = Signature::from_bytes([9; 64]);
+        let validator = Counting {
+            known: [txs[0].hash(), forged.hash()].into(),
+            offered: Mutex::new(0),
+        };
+        let data = batch(&[&txs[0], &txs[1], &forged, &txs[3]]);
+        let out = validate_tx_batch(&data, &CHAIN, &validator, &peer());
+        assert_eq!(out.verdict, Verdict::Accept);
+        assert_eq!(out.ignored, 2);
+        assert_eq!(*validator.offered.lock().unwrap(), 2);
+        // Not known, the same forged transaction rejects the batch.
+        let validator = Counting {
+            known: HashSet::new(),
+            offered: Mutex::new(0),
+        };
+        let out = validate_tx_batch(&data, &CHAIN, &validator, &peer());
+        assert_eq!(out.verdict, Verdict::Reject);
+    }
+
+    #[test]
+    fn provable_junk_rejects_the_whole_batch_and_admits_nothing() {
+        let good = tx(1, 0);
+        let mut forged = tx(2, 0);
+        forged.signature = Signature::from_bytes([7; 64]);
+        let other_chain = tx_with(3, 0, 5, ChainId::new([6; 32]));
+        let below_min_fee = tx_with(4, 0, 1, CHAIN);
+        let mut padded = good.encode();
+        padded.push(0);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("a bad signature", batch(&[&good, &forged])),
+            ("another chain", batch(&[&good, &other_chain])),
+            ("below the chain's minimum fee", batch(&[&below_min_fee])),
+            ("a non-canonical transaction", encode_batch(&[padded])),
+            ("a duplicate", batch(&[&good, &good])),
+            ("no transactions", encode_batch::<&[u8]>(&[])),
+            ("junk", vec![0xff; 64]),
+            ("oversized", vec![0; MAX_BATCH_BYTES + 1]),
+        ];
+        for (what, data) in cases {
+            let gossip = gossip(0);
+            let out = validate_tx_batch(&data, &CHAIN, &gossip, &peer());
+            assert_eq!(out.verdict, Verdict::Reject, "{what}");
+            // Stateless junk is found before anything is admitted (the
+            // good transaction beside it is not pooled either).
+            assert!(out.admitted.is_empty(), "{what}");
+            assert!(gossip.mempool.lock().unwrap().is_empty(), "{what}");
         }
     }
 }

@@ -1,6 +1,0 @@
-//! `node::fuzz::gossip_transaction` (see its documentation for what it checks).
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| node::fuzz::gossip_transaction(data));
