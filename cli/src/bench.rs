@@ -66,6 +66,10 @@ pub struct Args {
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
+    /// The most bets per submission request (1 to 1024); 1 sends each bet
+    /// on its own `POST /v1/txs`, to compare with batching.
+    #[arg(long, value_name = "N", default_value_t = testnet::load::DEFAULT_BATCH)]
+    batch: usize,
 }
 
 /// Runs `bitcraps bench`.
@@ -91,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         latency_concurrency: args.latency_concurrency,
         drain: args.drain,
         ready_timeout: Duration::from_secs(args.timeout),
+        batch: args.batch,
     };
     if args.quick {
         options.verify_time = Duration::from_secs(1);

@@ -47,7 +47,9 @@
 //! entries in increasing height order below the block's height, and every
 //! transaction well formed. [`Block::verify_signatures`] checks every
 //! transaction's (and any evidence's) signatures, strictly, one by one (the
-//! consensus rule, `wallet::verify_each`). [`Block::check`] does both.
+//! consensus rule, `wallet::verify_each`). [`Block::check`] does both,
+//! skipping the signatures of transactions this process already verified
+//! ([`crate::tx::SignatureCache`]; same verdict, less work).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -57,7 +59,7 @@ use crate::encoding::{BoundError, BoundedBytes, BoundedVec, DecodeError, decode,
 use crate::hash::{
     BlockHash, Hash, HashDomain, ListKind, ListProof, TxHash, hash, list_proof, list_root,
 };
-use crate::tx::{Action, SignedTransaction, TxError};
+use crate::tx::{Action, SignatureCache, SignedTransaction, TxError};
 
 /// The most bytes a block's encoding may have; longer input is refused
 /// before decoding.
@@ -420,6 +422,13 @@ impl Block {
     /// The checks that need neither state nor signatures (see the
     /// [module documentation](self)).
     pub fn check_well_formed(&self, chain_id: &ChainId) -> Result<(), BlockError> {
+        self.well_formed_hashes(chain_id).map(drop)
+    }
+
+    /// [`Block::check_well_formed`], returning the transaction hashes it
+    /// computed on the way (in block order) so the signature check can use
+    /// them without hashing again.
+    fn well_formed_hashes(&self, chain_id: &ChainId) -> Result<Vec<TxHash>, BlockError> {
         let header = &self.header;
         if header.chain_id != *chain_id {
             return Err(BlockError::WrongChain {
@@ -497,41 +506,95 @@ impl Block {
                 actual: beacon_root,
             });
         }
-        Ok(())
+        Ok(hashes)
     }
 
     /// Verifies every transaction's signature, and the signatures of any
     /// slashing evidence, strictly and one by one (`wallet::verify_each`,
     /// the consensus rule). Reports the first failure.
+    ///
+    /// This never consults a [`SignatureCache`]: it is the reference the
+    /// cached forms must agree with, and what benchmarks of verification
+    /// measure.
     pub fn verify_signatures(&self) -> Result<(), BlockError> {
-        let messages: Vec<Vec<u8>> = self.transactions.iter().map(|t| t.tx.encode()).collect();
-        let items: Vec<SignedMessage<'_>> = self
-            .transactions
+        let all: Vec<usize> = (0..self.transactions.len()).collect();
+        self.verify_signatures_of(&all, |index| self.transactions[index].hash())
+    }
+
+    /// [`Block::verify_signatures`] with the verdicts of `cache`: only the
+    /// transactions `cache` does not know to verify are verified (their
+    /// successes are then remembered). The result, the reported index
+    /// included, is the same as [`Block::verify_signatures`]'s: `cache`
+    /// holds only transactions whose signatures verified, so the first
+    /// failure among the others is the first failure of the block.
+    pub fn verify_signatures_with(&self, cache: &SignatureCache) -> Result<(), BlockError> {
+        self.verify_signatures_hashed(&self.transaction_hashes(), cache)
+    }
+
+    fn verify_signatures_hashed(
+        &self,
+        hashes: &[TxHash],
+        cache: &SignatureCache,
+    ) -> Result<(), BlockError> {
+        let unknown: Vec<usize> = (0..self.transactions.len())
+            .filter(|&index| !cache.hit(&hashes[index]))
+            .collect();
+        match self.verify_signatures_of(&unknown, |index| hashes[index]) {
+            Ok(()) => {
+                let verified: Vec<TxHash> = unknown.iter().map(|&index| hashes[index]).collect();
+                cache.record_verified(&verified);
+                Ok(())
+            }
+            Err(error) => {
+                // Counted as one failure: the block is refused at the first.
+                cache.record_invalid(1);
+                Err(error)
+            }
+        }
+    }
+
+    /// Verifies the transactions at `indices` (in increasing order): every
+    /// sender's signature first, then any slashing evidence, reporting the
+    /// first failure of each pass, as the consensus rule orders them.
+    fn verify_signatures_of(
+        &self,
+        indices: &[usize],
+        hash_of: impl Fn(usize) -> TxHash,
+    ) -> Result<(), BlockError> {
+        let messages: Vec<Vec<u8>> = indices
+            .iter()
+            .map(|&index| self.transactions[index].tx.encode())
+            .collect();
+        let items: Vec<SignedMessage<'_>> = indices
             .iter()
             .zip(&messages)
-            .map(|(t, message)| SignedMessage {
-                public_key: &t.tx.sender,
-                domain: SignDomain::Transaction,
-                chain_id: &t.tx.chain_id,
-                message,
-                signature: &t.signature,
+            .map(|(&index, message)| {
+                let t = &self.transactions[index];
+                SignedMessage {
+                    public_key: &t.tx.sender,
+                    domain: SignDomain::Transaction,
+                    chain_id: &t.tx.chain_id,
+                    message,
+                    signature: &t.signature,
+                }
             })
             .collect();
         if let Err(failure) = wallet::verify_each(&items) {
-            let index = failure.failed.first().copied().unwrap_or_default();
+            let index = indices[failure.failed.first().copied().unwrap_or_default()];
             return Err(BlockError::InvalidTransaction {
                 index,
-                tx: self.transactions[index].hash(),
+                tx: hash_of(index),
                 error: TxError::BadSignature,
             });
         }
-        for (index, t) in self.transactions.iter().enumerate() {
+        for &index in indices {
+            let t = &self.transactions[index];
             if let Action::SlashingEvidence { evidence } = &t.tx.action {
                 evidence
                     .verify(&t.tx.chain_id)
                     .map_err(|e| BlockError::InvalidTransaction {
                         index,
-                        tx: t.hash(),
+                        tx: hash_of(index),
                         error: TxError::InvalidEvidence(e),
                     })?;
             }
@@ -539,10 +602,20 @@ impl Block {
         Ok(())
     }
 
-    /// [`Block::check_well_formed`] then [`Block::verify_signatures`].
+    /// [`Block::check_well_formed`] then [`Block::verify_signatures`], with
+    /// the signature verdicts of the process-wide [`SignatureCache`] (see
+    /// [`Block::check_with`]; the result is the same as without it).
     pub fn check(&self, chain_id: &ChainId) -> Result<(), BlockError> {
-        self.check_well_formed(chain_id)?;
-        self.verify_signatures()
+        self.check_with(chain_id, SignatureCache::process())
+    }
+
+    /// [`Block::check_well_formed`] then
+    /// [`Block::verify_signatures_with`]`(cache)`: a node that already
+    /// checked the block's transactions (at its mempool's entry, or in the
+    /// proposal it voted for) verifies no signature again.
+    pub fn check_with(&self, chain_id: &ChainId, cache: &SignatureCache) -> Result<(), BlockError> {
+        let hashes = self.well_formed_hashes(chain_id)?;
+        self.verify_signatures_hashed(&hashes, cache)
     }
 }
 

@@ -6,9 +6,26 @@
 //! reconnects by itself with exponential backoff and re-subscribes its
 //! topics.
 //!
-//! - **Transport:** plain HTTP/1.1 (hyper), one connection per request. The
-//!   API is on loopback and requests are few, so a pool would only add
-//!   stale-connection failures after a node restart.
+//! - **Transport:** plain HTTP/1.1 (hyper) over a keep-alive pool shared
+//!   by a client and its clones: a request takes an idle connection (the
+//!   most recently used one), or opens one, and gives it back once the
+//!   whole answer is read. Opening a TCP connection and an HTTP session
+//!   per request cost the node more than handling the request did (a
+//!   third of a player node's CPU per submitted bet, see
+//!   `docs/performance-profile.md`). At most [`MAX_IDLE_CONNECTIONS`] stay
+//!   idle, each for at most [`IDLE_CONNECTION_LIFETIME`] (less than the
+//!   server's 30 s header-read timeout, so the node rarely closes one under
+//!   us).
+//! - **Stale connections:** after a node restarts, pooled connections are
+//!   dead. A request that finds its pooled connection closed, or whose
+//!   pooled connection fails before an answer arrives, empties the pool
+//!   and goes again on a new connection — but only when resending cannot
+//!   act twice: always if hyper reports the request was never written, and
+//!   otherwise only for idempotent requests (every `GET`, and submitting a
+//!   signed transaction, which the node identifies by its hash: a second
+//!   copy is `already_known`, never a second transaction). A wallet route
+//!   (the node signs a new transaction with its next nonce) that may have
+//!   reached the node is never sent again: its error is returned.
 //! - **Auth:** the wallet routes read the bearer token from the node's
 //!   cookie file ([`ApiClient::with_cookie`]) at every call, because the
 //!   node writes a new token each time it starts.
@@ -26,6 +43,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consensus::block::Block;
@@ -33,7 +51,8 @@ use consensus::hash::{BlockHash, TxHash};
 use consensus::receipt::Receipt;
 use consensus::tx::{Action, SignedTransaction, TableId};
 use futures_util::{SinkExt, StreamExt};
-use hyper::body::Body as _;
+use hyper::body::{Body as _, Incoming};
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
@@ -46,9 +65,10 @@ use tokio_tungstenite::tungstenite::Message;
 use wallet::Address;
 
 use crate::api::{
-    AccountInfo, ApiEvent, BankrollInfo, ErrorBody, Game, LeaderboardEntry, NodeStatus, RoundInfo,
-    RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo, wallet_request_body,
-    wallet_route_of,
+    AccountInfo, ApiEvent, BATCH_SUBMIT_PATH, BankrollInfo, BatchItemStatus, BatchSubmitted,
+    DEFAULT_MAX_BATCH_BODY_BYTES, ErrorBody, Game, LeaderboardEntry, MAX_BATCH_TRANSACTIONS,
+    NodeStatus, RoundInfo, RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo,
+    wallet_request_body, wallet_route_of,
 };
 
 pub mod verify;
@@ -62,6 +82,15 @@ pub const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The largest response body read, bytes (a block is the largest answer).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most idle keep-alive connections a client (with its clones) keeps;
+/// more than a load generator's concurrent submitters.
+pub const MAX_IDLE_CONNECTIONS: usize = 64;
+
+/// How long a connection may stay idle in the pool before it is closed
+/// instead of reused (the node's HTTP server closes connections that send
+/// no request for 30 s).
+pub const IDLE_CONNECTION_LIFETIME: Duration = Duration::from_secs(20);
 
 /// How often an idle WebSocket is pinged, and how long without any frame
 /// from the node before the connection counts as dead (a paused node keeps
@@ -246,13 +275,82 @@ impl Backoff {
     }
 }
 
-/// A client of one node's local API. Cheap to clone.
+/// A client of one node's local API. Cheap to clone; clones share one
+/// pool of keep-alive connections.
 #[derive(Clone, Debug)]
 pub struct ApiClient {
     endpoint: Endpoint,
     cookie: Option<PathBuf>,
     timeout: Duration,
     backoff: Backoff,
+    pool: Arc<Pool>,
+}
+
+/// An open HTTP/1.1 connection: the request handle and the task driving
+/// the socket (aborted when this is dropped, which closes it).
+struct Connection {
+    sender: SendRequest<String>,
+    _task: AbortOnDrop,
+}
+
+/// Idle keep-alive connections, most recently used last.
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<Vec<(Connection, Instant)>>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let idle = self.idle.lock().map_or(0, |idle| idle.len());
+        f.debug_struct("Pool").field("idle", &idle).finish()
+    }
+}
+
+impl Pool {
+    /// The most recently used idle connection that is still young enough.
+    fn take(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        while let Some((connection, since)) = idle.pop() {
+            if now.duration_since(since) < IDLE_CONNECTION_LIFETIME
+                && !connection.sender.is_closed()
+            {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    /// Keeps `connection` for a later request, if there is room.
+    fn give_back(&self, connection: Connection) {
+        if connection.sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push((connection, Instant::now()));
+        }
+    }
+
+    /// Closes every idle connection: one turned out dead, so the node
+    /// probably restarted and the others are dead too.
+    fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    #[cfg(test)]
+    fn idle(&self) -> usize {
+        self.idle.lock().map_or(0, |idle| idle.len())
+    }
+}
+
+/// Whether a request may be sent again after it may have reached the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resend {
+    /// Sending it twice does what sending it once does.
+    Idempotent,
+    /// A second copy could act twice: never resent once it may have left.
+    Never,
 }
 
 /// `GET /v1/status`.
@@ -456,6 +554,7 @@ impl ApiClient {
             cookie: None,
             timeout: DEFAULT_TIMEOUT,
             backoff: Backoff::default(),
+            pool: Arc::new(Pool::default()),
         })
     }
 
@@ -587,7 +686,89 @@ impl ApiClient {
         tx: &SignedTransaction,
     ) -> Result<Submitted, ClientError> {
         let body = serde_json::json!({ "tx": hex::encode(tx.encode()) });
-        self.post("/v1/txs", false, &body).await?.json()
+        // Idempotent: the node knows a transaction by its hash.
+        self.post("/v1/txs", None, Resend::Idempotent, &body)
+            .await?
+            .json()
+    }
+
+    /// `POST /v1/txs/batch`: submits transactions signed
+    /// elsewhere, as few requests as the route's limits allow (at most
+    /// [`MAX_BATCH_TRANSACTIONS`] and [`DEFAULT_MAX_BATCH_BODY_BYTES`] per
+    /// request), and returns one result per transaction, in order: its
+    /// hash, or the error `POST /v1/txs` would have given it
+    /// ([`ClientError::Api`]). The outer error is for a request that
+    /// failed as a whole; the transactions of requests already answered
+    /// are in the mempool then. Sending a batch again is safe: a
+    /// transaction already taken is `already_known`.
+    pub async fn submit_transactions(
+        &self,
+        txs: &[SignedTransaction],
+    ) -> Result<Vec<Result<TxHash, ClientError>>, ClientError> {
+        // `{"txs":[` … `]}` plus, per transaction, its hex in quotes and a
+        // comma.
+        const ENVELOPE: usize = 16;
+        let mut results = Vec::with_capacity(txs.len());
+        let mut batch: Vec<String> = Vec::new();
+        let mut size = ENVELOPE;
+        for tx in txs {
+            let text = hex::encode(tx.encode());
+            let item = text.len() + 3;
+            if !batch.is_empty()
+                && (batch.len() == MAX_BATCH_TRANSACTIONS
+                    || size + item > DEFAULT_MAX_BATCH_BODY_BYTES)
+            {
+                results.extend(self.submit_batch(std::mem::take(&mut batch)).await?);
+                size = ENVELOPE;
+            }
+            size += item;
+            batch.push(text);
+        }
+        if !batch.is_empty() {
+            results.extend(self.submit_batch(batch).await?);
+        }
+        Ok(results)
+    }
+
+    /// One `POST /v1/txs/batch` request.
+    async fn submit_batch(
+        &self,
+        txs: Vec<String>,
+    ) -> Result<Vec<Result<TxHash, ClientError>>, ClientError> {
+        let count = txs.len();
+        let body = serde_json::json!({ "txs": txs });
+        // Idempotent: the node knows each transaction by its hash.
+        let reply: BatchSubmitted = self
+            .post(BATCH_SUBMIT_PATH, None, Resend::Idempotent, &body)
+            .await?
+            .json()?;
+        if reply.results.len() != count {
+            return Err(ClientError::Protocol(format!(
+                "{} results for a batch of {count} transactions",
+                reply.results.len()
+            )));
+        }
+        reply
+            .results
+            .into_iter()
+            .map(|item| match (item.status, item.hash, item.error) {
+                (BatchItemStatus::Pending, Some(hash), None) => Ok(Ok(hash)),
+                (BatchItemStatus::Refused, _, Some(error)) => Ok(Err(ClientError::Api {
+                    status: StatusCode::from_u16(error.http_status).map_err(|_| {
+                        ClientError::Protocol(format!(
+                            "a batch result with HTTP status {}",
+                            error.http_status
+                        ))
+                    })?,
+                    code: error.code,
+                    message: error.message,
+                    retry_after: error.retry_after,
+                })),
+                (status, hash, error) => Err(ClientError::Protocol(format!(
+                    "a batch result that is {status:?} with hash {hash:?} and error {error:?}"
+                ))),
+            })
+            .collect()
     }
 
     /// `GET /v1/accounts/{address}` with the history page before `before`
@@ -671,7 +852,10 @@ impl ApiClient {
             ))
         })?;
         let body = wallet_request_body(action, fee);
-        self.post(route.path, true, &body).await?.json()
+        let token = self.token()?;
+        self.post(route.path, Some(token), Resend::Never, &body)
+            .await?
+            .json()
     }
 
     /// Opens a WebSocket subscription to `topics`. It connects in the
@@ -698,17 +882,18 @@ impl ApiClient {
     }
 
     async fn get(&self, path: &str) -> Result<Reply, ClientError> {
-        self.send(Method::GET, path, None, None).await
+        self.send(Method::GET, path, None, None, Resend::Idempotent)
+            .await
     }
 
     async fn post(
         &self,
         path: &str,
-        auth: bool,
+        token: Option<String>,
+        resend: Resend,
         body: &serde_json::Value,
     ) -> Result<Reply, ClientError> {
-        let token = if auth { Some(self.token()?) } else { None };
-        self.send(Method::POST, path, token, Some(body.to_string()))
+        self.send(Method::POST, path, token, Some(body.to_string()), resend)
             .await
     }
 
@@ -728,66 +913,122 @@ impl ApiClient {
         path: &str,
         token: Option<String>,
         body: Option<String>,
+        resend: Resend,
     ) -> Result<Reply, ClientError> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, &self.endpoint.authority);
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-        }
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = request
-            .body(body.unwrap_or_default())
-            .map_err(|e| ClientError::InvalidRequest(format!("cannot build the request: {e}")))?;
-        tokio::time::timeout(self.timeout, self.exchange(request))
+        let build = || {
+            let mut request = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(header::HOST, &self.endpoint.authority);
+            if body.is_some() {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+            }
+            if let Some(token) = &token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            request
+                .body(body.clone().unwrap_or_default())
+                .map_err(|e| ClientError::InvalidRequest(format!("cannot build the request: {e}")))
+        };
+        tokio::time::timeout(self.timeout, self.exchange(build, resend))
             .await
             .map_err(|_| ClientError::Timeout(self.timeout))?
     }
 
-    /// One request on a new connection, read whole.
-    async fn exchange(&self, request: Request<String>) -> Result<Reply, ClientError> {
+    /// A new connection to the node.
+    async fn connect(&self) -> Result<Connection, ClientError> {
         let stream = TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
             .await
             .map_err(|source| ClientError::Unreachable {
                 addr: self.endpoint.to_string(),
                 source,
             })?;
-        let (mut sender, connection) =
+        // Requests are small and answered at once: do not let Nagle's
+        // algorithm hold a request back waiting for the previous answer's
+        // acknowledgement on a reused connection.
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        let _connection = AbortOnDrop(tokio::spawn(async move {
+        let task = AbortOnDrop(tokio::spawn(async move {
             // Its error surfaces through `send_request` or the body.
             let _ = connection.await;
         }));
-        let response = sender.send_request(request).await?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        let mut incoming = response.into_body();
-        let mut body = Vec::new();
-        while let Some(frame) =
-            std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)).await
-        {
-            if let Ok(data) = frame?.into_data() {
-                if body.len() + data.len() > MAX_RESPONSE_BYTES {
-                    return Err(ClientError::Protocol(format!(
-                        "the answer is over {MAX_RESPONSE_BYTES} bytes"
-                    )));
-                }
-                body.extend_from_slice(&data);
-            }
-        }
-        Ok(Reply {
-            status,
-            retry_after,
-            body,
+        Ok(Connection {
+            sender,
+            _task: task,
         })
     }
+
+    /// One request, read whole, on a pooled connection or a new one (see
+    /// the [module documentation](self) for when it is sent again).
+    async fn exchange(
+        &self,
+        build: impl Fn() -> Result<Request<String>, ClientError>,
+        resend: Resend,
+    ) -> Result<Reply, ClientError> {
+        let mut request = build()?;
+        loop {
+            let (mut connection, pooled) = match self.pool.take() {
+                Some(connection) => (connection, true),
+                None => (self.connect().await?, false),
+            };
+            if connection.sender.ready().await.is_err() {
+                // Closed before anything was sent: always safe to go again.
+                self.pool.clear();
+                if pooled {
+                    continue;
+                }
+                return Err(ClientError::Protocol(
+                    "the node closed a new connection at once".into(),
+                ));
+            }
+            let response = match connection.sender.try_send_request(request).await {
+                Ok(response) => response,
+                Err(mut error) if pooled => {
+                    self.pool.clear();
+                    match (error.take_message(), resend) {
+                        // Never written: the node has not seen it.
+                        (Some(unsent), _) => request = unsent,
+                        (None, Resend::Idempotent) => request = build()?,
+                        (None, Resend::Never) => return Err(error.into_error().into()),
+                    }
+                    continue;
+                }
+                Err(error) => return Err(error.into_error().into()),
+            };
+            let reply = read_reply(response).await?;
+            self.pool.give_back(connection);
+            return Ok(reply);
+        }
+    }
+}
+
+/// Reads a whole answer, at most [`MAX_RESPONSE_BYTES`] of body.
+async fn read_reply(response: hyper::Response<Incoming>) -> Result<Reply, ClientError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let mut incoming = response.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame?.into_data() {
+            if body.len() + data.len() > MAX_RESPONSE_BYTES {
+                return Err(ClientError::Protocol(format!(
+                    "the answer is over {MAX_RESPONSE_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&data);
+        }
+    }
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// What a [`Subscription`] reports, in order.

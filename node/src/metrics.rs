@@ -36,10 +36,18 @@
 //! | `bitcraps_gossip_validation_overflow_total` | counter | | network, read at encoding |
 //! | `bitcraps_gossip_stuck_peer_reconnects_total` | counter | | network, read at encoding |
 //! | `bitcraps_network_events_dropped_total` | counter | | network, read at encoding |
+//! | `bitcraps_signature_checks_total` | counter | `result` (`verified`, `invalid`, `cached`) | the process's [`SignatureCache`], read at encoding |
 //!
 //! Once a network is attached, `bitcraps_peers` and
 //! `bitcraps_gossip_messages_total` are also brought up to its counters at
 //! each encoding.
+//!
+//! `bitcraps_signature_checks_total` counts transaction signature verdicts:
+//! `verified` and `invalid` were computed (strict ed25519), `cached` were
+//! answered by the process-wide [`SignatureCache`] without verifying. With
+//! each transaction verified once per node, `verified` grows by one per
+//! transaction and `cached` by the number of later checks. The cache is per
+//! process, so several nodes in one process (tests) share these counts.
 //!
 //! Label values come from closed sets (enums, the API's route templates,
 //! HTTP status codes), so the number of series is bounded whatever clients
@@ -55,6 +63,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+
+use consensus::tx::SignatureCache;
 
 use crate::network::{NetworkMetrics, NetworkMetricsSnapshot};
 
@@ -169,6 +179,28 @@ label_values! {
         ConflictingFinalize => "conflicting_finalize",
         NullifyFinalize => "nullify_finalize",
     }
+    SignatureCheckResult {
+        Verified => "verified",
+        Invalid => "invalid",
+        Cached => "cached",
+    }
+}
+
+/// How a transaction's signature verdict was reached, for
+/// `bitcraps_signature_checks_total{result}`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum SignatureCheckResult {
+    /// Verified (strict ed25519) and valid.
+    Verified,
+    /// Verified and invalid.
+    Invalid,
+    /// Known valid from the process's [`SignatureCache`]: not verified.
+    Cached,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignatureLabels {
+    result: SignatureCheckResult,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -245,6 +277,10 @@ pub struct Metrics {
     gossip_validation_overflow: Counter,
     gossip_stuck_peers: Counter,
     network_events_dropped: Counter,
+    signature_checks: Family<SignatureLabels, Counter>,
+    /// Serializes reading the signature cache's counts into
+    /// `signature_checks`, so two encodings never raise a counter twice.
+    signature_refresh: Mutex<()>,
     /// The network's live counters, copied into the registry at each
     /// encoding. The lock also keeps two encodings from raising the same
     /// counter twice.
@@ -296,6 +332,8 @@ impl Metrics {
             gossip_validation_overflow: Counter::default(),
             gossip_stuck_peers: Counter::default(),
             network_events_dropped: Counter::default(),
+            signature_checks: Family::default(),
+            signature_refresh: Mutex::new(()),
             network: Mutex::new(None),
             registry: Registry::default(),
         };
@@ -408,6 +446,12 @@ impl Metrics {
             "Network events dropped because the node did not read them in time",
             metrics.network_events_dropped.clone(),
         );
+        registry.register(
+            "signature_checks",
+            "Transaction signature verdicts in this process: verified (valid), invalid, or \
+             cached (known valid, not verified again)",
+            metrics.signature_checks.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -417,6 +461,7 @@ impl Metrics {
     /// The OpenMetrics text of every metric ([`OPENMETRICS_CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
         self.refresh_network();
+        self.refresh_signature_checks();
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             // Writing to a String cannot fail; keep the output well formed anyway.
@@ -476,6 +521,36 @@ impl Metrics {
         if let Some(network) = attached.as_ref() {
             self.set_network(&network.snapshot());
         }
+    }
+
+    /// Brings `bitcraps_signature_checks_total` up to the process-wide
+    /// [`SignatureCache`]'s counts.
+    fn refresh_signature_checks(&self) {
+        let Ok(_serial) = self.signature_refresh.lock() else {
+            return;
+        };
+        let counts = SignatureCache::process().counts();
+        for (result, total) in [
+            (SignatureCheckResult::Verified, counts.verified),
+            (SignatureCheckResult::Invalid, counts.invalid),
+            (SignatureCheckResult::Cached, counts.cached),
+        ] {
+            let counter = self
+                .signature_checks
+                .get_or_create(&SignatureLabels { result });
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        }
+    }
+
+    /// The process's signature verdicts so far, as
+    /// `bitcraps_signature_checks_total{result}` last reported them.
+    pub fn signature_checks(&self, result: SignatureCheckResult) -> u64 {
+        self.signature_checks
+            .get_or_create(&SignatureLabels { result })
+            .get()
     }
 
     /// Raises every network counter to `snapshot`'s total (counters never
@@ -629,6 +704,47 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_checks_come_from_the_process_cache() {
+        use consensus::tx::{Action, Transaction};
+        use wallet::{Address, ChainId, Keypair};
+
+        let key = Keypair::generate().unwrap();
+        // A fresh key: no other test checks this transaction.
+        let tx = Transaction {
+            chain_id: ChainId::new([5; 32]),
+            sender: key.public_key(),
+            nonce: 0,
+            fee: game_rules::Chips(1),
+            expiry_height: 10,
+            action: Action::Transfer {
+                to: Address::from_bytes([1; 20]),
+                amount: game_rules::Chips(2),
+            },
+        }
+        .sign(&key);
+        let chain = tx.tx.chain_id;
+        let mut forged = tx.clone();
+        forged.tx.nonce = 1;
+        let metrics = Metrics::new();
+        metrics.encode();
+        let before = |result| metrics.signature_checks(result);
+        let (verified, invalid, cached) = (
+            before(SignatureCheckResult::Verified),
+            before(SignatureCheckResult::Invalid),
+            before(SignatureCheckResult::Cached),
+        );
+        tx.check(&chain).unwrap();
+        tx.check(&chain).unwrap();
+        assert!(forged.check(&chain).is_err());
+        let text = metrics.encode();
+        assert!(text.contains("bitcraps_signature_checks_total{result=\"cached\"}"));
+        // Other tests in this process check signatures too: at least ours.
+        assert!(metrics.signature_checks(SignatureCheckResult::Verified) > verified);
+        assert!(metrics.signature_checks(SignatureCheckResult::Invalid) > invalid);
+        assert!(metrics.signature_checks(SignatureCheckResult::Cached) > cached);
+    }
 
     #[test]
     fn every_metric_is_named_bitcraps_and_in_base_units() {

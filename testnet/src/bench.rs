@@ -122,6 +122,10 @@ pub struct BenchOptions {
     pub drain: Duration,
     /// How long the testnet may take to be ready.
     pub ready_timeout: Duration,
+    /// The most bets per submission request of both loads
+    /// ([`load::DEFAULT_BATCH`] by default; 1 submits each bet on its own
+    /// `POST /v1/txs`, as before batching, to compare).
+    pub batch: usize,
 }
 
 /// The verification bound of this machine.
@@ -275,6 +279,8 @@ pub struct RunFigures {
 pub struct BenchReport {
     /// `debug` or `release`: how the binary (and so the nodes) was built.
     pub build: String,
+    /// The most bets per submission request.
+    pub batch: usize,
     /// The verification bound.
     pub bound: VerificationBound,
     /// Each run.
@@ -586,6 +592,7 @@ pub async fn run(
         } else {
             "release".into()
         },
+        batch: options.batch,
         bound,
         runs,
         headline: (min, mean, max),
@@ -701,7 +708,7 @@ async fn measure(
     ));
     let print = |line: &str| progress(&format!("  {line}"));
     let disk_before = validators_disk(layout);
-    let saturation = load::run(
+    let saturation = load::run_batched(
         layout,
         &LoadOptions {
             rate: f64::INFINITY,
@@ -712,6 +719,7 @@ async fn measure(
             concurrency: options.saturation_concurrency,
         },
         &print,
+        options.batch,
     )
     .await;
     let saturation = match saturation {
@@ -729,7 +737,7 @@ async fn measure(
         .then(|| disk_growth as f64 / f64::from(VALIDATORS) / saturation.finalized as f64 * 1e6);
 
     // Fixed rate.
-    let fixed = load::run(
+    let fixed = load::run_batched(
         layout,
         &LoadOptions {
             rate: options.rate,
@@ -740,6 +748,7 @@ async fn measure(
             concurrency: options.latency_concurrency,
         },
         &print,
+        options.batch,
     )
     .await;
     sampler.abort();
@@ -797,11 +806,12 @@ impl fmt::Display for BenchReport {
         let b = &self.bound;
         writeln!(
             f,
-            "bitcraps bench: {} validators on {} core(s), {} build, {} run(s)",
+            "bitcraps bench: {} validators on {} core(s), {} build, {} run(s), up to {} bet(s) per request",
             b.validators,
             b.cores,
             self.build,
-            self.runs.len()
+            self.runs.len(),
+            self.batch
         )?;
         writeln!(f)?;
         let row = |f: &mut fmt::Formatter<'_>, what: &str, value: String| {

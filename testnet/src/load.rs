@@ -1,8 +1,11 @@
 //! # `testnet load`: bets from many wallets at a steady rate
 //!
 //! Signs every transaction locally (`wallet` keys, `consensus::tx`) and
-//! submits it raw to `POST /v1/txs` on the player nodes (round robin; the
-//! validators if there are none), like any outside client would.
+//! submits it raw on the player nodes (round robin; the validators if
+//! there are none), like any outside client would: in batches of up to
+//! [`DEFAULT_BATCH`] through `POST /v1/txs/batch` over the
+//! client's keep-alive connections, or one per `POST /v1/txs` request with
+//! a batch of 1 ([`run_batched`]).
 //!
 //! 1. **Setup** (not measured): `wallets` new keys each mint chips from the
 //!    faucet (the faucet pays its caller, so the load needs no funded
@@ -14,9 +17,13 @@
 //!    one-roll **field** bets with the wallet's next nonce and submit them
 //!    round robin to the nodes: together at `rate` bets per second on a
 //!    fixed schedule, or, with an infinite rate, each as fast as the nodes
-//!    answer (**saturation**). A submission the node refuses (mempool full,
-//!    rate limit) is counted `refused` and its nonce reused; a saturating
-//!    submitter then backs off for [`REFUSED_BACKOFF`].
+//!    answer (**saturation**). A saturating submitter sends a whole batch
+//!    per request (its wallets in turn, consecutive nonces); at a fixed
+//!    rate a request carries the bets that are due, so one batches only
+//!    when the node answers more slowly than the schedule. A bet the node
+//!    refuses (mempool full, rate limit) is counted `refused` and its
+//!    nonce reused; a saturating submitter with a refused bet in its
+//!    request then backs off for [`REFUSED_BACKOFF`].
 //! 3. **Observation** over the first node's WebSocket: the wallets'
 //!    `receipts:{address}` topics deliver each transaction's receipt when
 //!    its block is final and applied — **finalized** (latency from
@@ -65,6 +72,11 @@ pub const TOPICS_PER_SUBSCRIPTION: usize = 30;
 
 /// How long a saturating submitter waits after a refusal.
 pub const REFUSED_BACKOFF: Duration = Duration::from_millis(10);
+
+/// The most bets one submission request carries by default: as many as a
+/// wallet may have pooled in a mempool (64), so a saturating submitter's
+/// batch spreads over its wallets.
+pub const DEFAULT_BATCH: usize = 64;
 
 /// How long the observer's connections may take to come up.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -306,6 +318,8 @@ struct Plan {
     start: Instant,
     end: Instant,
     submitters: usize,
+    /// The most bets per request; 1 uses `POST /v1/txs`.
+    batch: usize,
 }
 
 /// Runs the load against `layout` (see the module documentation),
@@ -318,6 +332,17 @@ pub async fn run(
     run_tapped(layout, options, progress, None).await
 }
 
+/// [`run`] with at most `batch` bets per request (1: one `POST /v1/txs`
+/// per bet, as clients without batching do).
+pub async fn run_batched(
+    layout: &Layout,
+    options: &LoadOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    batch: usize,
+) -> Result<LoadReport, LoadError> {
+    run_with(layout, options, progress, None, batch).await
+}
+
 /// [`run`], passing each acknowledged receipt to `tap` and ending the load
 /// early when the tap says so.
 pub async fn run_tapped(
@@ -326,6 +351,22 @@ pub async fn run_tapped(
     progress: &(dyn Fn(&str) + Sync),
     tap: Option<Tap>,
 ) -> Result<LoadReport, LoadError> {
+    run_with(layout, options, progress, tap, DEFAULT_BATCH).await
+}
+
+async fn run_with(
+    layout: &Layout,
+    options: &LoadOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    tap: Option<Tap>,
+    batch: usize,
+) -> Result<LoadReport, LoadError> {
+    if !(1..=node::api::MAX_BATCH_TRANSACTIONS).contains(&batch) {
+        return Err(LoadError::Options(format!(
+            "a batch of {batch}: use 1 to {}",
+            node::api::MAX_BATCH_TRANSACTIONS
+        )));
+    }
     let (acknowledged, mut stop) = match tap {
         Some(tap) => (Some(tap.acknowledged), Some(tap.stop)),
         None => (None, None),
@@ -447,7 +488,7 @@ pub async fn run_tapped(
     topics.extend(bettors.iter().map(|b| Topic::Receipts(b.keypair.address())));
     let (mut updates, _observers) = observe(&clients[0], &topics).await?;
     progress(&format!(
-        "load: {} field bets of {} chips from {} wallets by {} submitter(s) for {:?}",
+        "load: {} field bets of {} chips from {} wallets by {} submitter(s) for {:?}, {}",
         if options.rate.is_finite() {
             format!("{:.1}/s", options.rate)
         } else {
@@ -456,7 +497,12 @@ pub async fn run_tapped(
         options.stake,
         bettors.len(),
         options.concurrency.min(bettors.len()),
-        options.duration
+        options.duration,
+        if batch == 1 {
+            "one per request".to_owned()
+        } else {
+            format!("up to {batch} per request")
+        }
     ));
 
     let mut report = LoadReport {
@@ -490,6 +536,7 @@ pub async fn run_tapped(
         start,
         end: load_end,
         submitters,
+        batch,
     };
     let (sent_tx, mut sent) = mpsc::unbounded_channel();
     let mut shares: Vec<Vec<Bettor>> = (0..submitters).map(|_| Vec::new()).collect();
@@ -640,7 +687,8 @@ async fn stop_requested(stop: &mut Option<watch::Receiver<bool>>) {
 
 /// One submitter: signs and submits bets from its `bettors` (round robin)
 /// on its share of the plan's schedule (the `k`-th of every
-/// `plan.submitters` slots), or back to back at an infinite rate, until
+/// `plan.submitters` slots, with every slot already due in one request),
+/// or a whole batch per request back to back at an infinite rate, until
 /// the plan's end.
 async fn submitter(
     k: usize,
@@ -652,52 +700,93 @@ async fn submitter(
     if bettors.is_empty() || clients.is_empty() {
         return;
     }
+    let due = |slot: u64| {
+        let index = slot as f64 * plan.submitters as f64 + k as f64;
+        plan.start + Duration::from_secs_f64(index / plan.rate)
+    };
     let mut slot: u64 = 0;
     let mut next = 0usize;
     loop {
-        if plan.rate.is_finite() {
-            let index = slot as f64 * plan.submitters as f64 + k as f64;
-            let due = plan.start + Duration::from_secs_f64(index / plan.rate);
-            if due >= plan.end {
+        let count = if plan.rate.is_finite() {
+            let first = due(slot);
+            if first >= plan.end {
                 return;
             }
-            tokio::time::sleep_until(due).await;
+            tokio::time::sleep_until(first).await;
+            let now = Instant::now();
+            let mut count = 1;
+            while count < plan.batch {
+                let at = due(slot + count as u64);
+                if at > now || at >= plan.end {
+                    break;
+                }
+                count += 1;
+            }
+            count
         } else if Instant::now() >= plan.end {
             return;
-        }
-        let bettor = &mut bettors[next];
-        let table = bettor.table;
-        let tx = unsigned(
-            bettor,
-            plan.chain_id,
-            plan.fee,
-            plan.height,
-            Action::CrapsBet {
+        } else {
+            plan.batch
+        };
+        // Each bet from the next wallet in turn, with its next nonce.
+        let mut txs = Vec::with_capacity(count);
+        let mut owners = Vec::with_capacity(count);
+        for i in 0..count {
+            let owner = (next + i) % bettors.len();
+            let bettor = &mut bettors[owner];
+            let table = bettor.table;
+            let action = Action::CrapsBet {
                 table,
                 kind: BetKind::Field,
                 amount: Chips(plan.stake),
-            },
-        )
-        .sign(&bettor.keypair);
+            };
+            txs.push(sign(bettor, plan.chain_id, plan.fee, plan.height, action));
+            owners.push(owner);
+        }
+        next = (next + count) % bettors.len();
         let client = &clients[(slot as usize).wrapping_add(k) % clients.len()];
-        slot += 1;
+        slot += count as u64;
         let at = Instant::now();
-        let message = match client.submit_transaction(&tx).await {
-            Ok(_) => {
-                bettor.nonce += 1;
-                next = (next + 1) % bettors.len();
-                Sent::Submitted {
-                    hash: tx.hash(),
-                    at,
+        let results: Vec<Result<(), ClientError>> = if plan.batch == 1 {
+            vec![client.submit_transaction(&txs[0]).await.map(drop)]
+        } else {
+            match client.submit_transactions(&txs).await {
+                Ok(results) => results.into_iter().map(|r| r.map(drop)).collect(),
+                Err(error) => {
+                    let message = error.to_string();
+                    txs.iter()
+                        .map(|_| Err(ClientError::Protocol(message.clone())))
+                        .collect()
                 }
             }
-            Err(_) => Sent::Refused,
         };
-        let refused = matches!(message, Sent::Refused);
-        if sent.send(message).is_err() {
-            return;
+        let mut accepted = 0;
+        for ((tx, owner), result) in txs.iter().zip(&owners).zip(results) {
+            let message = match result {
+                Ok(()) => {
+                    accepted += 1;
+                    Sent::Submitted {
+                        hash: tx.hash(),
+                        at,
+                    }
+                }
+                // Already in the node's mempool (an earlier copy): not new.
+                Err(error) if error.code() == Some("already_known") => continue,
+                Err(_) => {
+                    // Reuse the first refused nonce of the wallet; its later
+                    // bets of this request are signed again after it.
+                    let bettor = &mut bettors[*owner];
+                    bettor.nonce = bettor.nonce.min(tx.tx.nonce);
+                    Sent::Refused
+                }
+            };
+            if sent.send(message).is_err() {
+                return;
+            }
         }
-        if refused && !plan.rate.is_finite() {
+        // A refusal means the node (or this wallet's share of its mempool)
+        // is full: hammering it only buys more refusals.
+        if accepted < count && !plan.rate.is_finite() {
             tokio::time::sleep(REFUSED_BACKOFF).await;
         }
     }
@@ -801,9 +890,12 @@ impl Setup<'_> {
         &mut self,
         txs: &[SignedTransaction],
     ) -> Result<Vec<Vec<LedgerEvent>>, LoadError> {
-        for tx in txs {
-            debug_assert_eq!(tx.tx.chain_id, self.chain_id);
-            self.client.submit_transaction(tx).await.map_err(|e| {
+        debug_assert!(txs.iter().all(|tx| tx.tx.chain_id == self.chain_id));
+        let results = self.client.submit_transactions(txs).await.map_err(|e| {
+            LoadError::Setup(format!("the setup transactions were not submitted: {e}"))
+        })?;
+        for (tx, result) in txs.iter().zip(results) {
+            result.map_err(|e| {
                 LoadError::Setup(format!(
                     "a {} transaction was refused: {e}",
                     tx.tx.action.name()

@@ -482,3 +482,116 @@ proptest! {
         }
     }
 }
+
+/// A block of `n` transfers from distinct senders.
+fn transfers_block(n: u8) -> Block {
+    let txs = (0..n).map(|i| transfer(i, 0, 1 + u64::from(i))).collect();
+    Block::assemble(template(10), txs, vec![]).unwrap()
+}
+
+#[test]
+fn a_block_of_transactions_already_checked_verifies_no_signature() {
+    let block = transfers_block(6);
+    let cache = SignatureCache::new(1_024);
+    // The mempool's entry check, one transaction at a time.
+    for tx in block.transactions.iter() {
+        assert_eq!(tx.check_with(&CHAIN, &cache), Ok(()));
+    }
+    let entry = cache.counts();
+    assert_eq!(entry.verified, 6);
+    assert_eq!(entry.cached, 0);
+    // The engine's check of the proposal, the gossiped finalized block's
+    // check, the follower's apply: no ed25519 verification at all.
+    for _ in 0..3 {
+        assert_eq!(block.check_with(&CHAIN, &cache), Ok(()));
+        assert_eq!(block.verify_signatures_with(&cache), Ok(()));
+    }
+    let after = cache.counts();
+    assert_eq!(
+        after.verified, entry.verified,
+        "no signature verified again"
+    );
+    assert_eq!(after.invalid, 0);
+    assert_eq!(after.cached, 6 * 6);
+}
+
+#[test]
+fn a_block_verifies_only_what_the_cache_does_not_know() {
+    let block = transfers_block(5);
+    let cache = SignatureCache::new(1_024);
+    block.transactions[1].check_with(&CHAIN, &cache).unwrap();
+    block.transactions[3].check_with(&CHAIN, &cache).unwrap();
+    assert_eq!(block.check_with(&CHAIN, &cache), Ok(()));
+    assert_eq!(cache.counts().verified, 2 + 3);
+    assert_eq!(cache.counts().cached, 2);
+    assert_eq!(cache.len(), 5);
+}
+
+#[test]
+fn a_tampered_copy_of_a_cached_transaction_is_verified_and_refused() {
+    let block = transfers_block(4);
+    let cache = SignatureCache::new(1_024);
+    assert_eq!(block.check_with(&CHAIN, &cache), Ok(()));
+    // Same body, another signature; same signature, another body.
+    let mut resigned = block.transactions.to_vec();
+    resigned[2].signature = Signature::from_bytes([7; 64]);
+    let mut altered = block.transactions.to_vec();
+    altered[1].tx.nonce += 1;
+    for txs in [resigned, altered] {
+        let tampered = Block::assemble(template(10), txs, vec![]).unwrap();
+        let expected = tampered
+            .check_well_formed(&CHAIN)
+            .and_then(|()| tampered.verify_signatures());
+        assert!(expected.is_err());
+        let before = cache.counts();
+        assert_eq!(tampered.check_with(&CHAIN, &cache), expected);
+        assert_eq!(cache.counts().invalid, before.invalid + 1);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever the cache holds and however the transactions were
+    /// tampered with, the cached checks answer exactly as the uncached
+    /// ones, and a tampered transaction is never a hit.
+    #[test]
+    fn cached_checks_agree_with_uncached_ones(
+        n in 1u8..8,
+        seen in prop::collection::vec(any::<bool>(), 8),
+        tamper in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4), 0..4),
+        capacity in 0usize..32,
+    ) {
+        let original = transfers_block(n);
+        let cache = SignatureCache::new(capacity);
+        for (tx, seen) in original.transactions.iter().zip(&seen) {
+            if *seen {
+                prop_assert_eq!(tx.check_with(&CHAIN, &cache), tx.check_with(&CHAIN, &SignatureCache::new(0)));
+            }
+        }
+        let mut txs = original.transactions.to_vec();
+        for (index, how) in &tamper {
+            let at = index.index(txs.len());
+            let t = &mut txs[at];
+            match how {
+                0 => t.signature = Signature::from_bytes([9; 64]),
+                1 => t.tx.fee = Chips(t.tx.fee.0 + 1),
+                2 => t.tx.chain_id = OTHER_CHAIN,
+                _ => t.tx.expiry_height += 1,
+            }
+        }
+        for t in &txs {
+            if !original.transactions.contains(t) {
+                prop_assert!(!cache.contains(&t.hash()));
+            }
+            let reference = t.check_with(&CHAIN, &SignatureCache::new(0));
+            prop_assert_eq!(t.check_with(&CHAIN, &cache), reference.clone());
+            prop_assert_eq!(t.check(&CHAIN), reference);
+        }
+        let block = Block::assemble(template(10), txs, vec![]).unwrap();
+        let expected = block.check_well_formed(&CHAIN).and_then(|()| block.verify_signatures());
+        prop_assert_eq!(block.check_with(&CHAIN, &cache), expected.clone());
+        prop_assert_eq!(block.check_with(&CHAIN, &cache), expected);
+        prop_assert!(cache.len() <= cache.capacity());
+    }
+}

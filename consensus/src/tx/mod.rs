@@ -42,6 +42,7 @@
 mod action;
 pub(crate) mod equivocation;
 mod evidence;
+mod verdicts;
 
 pub use action::{
     Action, BEACON_KEY_LENGTHS, BeaconKey, MAX_BEACON_KEY_BYTES, MAX_NETWORK_ADDRESS_BYTES,
@@ -51,6 +52,7 @@ pub use equivocation::{
     CommitteeError, ConflictKind, ConsensusCommittee, Equivocation, MAX_EQUIVOCATION_BYTES, Offence,
 };
 pub use evidence::{Evidence, EvidenceError, SignedVote, Slot, Vote, VoteSide};
+pub use verdicts::{DEFAULT_CAPACITY, SHARDS, SignatureCache, SignatureCheckCounts};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use game_rules::Chips;
@@ -218,8 +220,19 @@ impl SignedTransaction {
 
     /// Every check that needs no ledger state, cheapest first: the
     /// transaction is for `chain_id`, is well formed, is signed by its
-    /// sender, and any slashing evidence passes [`Evidence::verify`].
+    /// sender, and any slashing evidence passes [`Evidence::verify`]. The
+    /// signature verdicts come from the process-wide [`SignatureCache`]
+    /// when it knows this exact transaction; the result is the same either
+    /// way ([`SignedTransaction::check_with`]).
     pub fn check(&self, chain_id: &ChainId) -> Result<(), TxError> {
+        self.check_with(chain_id, SignatureCache::process())
+    }
+
+    /// [`SignedTransaction::check`] with the signature verdicts of
+    /// `cache`: the signatures are verified only if `cache` does not know
+    /// this transaction (by its [`TxHash`], over the whole signed
+    /// encoding) to verify, and a success is remembered there.
+    pub fn check_with(&self, chain_id: &ChainId, cache: &SignatureCache) -> Result<(), TxError> {
         if self.tx.chain_id != *chain_id {
             return Err(TxError::WrongChain {
                 expected: *chain_id,
@@ -227,9 +240,17 @@ impl SignedTransaction {
             });
         }
         self.tx.check_well_formed()?;
+        cache.verdict(&self.hash(), || self.verify_all_signatures())
+    }
+
+    /// The signature, then any slashing evidence's signatures: everything
+    /// a [`SignatureCache`] entry stands for. A pure function of the
+    /// signed encoding (the evidence is checked for the transaction's own
+    /// chain, which the callers have compared with theirs).
+    pub(crate) fn verify_all_signatures(&self) -> Result<(), TxError> {
         self.verify()?;
         if let Action::SlashingEvidence { evidence } = &self.tx.action {
-            evidence.verify(chain_id)?;
+            evidence.verify(&self.tx.chain_id)?;
         }
         Ok(())
     }

@@ -21,6 +21,7 @@
 //! | `GET /v1/blocks/hash/{hash}` | the same by block hash | open |
 //! | `GET /v1/txs/{hash}` | a transaction, its status, block and receipt | open |
 //! | `POST /v1/txs` | submit a signed transaction (raw, hex, or `{"tx": hex}`) | open (it carries its own signature) |
+//! | `POST /v1/txs/batch` | submit up to 1,024 signed transactions (`{"txs": [hex, …]}`); one result per transaction, in order | open (each carries its own signature) |
 //! | `GET /v1/accounts/{address}` | balance, nonce, pending nonce (after its transactions in this node's mempool), stake, shares, history (`?history_before=&limit=`) | open |
 //! | `GET /v1/validators` | stake, uptime, missed heights, slashing | open |
 //! | `GET /v1/tables` | open tables: game, name, limits, players | open |
@@ -64,7 +65,12 @@
 //!    refused with 413 before reading; bodies without one are cut at the
 //!    limit (also 413). A transaction is at most 2 KiB
 //!    ([`consensus::tx::MAX_TX_BYTES`]); a longer one is 413
-//!    `transaction_too_large`.
+//!    `transaction_too_large`. The batch route has its own limit,
+//!    `max_batch_body_bytes` (1 MiB), and takes at most
+//!    [`MAX_BATCH_TRANSACTIONS`]; more is 413 `too_many_transactions`.
+//!    For the rate limit a batch costs one token per transaction: the
+//!    request takes one to be admitted and the rest are taken after it
+//!    is parsed, as a debt the client's next requests wait out.
 //! 5. **Auth** (wallet routes only) — `Authorization: Bearer <token>`,
 //!    compared in constant time; else 401 `missing_token` /
 //!    `invalid_token`. The token is 32 random bytes as 64 hex characters,
@@ -124,6 +130,13 @@ pub use types::{
     RoundSummary, SubmitError, SyncProgress, TableInfo, Topic, TxInclusion, TxRecord,
     ValidatorInfo, ViewError, WalletSubmission,
 };
+pub use types::{
+    BatchItem, BatchItemError, BatchItemStatus, BatchSubmitted, DEFAULT_MAX_BATCH_BODY_BYTES,
+    MAX_BATCH_TRANSACTIONS,
+};
+
+/// The batch submission route.
+pub const BATCH_SUBMIT_PATH: &str = "/v1/txs/batch";
 
 use crate::metrics::Metrics;
 use security::{AllowedHosts, AuthToken, RateLimiter};
@@ -146,6 +159,8 @@ pub struct ApiConfig {
     pub allowed_hosts: Vec<String>,
     /// The largest request body, bytes.
     pub max_body_bytes: usize,
+    /// The largest body of `POST /v1/txs/batch`, bytes.
+    pub max_batch_body_bytes: usize,
     /// Requests per second each client IP may sustain; 0 disables the
     /// limit.
     pub rate_limit_per_second: u32,
@@ -172,6 +187,7 @@ impl Default for ApiConfig {
             cookie_file: PathBuf::from("api.cookie"),
             allowed_hosts: Vec::new(),
             max_body_bytes: 64 * 1024,
+            max_batch_body_bytes: DEFAULT_MAX_BATCH_BODY_BYTES,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             rate_limit_max_clients: 4096,
@@ -328,6 +344,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/blocks/{height}", get(routes::block_by_height))
         .route("/v1/blocks/hash/{hash}", get(routes::block_by_hash))
         .route("/v1/txs", post(routes::submit_transaction))
+        .route(
+            BATCH_SUBMIT_PATH,
+            post(routes::submit_batch)
+                .layer(DefaultBodyLimit::max(state.config.max_batch_body_bytes)),
+        )
         .route("/v1/txs/{hash}", get(routes::transaction))
         .route("/v1/accounts/{address}", get(routes::account))
         .route("/v1/validators", get(routes::validators))

@@ -188,6 +188,27 @@ fn schemas() -> Value {
         "SubmitJson": object("A signed transaction as JSON.", &["tx"], json!({
             "tx": { "type": "string", "description": "borsh encoding of the SignedTransaction, hex" },
         })),
+        "BatchSubmitJson": object("Signed transactions to submit, in order.", &["txs"], json!({
+            "txs": {
+                "type": "array", "minItems": 1, "maxItems": super::MAX_BATCH_TRANSACTIONS,
+                "items": { "type": "string", "description": "borsh encoding of a SignedTransaction, hex" },
+            },
+        })),
+        "BatchSubmitted": object("One result per transaction, in the request's order.", &["accepted", "results"], json!({
+            "accepted": { "type": "integer", "description": "How many entered the mempool" },
+            "results": { "type": "array", "items": schema("BatchItem") },
+        })),
+        "BatchItem": object("What became of one transaction of a batch.", &["hash", "status"], json!({
+            "hash": { "type": ["string", "null"], "pattern": "^[0-9a-f]{64}$", "description": "Its hash; null if it did not decode" },
+            "status": { "enum": ["pending", "refused"] },
+            "error": schema("BatchItemError"),
+        })),
+        "BatchItemError": object("Why a transaction of a batch was refused: what POST /v1/txs would have answered for it alone.", &["http_status", "code", "message"], json!({
+            "http_status": { "type": "integer", "description": "The single submission's HTTP status" },
+            "code": { "type": "string", "description": "Its stable error code (already_known, invalid_transaction, transaction_refused, busy, …)" },
+            "message": { "type": "string" },
+            "retry_after": { "type": "integer", "description": "Seconds to wait before trying it again (busy, not_ready)" },
+        })),
         "HistoryEntry": object("One entry of an account's history.", &["seq", "height", "tx", "event"], json!({
             "seq": { "type": "integer", "description": "Cursor for history_before" },
             "height": { "type": "integer" }, "tx": nullable("string"),
@@ -392,6 +413,18 @@ pub fn document() -> Value {
                 "413": bad("Body or transaction too large (code payload_too_large, transaction_too_large)"),
                 "422": bad("Refused by the ledger state (code transaction_refused)"),
                 "503": bad("Mempool full or node not ready (code busy, not_ready)"),
+            })),
+        }},
+        "/v1/txs/batch": { "post": {
+            "summary": "Submit up to 1024 signed transactions at once (open: each carries its own signature); each is taken as POST /v1/txs would take it, and costs one rate-limit token",
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": schema("BatchSubmitJson") },
+            }},
+            "responses": common(json!({
+                "200": ok("One result per transaction, in order", "BatchSubmitted"),
+                "400": bad("Malformed JSON or an empty batch (code malformed_json, empty_batch)"),
+                "413": bad("Body over max_batch_body_bytes (1 MiB by default) or more than 1024 transactions (code payload_too_large, too_many_transactions)"),
+                "415": bad("Not JSON (code unsupported_media_type)"),
             })),
         }},
         "/v1/accounts/{address}": read("Balance, nonce and pending nonce, stake, shares and history", vec![

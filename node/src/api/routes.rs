@@ -1,11 +1,12 @@
 //! The route handlers and the JSON shapes only they use.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consensus::block::Block;
@@ -20,8 +21,9 @@ use wallet::Address;
 use super::AppState;
 use super::error::ApiError;
 use super::types::{
-    AccountInfo, Game, LeaderboardEntry, NodeStatus, NodeView, Page, RoundSummary, SyncProgress,
-    TableInfo, ValidatorInfo, ViewError,
+    AccountInfo, BatchItem, BatchItemError, BatchItemStatus, BatchSubmitted, Game,
+    LeaderboardEntry, MAX_BATCH_TRANSACTIONS, NodeStatus, NodeView, Page, RoundSummary,
+    SyncProgress, TableInfo, ValidatorInfo, ViewError,
 };
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
 
@@ -569,7 +571,12 @@ pub(crate) fn parse_transaction_body(
         })?;
         decode_hex(text)?
     };
-    SignedTransaction::decode(&raw).map_err(|e| match e {
+    decode_transaction(&raw)
+}
+
+/// The bounded, canonical decoder, with the submit routes' errors.
+fn decode_transaction(raw: &[u8]) -> Result<SignedTransaction, ApiError> {
+    SignedTransaction::decode(raw).map_err(|e| match e {
         DecodeError::TooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "transaction_too_large",
@@ -597,17 +604,7 @@ pub(crate) async fn submit_transaction(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let tx = parse_transaction_body(content_type, &bytes)?;
-    let hash = read(&state, move |v| {
-        tx.check(&v.chain_id()).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_transaction",
-                format!("{e}; fix the transaction and sign it again"),
-            )
-        })?;
-        v.submit_transaction(tx).map_err(ApiError::from)
-    })
-    .await?;
+    let hash = read(&state, move |v| check_and_submit(v, tx)).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SubmittedBody {
@@ -616,6 +613,127 @@ pub(crate) async fn submit_transaction(
         }),
     )
         .into_response())
+}
+
+/// Checks a transaction's stateless rules (its signature through the
+/// process's signature cache, so the node's own checks after this one do
+/// not verify it again) and submits it.
+fn check_and_submit(view: &dyn NodeView, tx: SignedTransaction) -> Result<TxHash, ApiError> {
+    tx.check(&view.chain_id()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_transaction",
+            format!("{e}; fix the transaction and sign it again"),
+        )
+    })?;
+    view.submit_transaction(tx).map_err(ApiError::from)
+}
+
+/// `POST /v1/txs/batch` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchJson {
+    txs: Vec<String>,
+}
+
+/// `POST /v1/txs/batch`: submits up to
+/// [`MAX_BATCH_TRANSACTIONS`] signed transactions (`{"txs": ["<hex>", …]}`),
+/// each exactly as `POST /v1/txs` would, in order, and answers 200 with
+/// one result per transaction. The body is bounded by
+/// `max_batch_body_bytes` before it is parsed; the count is checked before
+/// any transaction is decoded. Each transaction costs one rate-limit token
+/// (the request's own plus the rest here).
+pub(crate) async fn submit_batch(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = super::security::client_ip(&request);
+    let owner =
+        super::security::presented_token(request.headers()).is_some_and(|t| state.token.matches(t));
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !content_type.starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the batch as JSON, {\"txs\": [\"<hex>\", ...]}, with Content-Type: application/json",
+        ));
+    }
+    let limit = state.config.max_batch_body_bytes;
+    let bytes = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
+    let batch: BatchJson = json(&bytes)?;
+    let count = batch.txs.len();
+    if count == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            "the batch has no transactions; send 1 to 1024",
+        ));
+    }
+    if count > MAX_BATCH_TRANSACTIONS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_transactions",
+            format!(
+                "the batch has {count} transactions; send at most {MAX_BATCH_TRANSACTIONS} per request"
+            ),
+        ));
+    }
+    // Bounded by MAX_BATCH_TRANSACTIONS, far below u32::MAX.
+    state
+        .limiter
+        .charge(ip, owner, Instant::now(), count as u32 - 1);
+    let results = read(&state, move |v| {
+        Ok::<_, ApiError>(
+            batch
+                .txs
+                .iter()
+                .map(|text| batch_item(v, text))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await?;
+    let accepted = results
+        .iter()
+        .filter(|r| r.status == BatchItemStatus::Pending)
+        .count();
+    Ok((StatusCode::OK, Json(BatchSubmitted { accepted, results })).into_response())
+}
+
+/// One transaction of a batch, as `POST /v1/txs` would take it.
+fn batch_item(view: &dyn NodeView, text: &str) -> BatchItem {
+    let tx = match decode_hex(text).and_then(|raw| decode_transaction(&raw)) {
+        Ok(tx) => tx,
+        Err(error) => return refused(None, error),
+    };
+    let hash = tx.hash();
+    match check_and_submit(view, tx) {
+        Ok(hash) => BatchItem {
+            hash: Some(hash),
+            status: BatchItemStatus::Pending,
+            error: None,
+        },
+        Err(error) => refused(Some(hash), error),
+    }
+}
+
+fn refused(hash: Option<TxHash>, error: ApiError) -> BatchItem {
+    BatchItem {
+        hash,
+        status: BatchItemStatus::Refused,
+        error: Some(BatchItemError {
+            http_status: error.status.as_u16(),
+            code: error.code.to_owned(),
+            message: error.message,
+            retry_after: error.retry_after,
+        }),
+    }
 }
 
 /// Unknown route: 404.

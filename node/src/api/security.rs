@@ -262,10 +262,37 @@ impl RateLimiter {
             Err((wait.ceil() as u64).max(1))
         }
     }
+
+    /// Takes `tokens` more from the bucket of a request already admitted
+    /// by [`RateLimiter::check`] (the rest of a batch's cost: one token per
+    /// transaction). The bucket may go below zero: the client's next
+    /// requests then wait until it refills past one, so batching does not
+    /// raise the sustained rate. The debt is at most one batch, since a
+    /// request is admitted only with a whole token.
+    pub(crate) fn charge(&self, ip: IpAddr, owner: bool, now: Instant, tokens: u32) {
+        if self.per_second <= 0.0 || tokens == 0 {
+            return;
+        }
+        let key = ClientKey {
+            ip: RateLimiter::key(ip),
+            owner,
+        };
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // The bucket exists unless it was forgotten since admission; then
+        // the debt starts from a full one.
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
+        bucket.last = now;
+        bucket.tokens -= f64::from(tokens);
+    }
 }
 
 /// The peer's IP, if the server recorded it.
-fn client_ip(request: &Request) -> IpAddr {
+pub(crate) fn client_ip(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -307,7 +334,7 @@ pub(crate) async fn record_metrics(
 }
 
 /// The bearer token an `Authorization` header presents, if any.
-fn presented_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn presented_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
@@ -392,7 +419,11 @@ pub(crate) async fn check_content_length(
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = state.config.max_body_bytes;
+    let limit = if request.uri().path() == super::BATCH_SUBMIT_PATH {
+        state.config.max_batch_body_bytes
+    } else {
+        state.config.max_body_bytes
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -582,5 +613,33 @@ mod tests {
         for _ in 0..100 {
             assert!(off.check(a, false, t0).is_ok());
         }
+        off.charge(a, false, t0, 1_000);
+        assert!(off.check(a, false, t0).is_ok());
+    }
+
+    #[test]
+    fn a_batch_costs_one_token_per_transaction() {
+        // 10 per second, bursts of 10: a batch of 40 is admitted with one
+        // token and leaves a debt of 30, i.e. 3.1 s before the next
+        // request.
+        let limiter = RateLimiter::new(10, 10, 4);
+        let t0 = Instant::now();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limiter.check(a, false, t0).is_ok());
+        limiter.charge(a, false, t0, 39);
+        assert_eq!(limiter.check(a, false, t0), Err(4));
+        assert!(
+            limiter
+                .check(a, false, t0 + Duration::from_millis(3_000))
+                .is_err()
+        );
+        assert!(
+            limiter
+                .check(a, false, t0 + Duration::from_millis(3_200))
+                .is_ok()
+        );
+        // Another client is not charged.
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(limiter.check(b, false, t0).is_ok());
     }
 }

@@ -631,3 +631,62 @@ pub(crate) mod u128_text {
         text.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// The most transactions one `POST /v1/txs/batch` may carry.
+pub const MAX_BATCH_TRANSACTIONS: usize = 1024;
+
+/// The default body limit of `POST /v1/txs/batch`, bytes
+/// (`api.max_batch_body_bytes`): 1,024 bets as hex in JSON take about
+/// 400 KB; transactions near the 2 KiB maximum need smaller batches.
+pub const DEFAULT_MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
+
+/// `POST /v1/txs/batch` answer: one result per transaction, in
+/// the request's order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSubmitted {
+    /// How many were accepted into the mempool.
+    pub accepted: usize,
+    /// Each transaction's outcome, in request order.
+    pub results: Vec<BatchItem>,
+}
+
+/// What became of one transaction of a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    /// Its hash, if it decoded.
+    pub hash: Option<TxHash>,
+    /// `pending` (accepted into the mempool) or `refused`.
+    pub status: BatchItemStatus,
+    /// Why it was refused: what `POST /v1/txs` would have answered for it
+    /// alone. Absent when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchItemError>,
+}
+
+/// [`BatchItem::status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchItemStatus {
+    /// Accepted into the mempool.
+    Pending,
+    /// Refused; see [`BatchItem::error`].
+    Refused,
+}
+
+/// A refused transaction's error: the status, code, message and
+/// `Retry-After` that `POST /v1/txs` would answer for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItemError {
+    /// The HTTP status the single submission would have had.
+    pub http_status: u16,
+    /// The stable error code, e.g. `already_known`.
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+    /// Seconds to wait before trying it again, for `busy` and `not_ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}

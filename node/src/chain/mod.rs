@@ -48,6 +48,7 @@ use consensus::genesis::Genesis;
 use consensus::hash::BlockHash;
 use consensus::ledger::{AppliedBlock, BeaconVerifier, BlockOutcome, Ledger, LedgerError};
 use consensus::storage::{Store, StoreError};
+use consensus::tx::SignatureCache;
 use consensus::validator::FinalizedSink;
 use tokio::sync::{broadcast, mpsc};
 
@@ -283,10 +284,28 @@ impl Chain {
     /// descendant's chain of parent hashes — the follower's job) to the
     /// ledger with the chain's beacon verifier, then runs
     /// [`Chain::on_finalized`]. Returns whether it was new.
+    ///
+    /// The signatures are checked through the process-wide
+    /// [`SignatureCache`] before the ledger's write lock is taken: this
+    /// node normally met every transaction already (at its API, its
+    /// mempool's gossip entry, or in the gossiped finalized block's
+    /// check), so no signature is verified again. Only a block whose
+    /// signatures all verify skips the ledger's own verification; any
+    /// other goes through [`Ledger::apply`] unchanged, so the outcome and
+    /// the error are exactly what they were without the cache.
     pub fn apply_finalized(&self, block: &Block, proof: Option<&[u8]>) -> Result<bool, ChainError> {
+        let next = self.read_ledger()?.next_height();
+        let verified = block.header.height == next
+            && block
+                .verify_signatures_with(SignatureCache::process())
+                .is_ok();
         let outcome = {
             let mut ledger = self.ledger.write().map_err(|_| ChainError::Poisoned)?;
-            ledger.apply(block, self.beacon.as_ref())?
+            if verified {
+                ledger.apply_verified(block, self.beacon.as_ref())?
+            } else {
+                ledger.apply(block, self.beacon.as_ref())?
+            }
         };
         match outcome {
             BlockOutcome::Applied(applied) => {

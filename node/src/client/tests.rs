@@ -33,7 +33,8 @@ fn keypair() -> Keypair {
 }
 
 /// A node with one block (with its finality certificate), a crash table 1
-/// (round 4 open, round 3 crashed at 2.00×), a refusing mempool, and two
+/// (round 4 open, round 3 crashed at 2.00×), a mempool that takes only
+/// even nonces from 100, and two
 /// transactions: [`included_tx`], pending for its first two reads and then
 /// in block 1, and [`stuck_tx`], pending for ever.
 struct TestNode {
@@ -242,7 +243,11 @@ impl NodeView for TestNode {
         })
     }
 
-    fn submit_transaction(&self, _: SignedTransaction) -> Result<TxHash, SubmitError> {
+    fn submit_transaction(&self, tx: SignedTransaction) -> Result<TxHash, SubmitError> {
+        // Even nonces from 100 are taken (the batch tests), others refused.
+        if tx.tx.nonce >= 100 && tx.tx.nonce.is_multiple_of(2) {
+            return Ok(tx.hash());
+        }
         Err(SubmitError::Refused(
             "nonce 0 is used; the next is 4".into(),
         ))
@@ -316,10 +321,20 @@ impl Server {
 
     /// A server on `listen`, its cookie in `dir`.
     async fn on(listen: SocketAddr, dir: Arc<tempfile::TempDir>) -> Server {
+        Server::limited(listen, dir, ApiConfig::default().rate_limit_per_second).await
+    }
+
+    /// [`Server::on`] with another rate limit (0: none).
+    async fn limited(
+        listen: SocketAddr,
+        dir: Arc<tempfile::TempDir>,
+        rate_limit_per_second: u32,
+    ) -> Server {
         let cookie = dir.path().join("api.cookie");
         let config = ApiConfig {
             listen,
             cookie_file: cookie.clone(),
+            rate_limit_per_second,
             ..ApiConfig::default()
         };
         let wallet = Arc::new(TestWallet::default());
@@ -725,4 +740,237 @@ async fn subscriptions_reconnect_and_resubscribe() {
     );
     drop(subscription);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn batches_answer_per_transaction_in_order() {
+    let server = Server::start().await;
+    let client = server.client();
+    let mut forged = transfer(104);
+    forged.signature = wallet::Signature::from_bytes([7; 64]);
+    let txs = vec![transfer(100), transfer(101), transfer(102), forged.clone()];
+    let results = client.submit_transactions(&txs).await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0].as_ref().unwrap(), &txs[0].hash());
+    assert_eq!(
+        results[1].as_ref().unwrap_err().code(),
+        Some("transaction_refused")
+    );
+    assert_eq!(results[2].as_ref().unwrap(), &txs[2].hash());
+    match &results[3] {
+        Err(ClientError::Api { status, code, .. }) => {
+            assert_eq!(*status, StatusCode::BAD_REQUEST);
+            assert_eq!(code, "invalid_transaction");
+        }
+        other => panic!("{other:?}"),
+    }
+    // More than one request's worth is split, and each transaction costs a
+    // rate-limit token: the second request waits out the first's debt.
+    let many: Vec<SignedTransaction> = (0..MAX_BATCH_TRANSACTIONS as u64 + 3)
+        .map(|i| transfer(100 + i))
+        .collect();
+    let limited = client.submit_transactions(&many).await.unwrap_err();
+    assert_eq!(limited.code(), Some("rate_limited"));
+    server.stop().await;
+    // Without a rate limit, the order is kept across requests.
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let server = Server::limited("127.0.0.1:0".parse().unwrap(), dir, 0).await;
+    let client = server.client();
+    let results = client.submit_transactions(&many).await.unwrap();
+    assert_eq!(results.len(), many.len());
+    for (tx, result) in many.iter().zip(&results) {
+        assert_eq!(result.is_ok(), tx.tx.nonce.is_multiple_of(2));
+        if let Ok(hash) = result {
+            assert_eq!(*hash, tx.hash());
+        }
+    }
+    assert!(client.submit_transactions(&[]).await.unwrap().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pooled_connections_survive_a_node_restart() {
+    let server = Server::start().await;
+    let client = server.client();
+    client.status().await.unwrap();
+    client.status().await.unwrap();
+    assert_eq!(client.pool.idle(), 1, "one connection, kept");
+    let (addr, dir) = server.stop().await;
+    let server = Server::on(addr, dir).await;
+    // The pooled connection is dead; the client notices and reconnects.
+    let status = client.status().await.unwrap();
+    assert_eq!(status.node.height, Some(1));
+    let submitted = client.submit_transaction(&transfer(100)).await.unwrap();
+    assert_eq!(submitted.hash, transfer(100).hash());
+    server.stop().await;
+}
+
+/// What a [`ScriptedServer`] does with the `request`-th request (from 0)
+/// of its `connection`-th connection (from 0).
+type Script = fn(connection: usize, request: usize) -> bool;
+
+/// A bare HTTP/1.1 server that answers `{}`-like bodies with keep-alive, or
+/// reads a request and closes the connection without answering (a node
+/// that died after receiving it), as its script says; it records every
+/// request it read as (connection, method, path).
+struct ScriptedServer {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<(usize, String, String)>>>,
+    task: JoinHandle<()>,
+}
+
+impl ScriptedServer {
+    async fn start(script: Script) -> ScriptedServer {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            let mut connection = 0;
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let log = log.clone();
+                let this = connection;
+                connection += 1;
+                tokio::spawn(async move {
+                    let mut socket = BufReader::new(socket);
+                    for request in 0.. {
+                        let mut line = String::new();
+                        if socket.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or("").to_owned();
+                        let path = parts.next().unwrap_or("").to_owned();
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            socket.read_line(&mut header).await.unwrap();
+                            if header.trim().is_empty() {
+                                break;
+                            }
+                            if let Some(value) =
+                                header.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        socket.read_exact(&mut body).await.unwrap();
+                        log.lock().unwrap().push((this, method, path.clone()));
+                        if !script(this, request) {
+                            return;
+                        }
+                        let answer = if path == "/v1/txs" {
+                            format!(
+                                r#"{{"hash":"{}","status":"pending"}}"#,
+                                transfer(100).hash()
+                            )
+                        } else {
+                            "{}".to_owned()
+                        };
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            answer.len()
+                        );
+                        let stream = socket.get_mut();
+                        stream.write_all(head.as_bytes()).await.unwrap();
+                        stream.write_all(answer.as_bytes()).await.unwrap();
+                    }
+                });
+            }
+        });
+        ScriptedServer { addr, seen, task }
+    }
+
+    fn client(&self) -> ApiClient {
+        ApiClient::new(&format!("http://{}", self.addr))
+            .unwrap()
+            .with_timeout(Duration::from_secs(5))
+    }
+
+    fn seen(&self) -> Vec<(usize, String, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ScriptedServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Answers everything except the second request of the first connection,
+/// which it reads and then drops.
+fn dies_after_second_request(connection: usize, request: usize) -> bool {
+    !(connection == 0 && request == 1)
+}
+
+#[tokio::test]
+async fn sequential_requests_share_one_connection() {
+    let server = ScriptedServer::start(|_, _| true).await;
+    let client = server.client();
+    for _ in 0..5 {
+        client.health().await.unwrap();
+    }
+    // Clones share the pool.
+    client.clone().health().await.unwrap();
+    let seen = server.seen();
+    assert_eq!(seen.len(), 6);
+    assert!(
+        seen.iter().all(|(connection, _, _)| *connection == 0),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_resent_on_a_new_connection() {
+    let server = ScriptedServer::start(dies_after_second_request).await;
+    let client = server.client();
+    client.health().await.unwrap();
+    // Reaches the node, which dies without answering: sent again.
+    client.health().await.unwrap();
+    let seen = server.seen();
+    assert_eq!(
+        seen.iter()
+            .map(|(c, _, p)| (*c, p.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "/health"), (0, "/health"), (1, "/health")]
+    );
+
+    // Submitting a signed transaction is idempotent too.
+    let server = ScriptedServer::start(dies_after_second_request).await;
+    let client = server.client();
+    client.health().await.unwrap();
+    let submitted = client.submit_transaction(&transfer(100)).await.unwrap();
+    assert_eq!(submitted.hash, transfer(100).hash());
+    let posts = server
+        .seen()
+        .into_iter()
+        .filter(|(_, m, _)| m == "POST")
+        .count();
+    assert_eq!(posts, 2);
+}
+
+#[tokio::test]
+async fn a_wallet_request_that_may_have_arrived_is_never_resent() {
+    let server = ScriptedServer::start(dies_after_second_request).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cookie = dir.path().join("api.cookie");
+    std::fs::write(&cookie, "00".repeat(32)).unwrap();
+    let client = server.client().with_cookie(&cookie);
+    client.health().await.unwrap();
+    let stake = Action::Stake { amount: Chips(5) };
+    let error = client.act(&stake, None).await.unwrap_err();
+    assert!(matches!(error, ClientError::Http(_)), "{error:?}");
+    let posts: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|(_, m, _)| m == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "sent once: {posts:?}");
+    // The next request finds the pool emptied and opens a new connection.
+    client.health().await.unwrap();
+    assert_eq!(server.seen().last().unwrap().0, 1);
 }

@@ -632,6 +632,83 @@ async fn submit_raw_hex_and_json_transactions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_submit_each_transaction_and_answer_in_order() {
+    let server = Server::start().await;
+    let path = crate::api::BATCH_SUBMIT_PATH;
+    let first = signed_tx(0, Chips(1));
+    let second = signed_tx(1, Chips(1));
+    let mut forged = signed_tx(2, Chips(1));
+    forged.tx.nonce = 9;
+    let body = json!({"txs": [
+        hex::encode(first.encode()),
+        "zz",
+        hex::encode(forged.encode()),
+        hex::encode(second.encode()),
+        hex::encode(first.encode()),
+    ]});
+    let reply = server
+        .post(path, "application/json", body.to_string())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reply["accepted"], 2);
+    let results = reply["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert_eq!(
+        results[0],
+        json!({"hash": first.hash().to_string(), "status": "pending"})
+    );
+    let refusal = |i: usize| {
+        let error = &results[i]["error"];
+        assert_eq!(results[i]["status"], "refused");
+        (
+            error["http_status"].as_u64().unwrap(),
+            error["code"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(refusal(1), (400, "malformed_hex".to_owned()));
+    assert_eq!(results[1]["hash"], Value::Null);
+    assert_eq!(refusal(2), (400, "invalid_transaction".to_owned()));
+    assert_eq!(results[2]["hash"], forged.hash().to_string());
+    assert_eq!(results[3]["status"], "pending");
+    assert_eq!(refusal(4), (409, "already_known".to_owned()));
+    assert_eq!(server.node.submitted(), vec![first.clone(), second]);
+
+    // Whole-request errors: structured, and nothing submitted.
+    let before = server.changes();
+    let empty = server
+        .post(path, "application/json", json!({"txs": []}).to_string())
+        .await;
+    assert_eq!(empty.error(StatusCode::BAD_REQUEST), "empty_batch");
+    let too_many = json!({"txs": vec![hex::encode(first.encode()); MAX_BATCH_TRANSACTIONS + 1]});
+    let reply = server
+        .post(path, "application/json", too_many.to_string())
+        .await;
+    assert_eq!(
+        reply.error(StatusCode::PAYLOAD_TOO_LARGE),
+        "too_many_transactions"
+    );
+    let not_json = server
+        .post(path, "text/plain", hex::encode(first.encode()))
+        .await;
+    assert_eq!(
+        not_json.error(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        "unsupported_media_type"
+    );
+    let malformed = server.post(path, "application/json", "{\"txs\": 5}").await;
+    assert_eq!(malformed.error(StatusCode::BAD_REQUEST), "malformed_json");
+    let limit = ApiConfig::default().max_batch_body_bytes;
+    let oversized = json!({"txs": ["00".repeat(limit / 2)]});
+    let reply = server
+        .post(path, "application/json", oversized.to_string())
+        .await;
+    assert_eq!(
+        reply.error(StatusCode::PAYLOAD_TOO_LARGE),
+        "payload_too_large"
+    );
+    assert_eq!(server.changes(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_transactions_are_refused_and_change_nothing() {
     let server = Server::start().await;
     let good = signed_tx(0, Chips(1));
@@ -1254,7 +1331,7 @@ async fn openapi_is_served_and_documents_every_route() {
     );
     let document = reply.json();
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 17 + crate::api::WALLET_ROUTES.len());
+    assert_eq!(paths.len(), 18 + crate::api::WALLET_ROUTES.len());
     let address = keypair().address().to_string();
     for (template, operations) in paths {
         let path = template
