@@ -214,6 +214,13 @@ pub enum RejectReason {
         /// The round.
         round: u64,
     },
+    /// A resharing round's dealer log that the ledger does not take: no
+    /// such open round, past its deadline, not a dealer of it, a second
+    /// log, or a log that does not decode or is not signed for the round.
+    DealerLogRefused {
+        /// Why.
+        reason: ReasonText,
+    },
 }
 
 /// How a bet ended.

@@ -10,8 +10,10 @@
 //! (API, libp2p) is untouched.
 //!
 //! Channels of the validator network: the engine's five
-//! ([`consensus::engine::channel`]) and [`SHARES_CHANNEL`] for the
-//! post-finality beacon shares. A received share goes into the
+//! ([`consensus::engine::channel`]), [`SHARES_CHANNEL`] for the
+//! post-finality beacon shares and [`DKG_CHANNEL`] for resharing rounds
+//! (each dealer's private dealings to the players, point to point, and the
+//! players' acknowledgements; see `consensus::validator::Resharer`). A received share goes into the
 //! [`BeaconPool`], which verifies it and keeps evidence of bad ones. Every
 //! channel is wrapped in [`CutSender`]/[`CutReceiver`], which drop the
 //! peers of a [`ValidatorCut`] (empty unless fault injection partitions
@@ -54,7 +56,7 @@ use consensus::beacon::{BeaconAggregator, BeaconSigner};
 use consensus::engine::{self, Channels, Config, ValidatorKeys, channel};
 use consensus::genesis::Genesis;
 use consensus::validator::{
-    BeaconKeys, BeaconPool, FinalizedSink, SharedLedger, TransactionSource, ValidatorApp,
+    BeaconKeys, BeaconPool, FinalizedSink, Resharer, SharedLedger, TransactionSource, ValidatorApp,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -67,6 +69,13 @@ use crate::partition::{CutReceiver, CutSender, ValidatorCut};
 /// The validator network's channel for beacon shares (after the engine's
 /// five).
 pub const SHARES_CHANNEL: u64 = 5;
+
+/// The validator network's channel for resharing rounds.
+pub const DKG_CHANNEL: u64 = 6;
+
+/// Resharing messages a peer may send per second (one dealing and one
+/// acknowledgement per round, with room for repeats).
+const DKG_PER_SECOND: u32 = 16;
 
 /// Beacon shares a peer may send per second (one per finalized height that
 /// waits for randomness, with room for catching up).
@@ -389,7 +398,35 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                 };
                 let (mut share_sender, mut share_receiver) =
                     register(SHARES_CHANNEL, Quota::per_second(NZU32!(SHARES_PER_SECOND)));
+                let (mut dkg_sender, mut dkg_receiver) =
+                    register(DKG_CHANNEL, Quota::per_second(NZU32!(DKG_PER_SECOND)));
                 network.start();
+
+                // The dealer's polynomials come from the operating system's
+                // secure source; without one, this validator does not deal.
+                let mut dealer_seed = Zeroizing::new([0u8; 32]);
+                let resharer = match getrandom::fill(&mut dealer_seed[..]) {
+                    Ok(()) => Resharer::new(
+                        keys.identity.clone(),
+                        Box::new(move |to: &ed25519::PublicKey, message: Vec<u8>| {
+                            let _ = dkg_sender.send(Recipients::One(to.clone()), message, false);
+                        }),
+                        *dealer_seed,
+                    )
+                    .map_err(|error| tracing::error!(%error, "no resharing"))
+                    .ok(),
+                    Err(error) => {
+                        tracing::error!(%error, "no secure randomness: not taking part in resharing");
+                        None
+                    }
+                };
+                if let Some(resharer) = resharer.clone() {
+                    context.child("resharing").spawn(move |_| async move {
+                        while let Ok((peer, message)) = dkg_receiver.recv().await {
+                            resharer.receive(&peer, message.as_ref());
+                        }
+                    });
+                }
 
                 let inbox = pool.clone();
                 context.child("beacon_shares").spawn(move |_| async move {
@@ -408,7 +445,10 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     verifier,
                 };
                 let app = match ValidatorApp::new(ledger, beacon, pool, transactions, gossip) {
-                    Ok(app) => app.with_sink(sink),
+                    Ok(app) => match resharer {
+                        Some(resharer) => app.with_resharer(resharer).with_sink(sink),
+                        None => app.with_sink(sink),
+                    },
                     Err(error) => {
                         let _ = ready_tx.send(Err(ValidatorError::Engine(error.to_string())));
                         return;

@@ -26,12 +26,17 @@
 //! ## What this module offers
 //!
 //! - [`run_dkg`] and [`run_reshare`]: a whole round in one process, every
-//!   message delivered at once. Tests and tools use them; the chain-driven
-//!   version drives the same commonware state machines
-//!   (`feldman_desmedt::{Dealer, Player, SignedDealerLog, Logs, observe}`)
+//!   message delivered at once. Tests and tools use them.
+//! - The chain-driven resharing drives the same commonware state machines
 //!   with messages carried by the validator network and logs recorded in
-//!   blocks, building its round with [`round_info`] and wrapping the results
-//!   with [`DkgOutput::from_output`] and [`secret_share`].
+//!   blocks: [`genesis_output`] (the output standing for a genesis
+//!   sharing), [`round_info`], [`start_dealer`], [`new_player`],
+//!   [`receive_dealing`], [`finalize_dealer`], [`DkgMessage`] (the wire
+//!   format of dealings and acks), [`decode_log`] and [`check_log`] (a dealer
+//!   log from a transaction, bounded and canonical), [`observe_logs`] (the
+//!   ledger's output, with verification randomness no dealer could know)
+//!   and [`finalize_player`] (a player's share from the recorded logs). See
+//!   [`crate::ledger::reshare`] and [`crate::validator::Resharer`].
 //! - [`deal`]: the testnet dealer with player identities, so a chain that
 //!   started with a dealer can reshare to a DKG-held key at its first epoch
 //!   change.
@@ -44,16 +49,22 @@
 //!   [`DkgOutput::revealed`] lists players whose shares may be public.
 //! - Resharing keeps the secret. Old shares stay valid shares of it, so a
 //!   threshold of the *old* set can still sign after the reshare; validators
-//!   must erase their old share once the new epoch starts (proactive
-//!   security depends on it), and a threshold of former validators
-//!   colluding defeats it.
+//!   erase their old beacon share once the new epoch starts (the validator
+//!   application drops it), but proactive security depends on every former
+//!   holder doing so, and a threshold of former validators colluding
+//!   defeats it. While the consensus engine still signs votes with the
+//!   genesis shares (see [`crate::engine`]), those are shares of the same
+//!   secret too: there is no proactive security until the engine follows
+//!   epochs.
+//! - A dealer log's size grows with the player set; a log travels in one
+//!   transaction, so rounds are limited to [`max_reshare_players`] players.
 //! - Joint-Feldman lets an adversary bias the group key by a few bits; for
 //!   BLS signatures this does not weaken security.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
-use commonware_codec::{Copying, Decode, Encode};
+use commonware_codec::{Copying, Decode, Encode, FixedSize, Read};
 use commonware_cryptography::Signer;
 use commonware_cryptography::bls12381::dkg::feldman_desmedt::{
     self, Dealer, DealerPrivMsg, Info, Logs, Output, Player, Reveal,
@@ -63,6 +74,7 @@ use commonware_cryptography::bls12381::primitives::sharing::{Mode, ModeVersion};
 use commonware_parallel::Sequential;
 use commonware_utils::{N3f1, TryCollect, ordered::Set};
 use rand_chacha::rand_core::CryptoRng;
+use rand_chacha::rand_core::SeedableRng;
 
 pub use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 
@@ -436,4 +448,339 @@ pub fn deal(players: &[PublicKey], seed: &[u8; 32]) -> Result<DkgResult, BeaconE
         .map(|(public, share)| (public.clone(), SecretShare::new(share.clone())))
         .collect();
     Ok(DkgResult { output, shares })
+}
+
+// --- The chain-driven pieces ------------------------------------------------
+//
+// A resharing round run through the chain (see `crate::ledger::reshare` for
+// the ledger's side and `crate::validator` for the validators'): the
+// dealings and acknowledgements travel over the validator network as
+// [`DkgMessage`]s, the signed dealer logs are recorded in blocks, and the
+// ledger computes the output with [`observe_logs`]; each player derives its
+// share from the same logs with commonware's `Player::finalize`.
+
+/// The BLAKE3 key-derivation context of the summary of the output that
+/// stands for a genesis `beacon_sharing` ([`genesis_output`]).
+const GENESIS_OUTPUT_CONTEXT: &str = "bitcraps v1 genesis beacon dkg output";
+
+/// The BLAKE3 key-derivation context of the seed of the verification
+/// randomness of [`observe_logs`].
+const OBSERVE_SEED_CONTEXT: &str = "bitcraps v1 resharing observe seed";
+
+/// The output that stands for a genesis `beacon_sharing` held by
+/// `players` (the genesis validators' identities): so the first resharing
+/// has a previous output to build its round on. Its summary is derived
+/// from `chain_id` (the genesis hash), its dealers are its players, and
+/// nothing is revealed. Every node builds the same bytes from the genesis.
+pub fn genesis_output(
+    sharing: &PublicSharing,
+    players: &[PublicKey],
+    chain_id: &[u8; 32],
+) -> Result<DkgOutput, BeaconError> {
+    let set = set_of(players.iter().cloned(), "players")?;
+    if set.len() != sharing.participants() as usize {
+        return Err(dkg_error(format!(
+            "{} players for a sharing of {}",
+            set.len(),
+            sharing.participants()
+        )));
+    }
+    // commonware's `Output` has no public constructor: its encoding is
+    // summary ‖ sharing ‖ dealers ‖ players ‖ revealed, which is decoded
+    // (and so checked) like any stored output.
+    let mut bytes = blake3::derive_key(GENESIS_OUTPUT_CONTEXT, chain_id).to_vec();
+    bytes.extend_from_slice(&sharing.sharing().encode());
+    bytes.extend_from_slice(&set.encode());
+    bytes.extend_from_slice(&set.encode());
+    bytes.extend_from_slice(&Set::<PublicKey>::default().encode());
+    DkgOutput::from_bytes(&bytes)
+}
+
+/// A round's commonware description ([`round_info`]).
+pub type RoundInfo = Info<V, PublicKey>;
+
+/// A signed dealer log, as carried by a dealer-log transaction.
+pub type SignedLog = feldman_desmedt::SignedDealerLog<V, PublicKey>;
+
+/// The largest player set whose signed dealer logs always fit
+/// [`crate::tx::MAX_DEALER_LOG_BYTES`]: the ledger opens no resharing round
+/// with more players.
+pub fn max_reshare_players() -> u32 {
+    (1..=MAX_PARTICIPANTS)
+        .take_while(|n| {
+            NonZeroU32::new(*n)
+                .is_some_and(|n| SignedLog::max_encode_size(n) <= crate::tx::MAX_DEALER_LOG_BYTES)
+        })
+        .last()
+        .unwrap_or(0)
+}
+
+/// Decodes a signed dealer log: bounded by [`crate::tx::MAX_DEALER_LOG_BYTES`]
+/// before decoding, canonical. Its signature is checked by [`check_log`].
+pub fn decode_log(bytes: &[u8]) -> Result<SignedLog, BeaconError> {
+    const WHAT: &str = "dealer log";
+    let max = crate::tx::MAX_DEALER_LOG_BYTES;
+    if bytes.len() > max {
+        return Err(BeaconError::TooLarge {
+            what: WHAT,
+            len: bytes.len(),
+            max,
+        });
+    }
+    let log = SignedLog::decode_cfg(Copying(bytes), &max_participants()).map_err(|e| {
+        BeaconError::Malformed {
+            what: WHAT,
+            reason: e.to_string(),
+        }
+    })?;
+    if log.encode().as_ref() != bytes {
+        return Err(BeaconError::Malformed {
+            what: WHAT,
+            reason: "not canonically encoded".into(),
+        });
+    }
+    Ok(log)
+}
+
+/// Checks `log`'s signature for the round `info` and that its dealer is
+/// `dealer`; returns the log.
+pub fn check_log(
+    info: &Info<V, PublicKey>,
+    log: SignedLog,
+    dealer: &PublicKey,
+) -> Result<feldman_desmedt::DealerLog<V, PublicKey>, BeaconError> {
+    match log.check(info) {
+        Some((signer, log)) if signer == *dealer => Ok(log),
+        Some(_) => Err(dkg_error("the log is signed by another dealer")),
+        None => Err(dkg_error("the log is not signed for this round")),
+    }
+}
+
+/// The round's logs, checked, in commonware's collection.
+pub fn collect_logs(
+    info: &Info<V, PublicKey>,
+    logs: &[(PublicKey, Vec<u8>)],
+) -> Result<Logs<V, PublicKey, N3f1>, BeaconError> {
+    let mut collected = Logs::<V, PublicKey, N3f1>::new(info.clone());
+    for (dealer, bytes) in logs {
+        let log = check_log(info, decode_log(bytes)?, dealer)?;
+        collected.record(dealer.clone(), log);
+    }
+    Ok(collected)
+}
+
+/// What every node computes from a round's recorded logs: commonware's
+/// `observe`, its verification randomness seeded with `seed` (which the
+/// ledger derives from the block that closes the round, so no dealer
+/// knew it when it signed its log: batch verification with randomness a
+/// dealer could predict could be fooled). The output must keep the group
+/// key of `previous`.
+pub fn observe_logs(
+    info: &Info<V, PublicKey>,
+    previous: &DkgOutput,
+    logs: &[(PublicKey, Vec<u8>)],
+    seed: &[u8; 32],
+) -> Result<DkgOutput, BeaconError> {
+    let collected = collect_logs(info, logs)?;
+    let mut rng =
+        rand_chacha::ChaCha20Rng::from_seed(blake3::derive_key(OBSERVE_SEED_CONTEXT, seed));
+    let output = feldman_desmedt::observe::<V, PublicKey, N3f1>(&mut rng, collected, &Sequential)
+        .map_err(dkg_error)?;
+    let output = DkgOutput::from_output(output)?;
+    if output.group_key() != previous.group_key() {
+        return Err(dkg_error("the reshare changed the group key"));
+    }
+    Ok(output)
+}
+
+/// A player's share from the round's recorded logs (the same logs the
+/// ledger observed), checked against the ledger's `expected` output.
+pub fn finalize_player<R: CryptoRng>(
+    player: Player<V, PrivateKey>,
+    info: &Info<V, PublicKey>,
+    logs: &[(PublicKey, Vec<u8>)],
+    expected: &DkgOutput,
+    rng: &mut R,
+) -> Result<SecretShare, BeaconError> {
+    let collected = collect_logs(info, logs)?;
+    let (output, share) = player
+        .finalize::<N3f1>(rng, collected, &Sequential)
+        .map_err(dkg_error)?;
+    if output != *expected.output() {
+        return Err(dkg_error("the logs give another output than the ledger's"));
+    }
+    let share = SecretShare::new(share);
+    if !expected.sharing().holds(&share) {
+        return Err(dkg_error("the derived share does not match the output"));
+    }
+    Ok(share)
+}
+
+/// A message of a resharing round on the validator network (the DKG
+/// channel, authenticated: the sender is the peer's identity).
+///
+/// Encoding: a tag byte (0 dealing, 1 ack), the round (`u64`
+/// little-endian), then commonware's encodings of the parts. Decoded with
+/// [`DkgMessage::decode`], bounded by [`DkgMessage::max_encoded_length`]
+/// first, canonical.
+#[derive(Clone, Debug)]
+pub enum DkgMessage {
+    /// Dealer → player: the dealer's public commitment and the player's
+    /// private evaluation. Sent only to that player (it must stay private).
+    Dealing {
+        /// The round.
+        round: u64,
+        /// The commitment.
+        public: feldman_desmedt::DealerPubMsg<V>,
+        /// The player's evaluation.
+        private: DealerPrivMsg,
+    },
+    /// Player → dealer: the signed acknowledgement of a valid dealing.
+    Ack {
+        /// The round.
+        round: u64,
+        /// The acknowledgement.
+        ack: feldman_desmedt::PlayerAck<PublicKey>,
+    },
+}
+
+impl DkgMessage {
+    /// The largest encoding for [`MAX_PARTICIPANTS`] players.
+    pub fn max_encoded_length() -> usize {
+        let dealing = feldman_desmedt::DealerPubMsg::<V>::max_encode_size(max_participants())
+            + DealerPrivMsg::SIZE;
+        1 + 8 + dealing.max(feldman_desmedt::PlayerAck::<PublicKey>::SIZE)
+    }
+
+    /// The round the message belongs to.
+    pub const fn round(&self) -> u64 {
+        match self {
+            DkgMessage::Dealing { round, .. } | DkgMessage::Ack { round, .. } => *round,
+        }
+    }
+
+    /// The encoding (see the type's documentation).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            DkgMessage::Dealing {
+                round,
+                public,
+                private,
+            } => {
+                out.push(0);
+                out.extend_from_slice(&round.to_le_bytes());
+                out.extend_from_slice(&public.encode());
+                out.extend_from_slice(&private.encode());
+            }
+            DkgMessage::Ack { round, ack } => {
+                out.push(1);
+                out.extend_from_slice(&round.to_le_bytes());
+                out.extend_from_slice(&ack.encode());
+            }
+        }
+        out
+    }
+
+    /// Decodes [`DkgMessage::encode`] from the network; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<DkgMessage, BeaconError> {
+        const WHAT: &str = "DKG message";
+        let max = DkgMessage::max_encoded_length();
+        if bytes.len() > max {
+            return Err(BeaconError::TooLarge {
+                what: WHAT,
+                len: bytes.len(),
+                max,
+            });
+        }
+        let malformed = |reason: String| BeaconError::Malformed { what: WHAT, reason };
+        let (&tag, rest) = bytes
+            .split_first()
+            .ok_or_else(|| malformed("empty".into()))?;
+        let (round, rest) = rest
+            .split_first_chunk::<8>()
+            .map(|(r, rest)| (u64::from_le_bytes(*r), rest))
+            .ok_or_else(|| malformed("no round".into()))?;
+        let mut rest = Copying(rest);
+        let message = match tag {
+            0 => {
+                let public =
+                    feldman_desmedt::DealerPubMsg::<V>::read_cfg(&mut rest, &max_participants())
+                        .map_err(|e| malformed(e.to_string()))?;
+                let private = DealerPrivMsg::read_cfg(&mut rest, &())
+                    .map_err(|e| malformed(e.to_string()))?;
+                DkgMessage::Dealing {
+                    round,
+                    public,
+                    private,
+                }
+            }
+            1 => {
+                let ack = feldman_desmedt::PlayerAck::<PublicKey>::read_cfg(&mut rest, &())
+                    .map_err(|e| malformed(e.to_string()))?;
+                DkgMessage::Ack { round, ack }
+            }
+            other => return Err(malformed(format!("unknown tag {other}"))),
+        };
+        if !rest.0.is_empty() {
+            return Err(malformed("trailing bytes".into()));
+        }
+        // Canonical: the one encoding of what was read.
+        if message.encode() != bytes {
+            return Err(malformed("not canonically encoded".into()));
+        }
+        Ok(message)
+    }
+}
+
+/// A dealer of a chain-driven round (commonware's state machine).
+pub type RoundDealer = Dealer<V, PrivateKey>;
+
+/// A player of a chain-driven round (commonware's state machine).
+pub type RoundPlayer = Player<V, PrivateKey>;
+
+/// A dealer's public commitment.
+pub type DealerPublic = feldman_desmedt::DealerPubMsg<V>;
+
+/// What a dealer starts a round with: its state machine, its public
+/// commitment, and each player's private dealing.
+pub type DealerStart = (RoundDealer, DealerPublic, Vec<(PublicKey, DealerPrivMsg)>);
+
+/// Starts dealing `share` (the dealer's share of the previous output) in
+/// round `info`. `rng` must be a cryptographic generator: it draws the
+/// dealer's random polynomial, whose secrecy protects the new shares.
+pub fn start_dealer<R: CryptoRng>(
+    rng: &mut R,
+    info: &RoundInfo,
+    key: PrivateKey,
+    share: &SecretShare,
+) -> Result<DealerStart, BeaconError> {
+    let (dealer, public, private) =
+        RoundDealer::start::<N3f1>(rng, info.clone(), key, Some(share.share().clone()))
+            .map_err(dkg_error)?;
+    Ok((dealer, public, private.into_iter().collect()))
+}
+
+/// A player of round `info` with identity `key` (`Err` if it is not one).
+pub fn new_player(info: &RoundInfo, key: PrivateKey) -> Result<RoundPlayer, BeaconError> {
+    RoundPlayer::new(info.clone(), key).map_err(dkg_error)
+}
+
+/// A player's answer to a dealing: its acknowledgement if the dealing is
+/// valid and new, `None` for a repeat, an error for a bad dealing (never
+/// acknowledged: the dealer must then reveal it in its log).
+pub fn receive_dealing(
+    player: &mut RoundPlayer,
+    dealer: PublicKey,
+    public: DealerPublic,
+    private: DealerPrivMsg,
+) -> Result<Option<feldman_desmedt::PlayerAck<PublicKey>>, BeaconError> {
+    player
+        .dealer_message::<N3f1>(dealer, public, private)
+        .map_err(dkg_error)
+}
+
+/// A dealer's signed log, encoded for a dealer-log transaction.
+pub fn finalize_dealer(dealer: RoundDealer) -> Vec<u8> {
+    dealer.finalize::<N3f1>().encode().to_vec()
 }

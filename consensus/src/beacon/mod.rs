@@ -95,11 +95,18 @@
 //! ## Keys
 //!
 //! Key material comes from a distributed key generation among the epoch's
-//! validators ([`dkg::run_dkg`]); at an epoch boundary the old set reshares
-//! the *same* secret to the new set ([`dkg::run_reshare`]), so the group
-//! key never changes and every old σ stays verifiable with it. A trusted
-//! dealer ([`dealer_keys`]) exists only for testnets whose genesis says
-//! `dealer_beacon = true`.
+//! validators ([`dkg::run_dkg`], in one process) or, for a testnet whose
+//! genesis says `dealer_beacon = true`, a trusted dealer ([`dealer_keys`]).
+//! When an epoch's validator set changes, the old set reshares the *same*
+//! secret to the new set through the chain (the round is opened, its
+//! dealer logs recorded and its output computed by the ledger,
+//! [`crate::ledger::reshare`]; dealings and acknowledgements travel over
+//! the validator network, [`crate::validator::Resharer`]), so the group key
+//! never changes and every old σ stays verifiable with it. Each epoch's
+//! partial signatures verify against that epoch's public polynomial, held
+//! by the ledger ([`crate::ledger::Ledger::beacon_output`]); a share of an
+//! earlier sharing is refused (and is evidence against its signer if its
+//! index still exists).
 //!
 //! ## Modules
 //!
@@ -110,7 +117,8 @@
 //!   [`BeaconEvidence`];
 //! - aggregator: [`BeaconAggregator`];
 //! - verifier: [`ThresholdBeaconVerifier`], the ledger's check of σ;
-//! - [`dkg`]: the in-process DKG and resharing.
+//! - [`dkg`]: the DKG and resharing: in one process, and the pieces of the
+//!   chain-driven resharing.
 
 mod aggregator;
 pub mod dkg;

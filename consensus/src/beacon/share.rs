@@ -273,6 +273,11 @@ impl BeaconSigner {
         self.share.index()
     }
 
+    /// The share itself (a resharing dealer deals it to the next set).
+    pub(crate) const fn secret(&self) -> &SecretShare {
+        &self.share
+    }
+
     /// The partial signature of `message`; refuses a message of another
     /// epoch.
     pub fn sign(&self, message: &BeaconMessage) -> Result<BeaconShare, BeaconError> {

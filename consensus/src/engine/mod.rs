@@ -68,7 +68,7 @@
 //! | `mailbox_size` | 1024 | every actor mailbox |
 //! | marshal `max_pending_acks` | 16 | finalized blocks awaiting the executor's ack |
 //! | marshal `max_repair` | 20 | missing finalized heights fetched in parallel |
-//! | `epoch_length` | `u64::MAX` | one epoch until resharing lands |
+//! | `epoch_length` | `u64::MAX` | the engine keeps the genesis committee (see below) |
 //! | `max_skew` | 500 ms | a future timestamp within this is accepted at once |
 //! | `max_block_interval` | 500 ms | an idle leader waits this long after its parent for work |
 //! | `pacing_poll` | 5 ms | how often a waiting leader looks for work again |
@@ -118,10 +118,20 @@
 //!
 //! ## What is not here yet
 //!
-//! Epoch changes (DKG/resharing through the chain): the committee and its
-//! sharing are the genesis's for the life of the chain. [`start`] is
-//! generic over the p2p channels, so the same code runs over the simulated
-//! network in the tests and over real sockets in the node.
+//! The engine does not follow epochs. The ledger's epochs reshare the
+//! *beacon* key to each new validator set through the chain
+//! ([`crate::ledger::reshare`]), and the ledger accepts proposals only from
+//! the current set, but simplex keeps the genesis committee and signs its
+//! votes with the genesis shares for the life of the chain: a validator
+//! removed from the set still votes (its proposals are refused by the
+//! ledger, so its views time out), a validator added to it does not vote
+//! or lead. Because the genesis shares stay in use for votes, erasing the
+//! old beacon share after a resharing does not yet give proactive
+//! security: the genesis shares are shares of the same secret. One
+//! simplex engine per epoch, with that epoch's participants and sharing,
+//! is the next step. [`start`] is generic over the p2p channels, so the
+//! same code runs over the simulated network in the tests and over real
+//! sockets in the node.
 //!
 //! ## Equivocation
 //!

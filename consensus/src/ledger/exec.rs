@@ -25,6 +25,9 @@ pub(crate) struct Env<'a> {
     pub(crate) epoch: u64,
     /// The engine's committee, which verifies consensus evidence.
     pub(crate) consensus: Option<&'a ConsensusCommittee>,
+    /// The output standing for the genesis `beacon_sharing` (`None`
+    /// without one: no resharing).
+    pub(crate) beacon: Option<&'a crate::beacon::dkg::DkgOutput>,
 }
 
 /// Who sent the transaction being executed.

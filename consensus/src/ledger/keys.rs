@@ -15,6 +15,7 @@
 //! | `0x08` | offender (32) ‖ epoch ‖ height ‖ view (`u64` each) | `()` (evidence used) | yes |
 //! | `0x09` | table id `u64` | [`Table`](super::Table) | yes |
 //! | `0x0A` | height `u64` | [`PendingRandomness`](super::PendingRandomness) | yes |
+//! | `0x0B` | — | [`Resharing`](super::reshare::Resharing) (absent until a resharing round opens) | yes |
 //! | `0xFD` | height `u64` | the state root after that block (32 bytes) | no |
 //! | `0xFE` | `"head"` | [`Head`](super::Head) | no |
 //! | `0xFE` | `"genesis"` | the genesis hash (32 bytes) | no |
@@ -51,6 +52,8 @@ pub const EVIDENCE: u8 = 0x08;
 pub const TABLE: u8 = 0x09;
 /// [`PendingRandomness`](super::PendingRandomness) by height.
 pub const PENDING: u8 = 0x0A;
+/// The beacon key material and the resharing round.
+pub const RESHARE: u8 = 0x0B;
 /// Keys at or above this prefix are not in the state tree.
 pub const FIRST_UNCOMMITTED_PREFIX: u8 = 0xF0;
 /// The state root after each block, by height.
@@ -119,6 +122,11 @@ pub fn table(table: TableId) -> Vec<u8> {
 /// The key of the randomness height `height` waits for.
 pub fn pending(height: u64) -> Vec<u8> {
     prefixed(PENDING, &height.to_be_bytes())
+}
+
+/// The key of the beacon key material ([`RESHARE`]).
+pub fn reshare() -> Vec<u8> {
+    vec![RESHARE]
 }
 
 /// The key of the state root after block `height`.

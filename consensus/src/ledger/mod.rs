@@ -52,9 +52,10 @@
 //! 5. **Void**: what has waited `beacon_void_after_blocks` blocks for its
 //!    randomness is void and refunded — never re-rolled.
 //! 6. **Payouts and epochs**: unbonded stake and due bankroll withdrawals
-//!    are paid; at an epoch's last block the fees are split among its
-//!    validators (remainder burned) and the next set takes over. See
-//!    [`staking`] and [`bankroll`].
+//!    are paid; in the middle of an epoch a resharing round opens if the
+//!    next set differs, and at its last block the round closes, the fees
+//!    are split among the epoch's validators (remainder burned) and the
+//!    next set takes over. See [`reshare`], [`staking`] and [`bankroll`].
 //! 7. **Invariants** ([`invariants`]): checked after every block in debug
 //!    builds (a violation refuses the block) and by the tests.
 //!
@@ -88,6 +89,7 @@ pub mod invariants;
 pub mod keys;
 pub mod persistence;
 pub mod records;
+pub mod reshare;
 pub mod staking;
 mod state;
 pub mod tables;
@@ -110,6 +112,7 @@ pub use state::{
 };
 pub use tables::{CrapsPlay, CrashPlay, CrashTiming, PendingRoll, Play, Table};
 
+use crate::beacon::dkg::DkgOutput;
 use crate::block::Block;
 use crate::encoding::encode;
 use crate::genesis::{Genesis, Params};
@@ -249,7 +252,26 @@ pub struct Ledger {
     /// verifies [`crate::tx::Evidence::Equivocation`]; `None` for a chain
     /// without a sharing, where such evidence is refused.
     consensus: Option<Arc<ConsensusCommittee>>,
+    /// The output standing for the genesis `beacon_sharing`
+    /// ([`crate::beacon::dkg::genesis_output`]), from which the first
+    /// resharing round starts; `None` without a sharing.
+    genesis_output: Option<Arc<DkgOutput>>,
     backend: Backend,
+}
+
+/// The output standing for `genesis`'s `beacon_sharing`, if it has one.
+fn genesis_output(genesis: &Genesis) -> Result<Option<Arc<DkgOutput>>, LedgerError> {
+    let Some(sharing) = &genesis.beacon_sharing else {
+        return Ok(None);
+    };
+    let players = genesis
+        .validators
+        .iter()
+        .map(|v| reshare::identity(&v.consensus_key))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::beacon::dkg::genesis_output(sharing, &players, &genesis.hash().to_bytes())
+        .map(|output| Some(Arc::new(output)))
+        .map_err(|e| LedgerError::corrupt(format!("the genesis beacon sharing: {e}")))
 }
 
 fn update_tree<S: NodeStore>(
@@ -285,6 +307,7 @@ impl Ledger {
                 nodes: update.batch,
             }),
             consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
+            genesis_output: genesis_output(genesis)?,
             backend: Backend::Memory {
                 nodes,
                 applied: BTreeMap::new(),
@@ -340,6 +363,7 @@ impl Ledger {
             genesis_root,
             pending_genesis,
             consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
+            genesis_output: genesis_output(genesis)?,
             backend: Backend::Store(store),
         })
     }
@@ -386,6 +410,7 @@ impl Ledger {
             genesis_root: self.genesis_root,
             pending_genesis: self.pending_genesis.clone(),
             consensus: self.consensus.clone(),
+            genesis_output: self.genesis_output.clone(),
             backend: Backend::Memory { nodes, applied },
         })
     }
@@ -522,6 +547,7 @@ impl Ledger {
             block_hash,
             epoch: self.state.globals.get().epoch,
             consensus: self.consensus.as_deref(),
+            beacon: self.genesis_output.as_deref(),
         };
         let mut out = Out::default();
         // 1. Beacon entries.
@@ -545,8 +571,21 @@ impl Ledger {
         self.state.release_unbonded(&env, &mut out)?;
         self.state.pay_withdrawals(&env, &mut out)?;
         let epoch_length = self.params.epoch_length_blocks.max(1);
+        if let Some(genesis) = env.beacon
+            && reshare::open_position(epoch_length) == Some(height % epoch_length)
+        {
+            self.state.open_reshare(&env, genesis)?;
+        }
         if (height % epoch_length) + 1 == epoch_length {
-            self.state.end_epoch(&env, &mut out)?;
+            let next_set = match env.beacon {
+                Some(_) => Some(
+                    self.state
+                        .close_reshare(&env, env.epoch.saturating_add(1))?
+                        .unwrap_or_else(|| self.state.active_validators().to_vec()),
+                ),
+                None => None,
+            };
+            self.state.end_epoch(&env, &mut out, next_set)?;
         }
         // The touched accounts of block-level steps are not transaction
         // history.
@@ -766,6 +805,24 @@ impl Ledger {
     /// The current epoch's validators.
     pub fn active_validators(&self) -> &[PublicKey] {
         self.state.active_validators()
+    }
+
+    /// The beacon sharing in force (the DKG output whose players hold the
+    /// current epoch's shares): the last completed resharing's, else the
+    /// genesis's; `None` for a chain without a sharing.
+    pub fn beacon_output(&self) -> Result<Option<DkgOutput>, LedgerError> {
+        self.state.beacon_output(self.genesis_output.as_deref())
+    }
+
+    /// The output standing for the genesis `beacon_sharing`.
+    pub fn genesis_beacon_output(&self) -> Option<&DkgOutput> {
+        self.genesis_output.as_deref()
+    }
+
+    /// The resharing record: the sharing in force and the last round
+    /// (`None` until the first round opens). See [`reshare`].
+    pub fn resharing(&self) -> Option<&reshare::Resharing> {
+        self.state.reshare.get(&())
     }
 
     /// Whether `offender` was already slashed for its offence at `slot`

@@ -14,7 +14,9 @@
 //!   offence (offender and slot) is punished once. It burns
 //!   `double_vote_slash_bps` of the offender's bonded stake and of each of
 //!   its unbonding entries (rounded down) and marks it slashed: it earns no
-//!   more fees, leaves the set at the next epoch, and never joins again.
+//!   more fees, leaves the set at the next epoch (on a chain with a beacon
+//!   sharing: at the first completed resharing round opened after the
+//!   slash, see [`super::reshare`]), and never joins again.
 //!   The reporter is not rewarded.
 //! - Engine votes ([`Evidence::Equivocation`]: two conflicting threshold
 //!   partial signatures, as simplex reports them) are verified here against
@@ -32,7 +34,10 @@
 //!   be paid) is burned. Then the next epoch's set is chosen: registered,
 //!   never slashed, stake ≥ `min_validator_stake`, the `max_validators`
 //!   largest stakes, ties by key. If nobody qualifies the set stays as it
-//!   was (a chain without validators cannot continue).
+//!   was (a chain without validators cannot continue). On a chain with a
+//!   beacon sharing the set is chosen in the middle of the epoch instead and
+//!   takes over only through a completed resharing round; a failed round
+//!   keeps the set ([`super::reshare`]).
 //! - Unbonded stake is released at the first block at or after its release
 //!   height.
 
@@ -344,7 +349,16 @@ impl State {
 
     /// Step 6 at an epoch's last block: pays the fees, burns the remainder,
     /// and starts the next epoch with its new set.
-    pub(crate) fn end_epoch(&mut self, env: &Env<'_>, out: &mut Out) -> Result<(), LedgerError> {
+    ///
+    /// `next_set` is the next epoch's set when the chain has a beacon
+    /// sharing (the players of a completed resharing round, or the
+    /// current set: see `reshare`); `None` chooses it here.
+    pub(crate) fn end_epoch(
+        &mut self,
+        env: &Env<'_>,
+        out: &mut Out,
+        next_set: Option<Vec<PublicKey>>,
+    ) -> Result<(), LedgerError> {
         let globals = self.globals.get().clone();
         let payees: Vec<(PublicKey, wallet::Address, Chips)> = self
             .active_validators()
@@ -385,7 +399,7 @@ impl State {
         if burned > Chips::ZERO {
             out.event(LedgerEvent::FeesBurned { amount: burned });
         }
-        let mut validators = self.select_validators(env.params);
+        let mut validators = next_set.unwrap_or_else(|| self.select_validators(env.params));
         if validators.is_empty() {
             validators = self.active_validators().to_vec();
         }

@@ -17,6 +17,7 @@ use wallet::{Address, PublicKey};
 
 use super::error::LedgerError;
 use super::keys;
+use super::reshare::Resharing;
 use super::tables::Table;
 use crate::encoding::encode;
 use crate::hash::Hash;
@@ -396,6 +397,9 @@ pub(crate) struct State {
     pub(crate) evidence: Tracked<(PublicKey, Slot), EvidenceUsed>,
     pub(crate) tables: Tracked<TableId, Table>,
     pub(crate) pending: Tracked<u64, PendingRandomness>,
+    /// The beacon key material (one entry, absent until the first
+    /// resharing round opens; see `reshare`).
+    pub(crate) reshare: Tracked<(), Resharing>,
     /// Tests: check that every refused transaction changes nothing but its
     /// fee and nonce.
     #[cfg(test)]
@@ -419,6 +423,7 @@ impl State {
         self.evidence.rollback();
         self.tables.rollback();
         self.pending.rollback();
+        self.reshare.rollback();
     }
 
     /// Whether nothing changed since the last commit.
@@ -434,6 +439,7 @@ impl State {
             && self.evidence.is_clean()
             && self.tables.is_clean()
             && self.pending.is_clean()
+            && self.reshare.is_clean()
     }
 
     /// The changes since the last commit, as state-key writes, in key
@@ -453,6 +459,7 @@ impl State {
             .changes(|(k, s)| keys::evidence(k, s), &mut out);
         self.tables.changes(|t| keys::table(*t), &mut out);
         self.pending.changes(|h| keys::pending(*h), &mut out);
+        self.reshare.changes(|()| keys::reshare(), &mut out);
         out
     }
 
@@ -469,6 +476,7 @@ impl State {
         self.evidence.accept();
         self.tables.accept();
         self.pending.accept();
+        self.reshare.accept();
     }
 
     /// Every state entry, encoded.
@@ -489,6 +497,7 @@ impl State {
             .all_entries(|(k, s)| keys::evidence(k, s), &mut out);
         self.tables.all_entries(|t| keys::table(*t), &mut out);
         self.pending.all_entries(|h| keys::pending(*h), &mut out);
+        self.reshare.all_entries(|()| keys::reshare(), &mut out);
         out
     }
 
@@ -542,6 +551,7 @@ impl State {
             keys::PENDING => self
                 .pending
                 .load(u64_id(key, id)?, decode_value(key, value)?),
+            keys::RESHARE if id.is_empty() => self.reshare.load((), decode_value(key, value)?),
             _ => return Err(bad_key(key)),
         }
         Ok(())
@@ -584,6 +594,7 @@ impl State {
             }
             keys::TABLE => self.tables.get(&TableId(u64_of(id)?)).map(encode),
             keys::PENDING => self.pending.get(&u64_of(id)?).map(encode),
+            keys::RESHARE if id.is_empty() => self.reshare.get(&()).map(encode),
             _ => None,
         }
     }

@@ -209,6 +209,7 @@ impl State {
             Action::Unstake { amount } => self.unstake(env, sender, out, *amount),
             Action::SlashingEvidence { evidence } => self.slash(env, out, evidence),
             Action::Faucet { amount } => self.faucet(env, sender, out, *amount),
+            Action::DealerLog { round, log } => self.dealer_log(env, sender, *round, log),
         }
     }
 

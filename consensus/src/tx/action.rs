@@ -29,6 +29,18 @@ pub const MAX_NETWORK_ADDRESS_BYTES: usize = 128;
 /// key is 48. The key is opaque here; the beacon validates it.
 pub const MAX_BEACON_KEY_BYTES: usize = 96;
 
+/// The most bytes a dealer log of a resharing round
+/// ([`Action::DealerLog`]) may have: what is left of [`super::MAX_TX_BYTES`]
+/// after the transaction's envelope (256 bytes are reserved for it; the
+/// envelope of a dealer-log transaction is 170). This bounds the player
+/// set a round can have: the ledger opens no round whose logs could be
+/// larger ([`crate::beacon::dkg::max_reshare_players`]).
+pub const MAX_DEALER_LOG_BYTES: usize = super::MAX_TX_BYTES - 256;
+
+/// A dealer's signed log of a resharing round, in commonware's encoding
+/// (`SignedDealerLog`), at most [`MAX_DEALER_LOG_BYTES`]; hex in text.
+pub type DealerLogBytes = BoundedBytes<MAX_DEALER_LOG_BYTES>;
+
 /// The lengths a beacon public key may have: 48 (compressed G1) or 96
 /// (compressed G2).
 pub const BEACON_KEY_LENGTHS: [usize; 2] = [48, 96];
@@ -300,6 +312,17 @@ pub enum Action {
         /// How much, at least 1 chip.
         amount: Chips,
     },
+    /// A dealer's signed log of the open resharing round `round`: its
+    /// commitment and, per player, the player's acknowledgement or the
+    /// revealed dealing (tag 18). Only a dealer of the round may send it
+    /// (the log is signed by the sender's key), once, by the round's
+    /// deadline; see `ledger::reshare`.
+    DealerLog {
+        /// The round number.
+        round: u64,
+        /// The `SignedDealerLog`, commonware-encoded; non-empty.
+        log: DealerLogBytes,
+    },
 }
 
 impl Action {
@@ -324,6 +347,7 @@ impl Action {
             Action::Unstake { .. } => "unstake",
             Action::SlashingEvidence { .. } => "slashing_evidence",
             Action::Faucet { .. } => "faucet",
+            Action::DealerLog { .. } => "dealer_log",
         }
     }
 
@@ -421,6 +445,13 @@ impl Action {
                     });
                 }
                 Ok(())
+            }
+            Action::DealerLog { log, .. } => {
+                if log.is_empty() {
+                    Err(TxError::EmptyField { field: "log" })
+                } else {
+                    Ok(())
+                }
             }
             Action::SlashingEvidence { evidence } => evidence
                 .check_well_formed()

@@ -24,8 +24,8 @@
 //!
 //! [`SignedTransaction::decode`] refuses more than [`MAX_TX_BYTES`] before
 //! decoding; every field is bounded, and the largest possible transaction
-//! (485 bytes: slashing evidence with two engine votes at their largest) is
-//! far below the limit, which a test checks.
+//! (1,957 bytes: a resharing round's dealer log at its largest,
+//! [`MAX_DEALER_LOG_BYTES`]) is below the limit, which a test checks.
 //!
 //! ## Validity
 //!
@@ -45,8 +45,9 @@ mod evidence;
 mod verdicts;
 
 pub use action::{
-    Action, BEACON_KEY_LENGTHS, BeaconKey, MAX_BEACON_KEY_BYTES, MAX_NETWORK_ADDRESS_BYTES,
-    MAX_TABLE_BET, MAX_TABLE_NAME_BYTES, NetworkAddress, TableGame, TableId, TableName,
+    Action, BEACON_KEY_LENGTHS, BeaconKey, DealerLogBytes, MAX_BEACON_KEY_BYTES,
+    MAX_DEALER_LOG_BYTES, MAX_NETWORK_ADDRESS_BYTES, MAX_TABLE_BET, MAX_TABLE_NAME_BYTES,
+    NetworkAddress, TableGame, TableId, TableName,
 };
 pub use equivocation::{
     CommitteeError, ConflictKind, ConsensusCommittee, Equivocation, MAX_EQUIVOCATION_BYTES, Offence,

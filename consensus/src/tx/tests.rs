@@ -186,6 +186,8 @@ pub(crate) mod strategies {
             chips().prop_map(|amount| Action::Unstake { amount }),
             evidence().prop_map(|evidence| Action::SlashingEvidence { evidence }),
             chips().prop_map(|amount| Action::Faucet { amount }),
+            (any::<u64>(), bytes::<MAX_DEALER_LOG_BYTES>())
+                .prop_map(|(round, log)| Action::DealerLog { round, log }),
         ]
     }
 
@@ -297,6 +299,10 @@ pub(crate) fn largest_transactions() -> Vec<SignedTransaction> {
                 votes: BoundedBytes::new(vec![0xff; MAX_EQUIVOCATION_BYTES]).unwrap(),
             }),
         },
+        Action::DealerLog {
+            round: u64::MAX,
+            log: BoundedBytes::new(vec![0xff; MAX_DEALER_LOG_BYTES]).unwrap(),
+        },
     ];
     actions
         .into_iter()
@@ -326,13 +332,16 @@ pub(crate) fn largest_transaction_len() -> usize {
 #[test]
 fn every_possible_transaction_fits_the_limit() {
     let largest = largest_transaction_len();
-    // SlashingEvidence of engine votes: 32+32+8+8+8 header, 1 action tag,
+    // A dealer log: 32+32+8+8+8 header, 1 action tag, 8 round, a 4-byte
+    // length and MAX_DEALER_LOG_BYTES, then the 64-byte signature = 1957
+    // bytes. Before it, SlashingEvidence of engine votes was the largest:
     // 1 evidence tag, 1 kind tag, a 4-byte length and two votes of at most
     // 163 bytes each (round 2×10, parent view 10, digest 32, signer 5,
-    // vote and seed signatures 2×48), then the 64-byte signature = 485
-    // bytes (a double vote is 426, a validator registration 417).
+    // vote and seed signatures 2×48) = 485 bytes (a double vote is 426, a
+    // validator registration 417).
     assert_eq!(MAX_EQUIVOCATION_BYTES, 2 * 163);
-    assert_eq!(largest, 485);
+    assert_eq!(MAX_DEALER_LOG_BYTES, 1792);
+    assert_eq!(largest, 1957);
     assert!(largest <= MAX_TX_BYTES, "{largest} > {MAX_TX_BYTES}");
     for t in largest_transactions() {
         assert_eq!(SignedTransaction::decode(&t.encode()), Ok(t.clone()));

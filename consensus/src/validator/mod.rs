@@ -31,7 +31,11 @@
 //!   height, tell the mempool and the sink, and — if `B`'s height committed
 //!   something that waits for randomness — sign this validator's beacon
 //!   share of `(chain, epoch, height, B's hash)`, add it to the pool and
-//!   hand it to the share gossip.
+//!   hand it to the share gossip; then let the [`Resharer`] follow the
+//!   block (submit this dealer's log, or take the new share when a
+//!   resharing round completed: the share of a height is always signed
+//!   before the share is replaced) and open the next epoch's aggregator
+//!   once its keys are certain.
 //!
 //! - **equivocation** reported by the engine: checked against the chain's
 //!   committee and, for a new offence by another validator, turned into a
@@ -50,10 +54,16 @@
 //!   here (e.g. one notarized while this validator was down) cannot be
 //!   built on or verified until that parent is finalized: the verdict is
 //!   then `false` and the other validators carry the view.
-//! - One sharing: epochs change (the ledger's staking epochs) but the
-//!   genesis sharing signs every epoch; chain-driven resharing is not
-//!   wired yet.
+//! - Resharing ([`Resharer`], optional: [`ValidatorApp::with_resharer`])
+//!   moves the beacon key to each new set, and the app swaps its signer
+//!   (or drops its share) when a round completes and opens each epoch's
+//!   aggregator with that epoch's sharing; but the engine keeps the
+//!   genesis committee (see [`crate::engine`]). New shares live in memory
+//!   only: a validator restarted after a resharing holds no valid share
+//!   (its key file has the genesis share, which it then refuses to use)
+//!   until shares are persisted.
 
+mod reshare;
 #[cfg(test)]
 mod schedule;
 #[cfg(test)]
@@ -79,6 +89,8 @@ use crate::hash::{BlockHash, TxHash};
 use crate::ledger::{AppliedBlock, BlockOutcome, CrashTiming, Ledger, LedgerError, Play};
 use crate::tx::{Equivocation, SignedTransaction};
 use slashing::Slashing;
+
+pub use reshare::{DkgSend, ReshareStep, Resharer};
 
 /// The finalized ledger, shared between the validator (which applies
 /// finalized blocks) and readers (the node's API).
@@ -152,9 +164,9 @@ impl FinalizedSink for () {
 }
 
 /// The beacon shares collected for the epochs still waiting on
-/// randomness: one [`BeaconAggregator`] per epoch, all with the genesis
-/// sharing (epochs change without resharing until chain-driven resharing
-/// lands). Shared between the [`ValidatorApp`] (which adds its own shares
+/// randomness: one [`BeaconAggregator`] per epoch, each with that epoch's
+/// sharing and signers (the [`ValidatorApp`] opens each epoch once its
+/// keys are certain: see [`BeaconPool::open_epoch`]). Shared between the [`ValidatorApp`] (which adds its own shares
 /// and reads recovered σ) and whatever receives peers' shares from the
 /// network.
 #[derive(Clone, Debug)]
@@ -195,28 +207,45 @@ impl BeaconPool {
     }
 
     /// Adds a share to its epoch's aggregator ([`BeaconAggregator::add`]).
-    /// Shares of an epoch before the oldest kept or after the one following
-    /// the latest finalized are refused (nothing waits on them).
+    /// A share of an epoch whose keys are not known here yet
+    /// ([`BeaconPool::open_epoch`]) is refused as
+    /// [`ShareError::WrongEpoch`] (not evidence: after a resharing the
+    /// epoch's polynomial is new, and checking a share against the old one
+    /// would convict an honest signer), as is one of an epoch before the
+    /// oldest kept (nothing waits on it).
     pub fn add(&self, share: SignedBeaconShare) -> Result<Option<RecoveredBeacon>, ShareError> {
         let mut state = self.lock();
         let epoch = share.share.epoch;
         let latest = state.latest;
-        let (&oldest, template) = state
-            .aggregators
-            .first_key_value()
-            .expect("the pool always keeps an aggregator");
-        if epoch < oldest || epoch > latest.saturating_add(1) {
-            return Err(ShareError::WrongEpoch {
+        match state.aggregators.get_mut(&epoch) {
+            Some(aggregator) => aggregator.add(share),
+            None => Err(ShareError::WrongEpoch {
                 expected: latest,
                 found: epoch,
-            });
+            }),
         }
-        let template = template.for_epoch(epoch);
-        state
+    }
+
+    /// Starts collecting shares of `aggregator`'s epoch with its keys (the
+    /// epoch's sharing and signers), unless that epoch is open already.
+    pub fn open_epoch(&self, aggregator: BeaconAggregator) {
+        let mut state = self.lock();
+        let epoch = aggregator.epoch();
+        let oldest = state.aggregators.first_key_value().map_or(0, |(e, _)| *e);
+        if epoch >= oldest {
+            state.aggregators.entry(epoch).or_insert(aggregator);
+        }
+    }
+
+    /// An empty aggregator for `epoch` with the keys of the latest epoch
+    /// open here (for a chain without resharing).
+    fn template(&self, epoch: u64) -> BeaconAggregator {
+        let state = self.lock();
+        let (_, latest) = state
             .aggregators
-            .entry(epoch)
-            .or_insert(template)
-            .add(share)
+            .last_key_value()
+            .expect("the pool always keeps an aggregator");
+        latest.for_epoch(epoch)
     }
 
     /// σ for `height`, if recovered (and not pruned).
@@ -285,7 +314,20 @@ pub struct ValidatorApp<T, K = ()> {
     ledger: SharedLedger,
     /// An in-memory copy of the finalized state.
     mirror: Ledger,
-    beacon: BeaconKeys,
+    /// This validator's share of the sharing in force (`None`: it holds
+    /// none, e.g. after a resharing that left it out: the old share is
+    /// erased).
+    signer: Option<BeaconSigner>,
+    /// The first epoch `signer`'s share signs for: heights of earlier
+    /// epochs are never signed with it (their sharing was another).
+    signer_from: u64,
+    keypair: Keypair,
+    verifier: ThresholdBeaconVerifier,
+    resharer: Option<Resharer>,
+    /// The dealer-log transaction in flight: (round, nonce).
+    reshare_tx: Option<(u64, u64)>,
+    /// The (epoch, next epoch certain) the pool was last opened for.
+    pool_synced: Option<(u64, bool)>,
     pool: BeaconPool,
     transactions: T,
     sink: K,
@@ -314,10 +356,21 @@ impl<T: TransactionSource> ValidatorApp<T, ()> {
                 ledger.params().max_block_txs as usize,
             )
         };
-        Ok(ValidatorApp {
+        let BeaconKeys {
+            signer,
+            keypair,
+            verifier,
+        } = beacon;
+        let mut app = ValidatorApp {
             ledger,
             mirror,
-            beacon,
+            signer: Some(signer),
+            signer_from: 0,
+            keypair,
+            verifier,
+            resharer: None,
+            reshare_tx: None,
+            pool_synced: None,
             pool,
             transactions,
             sink: (),
@@ -325,7 +378,10 @@ impl<T: TransactionSource> ValidatorApp<T, ()> {
             speculative: BTreeMap::new(),
             max_block_txs,
             slashing: Slashing::default(),
-        })
+        };
+        app.check_signer();
+        app.sync_pool();
+        Ok(app)
     }
 }
 
@@ -335,7 +391,13 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
         ValidatorApp {
             ledger: self.ledger,
             mirror: self.mirror,
-            beacon: self.beacon,
+            signer: self.signer,
+            signer_from: self.signer_from,
+            keypair: self.keypair,
+            verifier: self.verifier,
+            resharer: self.resharer,
+            reshare_tx: self.reshare_tx,
+            pool_synced: self.pool_synced,
             pool: self.pool,
             transactions: self.transactions,
             sink,
@@ -344,6 +406,18 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             max_block_txs: self.max_block_txs,
             slashing: self.slashing,
         }
+    }
+
+    /// Takes part in resharing rounds with `resharer` (whose receive side
+    /// the caller feeds from the validator network's DKG channel).
+    pub fn with_resharer(mut self, resharer: Resharer) -> ValidatorApp<T, K> {
+        self.resharer = Some(resharer);
+        self
+    }
+
+    /// Whether this validator holds a share of the sharing in force.
+    pub fn has_share(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// Proposes at most `max` transactions per block (and never more than
@@ -400,7 +474,7 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
         };
         // Its transactions' signatures are checked here (`apply`): nothing
         // guarantees the engine checked this block on this node.
-        if let Ok(BlockOutcome::Applied(_)) = state.apply(parent, &self.beacon.verifier) {
+        if let Ok(BlockOutcome::Applied(_)) = state.apply(parent, &self.verifier) {
             self.cache(parent.clone(), state);
         }
     }
@@ -473,19 +547,22 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     /// Signs, keeps and gossips this validator's share for the finalized
     /// block at `height`.
     fn sign_share(&mut self, epoch: u64, height: u64, block: BlockHash) {
-        // A new epoch keeps the sharing (no resharing yet).
-        self.beacon.signer.set_epoch(epoch);
+        // The share signs from its first epoch on, through every epoch
+        // that keeps its sharing (a resharing replaces the signer).
+        if epoch < self.signer_from {
+            return;
+        }
+        let Some(signer) = self.signer.as_mut() else {
+            return;
+        };
+        signer.set_epoch(epoch);
         let message = BeaconMessage {
             chain_id: self.mirror.chain_id(),
             epoch,
             height,
             block,
         };
-        match self
-            .beacon
-            .signer
-            .sign_sealed(&message, &self.beacon.keypair)
-        {
+        match signer.sign_sealed(&message, &self.keypair) {
             Ok(share) => {
                 if let Err(error) = self.pool.add(share.clone()) {
                     tracing::warn!(height, %error, "own beacon share refused");
@@ -493,6 +570,171 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
                 (self.gossip)(&share);
             }
             Err(error) => tracing::error!(height, %error, "cannot sign the beacon share"),
+        }
+    }
+
+    /// Drops a share that is not this validator's share of the sharing in
+    /// force (a key file's genesis share after a resharing): signing with
+    /// it would make invalid partials, evidence against this validator.
+    fn check_signer(&mut self) {
+        let Ok(Some(output)) = self.mirror.beacon_output() else {
+            return;
+        };
+        let holds = self.signer.as_ref().is_some_and(|signer| {
+            output.sharing().holds(signer.secret())
+                && reshare_identity(&self.keypair).and_then(|me| output.index_of(&me))
+                    == Some(signer.index())
+        });
+        if !holds && self.signer.take().is_some() {
+            tracing::error!(
+                epoch = self.mirror.epoch(),
+                "this validator's share is not a share of the sharing in force: not signing"
+            );
+        }
+        self.signer_from = self
+            .mirror
+            .resharing()
+            .map_or(0, |record| record.since_epoch);
+    }
+
+    /// Opens the pool's aggregators for the current epoch and, once it is
+    /// certain that the next epoch keeps the sharing, the next one.
+    fn sync_pool(&mut self) {
+        let epoch = self.mirror.epoch();
+        let length = self.mirror.params().epoch_length_blocks.max(1);
+        // The position in its epoch of the next height: a round opens at
+        // the end of the block at `open_position`, so once the next height
+        // is past it, this epoch will open none.
+        let position = self.mirror.next_height() % length;
+        let open_round = self
+            .mirror
+            .resharing()
+            .and_then(|r| r.round.as_ref())
+            .is_some_and(|round| round.status == crate::ledger::reshare::RoundStatus::Open);
+        let output = self.mirror.beacon_output().ok().flatten();
+        // The next epoch's keys are certain once no round can open in this
+        // epoch any more (its opening block is applied and none is open),
+        // or on a chain that never reshares.
+        let next_certain = match (&output, crate::ledger::reshare::open_position(length)) {
+            (Some(_), Some(at)) => !open_round && position > at,
+            _ => true,
+        };
+        if self.pool_synced == Some((epoch, next_certain)) {
+            return;
+        }
+        let aggregator = match &output {
+            Some(output) => {
+                let signers: Result<Vec<_>, _> = output
+                    .players()
+                    .iter()
+                    .map(crate::ledger::reshare::ledger_key)
+                    .collect();
+                match signers.map_err(|e| e.to_string()).and_then(|signers| {
+                    BeaconAggregator::new(
+                        self.mirror.chain_id(),
+                        epoch,
+                        output.sharing().clone(),
+                        signers,
+                    )
+                    .map_err(|e| e.to_string())
+                }) {
+                    Ok(aggregator) => aggregator,
+                    Err(error) => {
+                        tracing::error!(epoch, %error, "no beacon aggregator for the epoch");
+                        return;
+                    }
+                }
+            }
+            None => self.pool.template(epoch),
+        };
+        if next_certain {
+            self.pool
+                .open_epoch(aggregator.for_epoch(epoch.saturating_add(1)));
+        }
+        self.pool.open_epoch(aggregator);
+        self.pool_synced = Some((epoch, next_certain));
+    }
+
+    /// Lets the resharer follow the finalized block: submits its dealer
+    /// log, or takes the new share (erasing the old one) when a round
+    /// completed.
+    fn follow_reshare(&mut self) {
+        let Some(resharer) = self.resharer.clone() else {
+            return;
+        };
+        let share = self.signer.as_ref().map(BeaconSigner::secret);
+        for step in resharer.finalized(&self.mirror, share) {
+            match step {
+                ReshareStep::SubmitLog { round, log } => self.submit_log(round, log),
+                ReshareStep::NewShare {
+                    epoch,
+                    share,
+                    output,
+                } => {
+                    // The old share is dropped here (zeroized): proactive
+                    // security needs every former holder to do the same.
+                    self.signer = match share {
+                        Some(share) => match BeaconSigner::new(epoch, share, output.sharing()) {
+                            Ok(signer) => Some(signer),
+                            Err(error) => {
+                                tracing::error!(epoch, %error, "the new share does not sign");
+                                None
+                            }
+                        },
+                        None => None,
+                    };
+                    self.signer_from = epoch;
+                    self.reshare_tx = None;
+                    if self.signer.is_none() {
+                        tracing::info!(epoch, "not in the new set: holding no beacon share");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Submits (or submits again, if it was lost) this dealer's log.
+    fn submit_log(&mut self, round: u64, log: Vec<u8>) {
+        let account = self.mirror.account(&self.keypair.address());
+        if let Some((pending_round, nonce)) = self.reshare_tx
+            && pending_round == round
+            && nonce >= account.nonce
+        {
+            return;
+        }
+        let Some(deadline) = self
+            .mirror
+            .resharing()
+            .and_then(|r| r.round.as_ref())
+            .map(|r| r.deadline)
+        else {
+            return;
+        };
+        let fee = self.mirror.params().min_fee;
+        if account.balance < fee {
+            tracing::warn!(round, "no balance for the dealer log's fee");
+            return;
+        }
+        let Ok(log) = crate::tx::DealerLogBytes::new(log) else {
+            tracing::error!(round, "the dealer log is too large for a transaction");
+            return;
+        };
+        let nonce = self.slashing.next_free_nonce(account.nonce);
+        let tx = crate::tx::Transaction {
+            chain_id: self.mirror.chain_id(),
+            sender: self.keypair.public_key(),
+            nonce,
+            fee,
+            expiry_height: deadline,
+            action: crate::tx::Action::DealerLog { round, log },
+        }
+        .sign(&self.keypair);
+        match self.transactions.submit(tx, &self.ledger) {
+            Ok(()) => {
+                self.reshare_tx = Some((round, nonce));
+                self.slashing.reserve(nonce);
+            }
+            Err(error) => tracing::warn!(round, %error, "dealer log refused by the mempool"),
         }
     }
 
@@ -506,7 +748,7 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             self.mirror = speculative.state;
             return;
         }
-        match self.mirror.apply_verified(block, &self.beacon.verifier) {
+        match self.mirror.apply_verified(block, &self.verifier) {
             Ok(_) => {}
             Err(error) => {
                 // The mirror lags or diverged (it cannot, unless the durable
@@ -519,6 +761,11 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             }
         }
     }
+}
+
+/// The network identity of a wallet keypair (the same ed25519 key).
+fn reshare_identity(keypair: &Keypair) -> Option<crate::beacon::dkg::PublicKey> {
+    crate::ledger::reshare::identity(&keypair.public_key()).ok()
 }
 
 fn read(ledger: &SharedLedger) -> std::sync::RwLockReadGuard<'_, Ledger> {
@@ -564,7 +811,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
     fn equivocation(&mut self, evidence: Equivocation) {
         self.slashing.report(
             evidence,
-            &self.beacon.keypair,
+            &self.keypair,
             &self.mirror,
             &self.ledger,
             &mut self.transactions,
@@ -606,7 +853,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         };
         // Signatures were checked on the mempool's entry; everything else
         // is checked here, so the proposal passes everyone's verification.
-        match state.apply_verified(&block, &self.beacon.verifier) {
+        match state.apply_verified(&block, &self.verifier) {
             Ok(BlockOutcome::Applied(_)) => {
                 self.cache(block.clone(), state);
                 Some(block)
@@ -635,7 +882,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
             return false;
         };
         // The engine checked the block's signatures before asking.
-        match state.apply_verified(block, &self.beacon.verifier) {
+        match state.apply_verified(block, &self.verifier) {
             Ok(BlockOutcome::Applied(_)) => {
                 self.cache(block.clone(), state);
                 true
@@ -651,20 +898,21 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
     fn finalized(&mut self, block: &Block, proof: Option<&[u8]>) {
         let height = block.header.height;
         let hash = block.hash();
-        let (outcome, epoch, waits, floor) = {
+        let (outcome, waits, floor) = {
             let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
-            let epoch = ledger.epoch();
-            let outcome = ledger.apply_verified(block, &self.beacon.verifier);
+            let outcome = ledger.apply_verified(block, &self.verifier);
+            // The epoch of the block's height, as the ledger recorded it.
             let waits = ledger
                 .pending_randomness()
-                .any(|(h, pending)| *h == height && pending.block_hash == hash);
+                .find(|(h, pending)| **h == height && pending.block_hash == hash)
+                .map(|(_, pending)| pending.epoch);
             // Shares are only needed from the lowest height still waiting.
             let floor = ledger
                 .pending_randomness()
                 .map(|(h, pending)| (*h, pending.epoch))
                 .next()
                 .unwrap_or((height.saturating_add(1), ledger.epoch()));
-            (outcome, epoch, waits, (floor, ledger.epoch()))
+            (outcome, waits, (floor, ledger.epoch()))
         };
         let applied = match outcome {
             Ok(BlockOutcome::Applied(applied)) => Some(applied),
@@ -683,17 +931,21 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         self.transactions.finalized(&included);
         self.slashing.finalized(
             &included,
-            &self.beacon.keypair,
+            &self.keypair,
             &self.mirror,
             &self.ledger,
             &mut self.transactions,
         );
         self.sink.finalized(block, proof, applied.as_deref());
-        if waits {
+        if let Some(epoch) = waits {
             // Redelivered after a restart: sign again (the same share, BLS
             // is deterministic) in case it was lost.
             self.sign_share(epoch, height, hash);
         }
+        // After signing: the last block of an epoch is signed with the old
+        // share before a completed resharing replaces it.
+        self.follow_reshare();
+        self.sync_pool();
         // Pruning forgets evidence not yet taken: take it first. (A share
         // that arrives after σ is recovered is not checked: it cannot
         // change anything.)

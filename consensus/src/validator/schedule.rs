@@ -53,7 +53,9 @@
 //! 7. slashing: only the twin's validator is ever slashed; once an honest
 //!    validator saw it equivocate, every honest chain slashed it, its stake
 //!    is its genesis stake less exactly what was slashed, and it is not in
-//!    the set of an epoch that started after its first slash.
+//!    the set of an epoch whose resharing round opened after its first
+//!    slash (the set changes only by a completed resharing; a failed
+//!    round postpones the change, see `ledger::reshare`).
 //!
 //! A violation fails the test with the seed and the schedule; the same
 //! seed replays the same run bit for bit (`BITCRAPS_SEED=<seed>`).
@@ -383,8 +385,8 @@ struct Outcome {
     honest_observers: usize,
     /// Slashings on the first honest chain.
     slashes: usize,
-    /// The slashed offender is out of the final epoch's set, which
-    /// started after its first slash.
+    /// The slashed offender is out of the final epoch's set, chosen by a
+    /// resharing round opened after its first slash.
     offender_left: bool,
     simulated: Duration,
 }
@@ -886,19 +888,27 @@ fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
                     "validator {i}: the offender's stake is {stake:?} after {total} slashed of {VALIDATOR_STAKE}"
                 ));
             }
-            let epoch_start = ledger
-                .epoch_record(ledger.epoch())
-                .map(|e| e.start_height)
-                .unwrap_or(0);
-            if epoch_start > *first_slash {
-                if ledger.active_validators().contains(offender) {
-                    v.push(format!(
-                        "validator {i}: the offender, slashed at {first_slash}, is in the set of epoch {} (from {epoch_start})",
-                        ledger.epoch()
-                    ));
-                } else if i == reporter {
-                    outcome.offender_left = true;
-                }
+            // The set in force was chosen by the last completed round.
+            let chosen_at = ledger
+                .resharing()
+                .and_then(|r| r.round.as_ref())
+                .filter(|round| {
+                    matches!(
+                        round.status,
+                        crate::ledger::reshare::RoundStatus::Completed { epoch }
+                            if epoch <= ledger.epoch()
+                    )
+                })
+                .map(|round| round.opened_at);
+            let in_set = ledger.active_validators().contains(offender);
+            if in_set && chosen_at.is_some_and(|at| at > *first_slash) {
+                v.push(format!(
+                    "validator {i}: the offender, slashed at {first_slash}, is in the set of epoch {} (chosen at {chosen_at:?})",
+                    ledger.epoch()
+                ));
+            }
+            if !in_set && i == reporter {
+                outcome.offender_left = true;
             }
         }
     }

@@ -40,6 +40,8 @@ use crate::tx::{Action, Transaction};
 
 /// The p2p channel of beacon shares (after the engine's five).
 pub(super) const SHARES: u64 = 5;
+/// The p2p channel of resharing rounds (dealings and acknowledgements).
+pub(super) const DKG: u64 = 6;
 pub(super) const MAX_BLOCK: usize = 64 * 1024;
 
 /// The healthy link of the simulations.
@@ -356,6 +358,7 @@ pub(super) enum Durable {
 struct Incarnation {
     running: Running,
     shares_task: Handle<()>,
+    dkg_task: Handle<()>,
 }
 
 /// Validators of one committee in one deterministic runtime.
@@ -502,6 +505,7 @@ impl Cluster {
         if let Some(incarnation) = self.running[i].take() {
             incarnation.running.abort();
             incarnation.shares_task.abort();
+            incarnation.dkg_task.abort();
         }
         self.past_faults[i] = faults;
     }
@@ -548,6 +552,7 @@ impl Cluster {
             channel::BACKFILL,
             channel::BROADCAST,
             SHARES,
+            DKG,
         ] {
             let (sender, receiver) = control.register(c, q).await.unwrap();
             pairs.push((sender, self.duplicating(i, c, receiver)));
@@ -599,6 +604,7 @@ impl Cluster {
             channel::BACKFILL,
             channel::BROADCAST,
             SHARES,
+            DKG,
         ] {
             let (sender, receiver) = control.register(c, q).await.unwrap();
             let forward_sides = sides.clone();
@@ -637,8 +643,8 @@ impl Cluster {
         self.launch(context, twin, secondary, control, Shares::Honest);
     }
 
-    /// Starts node `slot` on its six channels (the engine's five, then the
-    /// beacon shares).
+    /// Starts node `slot` on its seven channels (the engine's five, the
+    /// beacon shares, the resharing rounds).
     fn launch<S>(
         &mut self,
         context: &deterministic::Context,
@@ -655,9 +661,10 @@ impl Cluster {
             .with_attribute("slot", slot)
             .with_attribute("start", self.starts[slot]);
         let keys = &self.keys.committee.validators[i];
-        let (mut share_sender, mut share_receiver) = pairs.pop().expect("six channels");
+        let (mut dkg_sender, mut dkg_receiver) = pairs.pop().expect("seven channels");
+        let (mut share_sender, mut share_receiver) = pairs.pop().expect("seven channels");
         let mut pairs = pairs.into_iter();
-        let mut next = || pairs.next().expect("six channels");
+        let mut next = || pairs.next().expect("seven channels");
         let channels = crate::engine::Channels {
             votes: next(),
             certificates: next(),
@@ -684,6 +691,24 @@ impl Cluster {
                 // Bad or late shares are refused by the pool (and bad
                 // ones kept as evidence); nothing else to do here.
                 let _ = inbox.add_bytes(message.as_ref());
+            }
+        });
+        // The dealer's randomness is derived from the slot and start, so
+        // runs reproduce (a real validator seeds it from the operating
+        // system).
+        let dkg_seed = mix(mix(slot as u64) ^ u64::from(self.starts[slot]));
+        let resharer = Resharer::new(
+            keys.identity.clone(),
+            Box::new(move |to, message| {
+                dkg_sender.send(Recipients::One(to.clone()), message, false);
+            }),
+            blake3::derive_key("bitcraps sim dealer seed", &dkg_seed.to_le_bytes()),
+        )
+        .unwrap();
+        let dkg_inbox = resharer.clone();
+        let dkg_task = context.child("dkg").spawn(move |_| async move {
+            while let Ok((from, message)) = dkg_receiver.recv().await {
+                dkg_inbox.receive(&from, message.as_ref());
             }
         });
         let keypair = keys.keypair();
@@ -730,6 +755,7 @@ impl Cluster {
             gossip,
         )
         .unwrap()
+        .with_resharer(resharer)
         .with_sink(Recorder {
             seen: self.seen[slot].clone(),
             ledger,
@@ -765,6 +791,7 @@ impl Cluster {
         self.running[slot] = Some(Incarnation {
             running,
             shares_task,
+            dkg_task,
         });
     }
 

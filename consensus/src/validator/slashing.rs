@@ -69,9 +69,30 @@ struct Pursuit {
 pub(super) struct Slashing {
     pursuits: BTreeMap<(PublicKey, Slot), Pursuit>,
     settled: BTreeSet<(PublicKey, Slot)>,
+    /// A nonce another of this validator's transactions (a resharing log)
+    /// holds: slashing transactions take nonces after it.
+    reserved: Option<u64>,
 }
 
 impl Slashing {
+    /// The first nonce after those of slashing transactions still
+    /// waiting, for an account whose next nonce is `account_nonce`.
+    pub(super) fn next_free_nonce(&self, account_nonce: u64) -> u64 {
+        self.pursuits
+            .values()
+            .filter_map(|p| p.submitted)
+            .filter(|s| s.nonce >= account_nonce && !s.included)
+            .map(|s| s.nonce.saturating_add(1))
+            .max()
+            .unwrap_or(account_nonce)
+            .max(account_nonce)
+    }
+
+    /// Another transaction of this validator holds `nonce`.
+    pub(super) fn reserve(&mut self, nonce: u64) {
+        self.reserved = Some(nonce);
+    }
+
     /// Simplex reported `evidence`: start pursuing the offence if it is
     /// new, then submit what is due.
     pub(super) fn report<T: TransactionSource>(
@@ -190,7 +211,12 @@ impl Slashing {
             .map(|s| s.nonce.saturating_add(1))
             .max()
             .unwrap_or(account.nonce)
-            .max(account.nonce);
+            .max(account.nonce)
+            .max(
+                self.reserved
+                    .filter(|r| *r >= account.nonce)
+                    .map_or(0, |r| r.saturating_add(1)),
+            );
         let fee = mirror.params().min_fee;
         if !due.is_empty() && account.balance < fee {
             // Nothing could pay the fee: wait for the account to be funded

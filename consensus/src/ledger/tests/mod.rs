@@ -8,4 +8,5 @@ mod block_tests;
 mod craps_tests;
 mod crash_tests;
 mod property_tests;
+mod reshare_tests;
 mod staking_tests;

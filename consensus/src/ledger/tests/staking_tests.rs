@@ -375,6 +375,14 @@ fn engine_equivocation_is_slashed_once_per_view_and_the_offender_leaves() {
     )
     .unwrap();
     genesis.beacon_sharing = Some(committee.beacon_sharing().unwrap());
+    // The validators pay the fees of their resharing logs.
+    let members = super::reshare_tests::members(&committee, &[]);
+    let mut accounts = genesis.accounts.clone().into_vec();
+    accounts.extend(members.iter().map(|m| crate::genesis::GenesisAccount {
+        address: m.wallet.address(),
+        balance: Chips(1_000),
+    }));
+    genesis.accounts = BoundedVec::new(accounts).unwrap();
     genesis.validate().unwrap();
     let chain_id = genesis.chain_id();
     let mut chain = Chain::new(&genesis);
@@ -438,6 +446,10 @@ fn engine_equivocation_is_slashed_once_per_view_and_the_offender_leaves() {
         Chips(9_025)
     );
     assert!(chain.ledger.active_validators().contains(&offender));
+    // On a chain with a beacon sharing the set changes by resharing: the
+    // next round (players: the three others) is dealt and logged.
+    let (_, logs) = super::reshare_tests::deal(&mut chain, &members, &[], 3);
+    all_applied(&chain.apply(logs));
     for _ in 0..4 {
         chain.apply(Vec::new());
         to_epoch_start(&mut chain);
