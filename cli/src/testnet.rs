@@ -76,6 +76,13 @@ enum TestnetCommand {
     Partition(PartitionArgs),
     /// End a partition: every node is connected again.
     Heal(DirArg),
+    /// Start an equivocating twin of a validator: a second process with its
+    /// key, started from a copy of its data (so both are in one view) and
+    /// deaf to the other validators; then SIGKILL the original so its links
+    /// go to the twin, wait until an honest validator reports the double
+    /// signing, and start the original again. The honest validators slash
+    /// it. --stop stops the twin.
+    Twin(TwinArgs),
     /// Run the manifest's fault schedule against the running testnet.
     Faults(DirArg),
     /// Check that every node agrees on every block and state root and that
@@ -84,10 +91,11 @@ enum TestnetCommand {
     /// Send signed field bets from many wallets at a steady rate and report
     /// what was submitted, finalized, settled and rejected, with latencies.
     Load(LoadArgs),
-    /// Under load, SIGKILL a random validator at a random moment, restart it,
-    /// wait until it caught up and check that no acknowledged bet is lost,
-    /// all nodes agree and no validator signed twice; --kills times in a
-    /// row. Exits 1 on any violation.
+    /// Under load, at a random moment, kill (SIGKILL, then start again),
+    /// pause (SIGSTOP, SIGCONT), restart or partition (cut off, then heal) a
+    /// random node (--faults, --targets), wait until it caught up and check
+    /// that no acknowledged bet is lost, all nodes agree and no validator
+    /// signed twice; --kills times in a row. Exits 1 on any violation.
     Chaos(ChaosArgs),
 }
 
@@ -143,6 +151,27 @@ struct PartitionArgs {
 }
 
 #[derive(Args)]
+struct TwinArgs {
+    #[command(flatten)]
+    node: NodeArg,
+    /// Stop the validator's twin instead.
+    #[arg(long)]
+    stop: bool,
+    /// Leave the original running: the twin stays alone (its dials are
+    /// refused while the original holds the links), so nothing is reported.
+    #[arg(long, conflicts_with = "stop")]
+    no_expose: bool,
+    /// How long to wait for an honest validator to report the twin before
+    /// the original is started again anyway (then another copy is tried,
+    /// three in all).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    expose_timeout: Duration,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct LoadArgs {
     #[command(flatten)]
     dir: DirArg,
@@ -171,9 +200,22 @@ struct LoadArgs {
 struct ChaosArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Kills in a row.
+    /// Faults in a row.
     #[arg(long, value_name = "N", default_value_t = 100)]
     kills: u32,
+    /// The faults drawn from, comma-separated: kill, pause, restart,
+    /// partition (each appears once in the first faults, then at random).
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "kill"
+    )]
+    faults: Vec<chaos::ChaosFault>,
+    /// Which nodes are hit: validators, or all (validators and player
+    /// nodes).
+    #[arg(long, value_name = "WHICH", default_value = "validators")]
+    targets: chaos::Targets,
     /// The seed of the victims, moments and holds (a run prints its seed;
     /// giving it again replays that schedule) [default: from the clock].
     #[arg(long, value_name = "SEED")]
@@ -184,16 +226,16 @@ struct ChaosArgs {
     /// How many wallets bet (funded by the faucet).
     #[arg(long, value_name = "N", default_value_t = 8)]
     wallets: u32,
-    /// The longest wait before each kill (drawn from zero to this).
+    /// The longest wait before each fault (drawn from zero to this).
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     max_wait: Duration,
-    /// The shortest time a killed validator stays down.
+    /// The shortest time a node stays killed, paused or cut off.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
     min_hold: Duration,
-    /// The longest time a killed validator stays down.
+    /// The longest time a node stays killed, paused or cut off.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     max_hold: Duration,
-    /// How long a restarted validator may take to catch up.
+    /// How long a node may take to catch up after its fault.
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
     catch_up_timeout: Duration,
     /// Start the testnet first, as `up --detach` (with --manifest, --fresh).
@@ -276,6 +318,7 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
             println!("healed: every node is connected again");
             Ok(())
         }
+        TestnetCommand::Twin(args) => twin(args),
         TestnetCommand::Faults(dir) => {
             let layout = dir.layout()?;
             let children: Children = Arc::default();
@@ -341,6 +384,8 @@ fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
     });
     let options = ChaosOptions {
         kills: args.kills,
+        faults: args.faults.clone(),
+        targets: args.targets,
         seed,
         load: LoadOptions {
             rate: args.rate,
@@ -372,7 +417,7 @@ fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
     }
     if !report.ok() {
         bail!(
-            "chaos: {} violation(s) in {} of {} kills (seed {seed})",
+            "chaos: {} violation(s) in {} of {} faults (seed {seed})",
             report.violations.len(),
             report.kills,
             report.kills_planned
@@ -430,6 +475,49 @@ fn partition(args: PartitionArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `testnet twin`.
+fn twin(args: TwinArgs) -> anyhow::Result<()> {
+    let layout = args.node.dir.layout()?;
+    let validator = &args.node.node;
+    if args.stop {
+        let stopped = testnet::twin::stop(&layout, validator, GRACE)?;
+        println!("{validator}{}: {stopped:?}", testnet::twin::TWIN_SUFFIX);
+        return Ok(());
+    }
+    let options = testnet::twin::TwinOptions {
+        expose: !args.no_expose,
+        expose_timeout: args.expose_timeout,
+    };
+    let children: Children = Arc::default();
+    let json = args.json;
+    let report = runtime()?.block_on(testnet::twin::start(
+        &layout,
+        validator,
+        &options,
+        &children,
+        &|name: &str, what: String| {
+            if json {
+                eprintln!("{name}: {what}");
+            } else {
+                println!("{name}: {what}");
+            }
+        },
+    ))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if options.expose && report.reported_by.is_empty() {
+        bail!(
+            "no honest validator reported the twin in {} attempts of {:?}",
+            report.attempts,
+            options.expose_timeout
+        );
+    }
+    Ok(())
+}
+
 async fn print_status(layout: &Layout) {
     println!(
         "testnet in {} (chain {})",
@@ -437,7 +525,7 @@ async fn print_status(layout: &Layout) {
         layout.chain_id
     );
     println!(
-        "{:<13} {:<8} {:<8} {:<8} peers / api",
+        "{:<16} {:<8} {:<8} {:<8} peers / api",
         "node", "process", "pid", "height"
     );
     for node in net::status(layout).await {
@@ -453,9 +541,25 @@ async fn print_status(layout: &Layout) {
             Err(reason) => ("-".into(), reason.clone()),
         };
         println!(
-            "{:<13} {:<8} {:<8} {:<8} {}",
+            "{:<16} {:<8} {:<8} {:<8} {}",
             node.name, node.process, pid, height, api
         );
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    for twin in &layout.twins {
+        println!(
+            "twin: {} signs with {}'s key, started {:.0} s ago ({})",
+            twin.node.name,
+            twin.of,
+            now_ms.saturating_sub(twin.started_ms) as f64 / 1000.0,
+            twin.node.dir.display()
+        );
+    }
+    match testnet::partition::Record::read(layout) {
+        Some(record) => println!("partition: {}", record.describe(now_ms)),
+        None => println!("partition: none (every node is connected)"),
     }
 }
 

@@ -40,6 +40,16 @@
 //!
 //! A cut is symmetric only if both sides are told: the testnet writes each
 //! node of a partition the peers on the other side.
+//!
+//! **One-way cuts.** `ignored` lists validators whose messages this node
+//! discards while it still sends to them: it talks but does not listen.
+//! The testnet's equivocating twin (a second process with one validator's
+//! key) is started this way, so that it stays in the view it was copied
+//! in and keeps re-sending its vote there instead of catching up.
+//!
+//! ```toml
+//! ignored = ["a1b2…"]               # heard by them, deaf to them
+//! ```
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -115,6 +125,8 @@ pub enum PartitionError {
 struct RawFile {
     libp2p: Vec<String>,
     validators: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored: Vec<String>,
 }
 
 /// The peers a node is cut off from. See the [module documentation](self).
@@ -124,12 +136,15 @@ pub struct PartitionFile {
     pub libp2p: BTreeSet<PeerId>,
     /// Validator identities on the validators' network.
     pub validators: BTreeSet<ed25519::PublicKey>,
+    /// Validator identities whose messages are discarded on receipt only:
+    /// this node still sends to them (a one-way cut).
+    pub ignored: BTreeSet<ed25519::PublicKey>,
 }
 
 impl PartitionFile {
     /// Whether it cuts nothing.
     pub fn is_empty(&self) -> bool {
-        self.libp2p.is_empty() && self.validators.is_empty()
+        self.libp2p.is_empty() && self.validators.is_empty() && self.ignored.is_empty()
     }
 
     /// Parses a file's text (empty text: no cut).
@@ -148,17 +163,8 @@ impl PartitionFile {
                 })?;
             file.libp2p.insert(peer);
         }
-        for (index, value) in raw.validators.iter().enumerate() {
-            let bad = || PartitionError::BadEntry {
-                list: "validators",
-                index,
-                value: value.clone(),
-                expected: "an ed25519 public key in hex (64 digits)",
-            };
-            let bytes = hex::decode(value).map_err(|_| bad())?;
-            let key = ed25519::PublicKey::decode(Copying(&bytes[..])).map_err(|_| bad())?;
-            file.validators.insert(key);
-        }
+        file.validators = validator_keys("validators", &raw.validators)?;
+        file.ignored = validator_keys("ignored", &raw.ignored)?;
         Ok(file)
     }
 
@@ -168,6 +174,11 @@ impl PartitionFile {
             libp2p: self.libp2p.iter().map(ToString::to_string).collect(),
             validators: self
                 .validators
+                .iter()
+                .map(|key| hex::encode(key.encode()))
+                .collect(),
+            ignored: self
+                .ignored
                 .iter()
                 .map(|key| hex::encode(key.encode()))
                 .collect(),
@@ -209,6 +220,26 @@ impl PartitionFile {
     }
 }
 
+/// The validator keys of the list `list` of a partition file.
+fn validator_keys(
+    list: &'static str,
+    values: &[String],
+) -> Result<BTreeSet<ed25519::PublicKey>, PartitionError> {
+    let mut keys = BTreeSet::new();
+    for (index, value) in values.iter().enumerate() {
+        let bad = || PartitionError::BadEntry {
+            list,
+            index,
+            value: value.clone(),
+            expected: "an ed25519 public key in hex (64 digits)",
+        };
+        let bytes = hex::decode(value).map_err(|_| bad())?;
+        let key = ed25519::PublicKey::decode(Copying(&bytes[..])).map_err(|_| bad())?;
+        keys.insert(key);
+    }
+    Ok(keys)
+}
+
 /// The file's text, empty if it does not exist.
 fn read_text(path: &Path) -> Result<String, PartitionError> {
     let error = |source| PartitionError::Io {
@@ -237,20 +268,42 @@ fn read_text(path: &Path) -> Result<String, PartitionError> {
 /// partition file's watcher. Empty (nothing cut) unless fault injection
 /// sets it.
 #[derive(Clone, Debug, Default)]
-pub struct ValidatorCut(Arc<RwLock<BTreeSet<ed25519::PublicKey>>>);
+pub struct ValidatorCut(Arc<RwLock<Cuts>>);
+
+/// Both sets of a [`ValidatorCut`].
+#[derive(Debug, Default)]
+struct Cuts {
+    /// Cut both ways.
+    both: BTreeSet<ed25519::PublicKey>,
+    /// Heard from no more, still sent to.
+    ignored: BTreeSet<ed25519::PublicKey>,
+}
 
 impl ValidatorCut {
-    /// Replaces the cut set.
+    /// Replaces the set of peers cut both ways.
     pub fn set(&self, peers: BTreeSet<ed25519::PublicKey>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = peers;
+        self.0.write().unwrap_or_else(|p| p.into_inner()).both = peers;
     }
 
-    /// Whether `peer` is cut off.
+    /// Replaces the set of peers whose messages are discarded while they
+    /// are still sent to (a one-way cut).
+    pub fn set_ignored(&self, peers: BTreeSet<ed25519::PublicKey>) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).ignored = peers;
+    }
+
+    /// Whether `peer` is cut off both ways.
     pub fn contains(&self, peer: &ed25519::PublicKey) -> bool {
         self.0
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .both
             .contains(peer)
+    }
+
+    /// Whether what `peer` sends is discarded (cut both ways, or ignored).
+    pub fn discards(&self, peer: &ed25519::PublicKey) -> bool {
+        let cuts = self.0.read().unwrap_or_else(|p| p.into_inner());
+        cuts.both.contains(peer) || cuts.ignored.contains(peer)
     }
 
     /// `recipients` without the cut peers. `All` becomes the uncut ones of
@@ -261,7 +314,8 @@ impl ValidatorCut {
         recipients: Recipients<ed25519::PublicKey>,
         peers: &[ed25519::PublicKey],
     ) -> Recipients<ed25519::PublicKey> {
-        let cut = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let cuts = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let cut = &cuts.both;
         if cut.is_empty() {
             return recipients;
         }
@@ -335,7 +389,7 @@ impl<R: Receiver<PublicKey = ed25519::PublicKey>> Receiver for CutReceiver<R> {
     async fn recv(&mut self) -> Result<Message<Self::PublicKey>, Self::Error> {
         loop {
             let (peer, message) = self.inner.recv().await?;
-            if !self.cut.contains(&peer) {
+            if !self.cut.discards(&peer) {
                 return Ok((peer, message));
             }
         }
@@ -399,15 +453,18 @@ impl PartitionWatch {
         if first && file.is_empty() {
             return Ok(());
         }
-        let (libp2p, validators) = (file.libp2p.len(), file.validators.len());
+        let (libp2p, validators, ignored) =
+            (file.libp2p.len(), file.validators.len(), file.ignored.len());
         self.network.partition(file.libp2p).await?;
         self.cut.set(file.validators);
-        if libp2p + validators == 0 {
+        self.cut.set_ignored(file.ignored);
+        if libp2p + validators + ignored == 0 {
             tracing::warn!("partition healed (fault injection)");
         } else {
             tracing::warn!(
                 libp2p,
                 validators,
+                ignored,
                 "partitioned (fault injection): cut off from these peers"
             );
         }
@@ -444,6 +501,7 @@ mod tests {
         let file = PartitionFile {
             libp2p: [peer].into(),
             validators: [key(1), key(2)].into(),
+            ignored: [key(3)].into(),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("partition.toml");
@@ -461,6 +519,12 @@ mod tests {
         assert!(error.to_string().contains("libp2p[0]"), "{error}");
         let error = PartitionFile::parse("validators = [\"00ff\"]").unwrap_err();
         assert!(error.to_string().contains("validators[0]"), "{error}");
+        let error = PartitionFile::parse("ignored = [\"zz\"]").unwrap_err();
+        assert!(error.to_string().contains("ignored[0]"), "{error}");
+        // A file without the one-way list (written before it existed)
+        // still reads.
+        let old = PartitionFile::parse("libp2p = []\nvalidators = []").unwrap();
+        assert!(old.is_empty());
         let error = PartitionFile::parse("peers = []").unwrap_err();
         assert!(error.to_string().contains("peers"), "{error}");
         std::fs::write(&path, "#".repeat(MAX_PARTITION_FILE_BYTES as usize + 1)).unwrap();
@@ -545,5 +609,27 @@ mod tests {
         assert_eq!(from, key(2), "healed: the cut peer is heard again");
         assert!(receiver.recv().await.is_ok());
         assert!(receiver.recv().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_ignored_peer_is_still_sent_to_but_never_heard() {
+        let cut = ValidatorCut::default();
+        cut.set_ignored([key(2)].into());
+        let peers = [key(1), key(2)];
+        // Sending is untouched: `All` stays `All`.
+        assert!(matches!(
+            cut.recipients(Recipients::All, &peers),
+            Recipients::All
+        ));
+        assert!(!cut.contains(&key(2)));
+        assert!(cut.discards(&key(2)));
+        let message = |seed: u64| (key(seed), IoBuf::from(vec![seed as u8]));
+        let mut receiver = CutReceiver::new(Script(vec![message(2), message(1), message(2)]), cut);
+        let (from, _) = receiver.recv().await.unwrap();
+        assert_eq!(from, key(1));
+        assert!(
+            receiver.recv().await.is_err(),
+            "the ignored peer is never heard"
+        );
     }
 }

@@ -1,17 +1,24 @@
-//! # `testnet chaos`: SIGKILL validators at random moments under load
+//! # `testnet chaos`: kill, pause, restart and partition nodes at random under load
 //!
 //! Against a running testnet, drives signed field bets with the load
 //! generator ([`crate::load`], whose observer acknowledges each bet when
 //! the player node's WebSocket delivers its finalized receipt), then, `kills`
 //! times in a row:
 //!
-//! 1. waits a random moment (up to `max_wait`), picks a random validator
-//!    and SIGKILLs it mid-load (its RocksDB ledger and consensus journal are
-//!    being written all the time), holds it down a random `hold`, and
-//!    starts it again on the same data directory;
+//! 1. waits a random moment (up to `max_wait`), picks a random target (a
+//!    validator, or with [`Targets::All`] any validator or player node) and
+//!    a random fault of the `faults` mix ([`ChaosFault`]): **kill**
+//!    (SIGKILL mid-load, while its RocksDB ledger and consensus journal are
+//!    being written, down a random `hold`, then started again on the same
+//!    data directory), **pause** (SIGSTOP, SIGCONT after a random `hold`),
+//!    **restart** (SIGTERM, SIGKILL after a grace period, started again) or
+//!    **partition** (cut off from every other node through the partition
+//!    files, [`crate::partition`], healed after a random `hold`). With
+//!    several kinds in the mix, the first faults take every kind once (in a
+//!    seeded order), the rest are drawn at random;
 //! 2. waits until it has **caught up**: its height reaches the highest
-//!    height the other nodes had when it was started again (the recovery
-//!    time is from that start to then);
+//!    height the other nodes had when the fault ended (its start, SIGCONT
+//!    or heal; the recovery time is from then to the catch-up);
 //! 3. checks that **nothing acknowledged is lost**: every bet acknowledged
 //!    since the previous iteration is asked for on every node
 //!    (`GET /v1/txs/{hash}`) and must be there with the acknowledged
@@ -28,12 +35,16 @@
 //!    `bitcraps_equivocations_total` (the conflicting notarize, conflicting
 //!    finalize and nullify-and-finalize votes its simplex engine received
 //!    from any one signer in one view) must be zero. The counter lives in
-//!    the process, so it is read from the victim just before each kill and
-//!    from every validator after each recovery, and the counts of all
-//!    incarnations are added up. This fails whenever a validator that
+//!    the process, so it is read from the victim just before each kill or
+//!    restart and from every validator after each recovery, and the counts
+//!    of all incarnations are added up. This fails whenever a validator that
 //!    forgot a vote across the kill (an unsynced journal) votes again
 //!    differently in that view: any peer holding both signed votes reports
-//!    it.
+//!    it. **Injected twins** (`testnet twin`, [`crate::twin`]) equivocate
+//!    on purpose: on a testnet that has one, the counters may be non-zero,
+//!    and the check becomes attribution through the ledger instead — every
+//!    validator the chain slashed (`GET /v1/validators`) must be one with
+//!    an injected twin; an honest validator slashed is a double sign.
 //!
 //! After the last kill the load stops and drains, then every bet ever
 //! acknowledged is checked on every node and the whole chain is checked
@@ -126,23 +137,95 @@ pub enum ChaosError {
     Layout(#[from] LayoutError),
 }
 
+/// What a chaos fault does to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChaosFault {
+    /// SIGKILL, down for the hold, started again.
+    Kill,
+    /// SIGSTOP, SIGCONT after the hold.
+    Pause,
+    /// SIGTERM (SIGKILL after the grace period), started again at once.
+    Restart,
+    /// Cut off from every other node, healed after the hold.
+    Partition,
+}
+
+impl ChaosFault {
+    /// Every kind, in the order `--faults` lists them.
+    pub const ALL: [ChaosFault; 4] = [
+        ChaosFault::Kill,
+        ChaosFault::Pause,
+        ChaosFault::Restart,
+        ChaosFault::Partition,
+    ];
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChaosFault::Kill => "kill",
+            ChaosFault::Pause => "pause",
+            ChaosFault::Restart => "restart",
+            ChaosFault::Partition => "partition",
+        }
+    }
+}
+
+impl std::str::FromStr for ChaosFault {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ChaosFault, String> {
+        ChaosFault::ALL
+            .into_iter()
+            .find(|kind| kind.name() == text.trim())
+            .ok_or_else(|| format!("unknown fault {text:?}; use kill, pause, restart or partition"))
+    }
+}
+
+/// Which nodes faults hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Targets {
+    /// Validators only.
+    Validators,
+    /// Validators and player nodes (not the bootstrap peer, which has no
+    /// ledger to catch up).
+    All,
+}
+
+impl std::str::FromStr for Targets {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Targets, String> {
+        match text.trim() {
+            "validators" => Ok(Targets::Validators),
+            "all" => Ok(Targets::All),
+            other => Err(format!("unknown targets {other:?}; use validators or all")),
+        }
+    }
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct ChaosOptions {
-    /// Kills in a row.
+    /// Faults in a row.
     pub kills: u32,
+    /// The kinds of fault drawn from (at least one).
+    pub faults: Vec<ChaosFault>,
+    /// Which nodes they hit.
+    pub targets: Targets,
     /// The seed of every random choice.
     pub seed: u64,
     /// The load (its `duration` is a limit only: the load is stopped after
     /// the last kill's checks).
     pub load: LoadOptions,
-    /// The longest wait before a kill (drawn from zero to this).
+    /// The longest wait before a fault (drawn from zero to this).
     pub max_wait: Duration,
-    /// The shortest time a killed validator stays down.
+    /// The shortest time a target stays killed, paused or cut off.
     pub min_hold: Duration,
-    /// The longest time a killed validator stays down.
+    /// The longest time a target stays killed, paused or cut off.
     pub max_hold: Duration,
-    /// How long a restarted validator may take to catch up.
+    /// How long a target may take to catch up after its fault.
     pub catch_up_timeout: Duration,
 }
 
@@ -168,6 +251,11 @@ pub enum ChaosViolation {
         /// Its count over every incarnation.
         count: u64,
     },
+    /// The chain slashed a validator that has no injected twin.
+    HonestSlashed {
+        /// The validator.
+        node: String,
+    },
     /// A restarted validator did not catch up in time.
     Stalled {
         /// The node.
@@ -190,6 +278,10 @@ impl fmt::Display for ChaosViolation {
                 f,
                 "double sign: {reported_by}'s engine reported {count} equivocation(s)"
             ),
+            ChaosViolation::HonestSlashed { node } => write!(
+                f,
+                "double sign: the chain slashed {node}, which has no injected twin"
+            ),
             ChaosViolation::Stalled {
                 node,
                 height,
@@ -203,20 +295,23 @@ impl fmt::Display for ChaosViolation {
     }
 }
 
-/// One kill and its checks.
+/// One fault and its checks.
 #[derive(Clone, Debug, Serialize)]
 pub struct Iteration {
     /// 1-based.
     pub index: u32,
-    /// The validator killed.
+    /// What was done.
+    pub kind: ChaosFault,
+    /// The node it was done to.
     pub node: String,
-    /// Its pid when killed.
+    /// Its pid when the fault began.
     pub pid: i32,
-    /// The wait before the kill, ms.
+    /// The wait before the fault, ms.
     pub waited_ms: u64,
-    /// The highest height any node had just before the kill.
+    /// The highest height any node had just before the fault.
     pub height_at_kill: u64,
-    /// How long it was down, ms (from SIGKILL to its start).
+    /// How long the fault lasted, ms (from its start to the target's
+    /// start, SIGCONT or heal).
     pub down_ms: u64,
     /// The height it had to reach.
     pub target_height: u64,
@@ -238,10 +333,11 @@ impl fmt::Display for Iteration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "[{:>3}] {} SIGKILL (pid {}) after {:.1} s at height {}, down {:.1} s; caught up to {} in {:.2} s; \
+            "[{:>3}] {} {} (pid {}) after {:.1} s at height {}, for {:.1} s; caught up to {} in {:.2} s; \
              acked {}, {} receipts checked; agree through {}; equivocations {}",
             self.index,
             self.node,
+            self.kind.name(),
             self.pid,
             self.waited_ms as f64 / 1000.0,
             self.height_at_kill,
@@ -266,10 +362,20 @@ impl fmt::Display for Iteration {
 pub struct ChaosReport {
     /// The seed.
     pub seed: u64,
-    /// Kills asked for.
+    /// Faults asked for.
     pub kills_planned: u32,
-    /// Kills done.
+    /// Faults done.
     pub kills: u32,
+    /// Faults done, by kind.
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// Which nodes were targets.
+    pub targets: Targets,
+    /// Validators with an injected twin (their equivocations are expected).
+    pub twinned: Vec<String>,
+    /// The 1-minute load average after each fault: mean.
+    pub load_average_mean: Option<f64>,
+    /// The 1-minute load average after each fault: highest.
+    pub load_average_max: Option<f64>,
     /// Bets the nodes accepted.
     pub submitted: u64,
     /// Bets acknowledged as finalized.
@@ -316,9 +422,27 @@ impl fmt::Display for ChaosReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "kills {} of {} (seed {}), {:.0} s",
-            self.kills, self.kills_planned, self.seed, self.elapsed_secs
+            "faults {} of {} (seed {}, targets {}), {:.0} s: {}",
+            self.kills,
+            self.kills_planned,
+            self.seed,
+            match self.targets {
+                Targets::Validators => "validators",
+                Targets::All => "validators and players",
+            },
+            self.elapsed_secs,
+            self.faults_by_kind
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
+        if let (Some(mean), Some(max)) = (self.load_average_mean, self.load_average_max) {
+            writeln!(
+                f,
+                "load average (1 min) after each fault: mean {mean:.1}, max {max:.1}"
+            )?;
+        }
         writeln!(
             f,
             "bets submitted {}, acknowledged {}, lost {}  ({} receipts compared during the run, {} at the end: every acknowledged bet on {} nodes)",
@@ -336,11 +460,20 @@ impl fmt::Display for ChaosReport {
             self.checked_height
                 .map_or_else(|| "-".into(), |h| h.to_string())
         )?;
-        writeln!(
-            f,
-            "double signs {}  ({EQUIVOCATIONS_METRIC} of every validator, every incarnation)",
-            self.double_signs
-        )?;
+        if self.twinned.is_empty() {
+            writeln!(
+                f,
+                "double signs {}  ({EQUIVOCATIONS_METRIC} of every validator, every incarnation)",
+                self.double_signs
+            )?;
+        } else {
+            writeln!(
+                f,
+                "equivocations {} reported, all attributed to the injected twins of {} (no other validator slashed)",
+                self.double_signs,
+                self.twinned.join(", ")
+            )?;
+        }
         if self.stalls > 0 {
             writeln!(f, "stalled recoveries {}", self.stalls)?;
         }
@@ -351,12 +484,12 @@ impl fmt::Display for ChaosReport {
         ) {
             (Some(p50), Some(p90), Some(max)) => writeln!(
                 f,
-                "recovery (restart to caught up): p50 {:.2} s  p90 {:.2} s  max {:.2} s",
+                "recovery (end of fault to caught up): p50 {:.2} s  p90 {:.2} s  max {:.2} s",
                 p50 / 1000.0,
                 p90 / 1000.0,
                 max / 1000.0
             )?,
-            _ => writeln!(f, "recovery: no kill completed")?,
+            _ => writeln!(f, "recovery: no fault completed")?,
         }
         if self.ok() {
             write!(f, "OK")
@@ -393,29 +526,114 @@ impl Rng {
     }
 }
 
-/// One kill of a run's schedule.
+/// One fault of a run's schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kill {
-    /// Which validator (its index among the layout's validators).
+    /// Which target (its index among the targets, validators first, in
+    /// layout order).
     pub validator: usize,
-    /// The wait before the kill.
+    /// What is done to it.
+    pub kind: ChaosFault,
+    /// The wait before the fault.
     pub wait: Duration,
-    /// How long it stays down.
+    /// How long it stays killed, paused or cut off.
     pub hold: Duration,
 }
 
-/// The kills of a run with `options` over `validators` validators: from
-/// the seed alone (the victims from the seed and `validators` only), so a
-/// run's schedule replays exactly.
-pub fn schedule(options: &ChaosOptions, validators: usize) -> Vec<Kill> {
+/// The faults of a run with `options` over `targets` targets: from the
+/// seed alone (the victims from the seed and `targets` only), so a run's
+/// schedule replays exactly. A run of kills alone draws what runs before
+/// the mix did, so their seeds replay too. With several kinds, the first
+/// `faults.len()` faults take each kind once, in a seeded order.
+pub fn schedule(options: &ChaosOptions, targets: usize) -> Vec<Kill> {
     let mut rng = Rng(options.seed);
-    (0..options.kills)
-        .map(|_| Kill {
-            validator: rng.below(validators as u64) as usize,
-            wait: rng.between(Duration::ZERO, options.max_wait),
-            hold: rng.between(options.min_hold, options.max_hold),
+    let mut kinds = Rng(options.seed ^ 0x6b69_6e64);
+    let mut mix: Vec<ChaosFault> = options.faults.clone();
+    mix.sort();
+    mix.dedup();
+    if mix.is_empty() {
+        mix.push(ChaosFault::Kill);
+    }
+    let mut first = mix.clone();
+    // Fisher-Yates with the kinds' own generator.
+    for i in (1..first.len()).rev() {
+        first.swap(i, kinds.below(i as u64 + 1) as usize);
+    }
+    (0..options.kills as usize)
+        .map(|i| {
+            let validator = rng.below(targets as u64) as usize;
+            let wait = rng.between(Duration::ZERO, options.max_wait);
+            let hold = rng.between(options.min_hold, options.max_hold);
+            let kind = match first.get(i) {
+                Some(kind) if mix.len() > 1 => *kind,
+                _ => mix[kinds.below(mix.len() as u64) as usize],
+            };
+            Kill {
+                validator,
+                kind,
+                wait,
+                hold,
+            }
         })
         .collect()
+}
+
+/// The nodes faults may hit: the validators, then (with
+/// [`Targets::All`]) the player nodes, in layout order.
+pub fn targets(layout: &Layout, targets: Targets) -> Vec<NodeEntry> {
+    let mut out: Vec<NodeEntry> = layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Validator)
+        .cloned()
+        .collect();
+    if targets == Targets::All {
+        out.extend(
+            layout
+                .nodes
+                .iter()
+                .filter(|n| n.role == Role::Player)
+                .cloned(),
+        );
+    }
+    out
+}
+
+/// The 1-minute load average (`/proc/loadavg`), where there is one.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The validators the chain slashed, by node name (matched on their
+/// validator-network address).
+async fn slashed(layout: &Layout, nodes: &[(NodeEntry, ApiClient)]) -> Option<Vec<String>> {
+    for (_, client) in nodes {
+        let Ok(validators) = client.validators().await else {
+            continue;
+        };
+        return Some(
+            validators
+                .into_iter()
+                .filter(|v| v.slashed)
+                .map(|v| {
+                    layout
+                        .nodes
+                        .iter()
+                        .find(|n| {
+                            n.validator_port
+                                .is_some_and(|p| v.network_address.ends_with(&format!(":{p}")))
+                        })
+                        .map_or_else(|| v.network_address.clone(), |n| n.name.clone())
+                })
+                .collect(),
+        );
+    }
+    None
 }
 
 /// Sums the `bitcraps_equivocations_total` series of a `/metrics` text;
@@ -476,6 +694,25 @@ impl Signatures {
 
     fn total(&self) -> u64 {
         self.by_node().values().sum()
+    }
+
+    /// Double signs: any count at all on a testnet without injected
+    /// twins; with twins, the counts are theirs, and a validator the chain
+    /// slashed without a twin of its own is the violation.
+    fn violations_with(
+        &self,
+        twinned: &[String],
+        slashed: Option<&[String]>,
+    ) -> Vec<ChaosViolation> {
+        if twinned.is_empty() {
+            return self.violations();
+        }
+        slashed
+            .unwrap_or_default()
+            .iter()
+            .filter(|node| !twinned.contains(node))
+            .map(|node| ChaosViolation::HonestSlashed { node: node.clone() })
+            .collect()
     }
 
     fn violations(&self) -> Vec<ChaosViolation> {
@@ -627,6 +864,8 @@ pub async fn run(
             reason: e.to_string(),
         })?;
     }
+    let victims = targets(layout, options.targets);
+    let twinned: Vec<String> = crate::twin::twinned(layout).into_iter().collect();
     let mut checker = Checker::new(layout)?;
     let mut signatures = Signatures::default();
     for validator in &validators {
@@ -671,11 +910,19 @@ pub async fn run(
         }
     }
     progress(&format!(
-        "bets are being acknowledged; {} kills of {} validators (seed {})",
+        "bets are being acknowledged; {} faults ({}) of {} nodes (seed {})",
         options.kills,
-        validators.len(),
+        options
+            .faults
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        victims.len(),
         options.seed
     ));
+    let mut loads = Vec::new();
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
 
     // The sample of older bets has its own generator: the schedule does
     // not depend on how many bets there were.
@@ -685,37 +932,66 @@ pub async fn run(
     let mut violations: Vec<ChaosViolation> = Vec::new();
     let mut recoveries = Vec::new();
     let mut receipts_checked = 0;
-    for (kill, index) in schedule(options, validators.len()).into_iter().zip(1..) {
+    for (kill, index) in schedule(options, victims.len()).into_iter().zip(1..) {
         if load_task.is_finished() {
             break;
         }
-        let victim = &validators[kill.validator];
+        let victim = &victims[kill.validator];
+        let is_validator = victim.role == Role::Validator;
         let (waited, hold) = (kill.wait, kill.hold);
         tokio::time::sleep(waited).await;
 
-        // Kill, hold, start again. The victim's count is read last thing
-        // before its process goes (best effort: the previous iteration's
-        // reading stands if it does not answer now).
-        let _ = signatures.read(victim).await;
+        // The victim's count is read last thing before a kill or restart
+        // ends its process (best effort: the previous iteration's reading
+        // stands if it does not answer now).
+        if is_validator && matches!(kill.kind, ChaosFault::Kill | ChaosFault::Restart) {
+            let _ = signatures.read(victim).await;
+        }
         let height_at_kill = heights(&nodes)
             .await
             .into_iter()
             .filter_map(|(_, h)| h)
             .max()
             .unwrap_or(0);
-        let record = {
-            let (name, pid_file) = (victim.name.clone(), victim.pid_file());
-            tokio::task::spawn_blocking(move || process::kill(&name, &pid_file))
+        let pid = process::live(&victim.pid_file()).map_or(0, |r| r.pid);
+        let began = Instant::now();
+        match kill.kind {
+            ChaosFault::Kill => {
+                let (name, pid_file) = (victim.name.clone(), victim.pid_file());
+                tokio::task::spawn_blocking(move || process::kill(&name, &pid_file))
+                    .await
+                    .expect("the kill task does not panic")?;
+                signatures.killed(&victim.name);
+                tokio::time::sleep(hold).await;
+                process::reap(&mut children);
+                children.push((victim.name.clone(), net::start_node(layout, victim)?));
+            }
+            ChaosFault::Restart => {
+                let (name, pid_file) = (victim.name.clone(), victim.pid_file());
+                tokio::task::spawn_blocking(move || {
+                    process::stop(&name, &pid_file, crate::faults::RESTART_GRACE)
+                })
                 .await
-                .expect("the kill task does not panic")?
-        };
-        let killed = Instant::now();
-        signatures.killed(&victim.name);
-        tokio::time::sleep(hold).await;
-        process::reap(&mut children);
-        children.push((victim.name.clone(), net::start_node(layout, victim)?));
+                .expect("the stop task does not panic")?;
+                signatures.killed(&victim.name);
+                process::reap(&mut children);
+                children.push((victim.name.clone(), net::start_node(layout, victim)?));
+            }
+            ChaosFault::Pause => {
+                process::pause(&victim.name, &victim.pid_file())?;
+                tokio::time::sleep(hold).await;
+                process::resume(&victim.name, &victim.pid_file())?;
+            }
+            ChaosFault::Partition => {
+                crate::partition::cut(layout, std::slice::from_ref(&victim.name))?;
+                crate::partition::plan_heal(layout, hold)?;
+                tokio::time::sleep(hold).await;
+                crate::partition::heal(layout)?;
+            }
+        }
+        *by_kind.entry(kill.kind.name().to_owned()).or_default() += 1;
         let restarted = Instant::now();
-        let down = restarted - killed;
+        let down = restarted - began;
         let others: Vec<(NodeEntry, ApiClient)> = nodes
             .iter()
             .filter(|(n, _)| n.name != victim.name)
@@ -810,12 +1086,19 @@ pub async fn run(
             for validator in &validators {
                 signatures.read(validator).await?;
             }
-            found.extend(signatures.violations());
+            let slashed_now = if twinned.is_empty() {
+                None
+            } else {
+                slashed(layout, &nodes).await
+            };
+            found.extend(signatures.violations_with(&twinned, slashed_now.as_deref()));
         }
+        loads.extend(load_average());
         iterations.push(Iteration {
             index,
+            kind: kill.kind,
             node: victim.name.clone(),
-            pid: record.pid,
+            pid,
             waited_ms: waited.as_millis() as u64,
             height_at_kill,
             down_ms: down.as_millis() as u64,
@@ -879,7 +1162,12 @@ pub async fn run(
     for validator in &validators {
         signatures.read(validator).await?;
     }
-    for violation in signatures.violations() {
+    let slashed_at_end = if twinned.is_empty() {
+        None
+    } else {
+        slashed(layout, &nodes).await
+    };
+    for violation in signatures.violations_with(&twinned, slashed_at_end.as_deref()) {
         if !violations.contains(&violation) {
             violations.push(violation);
         }
@@ -892,6 +1180,12 @@ pub async fn run(
         seed: options.seed,
         kills_planned: options.kills,
         kills: iterations.len() as u32,
+        faults_by_kind: by_kind,
+        targets: options.targets,
+        twinned,
+        load_average_mean: (!loads.is_empty())
+            .then(|| loads.iter().sum::<f64>() / loads.len() as f64),
+        load_average_max: loads.iter().copied().reduce(f64::max),
         submitted: load_report.as_ref().map_or(0, |r| r.submitted),
         acknowledged: ledgered.all.len() as u64,
         lost: count(|v| matches!(v, ChaosViolation::Lost { .. })),
@@ -913,6 +1207,8 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -1006,6 +1302,8 @@ mod tests {
     fn the_schedule_depends_on_the_seed_alone() {
         let options = |seed, max_hold| ChaosOptions {
             kills: 50,
+            faults: vec![ChaosFault::Kill],
+            targets: Targets::Validators,
             seed,
             load: LoadOptions {
                 rate: 1.0,
@@ -1032,7 +1330,83 @@ mod tests {
         let victims = |kills: Vec<Kill>| kills.iter().map(|k| k.validator).collect::<Vec<_>>();
         assert_eq!(
             victims(schedule(&options(7, Duration::from_secs(1)), 4)),
-            victims(kills)
+            victims(kills.clone())
+        );
+        assert!(kills.iter().all(|k| k.kind == ChaosFault::Kill));
+
+        // A mix: the same victims, waits and holds as kills alone, every
+        // kind in the first four faults, and the mix again for the same
+        // seed.
+        let mixed = |seed| {
+            let mut o = options(seed, three);
+            o.faults = ChaosFault::ALL.to_vec();
+            schedule(&o, 4)
+        };
+        let mix = mixed(7);
+        assert_eq!(mix, mixed(7));
+        assert_eq!(victims(mix.clone()), victims(kills));
+        for seed in [1, 7, 11, 2026] {
+            let first: BTreeSet<ChaosFault> = mixed(seed)[..4].iter().map(|k| k.kind).collect();
+            assert_eq!(first.len(), 4, "seed {seed}: {first:?}");
+        }
+        let later: BTreeSet<ChaosFault> = mix[4..].iter().map(|k| k.kind).collect();
+        assert_eq!(later.len(), 4, "50 faults draw every kind again");
+    }
+
+    #[test]
+    fn faults_and_targets_parse_from_their_names() {
+        for kind in ChaosFault::ALL {
+            assert_eq!(kind.name().parse::<ChaosFault>(), Ok(kind));
+        }
+        assert!("melt".parse::<ChaosFault>().unwrap_err().contains("kill"));
+        assert_eq!("all".parse::<Targets>(), Ok(Targets::All));
+        assert_eq!("validators".parse::<Targets>(), Ok(Targets::Validators));
+        assert!("some".parse::<Targets>().is_err());
+        let manifest = crate::manifest::Manifest {
+            validators: 4,
+            players: 2,
+            ..crate::manifest::Manifest::default()
+        };
+        let layout = Layout::plan(
+            std::path::Path::new("/tmp/tn"),
+            std::path::Path::new("/bin/bitcraps"),
+            &manifest,
+        );
+        let names = |t| {
+            targets(&layout, t)
+                .into_iter()
+                .map(|n| n.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Targets::Validators).len(), 4);
+        assert_eq!(
+            names(Targets::All)[4..],
+            ["player-0".to_owned(), "player-1".to_owned()]
+        );
+    }
+
+    #[test]
+    fn with_an_injected_twin_only_a_slashed_honest_validator_is_a_double_sign() {
+        let mut signatures = Signatures::default();
+        signatures.current.insert("validator-0".into(), 3);
+        // Without twins any count is a violation.
+        assert_eq!(signatures.violations_with(&[], None).len(), 1);
+        let twinned = ["validator-3".to_owned()];
+        // The twin's validator slashed: expected.
+        assert!(
+            signatures
+                .violations_with(&twinned, Some(&["validator-3".to_owned()]))
+                .is_empty()
+        );
+        // Another one slashed: a double sign.
+        assert_eq!(
+            signatures.violations_with(
+                &twinned,
+                Some(&["validator-3".to_owned(), "validator-1".to_owned()])
+            ),
+            vec![ChaosViolation::HonestSlashed {
+                node: "validator-1".into()
+            }]
         );
     }
 }

@@ -10,6 +10,7 @@
 //! | pause | SIGSTOP, wait `hold`, SIGCONT |
 //! | restart | SIGTERM (SIGKILL after the grace period), start again |
 //! | partition | cut the node (and a manifest fault's `with`) off from every other node, wait `hold`, heal |
+//! | twin | start an equivocating twin of a validator and hand it the original's links ([`crate::twin`]) |
 //!
 //! [`inject`] runs one fault to the end; [`run_schedule`] runs a
 //! manifest's schedule, each fault at its time after the start (faults may
@@ -83,6 +84,17 @@ pub async fn inject(
             lock(children).push((node.to_owned(), child));
         }
         FaultKind::Partition => partition(layout, &[node.to_owned()], hold, report).await?,
+        FaultKind::Twin => {
+            let twin = crate::twin::start(
+                layout,
+                node,
+                &crate::twin::TwinOptions::default(),
+                children,
+                report,
+            )
+            .await?;
+            report(node, twin.to_string());
+        }
     }
     Ok(())
 }
@@ -96,6 +108,7 @@ pub async fn partition(
     report: &(dyn Fn(&str, String) + Sync),
 ) -> Result<(), NetError> {
     let cut = crate::partition::cut(layout, side)?;
+    crate::partition::plan_heal(layout, hold)?;
     let name = side.first().map(String::as_str).unwrap_or_default();
     report(name, format!("partitioned: {cut}"));
     tokio::time::sleep(hold).await;

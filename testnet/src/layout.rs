@@ -12,6 +12,8 @@
 //! <dir>/nodes/<name>/          one directory per node: config.toml, keys,
 //!                              data/, api.cookie, node.log, node.pid,
 //!                              partition.toml while it is partitioned
+//! <dir>/partition.json         the partition in force (sides, since, heal time)
+//! <dir>/twins/<validator>/     an equivocating twin's node directory
 //! ```
 //!
 //! Ports: node `i` in start order (the bootstrap peer is 0, then the
@@ -139,6 +141,23 @@ pub struct Layout {
     pub manifest: Manifest,
     /// Every node, in start order.
     pub nodes: Vec<NodeEntry>,
+    /// Equivocating twins started by `testnet twin` (see [`crate::twin`]):
+    /// second processes with a validator's key, not nodes of the testnet
+    /// (`check`, `load` and `chaos` leave them out; `status` shows them and
+    /// `down` stops them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub twins: Vec<TwinEntry>,
+}
+
+/// A running (or stopped) equivocating twin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinEntry {
+    /// The validator whose key it signs with.
+    pub of: String,
+    /// Its process, directory and ports (`name` is `<validator>-twin`).
+    pub node: NodeEntry,
+    /// When it was started, ms since the Unix epoch.
+    pub started_ms: u64,
 }
 
 impl Layout {
@@ -175,6 +194,7 @@ impl Layout {
             chain_id: String::new(),
             manifest: manifest.clone(),
             nodes,
+            twins: Vec::new(),
         }
     }
 
@@ -249,6 +269,11 @@ impl Layout {
     /// The supervisor's pid file.
     pub fn supervisor_pid_file(&self) -> PathBuf {
         self.dir.join(SUPERVISOR_PID_FILE)
+    }
+
+    /// The twin of validator `of`, if one was started.
+    pub fn twin(&self, of: &str) -> Option<&TwinEntry> {
+        self.twins.iter().find(|t| t.of == of)
     }
 }
 

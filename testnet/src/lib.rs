@@ -20,7 +20,8 @@
 //! | [`faults`] | kill, pause, restart, partition, by command or on a schedule |
 //! | [`partition`] | cutting the testnet in two through the nodes' partition files, and healing it |
 //! | [`check`] | agreement on blocks and state roots, supply conservation |
-//! | [`chaos`] | SIGKILL validators at random under load, checking after each kill |
+//! | [`twin`] | an equivocating twin: a second process with one validator's key |
+//! | [`chaos`] | kill, pause, restart or partition nodes at random under load, checking after each fault |
 //! | [`load`] | signed bets from many wallets at a rate, with latencies |
 //! | [`bench`] | `bitcraps bench`: verification bound, throughput, latency, idle CPU, memory, disk |
 
@@ -36,3 +37,4 @@ pub mod manifest;
 pub mod net;
 pub mod partition;
 pub mod process;
+pub mod twin;

@@ -53,7 +53,17 @@
 //! with = ["validator-1", "player-0"]   # a split: these three | the rest
 //! kind = "partition"
 //! duration_secs = 10
+//!
+//! [[faults]]
+//! at_secs = 150
+//! node = "validator-3"
+//! kind = "twin"           # a second process with its key: it equivocates
 //! ```
+//!
+//! **Twin** starts an equivocating twin of a validator (see
+//! [`crate::twin`]): a second process signing with its key, started from a
+//! copy of its data so that both are in one view, then given the
+//! original's links; the honest validators report it and slash it.
 //!
 //! **Partition** is made by the nodes themselves, not by packet loss (on
 //! loopback that would need root and a packet filter): each node is told,
@@ -224,7 +234,7 @@ impl Fault {
             FaultKind::Pause | FaultKind::Partition => {
                 self.duration_secs.unwrap_or(DEFAULT_FAULT_SECS)
             }
-            FaultKind::Restart => 0,
+            FaultKind::Restart | FaultKind::Twin => 0,
         }
     }
 
@@ -249,6 +259,9 @@ pub enum FaultKind {
     /// Cut `node` (and `with`) off from every other node, then heal after
     /// `duration_secs` (see the module documentation).
     Partition,
+    /// Start an equivocating twin of the validator `node` (see
+    /// [`crate::twin`]).
+    Twin,
 }
 
 impl FaultKind {
@@ -259,6 +272,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Restart => "restart",
             FaultKind::Partition => "partition",
+            FaultKind::Twin => "twin",
         }
     }
 }
@@ -374,6 +388,15 @@ impl Manifest {
                         "is {:?}, which is not a node of this testnet; use one of {}",
                         fault.node,
                         names.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            if fault.kind == FaultKind::Twin && !fault.node.starts_with("validator-") {
+                return bad(
+                    &format!("{key}.node"),
+                    format!(
+                        "is {:?}: a twin doubles a validator's key, so name a validator",
+                        fault.node
                     ),
                 );
             }
@@ -613,6 +636,17 @@ duration_secs = 10
             "[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"pause\"\nduration_secs = 0",
         );
         assert!(pause.contains("duration_secs"), "{pause}");
+        let twin =
+            Manifest::parse("[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"twin\"")
+                .unwrap();
+        assert_eq!(twin.faults[0].kind, FaultKind::Twin);
+        assert_eq!(twin.faults[0].hold_secs(), 0);
+        let player_twin = invalid("[[faults]]\nat_secs = 1\nnode = \"player-0\"\nkind = \"twin\"");
+        assert!(player_twin.contains("name a validator"), "{player_twin}");
+        let twin_hold = invalid(
+            "[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"twin\"\nduration_secs = 3",
+        );
+        assert!(twin_hold.contains("duration_secs"), "{twin_hold}");
         let stray = invalid(
             "[[faults]]\nat_secs = 1\nnode = \"validator-1\"\nkind = \"restart\"\nduration_secs = 3",
         );

@@ -111,6 +111,12 @@ pub enum NetError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// An equivocating twin that cannot be started or stopped.
+    #[error("twin: {reason}")]
+    Twin {
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A node exited while starting.
     #[error("{name} exited while starting ({status}); see its log {log}")]
     Exited {
@@ -169,6 +175,9 @@ pub fn prepare(options: &PrepareOptions) -> Result<(Layout, Prepared), NetError>
             }
             let mut layout = existing;
             layout.binary = options.binary.clone();
+            // A twin of the last run is not restarted: its copy of the
+            // validator's data is stale.
+            layout.twins.clear();
             let genesis_file = layout.genesis_file();
             for node in &mut layout.nodes {
                 node.args = arguments(node, &genesis_file);
@@ -224,7 +233,11 @@ fn absolute(dir: &Path) -> Result<PathBuf, NetError> {
 }
 
 fn refuse_if_running(layout: &Layout) -> Result<(), NetError> {
-    for node in &layout.nodes {
+    for node in layout
+        .nodes
+        .iter()
+        .chain(layout.twins.iter().map(|t| &t.node))
+    {
         if let Some(record) = process::live(&node.pid_file()) {
             return Err(NetError::StillRunning {
                 dir: layout.dir.clone(),
@@ -514,13 +527,18 @@ pub async fn wait_ready(
     Ok(())
 }
 
-/// Stops every node, players first and the bootstrap peer last. Returns
-/// how each ended.
+/// Stops every equivocating twin, then every node, players first and the
+/// bootstrap peer last. Returns how each ended.
 pub fn stop_all(layout: &Layout, grace: Duration) -> Vec<(String, Result<Stopped, ProcessError>)> {
-    layout
-        .nodes
+    // Twins are recorded by `testnet twin` after this layout may have been
+    // read: the file has the latest list.
+    let twins = Layout::load(&layout.dir)
+        .map(|l| l.twins)
+        .unwrap_or_else(|_| layout.twins.clone());
+    twins
         .iter()
-        .rev()
+        .map(|t| &t.node)
+        .chain(layout.nodes.iter().rev())
         .map(|node| {
             (
                 node.name.clone(),
@@ -546,7 +564,11 @@ pub struct NodeStatus {
 /// Reads every node's pid file and API.
 pub async fn status(layout: &Layout) -> Vec<NodeStatus> {
     let mut out = Vec::new();
-    for node in &layout.nodes {
+    for node in layout
+        .nodes
+        .iter()
+        .chain(layout.twins.iter().map(|t| &t.node))
+    {
         let record = process::live(&node.pid_file());
         let process_state = match record {
             Some(r) if process::is_paused(r) => "paused",

@@ -17,6 +17,10 @@
 //! node, so a partitioned node that is killed and restarted stays
 //! partitioned until [`heal`]; `testnet up` heals a reused testnet before
 //! starting it.
+//!
+//! [`cut`] also records the partition in `<dir>/partition.json` (the two
+//! sides, since when, and when a timed partition heals), which `testnet
+//! status` shows as long as it is in force; [`heal`] removes it.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -30,6 +34,68 @@ use crate::net::NetError;
 
 /// The partition file's name in a node's directory.
 pub const PARTITION_FILE: &str = "partition.toml";
+
+/// The record of the partition in force, in the testnet directory.
+pub const RECORD_FILE: &str = "partition.json";
+
+/// The partition in force, as [`cut`] recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// The named nodes.
+    pub side: Vec<String>,
+    /// Every other node.
+    pub rest: Vec<String>,
+    /// When the cut was made, ms since the Unix epoch.
+    pub since_ms: u64,
+    /// When it is due to heal, ms since the Unix epoch (`None`: at
+    /// `testnet heal`).
+    pub heal_at_ms: Option<u64>,
+}
+
+impl Record {
+    /// The record in `layout`'s directory, if a partition is in force.
+    pub fn read(layout: &Layout) -> Option<Record> {
+        let text = std::fs::read_to_string(layout.dir.join(RECORD_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn write(&self, layout: &Layout) -> Result<(), NetError> {
+        let path = layout.dir.join(RECORD_FILE);
+        let tmp = layout.dir.join(format!("{RECORD_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self).expect("a record always serializes");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| file_error(path.clone())(e.to_string()))
+    }
+
+    /// One line for `testnet status`, at `now_ms`.
+    pub fn describe(&self, now_ms: u64) -> String {
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        let mut line = format!(
+            "{} cut off from {} for {:.0} s",
+            self.side.join(", "),
+            self.rest.join(", "),
+            secs(now_ms.saturating_sub(self.since_ms))
+        );
+        match self.heal_at_ms {
+            Some(at) if at > now_ms => {
+                line.push_str(&format!("; heals in {:.0} s", secs(at - now_ms)));
+            }
+            Some(_) => line.push_str("; due to heal now"),
+            None => line.push_str("; until `testnet heal`"),
+        }
+        line
+    }
+}
+
+/// Sets the heal time of the recorded partition to `hold` from its start.
+pub fn plan_heal(layout: &Layout, hold: std::time::Duration) -> Result<(), NetError> {
+    if let Some(mut record) = Record::read(layout) {
+        record.heal_at_ms = Some(record.since_ms + hold.as_millis() as u64);
+        record.write(layout)?;
+    }
+    Ok(())
+}
 
 /// What [`cut`] did: the two sides, by node name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,11 +225,18 @@ pub fn cut(layout: &Layout, side: &[String]) -> Result<Cut, NetError> {
         file.write(path)
             .map_err(|e| file_error(path.clone())(e.to_string()))?;
     }
-    let (side, rest) = layout
+    let (side, rest): (Vec<String>, Vec<String>) = layout
         .nodes
         .iter()
         .map(|n| n.name.clone())
         .partition(|name| named.contains(name));
+    Record {
+        side: side.clone(),
+        rest: rest.clone(),
+        since_ms: crate::twin::now_ms(),
+        heal_at_ms: None,
+    }
+    .write(layout)?;
     Ok(Cut { side, rest })
 }
 
@@ -178,5 +251,35 @@ pub fn heal(layout: &Layout) -> Result<(), NetError> {
         };
         PartitionFile::remove(&path).map_err(|e| file_error(path.clone())(e.to_string()))?;
     }
-    Ok(())
+    let record = layout.dir.join(RECORD_FILE);
+    match std::fs::remove_file(&record) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(file_error(record)(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_says_who_is_cut_since_when_and_until_when() {
+        let record = Record {
+            side: vec!["validator-0".into(), "validator-1".into()],
+            rest: vec!["bootstrap".into(), "validator-2".into()],
+            since_ms: 10_000,
+            heal_at_ms: Some(40_000),
+        };
+        assert_eq!(
+            record.describe(25_000),
+            "validator-0, validator-1 cut off from bootstrap, validator-2 for 15 s; heals in 15 s"
+        );
+        assert!(record.describe(41_000).ends_with("due to heal now"));
+        let open = Record {
+            heal_at_ms: None,
+            ..record
+        };
+        assert!(open.describe(12_000).ends_with("until `testnet heal`"));
+    }
 }

@@ -1,9 +1,10 @@
 //! `bitcraps testnet chaos` end to end: a real testnet (bootstrap peer, 4
-//! validators, 1 player) under signed bets, three validators SIGKILLed at
-//! random moments and restarted, with the run's own checks after each kill
-//! (nothing acknowledged lost, every node agreeing on blocks, state roots
-//! and supply, no equivocation reported) — and the test checking the
-//! report says so.
+//! validators, 1 player) under signed bets, four faults — one each of kill,
+//! pause, restart and partition, on validators or the player node — at
+//! random moments, with the run's own checks after each fault (nothing
+//! acknowledged lost, every node agreeing on blocks, state roots and
+//! supply, no equivocation reported) — and the test checking the report
+//! says so.
 //!
 //! `bitcraps testnet chaos --kills 100` is the full run (README,
 //! Reliability); this one stays short so CI stays fast.
@@ -13,12 +14,12 @@ use std::time::Duration;
 
 use bitcraps_tests::{Down, base_port, bitcraps_binary, logs, up_detached};
 use serde_json::Value;
-use testnet::chaos::{self, ChaosOptions};
-use testnet::layout::{Layout, Role};
+use testnet::chaos::{self, ChaosFault, ChaosOptions, Targets};
+use testnet::layout::Layout;
 use testnet::load::LoadOptions;
 
 #[test]
-fn validators_killed_at_random_under_load_lose_nothing_and_agree() {
+fn nodes_killed_paused_restarted_and_cut_off_under_load_lose_nothing_and_agree() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("net");
     let _down = Down(dir.clone());
@@ -37,7 +38,11 @@ fn validators_killed_at_random_under_load_lose_nothing_and_agree() {
             "testnet",
             "chaos",
             "--kills",
-            "3",
+            "4",
+            "--faults",
+            "kill,pause,restart,partition",
+            "--targets",
+            "all",
             "--seed",
             "8",
             "--rate",
@@ -70,7 +75,11 @@ fn validators_killed_at_random_under_load_lose_nothing_and_agree() {
             .as_u64()
             .unwrap_or_else(|| panic!("no {key} in {report}"))
     };
-    assert_eq!(count("kills"), 3, "{report}");
+    assert_eq!(count("kills"), 4, "{report}");
+    // One of each kind.
+    for kind in ["kill", "pause", "restart", "partition"] {
+        assert_eq!(report["faults_by_kind"][kind], 1, "{kind}: {report}");
+    }
     assert_eq!(count("lost"), 0, "{report}");
     assert_eq!(count("disagreements"), 0, "{report}");
     assert_eq!(count("double_signs"), 0, "{report}");
@@ -88,31 +97,30 @@ fn validators_killed_at_random_under_load_lose_nothing_and_agree() {
     );
     assert!(report["recovery_max_ms"].as_f64().is_some(), "{report}");
     let iterations = report["iterations"].as_array().expect("iterations");
-    assert_eq!(iterations.len(), 3);
-    let last_target = iterations[2]["target_height"].as_u64().unwrap();
+    assert_eq!(iterations.len(), 4);
+    let last_target = iterations[3]["target_height"].as_u64().unwrap();
     assert!(count("checked_height") >= last_target, "{report}");
-    for iteration in iterations {
-        assert!(
-            iteration["node"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("validator-")),
-            "{iteration}"
-        );
-    }
-    // The seed alone picks the victims: the schedule replays.
-    let victims: Vec<String> = iterations
+    assert!(report["load_average_max"].as_f64().is_some(), "{report}");
+    // The seed alone picks the victims and the kinds: the schedule replays.
+    let victims: Vec<(String, String)> = iterations
         .iter()
-        .map(|i| i["node"].as_str().unwrap().to_owned())
+        .map(|i| {
+            (
+                i["node"].as_str().unwrap().to_owned(),
+                i["kind"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let layout = Layout::load(&dir).unwrap();
-    let validators: Vec<&str> = layout
-        .nodes
-        .iter()
-        .filter(|n| n.role == Role::Validator)
-        .map(|n| n.name.as_str())
+    let targets: Vec<String> = chaos::targets(&layout, Targets::All)
+        .into_iter()
+        .map(|n| n.name)
         .collect();
+    assert_eq!(targets.len(), 5, "4 validators and the player");
     let options = ChaosOptions {
-        kills: 3,
+        kills: 4,
+        faults: ChaosFault::ALL.to_vec(),
+        targets: Targets::All,
         seed: 8,
         load: LoadOptions {
             rate: 5.0,
@@ -127,9 +135,9 @@ fn validators_killed_at_random_under_load_lose_nothing_and_agree() {
         max_hold: Duration::from_millis(1500),
         catch_up_timeout: Duration::from_secs(120),
     };
-    let planned: Vec<String> = chaos::schedule(&options, validators.len())
+    let planned: Vec<(String, String)> = chaos::schedule(&options, targets.len())
         .iter()
-        .map(|k| validators[k.validator].to_owned())
+        .map(|k| (targets[k.validator].clone(), k.kind.name().to_owned()))
         .collect();
     assert_eq!(victims, planned);
     eprintln!("chaos: victims {victims:?}, {acknowledged} bets acknowledged");

@@ -390,7 +390,12 @@ where
             fetch_timeout,
             fetch_retry_delay: Duration::from_millis(100),
             forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
+            // Keep every vote until its round leaves the retention window,
+            // not only until the view's certificate: otherwise a conflicting
+            // vote that arrives after the certificate (an equivocating twin
+            // whose link came up late) is blocked without being reported,
+            // and the offence goes unpunished. A few dozen votes per view.
+            track_historical_votes: true,
         },
     );
     // The children live as long as this task: wait for simplex.
