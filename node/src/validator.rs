@@ -22,7 +22,16 @@
 //! The key file ([`ValidatorKeyFile`]) holds the validator's ed25519
 //! identity and its threshold share; it is written with mode 0600. It must
 //! match the genesis: the identity is one of the genesis validators and the
-//! share is that validator's share of `beacon_sharing`.
+//! share is that validator's share of `beacon_sharing`. That share serves
+//! the genesis sharing only: the shares resharing rounds give this
+//! validator are persisted under `<data_dir>/beacon-shares`
+//! ([`consensus::validator::ShareStore`]: one file per sharing, mode 0600,
+//! written atomically, older sharings' files deleted once a newer share is
+//! durable), and on start the share of the sharing in force is loaded from
+//! there and checked against that sharing's public polynomial. A file that
+//! is missing or fails the check is reported as an error and refused: the
+//! validator then runs (and votes) but signs no beacon shares until a
+//! later round gives it a share.
 //!
 //! A testnet makes its validators with the dealer (the genesis must say
 //! `dealer_beacon = true`): `consensus::engine::dealer_committee(n, seed)`,
@@ -56,7 +65,8 @@ use consensus::beacon::{BeaconAggregator, BeaconSigner};
 use consensus::engine::{self, Channels, Config, ValidatorKeys, channel};
 use consensus::genesis::Genesis;
 use consensus::validator::{
-    BeaconKeys, BeaconPool, FinalizedSink, Resharer, SharedLedger, TransactionSource, ValidatorApp,
+    BeaconKeys, BeaconPool, FinalizedSink, Resharer, ShareStore, ShareStoreError, SharedLedger,
+    TransactionSource, ValidatorApp,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -81,6 +91,10 @@ const DKG_PER_SECOND: u32 = 16;
 /// waits for randomness, with room for catching up).
 const SHARES_PER_SECOND: u32 = 256;
 
+/// The directory under the data directory where resharing rounds' beacon
+/// shares are persisted.
+pub const SHARES_DIR: &str = "beacon-shares";
+
 /// The prefix of the validator network's namespace; the chain id follows.
 const P2P_NAMESPACE_PREFIX: &[u8] = b"bitcraps-v1-validator-p2p-";
 
@@ -104,6 +118,9 @@ pub enum ValidatorError {
     /// The validator thread could not be spawned.
     #[error("cannot start the validator thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The directory of beacon shares cannot be created.
+    #[error("the beacon share store: {0}")]
+    Shares(#[from] ShareStoreError),
 }
 
 /// The validator key file (JSON): the ed25519 identity's 32-byte secret
@@ -328,6 +345,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
     let pool = BeaconPool::new(aggregator);
     let engine_sharing = sharing.sharing().clone();
 
+    let shares = ShareStore::open(data_dir.join(SHARES_DIR))?;
     let storage = data_dir.join("consensus");
     fs::create_dir_all(&storage).map_err(|e| ValidatorError::Engine(e.to_string()))?;
     let listen = config.listen;
@@ -445,14 +463,22 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     verifier,
                 };
                 let app = match ValidatorApp::new(ledger, beacon, pool, transactions, gossip) {
-                    Ok(app) => match resharer {
-                        Some(resharer) => app.with_resharer(resharer).with_sink(sink),
-                        None => app.with_sink(sink),
-                    },
+                    Ok(mut app) => {
+                        // A refused or missing share costs this validator
+                        // its beacon shares, not its votes: report, run on.
+                        if let Err(error) = app.use_share_store(shares) {
+                            tracing::error!(%error, "no beacon share of the sharing in force");
+                        }
+                        app
+                    }
                     Err(error) => {
                         let _ = ready_tx.send(Err(ValidatorError::Engine(error.to_string())));
                         return;
                     }
+                };
+                let app = match resharer {
+                    Some(resharer) => app.with_resharer(resharer).with_sink(sink),
+                    None => app.with_sink(sink),
                 };
                 let mut engine_config = Config::new(
                     chain_id,

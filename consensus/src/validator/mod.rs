@@ -58,14 +58,21 @@
 //!   moves the beacon key to each new set, and the app swaps its signer
 //!   (or drops its share) when a round completes and opens each epoch's
 //!   aggregator with that epoch's sharing; but the engine keeps the
-//!   genesis committee (see [`crate::engine`]). New shares live in memory
-//!   only: a validator restarted after a resharing holds no valid share
-//!   (its key file has the genesis share, which it then refuses to use)
-//!   until shares are persisted.
+//!   genesis committee (see [`crate::engine`]).
+//! - New shares are persisted with a [`ShareStore`]
+//!   ([`ValidatorApp::use_share_store`]): each is written durably before
+//!   it signs anything, the files of older sharings are deleted once it is,
+//!   and a restarted validator loads the share of the sharing in force
+//!   (checked against that sharing's public polynomial at its index; the
+//!   key file's genesis share serves epoch 0). A validator that stops
+//!   between the ledger completing a round and the write (or during the
+//!   round: dealings live in memory) has no share of the new sharing and
+//!   signs no beacon shares until the next round gives it one.
 
 mod reshare;
 #[cfg(test)]
 mod schedule;
+mod share_store;
 #[cfg(test)]
 mod sim;
 mod slashing;
@@ -91,6 +98,7 @@ use crate::tx::{Equivocation, SignedTransaction};
 use slashing::Slashing;
 
 pub use reshare::{DkgSend, ReshareStep, Resharer};
+pub use share_store::{ShareStore, ShareStoreError};
 
 /// The finalized ledger, shared between the validator (which applies
 /// finalized blocks) and readers (the node's API).
@@ -324,6 +332,8 @@ pub struct ValidatorApp<T, K = ()> {
     keypair: Keypair,
     verifier: ThresholdBeaconVerifier,
     resharer: Option<Resharer>,
+    /// Where new shares are persisted (`None`: in memory only).
+    shares: Option<ShareStore>,
     /// The dealer-log transaction in flight: (round, nonce).
     reshare_tx: Option<(u64, u64)>,
     /// The (epoch, next epoch certain) the pool was last opened for.
@@ -369,6 +379,7 @@ impl<T: TransactionSource> ValidatorApp<T, ()> {
             keypair,
             verifier,
             resharer: None,
+            shares: None,
             reshare_tx: None,
             pool_synced: None,
             pool,
@@ -396,6 +407,7 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             keypair: self.keypair,
             verifier: self.verifier,
             resharer: self.resharer,
+            shares: self.shares,
             reshare_tx: self.reshare_tx,
             pool_synced: self.pool_synced,
             pool: self.pool,
@@ -418,6 +430,61 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     /// Whether this validator holds a share of the sharing in force.
     pub fn has_share(&self) -> bool {
         self.signer.is_some()
+    }
+
+    /// Persists the shares of later resharings in `store` and, if a
+    /// resharing replaced the genesis sharing, takes this validator's share
+    /// of the sharing in force from it (the key file's share serves only
+    /// the genesis sharing). The store is kept even when loading fails:
+    /// later rounds' shares are still written to it.
+    ///
+    /// Errors: the file of the sharing in force is unreadable, malformed
+    /// or not this validator's share of it (refused: this validator then
+    /// signs no beacon shares), or this validator is one of that sharing's
+    /// players and no file holds its share ([`ShareStoreError::Missing`]).
+    pub fn use_share_store(&mut self, store: ShareStore) -> Result<(), ShareStoreError> {
+        let loaded = self.load_share(&store);
+        self.shares = Some(store);
+        loaded
+    }
+
+    fn load_share(&mut self, store: &ShareStore) -> Result<(), ShareStoreError> {
+        let since = self.mirror.resharing().map_or(0, |r| r.since_epoch);
+        let Ok(Some(output)) = self.mirror.beacon_output() else {
+            return Ok(());
+        };
+        if since == 0 || self.signer.is_some() {
+            // The genesis sharing (the key file's share, checked by
+            // `check_signer`), or a share already held.
+            return Ok(());
+        }
+        let Some(me) = reshare_identity(&self.keypair) else {
+            return Ok(());
+        };
+        if output.index_of(&me).is_none() {
+            // Not in the set: nothing of an earlier sharing may be kept.
+            return store.prune_before(since.saturating_add(1));
+        }
+        let Some(share) = store.load(since, &output, &me)? else {
+            return Err(ShareStoreError::Missing {
+                dir: store.dir().to_owned(),
+                epoch: since,
+            });
+        };
+        match BeaconSigner::new(since, share, output.sharing()) {
+            Ok(signer) => {
+                self.signer = Some(signer);
+                self.signer_from = since;
+                tracing::info!(epoch = since, "beacon share of the sharing in force loaded");
+                // A crash after the write but before the pruning left them.
+                store.prune_before(since)
+            }
+            Err(error) => Err(ShareStoreError::Mismatch {
+                path: store.path_of(since),
+                epoch: since,
+                reason: error.to_string(),
+            }),
+        }
     }
 
     /// Proposes at most `max` transactions per block (and never more than
@@ -671,6 +738,38 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
                     share,
                     output,
                 } => {
+                    if share.is_none()
+                        && epoch == self.signer_from
+                        && self
+                            .signer
+                            .as_ref()
+                            .is_some_and(|signer| output.sharing().holds(signer.secret()))
+                    {
+                        // A resharer started after the round completed
+                        // (a restart) took no part in it and reports no
+                        // share; this validator's share of that sharing
+                        // was loaded from its store: keep it.
+                        continue;
+                    }
+                    // Durable before it signs anything: derived from
+                    // dealings held only in memory, it cannot be derived
+                    // again after a restart. (A failed write is logged and
+                    // the share still used: this incarnation can sign.)
+                    let durable = match (&share, &self.shares) {
+                        (Some(share), Some(store)) => match store.save(epoch, share) {
+                            Ok(()) => true,
+                            Err(error) => {
+                                tracing::error!(
+                                    epoch,
+                                    %error,
+                                    "cannot persist the new beacon share: after a restart this validator will not sign"
+                                );
+                                false
+                            }
+                        },
+                        (Some(_), None) => false,
+                        (None, _) => true,
+                    };
                     // The old share is dropped here (zeroized): proactive
                     // security needs every former holder to do the same.
                     self.signer = match share {
@@ -687,6 +786,14 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
                     self.reshare_tx = None;
                     if self.signer.is_none() {
                         tracing::info!(epoch, "not in the new set: holding no beacon share");
+                    }
+                    // Old sharings' files go once the new share is durable
+                    // (or none is due): proactive security.
+                    if durable
+                        && let Some(store) = &self.shares
+                        && let Err(error) = store.prune_before(epoch)
+                    {
+                        tracing::error!(epoch, %error, "cannot erase older beacon shares");
                     }
                 }
             }

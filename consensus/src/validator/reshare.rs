@@ -24,7 +24,11 @@
 //! lost its dealer (it does not log; the round needs only a quorum of
 //! dealers) and the dealings it acknowledged (it gets no share unless the
 //! dealers revealed its dealing; it is then among the faulty for the new
-//! epoch's beacon). Persisting dealings is left for later.
+//! epoch's beacon). Persisting dealings is left for later. The share a
+//! completed round gives is persisted by the application
+//! ([`super::ShareStore`]) before it signs with it; a resharer started
+//! after a round completed reports no share for it, and the application
+//! keeps the one it loaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

@@ -1133,6 +1133,64 @@ fn an_equivocating_twin_is_slashed_and_leaves_the_set() {
     );
 }
 
+/// A validator restarted after a completed resharing round loads its new
+/// share from its share store and keeps signing: the twin's slash makes
+/// the set change (a round completes), then validator 0 crashes and
+/// restarts from its own storage, and every bet placed afterwards still
+/// settles without a void (the new set has three members, so each σ needs
+/// validator 0's share: without it every later round would void).
+#[test]
+fn a_validator_restarted_after_a_resharing_still_signs() {
+    let bet = |i: usize| Step {
+        after_ms: 1_500,
+        fault: None,
+        bets: vec![(
+            BETTORS[i % BETTORS.len()],
+            Bet::Craps {
+                kind: BetKind::Pass,
+                amount: 10,
+            },
+        )],
+    };
+    let mut steps: Vec<Step> = (0..8).map(bet).collect();
+    // Past the epoch end whose round drops the twin.
+    for _ in 0..4 {
+        steps.push(Step {
+            after_ms: 1_500,
+            fault: None,
+            bets: Vec::new(),
+        });
+    }
+    steps.push(Step {
+        after_ms: 500,
+        fault: Some(Fault::Crash(0)),
+        bets: Vec::new(),
+    });
+    steps.push(Step {
+        after_ms: 1_000,
+        fault: Some(Fault::Restart(0)),
+        bets: Vec::new(),
+    });
+    steps.extend((8..16).map(bet));
+    let plan = Plan {
+        seed: 4_242,
+        n: 4,
+        epoch_length_blocks: 12,
+        byzantine: None,
+        twin: Some((3, vec![0], 1)),
+        steps,
+    };
+    let outcome = run(&plan);
+    assert!(
+        outcome.violations.is_empty(),
+        "{plan}{:#?}",
+        outcome.violations
+    );
+    assert!(outcome.slashes > 0, "the twin was not slashed");
+    assert!(outcome.offender_left, "no resharing round completed");
+    assert_eq!(outcome.voids, 0, "{plan}beacon rounds voided");
+}
+
 /// Thousands of schedules: `BITCRAPS_SEEDS=N` (default 1000), starting at
 /// `BITCRAPS_FIRST_SEED` (default 1000, past the CI seeds).
 #[test]

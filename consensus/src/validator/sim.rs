@@ -372,6 +372,9 @@ pub(super) struct Cluster {
     pub(super) duplicate: Vec<Arc<AtomicU32>>,
     /// Per validator: where its ledger lives.
     pub(super) durable: Vec<Durable>,
+    /// Per validator: where its resharing shares are persisted (with a
+    /// store only: a fresh ledger starts at genesis anyway).
+    share_stores: Vec<Option<ShareStore>>,
     /// Per validator: the running incarnation, if any.
     running: Vec<Option<Incarnation>>,
     /// Per validator: how many times it was started.
@@ -410,6 +413,7 @@ impl Cluster {
             nonces: BTreeMap::new(),
             duplicate: (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect(),
             durable: (0..n).map(|_| Durable::Fresh).collect(),
+            share_stores: (0..n).map(|_| None).collect(),
             running: (0..n).map(|_| None).collect(),
             starts: vec![0; n],
             past_faults: vec![Faults::default(); n],
@@ -458,6 +462,7 @@ impl Cluster {
         self.seen.push(Shared::default());
         self.duplicate.push(Arc::new(AtomicU32::new(0)));
         self.durable.push(Durable::Fresh);
+        self.share_stores.push(None);
         self.running.push(None);
         self.starts.push(0);
         self.past_faults.push(Faults::default());
@@ -471,11 +476,14 @@ impl Cluster {
         self.keys.genesis.chain_id()
     }
 
-    /// Gives every validator a RocksDB ledger under `dir`.
+    /// Gives every validator a RocksDB ledger and a share store under
+    /// `dir`.
     pub(super) fn use_stores(&mut self, dir: &Path) {
         for (i, durable) in self.durable.iter_mut().enumerate() {
             let store = Store::open(dir.join(format!("node-{i}"))).unwrap();
             *durable = Durable::Store(Arc::new(store));
+            self.share_stores[i] =
+                Some(ShareStore::open(dir.join(format!("node-{i}-shares"))).unwrap());
         }
     }
 
@@ -747,16 +755,21 @@ impl Cluster {
             Durable::Store(store) => Ledger::open(store.clone(), &self.keys.genesis).unwrap(),
         };
         let ledger: SharedLedger = Arc::new(RwLock::new(ledger));
-        let app = ValidatorApp::new(
+        let mut app = ValidatorApp::new(
             ledger.clone(),
             beacon,
             pool,
             self.queues[slot].clone(),
             gossip,
         )
-        .unwrap()
-        .with_resharer(resharer)
-        .with_sink(Recorder {
+        .unwrap();
+        if let Some(store) = &self.share_stores[slot]
+            && let Err(error) = app.use_share_store(store.clone())
+        {
+            // As a node does: the validator runs on without a share.
+            tracing::error!(slot, %error, "no beacon share of the sharing in force");
+        }
+        let app = app.with_resharer(resharer).with_sink(Recorder {
             seen: self.seen[slot].clone(),
             ledger,
             clock: context.child("recorder"),
