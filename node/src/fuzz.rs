@@ -67,7 +67,8 @@ fn peer() -> PeerId {
 /// (`network::validation::validate_tx_batch`): the batch's framing within
 /// its bounds, each transaction's decode, signature and stateless checks,
 /// then the verdict. A batch whose transactions are all delivered must
-/// re-encode to the gossiped bytes; an accepted batch must decode
+/// re-encode (with its nonce) to the gossiped bytes; an accepted batch
+/// must decode
 /// ([`decode_batch`]) and a rejected one must not have all its
 /// transactions delivered.
 pub fn gossip_tx_batch(data: &[u8]) {
@@ -75,7 +76,7 @@ pub fn gossip_tx_batch(data: &[u8]) {
     // decodes, so the fuzzer gets past the chain check to the signature.
     let chain = decode_batch(data)
         .ok()
-        .and_then(|txs| txs.first().map(|tx| tx.tx.chain_id))
+        .and_then(|batch| batch.txs.first().map(|tx| tx.tx.chain_id))
         .unwrap_or(FUZZ_CHAIN);
     let outcome = validate_tx_batch(data, &chain, &AcceptAll, &peer());
     match outcome.verdict {
@@ -88,15 +89,15 @@ pub fn gossip_tx_batch(data: &[u8]) {
                 .iter()
                 .map(SignedTransaction::encode)
                 .collect();
+            let batch = decode_batch(data).expect("accepted but does not decode");
             assert_eq!(
-                encode_batch(&encoded),
-                data,
-                "an accepted batch re-encodes differently"
+                batch.txs, outcome.admitted,
+                "accepted but decodes otherwise"
             );
             assert_eq!(
-                decode_batch(data).ok().as_ref(),
-                Some(&outcome.admitted),
-                "accepted but does not decode"
+                encode_batch(batch.nonce, &encoded),
+                data,
+                "an accepted batch re-encodes differently"
             );
         }
         Verdict::Reject => assert!(outcome.admitted.is_empty(), "rejected but delivered"),
@@ -452,8 +453,11 @@ pub(crate) mod tests {
             (
                 "gossip_tx_batch",
                 vec![
-                    encode_batch(&[&tx]),
-                    encode_batch(&[transaction(1).encode(), transaction(2).encode()]),
+                    encode_batch(0, &[&tx]),
+                    encode_batch(
+                        u64::MAX,
+                        &[transaction(1).encode(), transaction(2).encode()],
+                    ),
                 ],
             ),
             (

@@ -36,6 +36,11 @@
 //! | `bitcraps_gossip_validation_overflow_total` | counter | | network, read at encoding |
 //! | `bitcraps_gossip_stuck_peer_reconnects_total` | counter | | network, read at encoding |
 //! | `bitcraps_network_events_dropped_total` | counter | | network, read at encoding |
+//! | `bitcraps_gossip_transactions_admitted_total` | counter | | network, read at encoding |
+//! | `bitcraps_gossip_transactions_ignored_total` | counter | | network, read at encoding |
+//! | `bitcraps_tx_batches_published_total` | counter | | network, read at encoding |
+//! | `bitcraps_tx_batch_transactions_published_total` | counter | | network, read at encoding |
+//! | `bitcraps_tx_batch_publish_failures_total` | counter | | network, read at encoding |
 //! | `bitcraps_signature_checks_total` | counter | `result` (`verified`, `invalid`, `cached`) | the process's [`SignatureCache`], read at encoding |
 //!
 //! Once a network is attached, `bitcraps_peers` and
@@ -277,6 +282,11 @@ pub struct Metrics {
     gossip_validation_overflow: Counter,
     gossip_stuck_peers: Counter,
     network_events_dropped: Counter,
+    gossip_txs_admitted: Counter,
+    gossip_txs_ignored: Counter,
+    tx_batches_published: Counter,
+    tx_batch_txs_published: Counter,
+    tx_batch_publish_failures: Counter,
     signature_checks: Family<SignatureLabels, Counter>,
     /// Serializes reading the signature cache's counts into
     /// `signature_checks`, so two encodings never raise a counter twice.
@@ -332,6 +342,11 @@ impl Metrics {
             gossip_validation_overflow: Counter::default(),
             gossip_stuck_peers: Counter::default(),
             network_events_dropped: Counter::default(),
+            gossip_txs_admitted: Counter::default(),
+            gossip_txs_ignored: Counter::default(),
+            tx_batches_published: Counter::default(),
+            tx_batch_txs_published: Counter::default(),
+            tx_batch_publish_failures: Counter::default(),
             signature_checks: Family::default(),
             signature_refresh: Mutex::new(()),
             network: Mutex::new(None),
@@ -445,6 +460,34 @@ impl Metrics {
             "network_events_dropped",
             "Network events dropped because the node did not read them in time",
             metrics.network_events_dropped.clone(),
+        );
+        registry.register(
+            "gossip_transactions_admitted",
+            "Transactions from gossiped batches that this node admitted to its mempool",
+            metrics.gossip_txs_admitted.clone(),
+        );
+        registry.register(
+            "gossip_transactions_ignored",
+            "Transactions from gossiped batches (not rejected) that this node did not admit: \
+             already known, stale, unaffordable here or over a local limit",
+            metrics.gossip_txs_ignored.clone(),
+        );
+        registry.register(
+            "tx_batches_published",
+            "Transaction batches this node published on the transaction topic",
+            metrics.tx_batches_published.clone(),
+        );
+        registry.register(
+            "tx_batch_transactions_published",
+            "Transactions in the batches this node published (divided by \
+             bitcraps_tx_batches_published_total: the mean batch size)",
+            metrics.tx_batch_txs_published.clone(),
+        );
+        registry.register(
+            "tx_batch_publish_failures",
+            "Transaction batches this node could not publish (no peers, a duplicate); their \
+             transactions wait for the mempool's re-gossip",
+            metrics.tx_batch_publish_failures.clone(),
         );
         registry.register(
             "signature_checks",
@@ -570,6 +613,17 @@ impl Metrics {
         );
         raise(&self.gossip_stuck_peers, snapshot.stuck_peers_disconnected);
         raise(&self.network_events_dropped, snapshot.events_dropped);
+        raise(&self.gossip_txs_admitted, snapshot.gossip_txs_admitted);
+        raise(&self.gossip_txs_ignored, snapshot.gossip_txs_ignored);
+        raise(&self.tx_batches_published, snapshot.tx_batches_published);
+        raise(
+            &self.tx_batch_txs_published,
+            snapshot.tx_batch_txs_published,
+        );
+        raise(
+            &self.tx_batch_publish_failures,
+            snapshot.tx_batch_publish_failures,
+        );
         for (topic, verdict, total) in [
             (
                 GossipTopic::Transactions,
@@ -811,6 +865,14 @@ mod tests {
         network.validation_overflow.store(3, Ordering::Relaxed);
         network.stuck_peers_disconnected.store(1, Ordering::Relaxed);
         network.tx_accepted.store(9, Ordering::Relaxed);
+        // Distinct values, so a counter wired to the wrong field shows.
+        network.gossip_txs_admitted.store(21, Ordering::Relaxed);
+        network.gossip_txs_ignored.store(22, Ordering::Relaxed);
+        network.tx_batches_published.store(23, Ordering::Relaxed);
+        network.tx_batch_txs_published.store(24, Ordering::Relaxed);
+        network
+            .tx_batch_publish_failures
+            .store(25, Ordering::Relaxed);
         let text = metrics.encode();
         for expected in [
             "bitcraps_peers 4",
@@ -819,14 +881,24 @@ mod tests {
             "bitcraps_gossip_stuck_peer_reconnects_total 1",
             "bitcraps_network_events_dropped_total 0",
             "bitcraps_gossip_messages_total{topic=\"transactions\",verdict=\"accepted\"} 9",
+            "bitcraps_gossip_transactions_admitted_total 21",
+            "bitcraps_gossip_transactions_ignored_total 22",
+            "bitcraps_tx_batches_published_total 23",
+            "bitcraps_tx_batch_transactions_published_total 24",
+            "bitcraps_tx_batch_publish_failures_total 25",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
         // A second encoding adds only what is new.
         network.gossip_send_failures.store(15, Ordering::Relaxed);
+        network.tx_batches_published.store(30, Ordering::Relaxed);
         let text = metrics.encode();
         assert!(
             text.contains("bitcraps_gossip_send_failures_total 15"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bitcraps_tx_batches_published_total 30"),
             "{text}"
         );
     }

@@ -60,9 +60,11 @@
 //! were last published — a transaction published before the gossip mesh
 //! formed, or lost to a partition, is published again rather than waiting
 //! forever. [`MempoolSource`] hands [`Mempool::select`] to the validator's
-//! proposer (`consensus::validator::TransactionSource`). (Gossipsub remembers what it published for 60 seconds and
-//! refuses to publish it again sooner — `NetworkError::Duplicate`, which
-//! is harmless — so the interval should be about that long or longer.)
+//! proposer (`consensus::validator::TransactionSource`). Each batch the
+//! network publishes carries a fresh nonce (`network::batch`), so a
+//! re-gossiped transaction goes out at once even though gossipsub still
+//! remembers the batch that carried it first; peers that have it skip it
+//! by hash, before any signature check.
 //!
 //! ## Determinism
 //!

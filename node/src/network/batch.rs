@@ -1,5 +1,5 @@
 //! Transaction batches: the payload of the transaction gossip topic
-//! (`bitcraps/<chain>/txs/2`).
+//! (`bitcraps/<chain>/txs/3`).
 //!
 //! One gossip message per transaction made gossipsub, noise/yamux and the
 //! network task about a fifth of a validator's CPU (docs/performance-profile.md):
@@ -10,21 +10,39 @@
 //!
 //! ## Wire format
 //!
-//! The borsh encoding of a `Vec<Vec<u8>>` whose items are canonically
-//! encoded [`SignedTransaction`]s:
-//!
 //! ```text
+//! nonce: u64 LE (any value, chosen by the publisher)
 //! count: u32 LE (1 ..= MAX_BATCH_TXS)
 //! count × { len: u32 LE (1 ..= MAX_TX_BYTES), len bytes: one signed transaction }
 //! ```
 //!
 //! The whole message is at most [`MAX_BATCH_BYTES`] (checked first, then
-//! the count before anything is allocated, then each length before its
-//! bytes are looked at). Fixed-width integers have one encoding, each
-//! transaction must be its own canonical encoding, nothing may follow the
-//! last one and no transaction may appear twice, so a batch has exactly
-//! one encoding and its gossip message id (BLAKE3 of the bytes) names its
-//! content.
+//! the nonce and the count before anything is allocated, then each length
+//! before its bytes are looked at). Fixed-width integers have one
+//! encoding, each transaction must be its own canonical encoding, nothing
+//! may follow the last one and no transaction may appear twice, so a
+//! batch has exactly one encoding and its gossip message id (BLAKE3 of the
+//! bytes) names it: relays of one batch, whoever sends them, are one
+//! message, deduplicated by every node's duplicate cache.
+//!
+//! ## Why a nonce
+//!
+//! The nonce makes two publications of the same transactions two
+//! messages. Gossipsub refuses to publish a message id it published in
+//! the last minute (its duplicate cache), and without the nonce a
+//! re-gossip of the same transactions (after a partition heals, or to a
+//! peer that joined since) is the same bytes, so the same id: nothing went
+//! out until the cache expired. The `TxBatcher` gives each batch the
+//! next value of a counter that starts at a random value, so a node's
+//! batches stay distinct across restarts too. Receivers attach no meaning
+//! to the nonce; a peer that picks the same one twice only gets its
+//! second message dropped as a duplicate, and a peer that varies it
+//! to resend known transactions only costs receivers a hash per
+//! transaction (`split_batch`; known ones are skipped before their
+//! signature is checked).
+//!
+//! Version 2 of the topic (`txs/2`) had no nonce; the topic name changed
+//! with the format (see [`Topics`](super::Topics)).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -42,8 +60,12 @@ pub const MAX_BATCH_TXS: usize = 256;
 /// slow link rather than holding up block gossip behind it.
 pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 
-/// The bytes of the count in front of a batch.
+/// The bytes of the publisher's nonce in front of a batch.
+const NONCE_BYTES: usize = 8;
+/// The bytes of the count after the nonce.
 const COUNT_BYTES: usize = 4;
+/// The bytes in front of the first transaction.
+const HEADER_BYTES: usize = NONCE_BYTES + COUNT_BYTES;
 /// The bytes of the length in front of each transaction.
 const LEN_BYTES: usize = 4;
 
@@ -59,7 +81,7 @@ pub const DEFAULT_TX_BATCH_LINGER: Duration = Duration::from_millis(5);
 pub const MAX_TX_BATCH_LINGER: Duration = Duration::from_secs(1);
 
 // The largest transaction always fits in a batch on its own.
-const _: () = assert!(COUNT_BYTES + LEN_BYTES + MAX_TX_BYTES <= MAX_BATCH_BYTES);
+const _: () = assert!(HEADER_BYTES + LEN_BYTES + MAX_TX_BYTES <= MAX_BATCH_BYTES);
 
 /// Why bytes are not a transaction batch. Every one is provable junk: an
 /// honest node never sends it.
@@ -73,10 +95,11 @@ pub enum BatchError {
         /// The limit.
         max: usize,
     },
-    /// Shorter than its count, or ends inside a length or a transaction.
+    /// Shorter than its nonce and count, or ends inside a length or a
+    /// transaction.
     #[error("the batch ends early, inside item {index}")]
     Truncated {
-        /// The item being read (0 for the count).
+        /// The item being read (0 for the nonce and the count).
         index: usize,
     },
     /// The count is 0 or over [`MAX_BATCH_TXS`].
@@ -128,19 +151,32 @@ pub(crate) struct BatchItem<'a> {
     pub hash: TxHash,
 }
 
-/// Reads a batch's framing: the size, the count and each length within
-/// their bounds, nothing trailing, no transaction twice. The transactions
-/// themselves are not decoded (see [`decode_batch`]), so a caller can skip
-/// the ones it already has: equal hashes mean equal bytes, and the bytes
-/// it has are canonical.
-pub(crate) fn split_batch(data: &[u8]) -> Result<Vec<BatchItem<'_>>, BatchError> {
+/// A batch's framing, read by [`split_batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SplitBatch<'a> {
+    /// The publisher's nonce (no meaning to receivers).
+    pub nonce: u64,
+    /// The transactions, in order.
+    pub items: Vec<BatchItem<'a>>,
+}
+
+/// Reads a batch's framing: the size, the nonce, the count and each
+/// length within their bounds, nothing trailing, no transaction twice.
+/// The transactions themselves are not decoded (see [`decode_batch`]), so
+/// a caller can skip the ones it already has: equal hashes mean equal
+/// bytes, and the bytes it has are canonical.
+pub(crate) fn split_batch(data: &[u8]) -> Result<SplitBatch<'_>, BatchError> {
     if data.len() > MAX_BATCH_BYTES {
         return Err(BatchError::TooLarge {
             len: data.len(),
             max: MAX_BATCH_BYTES,
         });
     }
-    let (count, mut rest) = read_u32(data).ok_or(BatchError::Truncated { index: 0 })?;
+    let (nonce, rest) = data
+        .split_first_chunk::<NONCE_BYTES>()
+        .ok_or(BatchError::Truncated { index: 0 })?;
+    let nonce = u64::from_le_bytes(*nonce);
+    let (count, mut rest) = read_u32(rest).ok_or(BatchError::Truncated { index: 0 })?;
     if count == 0 || count as usize > MAX_BATCH_TXS {
         return Err(BatchError::BadCount {
             count: u64::from(count),
@@ -175,39 +211,80 @@ pub(crate) fn split_batch(data: &[u8]) -> Result<Vec<BatchItem<'_>>, BatchError>
     if !rest.is_empty() {
         return Err(BatchError::TrailingBytes { extra: rest.len() });
     }
-    Ok(items)
+    Ok(SplitBatch { nonce, items })
+}
+
+/// A decoded batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The publisher's nonce: it makes each publication a distinct gossip
+    /// message and means nothing else (see the module documentation).
+    pub nonce: u64,
+    /// The transactions, in the batch's order.
+    pub txs: Vec<SignedTransaction>,
 }
 
 /// Decodes a whole batch: the framing ([`split_batch`]), then every
 /// transaction (bounded and canonical). What it accepts re-encodes
-/// ([`encode_batch`]) to the same bytes.
-pub fn decode_batch(data: &[u8]) -> Result<Vec<SignedTransaction>, BatchError> {
-    split_batch(data)?
+/// ([`encode_batch`] with its nonce) to the same bytes.
+pub fn decode_batch(data: &[u8]) -> Result<Batch, BatchError> {
+    let split = split_batch(data)?;
+    let txs = split
+        .items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
             SignedTransaction::decode(item.bytes)
                 .map_err(|source| BatchError::Transaction { index, source })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Batch {
+        nonce: split.nonce,
+        txs,
+    })
 }
 
-/// Encodes transactions as a batch. The caller keeps within the bounds
-/// (the [`TxBatcher`] does); nothing here checks them, so tests can build
-/// oversized batches.
-pub fn encode_batch<T: AsRef<[u8]>>(txs: &[T]) -> Vec<u8> {
-    let len = COUNT_BYTES
+/// Encodes transactions as a batch with the publisher's `nonce`. The
+/// caller keeps within the bounds (the [`TxBatcher`] does); nothing here
+/// checks them, so tests can build oversized batches.
+pub fn encode_batch<T: AsRef<[u8]>>(nonce: u64, txs: &[T]) -> Vec<u8> {
+    let len = HEADER_BYTES
         + txs
             .iter()
             .map(|tx| LEN_BYTES + tx.as_ref().len())
             .sum::<usize>();
     let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&nonce.to_le_bytes());
     out.extend_from_slice(&(txs.len() as u32).to_le_bytes());
     for tx in txs {
         out.extend_from_slice(&(tx.as_ref().len() as u32).to_le_bytes());
         out.extend_from_slice(tx.as_ref());
     }
     out
+}
+
+/// The transaction count of a batch this node encoded, read from its
+/// header without decoding it (0 if it is too short to have one).
+pub(crate) fn batch_count(batch: &[u8]) -> u64 {
+    batch
+        .get(NONCE_BYTES..)
+        .and_then(read_u32)
+        .map_or(0, |(count, _)| u64::from(count))
+}
+
+/// A random first nonce for a node's [`TxBatcher`], so that a restarted
+/// node does not publish the batches it published before the restart
+/// (peers' duplicate caches may still hold them). Without an OS random
+/// source the clock does: it only has to differ between restarts.
+pub(crate) fn first_batch_nonce() -> u64 {
+    let mut bytes = [0u8; NONCE_BYTES];
+    if getrandom::fill(&mut bytes).is_ok() {
+        return u64::from_le_bytes(bytes);
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        // Truncating keeps the fast-moving low bits.
+        .map_or(0, |since| since.as_nanos() as u64)
 }
 
 fn read_u32(data: &[u8]) -> Option<(u32, &[u8])> {
@@ -228,8 +305,10 @@ pub(crate) enum PushError {
 
 /// Collects published transactions into batches: a batch goes out when it
 /// is full (by count or by bytes) or when its first transaction has waited
-/// `linger`. Pure (the caller supplies the time), so it is tested without
-/// a network.
+/// `linger`. Each batch gets the next nonce, so no two of its batches are
+/// the same gossip message even when they carry the same transactions (a
+/// re-gossip). Pure (the caller supplies the time and the first nonce),
+/// so it is tested without a network.
 #[derive(Debug)]
 pub(crate) struct TxBatcher {
     linger: Duration,
@@ -238,16 +317,21 @@ pub(crate) struct TxBatcher {
     /// The encoded size of the batch so far.
     bytes: usize,
     deadline: Option<Instant>,
+    /// The nonce of the next batch.
+    next_nonce: u64,
 }
 
 impl TxBatcher {
-    pub fn new(linger: Duration) -> TxBatcher {
+    /// A batcher whose first batch has nonce `first_nonce` (the network
+    /// picks it at random, so batches stay distinct across restarts).
+    pub fn new(linger: Duration, first_nonce: u64) -> TxBatcher {
         TxBatcher {
             linger,
             txs: Vec::new(),
             hashes: HashSet::new(),
-            bytes: COUNT_BYTES,
+            bytes: HEADER_BYTES,
             deadline: None,
+            next_nonce: first_nonce,
         }
     }
 
@@ -305,11 +389,14 @@ impl TxBatcher {
         if self.txs.is_empty() {
             return None;
         }
-        let batch = encode_batch(&self.txs);
+        let batch = encode_batch(self.next_nonce, &self.txs);
+        // Wrapping: only distinctness from recent batches matters, and 2^64
+        // batches are far apart in time.
+        self.next_nonce = self.next_nonce.wrapping_add(1);
         debug_assert_eq!(batch.len(), self.bytes);
         self.txs.clear();
         self.hashes.clear();
-        self.bytes = COUNT_BYTES;
+        self.bytes = HEADER_BYTES;
         self.deadline = None;
         Some(batch)
     }
@@ -343,9 +430,15 @@ mod tests {
     fn a_batch_round_trips() {
         let txs: Vec<SignedTransaction> = (0..5).map(tx).collect();
         let encoded: Vec<Vec<u8>> = txs.iter().map(SignedTransaction::encode).collect();
-        let batch = encode_batch(&encoded);
-        assert_eq!(decode_batch(&batch).unwrap(), txs);
-        let items = split_batch(&batch).unwrap();
+        let batch = encode_batch(7, &encoded);
+        assert_eq!(
+            decode_batch(&batch).unwrap(),
+            Batch {
+                nonce: 7,
+                txs: txs.clone()
+            }
+        );
+        let items = split_batch(&batch).unwrap().items;
         assert_eq!(items.len(), 5);
         assert_eq!(items[2].hash, txs[2].hash());
         assert_eq!(items[2].bytes, &encoded[2][..]);
@@ -354,28 +447,32 @@ mod tests {
     #[test]
     fn junk_and_non_canonical_batches_are_refused() {
         let one = tx(1).encode();
-        let good = encode_batch(&[&one]);
+        let good = encode_batch(u64::MAX, &[&one]);
         assert!(decode_batch(&good).is_ok());
         let refused = |data: &[u8]| decode_batch(data).unwrap_err();
 
         assert_eq!(refused(&[]), BatchError::Truncated { index: 0 });
+        // A nonce without a count.
+        assert_eq!(refused(&good[..11]), BatchError::Truncated { index: 0 });
         assert!(matches!(
-            refused(&encode_batch::<&[u8]>(&[])),
+            refused(&encode_batch::<&[u8]>(0, &[])),
             BatchError::BadCount { count: 0, .. }
         ));
         // A huge count is refused before anything is allocated for it.
-        let mut huge = u32::MAX.to_le_bytes().to_vec();
-        huge.extend_from_slice(&good[4..]);
+        let mut huge = good.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(refused(&huge), BatchError::BadCount { .. }));
         let mut too_many = good.clone();
-        too_many[..4].copy_from_slice(&(MAX_BATCH_TXS as u32 + 1).to_le_bytes());
+        too_many[8..12].copy_from_slice(&(MAX_BATCH_TXS as u32 + 1).to_le_bytes());
         assert!(matches!(refused(&too_many), BatchError::BadCount { .. }));
         // A length over MAX_TX_BYTES, or zero.
         let mut long = good.clone();
-        long[4..8].copy_from_slice(&(MAX_TX_BYTES as u32 + 1).to_le_bytes());
+        long[12..16].copy_from_slice(&(MAX_TX_BYTES as u32 + 1).to_le_bytes());
         assert!(matches!(refused(&long), BatchError::BadLength { .. }));
+        let mut empty_tx = good[..16].to_vec();
+        empty_tx[12..16].copy_from_slice(&0u32.to_le_bytes());
         assert!(matches!(
-            refused(&[1, 0, 0, 0, 0, 0, 0, 0]),
+            refused(&empty_tx),
             BatchError::BadLength { len: 0, .. }
         ));
         // Cut short, or with bytes after the end.
@@ -384,14 +481,14 @@ mod tests {
             BatchError::Truncated { index: 0 }
         );
         let mut two = good.clone();
-        two[..4].copy_from_slice(&2u32.to_le_bytes());
+        two[8..12].copy_from_slice(&2u32.to_le_bytes());
         assert_eq!(refused(&two), BatchError::Truncated { index: 1 });
         let mut trailing = good.clone();
         trailing.push(0);
         assert_eq!(refused(&trailing), BatchError::TrailingBytes { extra: 1 });
         // The same transaction twice.
         assert_eq!(
-            refused(&encode_batch(&[&one, &one])),
+            refused(&encode_batch(0, &[&one, &one])),
             BatchError::Duplicate { index: 1 }
         );
         // A transaction that is not canonical (a byte appended inside its
@@ -399,11 +496,11 @@ mod tests {
         let mut padded = one.clone();
         padded.push(0);
         assert!(matches!(
-            refused(&encode_batch(&[&padded])),
+            refused(&encode_batch(0, &[&padded])),
             BatchError::Transaction { index: 0, .. }
         ));
         assert!(matches!(
-            refused(&encode_batch(&[&[7u8; 40][..]])),
+            refused(&encode_batch(0, &[&[7u8; 40][..]])),
             BatchError::Transaction { index: 0, .. }
         ));
         // Over the size limit: refused before it is read.
@@ -421,7 +518,7 @@ mod tests {
     fn the_batcher_flushes_when_full_by_count_or_by_bytes() {
         let start = Instant::now();
         let linger = Duration::from_millis(5);
-        let mut batcher = TxBatcher::new(linger);
+        let mut batcher = TxBatcher::new(linger, 10);
         assert_eq!(batcher.deadline(), None);
         assert_eq!(batcher.take(), None);
         // By count: the 256th transaction completes a batch.
@@ -433,7 +530,10 @@ mod tests {
             }
         }
         assert_eq!(batches.len(), 1);
-        assert_eq!(decode_batch(&batches[0]).unwrap().len(), MAX_BATCH_TXS);
+        let first = decode_batch(&batches[0]).unwrap();
+        assert_eq!((first.nonce, first.txs.len()), (10, MAX_BATCH_TXS));
+        assert_eq!(batch_count(&batches[0]), MAX_BATCH_TXS as u64);
+        assert_eq!(batch_count(&batches[0][..11]), 0);
         // The 257th waits in a new batch, due `linger` after it came.
         assert_eq!(batcher.len(), 1);
         assert_eq!(
@@ -446,7 +546,13 @@ mod tests {
             Err(PushError::Duplicate)
         );
         let rest = batcher.take().unwrap();
-        assert_eq!(decode_batch(&rest).unwrap(), vec![tx(MAX_BATCH_TXS as u64)]);
+        assert_eq!(
+            decode_batch(&rest).unwrap(),
+            Batch {
+                nonce: 11,
+                txs: vec![tx(MAX_BATCH_TXS as u64)]
+            }
+        );
         assert!(batcher.is_empty() && batcher.deadline().is_none());
 
         // By bytes: transactions of 2,000 bytes (opaque to the batcher),
@@ -461,7 +567,7 @@ mod tests {
         }
         assert_eq!(flushed.len(), 1);
         assert!(flushed[0].len() <= MAX_BATCH_BYTES);
-        assert_eq!(split_batch(&flushed[0]).unwrap().len(), 32);
+        assert_eq!(split_batch(&flushed[0]).unwrap().items.len(), 32);
         assert_eq!(batcher.len(), 1);
         assert_eq!(
             batcher.push(vec![0; MAX_TX_BYTES + 1], start),
@@ -472,13 +578,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_same_transactions_published_again_make_a_different_message() {
+        // A re-gossip batches transactions the batcher sent before: the
+        // bytes (so the gossip message id) differ, the transactions do not.
+        let now = Instant::now();
+        let mut batcher = TxBatcher::new(Duration::from_millis(5), u64::MAX);
+        let mut publish = || {
+            batcher.push(tx(1).encode(), now).unwrap();
+            batcher.take().unwrap()
+        };
+        let (first, second) = (publish(), publish());
+        assert_ne!(first, second);
+        let (first, second) = (
+            decode_batch(&first).unwrap(),
+            decode_batch(&second).unwrap(),
+        );
+        assert_eq!(first.txs, second.txs);
+        // The counter wraps rather than overflowing.
+        assert_eq!((first.nonce, second.nonce), (u64::MAX, 0));
+    }
+
     proptest! {
         /// Whatever the transactions, the batcher's batches are within
         /// the bounds, decode to what was pushed, in order, and re-encode
         /// to themselves.
         #[test]
-        fn batches_round_trip_within_bounds(nonces in proptest::collection::vec(0u64..400, 1..300)) {
-            let mut batcher = TxBatcher::new(Duration::from_millis(5));
+        fn batches_round_trip_within_bounds(
+            nonces in proptest::collection::vec(0u64..400, 1..300),
+            first_nonce in any::<u64>(),
+        ) {
+            let mut batcher = TxBatcher::new(Duration::from_millis(5), first_nonce);
             let now = Instant::now();
             let mut pushed = Vec::new();
             let mut batches = Vec::new();
@@ -494,12 +624,14 @@ mod tests {
             }
             batches.extend(batcher.take());
             let mut decoded = Vec::new();
-            for batch in &batches {
+            for (i, batch) in batches.iter().enumerate() {
                 prop_assert!(batch.len() <= MAX_BATCH_BYTES);
-                let txs = decode_batch(batch).unwrap();
+                let Batch { nonce, txs } = decode_batch(batch).unwrap();
+                // Consecutive nonces: no two batches are one gossip message.
+                prop_assert_eq!(nonce, first_nonce.wrapping_add(i as u64));
                 prop_assert!(!txs.is_empty() && txs.len() <= MAX_BATCH_TXS);
                 let encoded: Vec<Vec<u8>> = txs.iter().map(SignedTransaction::encode).collect();
-                prop_assert_eq!(&encode_batch(&encoded), batch);
+                prop_assert_eq!(&encode_batch(nonce, &encoded), batch);
                 decoded.extend(txs);
             }
             prop_assert_eq!(decoded, pushed);
@@ -509,9 +641,9 @@ mod tests {
         /// accepts re-encodes to the same bytes (one encoding per batch).
         #[test]
         fn the_decoder_accepts_only_canonical_batches(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-            if let Ok(txs) = decode_batch(&data) {
+            if let Ok(Batch { nonce, txs }) = decode_batch(&data) {
                 let encoded: Vec<Vec<u8>> = txs.iter().map(SignedTransaction::encode).collect();
-                prop_assert_eq!(encode_batch(&encoded), data);
+                prop_assert_eq!(encode_batch(nonce, &encoded), data);
             }
         }
 
@@ -526,16 +658,16 @@ mod tests {
             cut in any::<bool>(),
         ) {
             let encoded: Vec<Vec<u8>> = (0..n).map(|i| tx(i).encode()).collect();
-            let mut data = encode_batch(&encoded);
+            let mut data = encode_batch(3, &encoded);
             let i = at.index(data.len());
             if cut {
                 data.truncate(i);
             } else {
                 data[i] = byte;
             }
-            if let Ok(txs) = decode_batch(&data) {
+            if let Ok(Batch { nonce, txs }) = decode_batch(&data) {
                 let again: Vec<Vec<u8>> = txs.iter().map(SignedTransaction::encode).collect();
-                prop_assert_eq!(encode_batch(&again), data);
+                prop_assert_eq!(encode_batch(nonce, &again), data);
             }
         }
     }

@@ -98,9 +98,12 @@ const _: () = assert!(
 pub const MESSAGE_ID_BYTES: usize = blake3::OUT_LEN;
 
 /// Message id: BLAKE3 of the data. Transaction batches and blocks are
-/// canonically encoded, so one batch has one id whoever relays it, and a
-/// re-publication within the duplicate-cache window is recognised as the
-/// same message.
+/// canonically encoded, so one batch has one id whoever relays it, and
+/// relays of it within the duplicate-cache window are recognised as the
+/// same message. A transaction batch carries its publisher's nonce
+/// ([`super::batch`]), so publishing the same transactions again (the
+/// mempool's re-gossip) is a new message that goes out at once; a block
+/// published twice is the same message.
 pub fn message_id(message: &gossipsub::Message) -> MessageId {
     MessageId::new(blake3::hash(&message.data).as_bytes())
 }

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | transports | TCP (noise + yamux) and QUIC v1 | QUIC for fast handshakes and no head-of-line blocking; TCP where UDP is blocked |
 //! | identity | ed25519 [`NodeKey`] from 32 secret bytes | a dedicated node key file by default; a wallet secret works too |
-//! | gossipsub | topics `bitcraps/<chain>/txs/2`, `bitcraps/<chain>/block/1` | batches of transactions ([`batch`]) and finalized blocks |
+//! | gossipsub | topics `bitcraps/<chain>/txs/3`, `bitcraps/<chain>/block/1` | batches of transactions ([`batch`]) and finalized blocks |
 //! | identify | protocol version `/bitcraps/<chain>/1.0.0` | a peer of another chain is disconnected; listen addresses feed Kademlia |
 //! | Kademlia | protocol `/bitcraps/<chain>/kad/1.0.0`, records never stored from peers | discovery; server mode on validators and bootstrap peers |
 //! | mDNS | optional | discovery on a LAN (off in tests) |
@@ -30,7 +30,8 @@
 //! sequence number or gossipsub signature — the payloads carry their own
 //! ed25519 signatures, and no relayer learns which node a bet came from),
 //! and a message's id is BLAKE3 of its data, so the same batch from two
-//! peers is one message.
+//! peers is one message. Each batch carries its publisher's nonce, so the
+//! same transactions published again (re-gossip) are a new message.
 //!
 //! **Transactions travel in batches** ([`batch`]): [`Network::publish_transaction`]
 //! queues a transaction, and the network task publishes the queue as one
@@ -51,9 +52,11 @@
 //! 3. **Stateless.** A batch's framing is read within its bounds (count
 //!    and lengths checked before allocation, canonical, never panics);
 //!    transactions already pooled ([`TransactionValidator::is_known`]) are
-//!    skipped before decoding or verifying them; every other one is
-//!    decoded and `SignedTransaction::check`ed for this chain, all before
-//!    any is admitted. A block is decoded and `Block::check`ed (well
+//!    skipped before decoding or verifying them, stale ones
+//!    ([`TransactionValidator::is_stale`]: nonce already used) after
+//!    decoding but before verifying them; every other one is
+//!    `SignedTransaction::check`ed for this chain, all before any is
+//!    admitted. A block is decoded and `Block::check`ed (well
 //!    formed, every signature). Any failure → **Reject**.
 //! 4. **Stateful.** The node's [`TransactionValidator`] (normally
 //!    [`MempoolGossip`]: admission to the mempool) or [`BlockValidator`]
@@ -62,10 +65,12 @@
 //!    transactions is); duplicates, stale nonces, expired, unaffordable as
 //!    far as this node knows, over local limits → not admitted, no
 //!    penalty. A batch of which at least one transaction was admitted is
-//!    **accepted** (relayed whole: peers skip what they have by hash); a
-//!    batch of which none was is **ignored**, so a relayer whose batch
-//!    crossed a block, or that re-gossips what peers already hold, is
-//!    never penalized.
+//!    **accepted** (relayed whole: peers skip what they have by hash) unless
+//!    it held stale transactions whose signatures were not checked: then
+//!    it is **ignored** and this node publishes what it admitted in its
+//!    own batches. A batch of which none was admitted is **ignored**, so a
+//!    relayer whose batch crossed a block, or that re-gossips what peers
+//!    already hold, is never penalized.
 //! 5. **Accept** → relayed to the mesh; each admitted transaction and
 //!    each accepted block is delivered as a [`NetworkEvent`].
 //!
@@ -131,8 +136,8 @@ mod validation;
 mod tests;
 
 pub use batch::{
-    BatchError, DEFAULT_TX_BATCH_LINGER, MAX_BATCH_BYTES, MAX_BATCH_TXS, MAX_TX_BATCH_LINGER,
-    decode_batch, encode_batch,
+    Batch, BatchError, DEFAULT_TX_BATCH_LINGER, MAX_BATCH_BYTES, MAX_BATCH_TXS,
+    MAX_TX_BATCH_LINGER, decode_batch, encode_batch,
 };
 pub use config::{MemoryLimit, NetworkConfig, NetworkLimits, NodeKey};
 pub use finalized::{FinalizedBlock, MAX_FINALITY_PROOF_BYTES, MAX_FINALIZED_BLOCK_BYTES};
@@ -210,7 +215,9 @@ pub enum NetworkError {
     #[error("no connected peer subscribes to the topic yet; publish again when peers connect")]
     NoPeers,
     /// The same message was published recently (or the same transaction
-    /// waits in the batch being filled); peers already have it.
+    /// waits in the batch being filled); peers already have it. (A
+    /// transaction published again in a later batch is a new message: see
+    /// [`batch`].)
     #[error("this message was already published recently")]
     Duplicate,
     /// The message is over the topic's size limit.

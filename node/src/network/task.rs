@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use consensus::tx::SignedTransaction;
 
-use super::batch::{MAX_TX_BATCH_LINGER, PushError, TxBatcher};
+use super::batch::{MAX_TX_BATCH_LINGER, PushError, TxBatcher, batch_count, first_batch_nonce};
 use super::config::{MemoryLimit, NetworkConfig, NodeKey};
 use super::gossip::{self as gossip_config, GRAYLIST_THRESHOLD};
 use super::metrics::NetworkMetrics;
@@ -84,6 +84,9 @@ enum Payload {
     Transactions {
         admitted: Vec<SignedTransaction>,
         ignored: usize,
+        /// The batch was not relayed as is; this node publishes what it
+        /// admitted in its own batches.
+        republish: bool,
     },
     Block(Box<FinalizedBlock>),
 }
@@ -297,7 +300,7 @@ pub(crate) async fn spawn(
         bootstrapped: false,
         next_bootstrap_dial: Instant::now() + BOOTSTRAP_REDIAL,
         tx_gossip_limit: hooks.max_tx_message_bytes + gossip_config::ENVELOPE_BYTES,
-        batcher: TxBatcher::new(config.tx_batch_linger),
+        batcher: TxBatcher::new(config.tx_batch_linger, first_batch_nonce()),
         validated_tx,
         served_tx,
         swarm,
@@ -443,16 +446,7 @@ impl State {
                         stopped = Some(reply);
                         break;
                     }
-                    Some(command) => {
-                        self.on_command(command);
-                        let due = self.batcher.deadline();
-                        if due.is_some() && due != armed {
-                            armed = due;
-                            if let Some(at) = due {
-                                flush.as_mut().reset(at);
-                            }
-                        }
-                    }
+                    Some(command) => self.on_command(command),
                 },
                 () = &mut flush, if armed.is_some() => {
                     armed = None;
@@ -470,6 +464,15 @@ impl State {
                 Some(done) = validated.recv() => self.on_validated(done),
                 Some(done) = served.recv() => self.on_served(done),
                 _ = maintenance.tick() => self.maintain(),
+            }
+            // A command or a validated batch (re-batching what it admitted)
+            // may have started a batch.
+            let due = self.batcher.deadline();
+            if due.is_some() && due != armed {
+                armed = due;
+                if let Some(at) = due {
+                    flush.as_mut().reset(at);
+                }
             }
         }
         tracing::debug!(peer = %self.local_peer_id, "network task stopped");
@@ -531,10 +534,7 @@ impl State {
     /// loses nothing: the transactions stay in the mempool, whose
     /// re-gossip publishes them again.
     fn publish_batch(&mut self, batch: Vec<u8>) {
-        // The count is the batch's first four bytes (see `batch`).
-        let count = batch
-            .first_chunk::<4>()
-            .map_or(0, |c| u64::from(u32::from_le_bytes(*c)));
+        let count = batch_count(&batch);
         let topic = self.topics.hash(TopicKind::Transactions);
         match self.swarm.behaviour_mut().gossipsub.publish(topic, batch) {
             Ok(_) => {
@@ -838,6 +838,7 @@ impl State {
                         Payload::Transactions {
                             admitted: outcome.admitted,
                             ignored: outcome.ignored,
+                            republish: outcome.republish,
                         },
                     )
                 }
@@ -886,10 +887,20 @@ impl State {
         };
         NetworkMetrics::bump(counter);
         match done.payload {
-            Payload::Transactions { admitted, ignored } => {
+            Payload::Transactions {
+                admitted,
+                ignored,
+                republish,
+            } => {
                 NetworkMetrics::add(&m.gossip_txs_admitted, admitted.len() as u64);
                 NetworkMetrics::add(&m.gossip_txs_ignored, ignored as u64);
                 for tx in admitted {
+                    if republish {
+                        // Best effort, like a relay: no peers or already
+                        // waiting in the batch are both fine, and the
+                        // mempool's re-gossip covers a batch that fails.
+                        let _ = self.queue_transaction(tx.encode());
+                    }
                     self.emit(NetworkEvent::Transaction(tx, done.source));
                 }
             }

@@ -13,11 +13,12 @@ pub fn chain_prefix(chain_id: &ChainId) -> String {
 /// The gossipsub topics of one chain.
 #[derive(Clone, Debug)]
 pub struct Topics {
-    /// `bitcraps/<chain prefix>/txs/2`: batches of signed transactions
-    /// ([`super::batch`]). Version 1 (`tx/1`) carried one transaction per
-    /// message; the new name keeps nodes of the two versions from sending
-    /// each other messages they cannot decode (and penalizing each other
-    /// for them).
+    /// `bitcraps/<chain prefix>/txs/3`: batches of signed transactions
+    /// with a publisher's nonce ([`super::batch`]). Version 1 (`tx/1`)
+    /// carried one transaction per message, version 2 (`txs/2`) batches
+    /// without the nonce; each new name keeps nodes of different versions
+    /// from sending each other messages they cannot decode (and
+    /// penalizing each other for them).
     pub transactions: IdentTopic,
     /// `bitcraps/<chain prefix>/block/1`: finalized blocks.
     pub blocks: IdentTopic,
@@ -28,7 +29,7 @@ impl Topics {
     pub fn new(chain_id: &ChainId) -> Topics {
         let prefix = chain_prefix(chain_id);
         Topics {
-            transactions: IdentTopic::new(format!("bitcraps/{prefix}/txs/2")),
+            transactions: IdentTopic::new(format!("bitcraps/{prefix}/txs/3")),
             blocks: IdentTopic::new(format!("bitcraps/{prefix}/block/1")),
         }
     }

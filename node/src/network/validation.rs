@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use consensus::encoding::DecodeError;
 use consensus::hash::TxHash;
-use consensus::tx::SignedTransaction;
+use consensus::tx::{SignedTransaction, Transaction};
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 use wallet::ChainId;
@@ -49,6 +49,17 @@ pub trait TransactionValidator: Send + Sync + 'static {
         false
     }
 
+    /// Whether `tx` is stale as far as this node knows: its nonce is below
+    /// its sender's account nonce, so it can never be included. Asked
+    /// before the signature is verified (a batch padded with old, validly
+    /// signed transactions would otherwise cost a signature check each),
+    /// so it must be cheap and must not trust anything but the sender and
+    /// nonce. The default knows nothing.
+    fn is_stale(&self, tx: &Transaction) -> bool {
+        let _ = tx;
+        false
+    }
+
     /// Decides on `tx`, received from `from`; admitting it to the mempool
     /// is the usual way to accept it.
     fn validate_transaction(&self, tx: CheckedTransaction, from: &PeerId) -> Verdict;
@@ -85,6 +96,14 @@ impl<V> MempoolGossip<V> {
 impl<V: AccountView + Send + Sync + 'static> TransactionValidator for MempoolGossip<V> {
     fn is_known(&self, hash: &TxHash) -> bool {
         self.mempool.lock().is_ok_and(|m| m.contains(hash))
+    }
+
+    fn is_stale(&self, tx: &Transaction) -> bool {
+        // The ledger's nonce, not the mempool's pending one: a pooled
+        // transaction's nonce is not used until a block includes it.
+        self.view
+            .account(&tx.sender_address())
+            .is_some_and(|account| tx.nonce < account.nonce)
     }
 
     fn validate_transaction(&self, tx: CheckedTransaction, _from: &PeerId) -> Verdict {
@@ -141,6 +160,11 @@ pub(crate) struct BatchOutcome {
     /// Transactions not admitted, without blame: already known, stale,
     /// unaffordable as far as this node knows, over a local limit.
     pub ignored: usize,
+    /// Whether this node should publish `admitted` itself, in its own
+    /// batches: the batch held stale transactions whose signatures were
+    /// not checked, so it is not relayed as is (see
+    /// [`validate_tx_batch`]).
+    pub republish: bool,
 }
 
 /// The whole pipeline for a transaction batch, cheapest step first.
@@ -152,10 +176,15 @@ pub(crate) struct BatchOutcome {
 ///    by the hash of their bytes) are skipped: no decode, no signature
 ///    check. Equal hashes mean equal bytes, and the known bytes were
 ///    checked when they were admitted.
-/// 3. Every other transaction is decoded (canonical) and checked
-///    statelessly (this chain, well formed, signature), **all of them
-///    before any is admitted**.
-/// 4. Then each is offered to the node's validator in order.
+/// 3. Every other transaction is decoded (canonical). One the validator
+///    finds stale ([`TransactionValidator::is_stale`]: its nonce is below
+///    its sender's account nonce) is skipped before its signature is
+///    checked: it can never be included, and a peer padding a batch with
+///    old, validly signed transactions beside one new one would otherwise
+///    cost every node a signature check per old one.
+/// 4. The rest are checked statelessly (this chain, well formed,
+///    signature), **all of them before any is admitted**.
+/// 5. Then each is offered to the node's validator in order.
 ///
 /// The verdict is honest towards relayers:
 ///
@@ -174,6 +203,13 @@ pub(crate) struct BatchOutcome {
 ///   view and timing (a batch that crossed the block including its
 ///   transactions is stale on arrival), so they never cost the sender
 ///   anything, and nothing is relayed.
+/// - **Ignore**, too, when a transaction was skipped as stale in step 3
+///   and others were admitted ([`BatchOutcome::republish`]): this node
+///   has not checked the skipped signatures, and a peer whose ledger is
+///   behind would check them and reject the batch, penalizing this node
+///   for relaying a forgery. So the batch is not relayed; the network
+///   publishes the admitted transactions in this node's own batches
+///   instead, without the stale ones.
 ///
 /// A rejected batch costs at most [`MAX_BATCH_TXS`](super::batch::MAX_BATCH_TXS)
 /// signature checks, and four rejected batches get a peer banned.
@@ -190,11 +226,13 @@ pub(crate) fn validate_tx_batch(
             ..BatchOutcome::default()
         }
     };
+    // The nonce only keeps publications apart (see `batch`).
     let items = match split_batch(data) {
-        Ok(items) => items,
+        Ok(split) => split.items,
         Err(error) => return reject(&error),
     };
     let mut ignored = 0;
+    let mut unverified = false;
     let mut fresh = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         if validator.is_known(&item.hash) {
@@ -205,6 +243,11 @@ pub(crate) fn validate_tx_batch(
             Ok(tx) => tx,
             Err(source) => return reject(&BatchError::Transaction { index, source }),
         };
+        if validator.is_stale(&tx.tx) {
+            ignored += 1;
+            unverified = true;
+            continue;
+        }
         // `decode` accepts only the canonical encoding, so `item.bytes` is
         // it and `item.hash` the transaction's hash.
         match CheckedTransaction::check_decoded(tx, item.hash, item.bytes.len(), chain_id) {
@@ -227,12 +270,13 @@ pub(crate) fn validate_tx_batch(
     }
     let verdict = if invalid {
         Verdict::Reject
-    } else if admitted.is_empty() {
+    } else if admitted.is_empty() || unverified {
         Verdict::Ignore
     } else {
         Verdict::Accept
     };
     BatchOutcome {
+        republish: verdict == Verdict::Ignore && !admitted.is_empty(),
         verdict,
         admitted,
         ignored,
@@ -323,7 +367,7 @@ mod tests {
 
     fn batch(txs: &[&SignedTransaction]) -> Vec<u8> {
         let encoded: Vec<Vec<u8>> = txs.iter().map(|tx| tx.encode()).collect();
-        encode_batch(&encoded)
+        encode_batch(0, &encoded)
     }
 
     fn gossip(nonce: u64) -> MempoolGossip<View> {
@@ -374,10 +418,12 @@ mod tests {
         let gossip = gossip(1);
         let (fresh, also) = (tx(1, 1), tx(2, 1));
         let stale = tx(3, 0); // nonce 0 is used
-        // One fresh transaction among stale ones: accepted (relayed), the
-        // stale one not admitted.
+        // One fresh transaction among stale ones: the stale one is not
+        // admitted, and the fresh one is published again by this node
+        // rather than relayed in a batch with an unchecked signature.
         let out = validate_tx_batch(&batch(&[&stale, &fresh]), &CHAIN, &gossip, &peer());
-        assert_eq!(out.verdict, Verdict::Accept);
+        assert_eq!(out.verdict, Verdict::Ignore);
+        assert!(out.republish);
         assert_eq!((out.admitted, out.ignored), (vec![fresh.clone()], 1));
         // The same transactions again in another batch (a re-gossip, or
         // the batch crossing the block): ignored, no penalty, nothing
@@ -385,9 +431,11 @@ mod tests {
         let out = validate_tx_batch(&batch(&[&fresh, &stale]), &CHAIN, &gossip, &peer());
         assert_eq!(out.verdict, Verdict::Ignore);
         assert_eq!((out.admitted.len(), out.ignored), (0, 2));
-        // Known ones beside a new one: accepted for the new one.
+        // Known ones beside a new one: accepted (relayed as is) for the new
+        // one.
         let out = validate_tx_batch(&batch(&[&fresh, &also]), &CHAIN, &gossip, &peer());
         assert_eq!(out.verdict, Verdict::Accept);
+        assert!(!out.republish);
         assert_eq!((out.admitted, out.ignored), (vec![also], 1));
         // Unaffordable or too far ahead as far as this node knows: ignored.
         let ahead = tx(4, 1_000);
@@ -422,6 +470,36 @@ mod tests {
     }
 
     #[test]
+    fn stale_transactions_are_skipped_before_their_signature_is_checked() {
+        // The ledger has used nonces 0..5 of every account.
+        let gossip = gossip(5);
+        // Padding: old transactions, one of them with a broken signature
+        // (its signature is never checked, so the batch is not rejected),
+        // beside one new transaction.
+        let old: Vec<SignedTransaction> = (0..4).map(|n| tx(1, n)).collect();
+        let mut forged = tx(2, 3);
+        forged.signature = Signature::from_bytes([9; 64]);
+        let new = tx(1, 5);
+        let data = batch(&[&old[0], &old[1], &forged, &old[2], &old[3], &new]);
+        let out = validate_tx_batch(&data, &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Ignore, "ignored, not rejected");
+        assert_eq!((out.admitted, out.ignored), (vec![new.clone()], 5));
+        // The new one is published by this node, not relayed beside the
+        // forgery.
+        assert!(out.republish);
+        assert_eq!(gossip.mempool.lock().unwrap().len(), 1);
+        // Only padding: nothing to publish.
+        let out = validate_tx_batch(&batch(&[&old[0], &forged]), &CHAIN, &gossip, &peer());
+        assert_eq!((out.verdict, out.republish), (Verdict::Ignore, false));
+        assert_eq!((out.admitted.len(), out.ignored), (0, 2));
+        // A forgery at a nonce that is not stale is still provable junk.
+        let mut current = tx(2, 5);
+        current.signature = Signature::from_bytes([9; 64]);
+        let out = validate_tx_batch(&batch(&[&current]), &CHAIN, &gossip, &peer());
+        assert_eq!(out.verdict, Verdict::Reject);
+    }
+
+    #[test]
     fn provable_junk_rejects_the_whole_batch_and_admits_nothing() {
         let good = tx(1, 0);
         let mut forged = tx(2, 0);
@@ -434,9 +512,9 @@ mod tests {
             ("a bad signature", batch(&[&good, &forged])),
             ("another chain", batch(&[&good, &other_chain])),
             ("below the chain's minimum fee", batch(&[&below_min_fee])),
-            ("a non-canonical transaction", encode_batch(&[padded])),
+            ("a non-canonical transaction", encode_batch(0, &[padded])),
             ("a duplicate", batch(&[&good, &good])),
-            ("no transactions", encode_batch::<&[u8]>(&[])),
+            ("no transactions", encode_batch::<&[u8]>(0, &[])),
             ("junk", vec![0xff; 64]),
             ("oversized", vec![0; MAX_BATCH_BYTES + 1]),
         ];
