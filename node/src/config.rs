@@ -376,6 +376,9 @@ pub struct ConfigArgs {
     /// `api.max_body_bytes`: the largest request body.
     #[arg(long, env = "BITCRAPS_API_MAX_BODY_BYTES", value_name = "BYTES")]
     pub api_max_body_bytes: Option<usize>,
+    /// `api.max_batch_body_bytes`: the largest `POST /v1/txs/batch` body.
+    #[arg(long, env = "BITCRAPS_API_MAX_BATCH_BODY_BYTES", value_name = "BYTES")]
+    pub api_max_batch_body_bytes: Option<usize>,
     /// `api.rate_limit_per_second`: requests per second per client (0: off).
     #[arg(long, env = "BITCRAPS_API_RATE_LIMIT_PER_SECOND", value_name = "N")]
     pub api_rate_limit_per_second: Option<u32>,
@@ -515,6 +518,10 @@ impl NodeConfig {
         set(&mut self.api.allowed_hosts, &args.api_allowed_hosts);
         set(&mut self.api.max_body_bytes, &args.api_max_body_bytes);
         set(
+            &mut self.api.max_batch_body_bytes,
+            &args.api_max_batch_body_bytes,
+        );
+        set(
             &mut self.api.rate_limit_per_second,
             &args.api_rate_limit_per_second,
         );
@@ -572,6 +579,16 @@ impl NodeConfig {
                 reason: format!(
                     "{} is below one transaction ({} bytes)",
                     self.api.max_body_bytes,
+                    consensus::tx::MAX_TX_BYTES
+                ),
+            });
+        }
+        if self.api.max_batch_body_bytes < consensus::tx::MAX_TX_BYTES {
+            return Err(ConfigError::Invalid {
+                key: "api.max_batch_body_bytes",
+                reason: format!(
+                    "{} is below one transaction ({} bytes)",
+                    self.api.max_batch_body_bytes,
                     consensus::tx::MAX_TX_BYTES
                 ),
             });
@@ -785,6 +802,12 @@ mod tests {
         .unwrap();
         assert_eq!(loaded.config.api.listen.port(), 9001);
         assert_eq!(loaded.config.log.format, LogFormat::Pretty);
+        let loaded = NodeConfig::load(&args(
+            home.path(),
+            &["--api-max-batch-body-bytes", "200000"],
+        ))
+        .unwrap();
+        assert_eq!(loaded.config.api.max_batch_body_bytes, 200_000);
         // Untouched keys keep the file's value.
         assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/chain"));
     }
@@ -889,6 +912,12 @@ mod tests {
         let home = home_with(Some("[network]\nlisten = [\"not an address\"]\n"));
         let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
         assert!(error.to_string().contains("not a multiaddr"), "{error}");
+        let home = home_with(Some("[api]\nmax_batch_body_bytes = 10\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(
+            error.to_string().contains("api.max_batch_body_bytes"),
+            "{error}"
+        );
         let home = home_with(None);
         let missing = args(home.path(), &["--config", "nope.toml"]);
         assert!(matches!(
