@@ -273,6 +273,33 @@ fn sigma(
 /// round opens mid-epoch, the three logs needed (and a fourth) are taken,
 /// the rules refuse the rest; at the epoch end the newcomer is in, the
 /// group key is the same, and σ of the new epoch needs the new shares.
+/// The transactions that make `newcomer` a validator of the next set and
+/// take `leaving` out of it: register and stake, unstake.
+fn replace(chain: &mut Chain, newcomer: &Keypair, leaving: &Keypair) -> Vec<SignedTransaction> {
+    vec![
+        chain.tx(
+            newcomer,
+            Action::RegisterValidator {
+                consensus_key: newcomer.public_key(),
+                beacon_key: BoundedBytes::new(vec![77; 96]).unwrap(),
+                network_address: "127.0.0.1:9077".parse().unwrap(),
+            },
+        ),
+        chain.tx(
+            newcomer,
+            Action::Stake {
+                amount: Chips(20_000),
+            },
+        ),
+        chain.tx(
+            leaving,
+            Action::Unstake {
+                amount: Chips(10_000),
+            },
+        ),
+    ]
+}
+
 #[test]
 fn a_replacement_validator_gets_a_share_and_the_group_key_stays() {
     let committee = dealer_committee(4, &[5; 32]).unwrap();
@@ -282,28 +309,7 @@ fn a_replacement_validator_gets_a_share_and_the_group_key_stays() {
     let group_key = *chain.ledger.genesis_beacon_output().unwrap().group_key();
     let newcomer = wallet_of(&members[4].identity);
     let leaving = wallet_of(&members[1].identity);
-    let txs = vec![
-        chain.tx(
-            &newcomer,
-            Action::RegisterValidator {
-                consensus_key: newcomer.public_key(),
-                beacon_key: BoundedBytes::new(vec![77; 96]).unwrap(),
-                network_address: "127.0.0.1:9077".parse().unwrap(),
-            },
-        ),
-        chain.tx(
-            &newcomer,
-            Action::Stake {
-                amount: Chips(20_000),
-            },
-        ),
-        chain.tx(
-            &leaving,
-            Action::Unstake {
-                amount: Chips(10_000),
-            },
-        ),
-    ];
+    let txs = replace(&mut chain, &newcomer, &leaving);
     let block = chain.apply(txs);
     all_applied(&block);
 
@@ -456,28 +462,7 @@ fn a_round_without_a_quorum_of_logs_postpones_the_change() {
     let genesis_output = chain.ledger.genesis_beacon_output().unwrap().clone();
     let newcomer = wallet_of(&members[4].identity);
     let leaving = wallet_of(&members[1].identity);
-    let txs = vec![
-        chain.tx(
-            &newcomer,
-            Action::RegisterValidator {
-                consensus_key: newcomer.public_key(),
-                beacon_key: BoundedBytes::new(vec![77; 96]).unwrap(),
-                network_address: "127.0.0.1:9077".parse().unwrap(),
-            },
-        ),
-        chain.tx(
-            &newcomer,
-            Action::Stake {
-                amount: Chips(20_000),
-            },
-        ),
-        chain.tx(
-            &leaving,
-            Action::Unstake {
-                amount: Chips(10_000),
-            },
-        ),
-    ];
+    let txs = replace(&mut chain, &newcomer, &leaving);
     all_applied(&chain.apply(txs));
     let old_set = chain.ledger.active_validators().to_vec();
 
