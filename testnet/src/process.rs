@@ -39,6 +39,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// How long [`kill`] waits for the process to disappear.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
+/// How long [`pause`] waits for every thread to stop.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// Why a process operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -87,6 +90,18 @@ pub enum ProcessError {
         signal: Signal,
         /// The error.
         errno: Errno,
+    },
+    /// The process did not stop within the wait after SIGSTOP.
+    #[error(
+        "{name} (pid {pid}) was not stopped {waited:?} after SIGSTOP; is it traced by a debugger?"
+    )]
+    NotStopped {
+        /// The node.
+        name: String,
+        /// The pid.
+        pid: i32,
+        /// How long we waited.
+        waited: Duration,
     },
     /// The process did not exit even after SIGKILL.
     #[error("{name} (pid {pid}) did not exit within {waited:?} of SIGKILL")]
@@ -230,21 +245,41 @@ pub fn is_alive(record: PidRecord) -> bool {
     }
 }
 
-/// Whether the process is stopped (SIGSTOP), where `/proc` can tell.
+/// Whether the process is stopped (SIGSTOP), where `/proc` can tell:
+/// every one of its threads, since a group stop reaches them one by one.
 pub fn is_paused(record: PidRecord) -> bool {
-    matches!(proc_stat(record.pid), Some(('T', _)))
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", record.pid)) else {
+        return false;
+    };
+    let mut any = false;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        if state_of(&stat) != Some('T') {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The fields after the command name of a `/proc/.../stat` line: the name
+/// is in parentheses and may contain spaces, the fields after the last ')'
+/// are fixed (the state first).
+fn stat_fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace())
+}
+
+/// The state letter of a `/proc/.../stat` line.
+fn state_of(stat: &str) -> Option<char> {
+    stat_fields(stat)?.next()?.chars().next()
 }
 
 /// `(state, start time)` from `/proc/<pid>/stat`.
 fn proc_stat(pid: i32) -> Option<(char, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces: the
-    // fields after the last ')' are fixed.
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
+    let state = state_of(&text)?;
     // Field 22 of the whole line is the 20th after the name.
-    let started = fields.get(19)?.parse().ok()?;
+    let started = stat_fields(&text)?.nth(19)?.parse().ok()?;
     Some((state, started))
 }
 
@@ -338,10 +373,35 @@ pub fn kill(name: &str, pid_file: &Path) -> Result<PidRecord, ProcessError> {
     Ok(record)
 }
 
-/// SIGSTOPs the process of `pid_file`.
+/// SIGSTOPs the process of `pid_file` and waits until all its threads
+/// have stopped. `kill` returns once the signal is queued; the kernel wakes
+/// one thread to start the group stop, and on a busy machine another may
+/// answer a request before it does. Returning only once the process is
+/// stopped makes "paused" mean paused for whoever acts next.
 pub fn pause(name: &str, pid_file: &Path) -> Result<PidRecord, ProcessError> {
     let record = running(name, pid_file)?;
     send(name, record, Signal::SIGSTOP)?;
+    // Where /proc cannot tell, there is nothing to wait on.
+    if !Path::new("/proc/self/task").exists() {
+        return Ok(record);
+    }
+    let deadline = Instant::now() + STOP_WAIT;
+    while !is_paused(record) {
+        if !is_alive(record) {
+            return Err(ProcessError::NotRunning {
+                name: name.to_owned(),
+                pid_file: pid_file.to_path_buf(),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(ProcessError::NotStopped {
+                name: name.to_owned(),
+                pid: record.pid,
+                waited: STOP_WAIT,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
     Ok(record)
 }
 
@@ -448,11 +508,7 @@ mod tests {
         let spec = spec(dir.path(), "worker", "exec sleep 60");
         let mut child = spawn(&spec).unwrap();
         let record = pause("worker", &spec.pid_file).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !is_paused(record) {
-            assert!(Instant::now() < deadline, "never stopped");
-            std::thread::sleep(POLL);
-        }
+        assert!(is_paused(record), "pause returns once stopped");
         resume("worker", &spec.pid_file).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while is_paused(record) {
