@@ -17,8 +17,10 @@
 //!    one-roll **field** bets with the wallet's next nonce and submit them
 //!    round robin to the nodes: together at `rate` bets per second on a
 //!    fixed schedule, or, with an infinite rate, each as fast as the nodes
-//!    answer (**saturation**). A saturating submitter sends a whole batch
-//!    per request (its wallets in turn, consecutive nonces); at a fixed
+//!    answer (**saturation**). A saturating submitter keeps at most
+//!    [`IN_FLIGHT_PER_WALLET`] bets per wallet submitted but not finalized
+//!    and sends as many as it may, up to a batch, per request (its wallets
+//!    in turn, consecutive nonces); at a fixed
 //!    rate a request carries the bets that are due, so one batches only
 //!    when the node answers more slowly than the schedule. A bet the node
 //!    refuses (mempool full, rate limit) is counted `refused` and its
@@ -44,6 +46,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use consensus::hash::TxHash;
@@ -53,7 +56,7 @@ use game_rules::Chips;
 use game_rules::craps::{BetKind, OddsLimit};
 use node::api::{ApiEvent, Topic};
 use node::client::{ApiClient, ClientError, SubscriptionUpdate, TxState};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use wallet::{ChainId, Keypair};
@@ -77,6 +80,12 @@ pub const REFUSED_BACKOFF: Duration = Duration::from_millis(10);
 /// wallet may have pooled in a mempool (64), so a saturating submitter's
 /// batch spreads over its wallets.
 pub const DEFAULT_BATCH: usize = 64;
+
+/// The most bets of one wallet a saturating load keeps submitted but not
+/// yet finalized. Without a bound, saturation fills every wallet's share
+/// of the mempools (64) and then measures a queue — seconds of latency and
+/// refusals by the hundred thousand — instead of the chain.
+pub const IN_FLIGHT_PER_WALLET: usize = 16;
 
 /// How long the observer's connections may take to come up.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -296,13 +305,19 @@ struct Bettor {
 /// A submitted bet being followed.
 struct Pending {
     submitted: Instant,
+    /// Which submitter sent it (whose window it occupies).
+    submitter: usize,
     finalized: Option<Instant>,
 }
 
 /// What a submitter tells the report loop.
 enum Sent {
-    /// The node accepted the bet.
-    Submitted { hash: TxHash, at: Instant },
+    /// The node accepted the bet (from the `submitter`-th submitter).
+    Submitted {
+        hash: TxHash,
+        at: Instant,
+        submitter: usize,
+    },
     /// The node refused it.
     Refused,
 }
@@ -543,9 +558,25 @@ async fn run_with(
     for (i, bettor) in bettors.into_iter().enumerate() {
         shares[i % submitters].push(bettor);
     }
+    // Each submitter's bound on bets in flight (see `IN_FLIGHT_PER_WALLET`);
+    // only a saturating load waits on it.
+    let windows: Vec<Option<Arc<Semaphore>>> = shares
+        .iter()
+        .map(|share| {
+            (!options.rate.is_finite())
+                .then(|| Arc::new(Semaphore::new(share.len() * IN_FLIGHT_PER_WALLET)))
+        })
+        .collect();
     let mut workers = JoinSet::new();
     for (k, share) in shares.into_iter().enumerate() {
-        workers.spawn(submitter(k, share, clients.clone(), plan, sent_tx.clone()));
+        workers.spawn(submitter(
+            k,
+            share,
+            clients.clone(),
+            plan,
+            sent_tx.clone(),
+            windows[k].clone(),
+        ));
     }
     drop(sent_tx);
 
@@ -585,9 +616,9 @@ async fn run_with(
                 continue;
             }
             message = sent.recv(), if sending => match message {
-                Some(Sent::Submitted { hash, at }) => {
+                Some(Sent::Submitted { hash, at, submitter }) => {
                     report.submitted += 1;
-                    pending.insert(hash, Pending { submitted: at, finalized: None });
+                    pending.insert(hash, Pending { submitted: at, submitter, finalized: None });
                 }
                 Some(Sent::Refused) => report.refused += 1,
                 None => sending = false,
@@ -610,6 +641,7 @@ async fn run_with(
                             continue;
                         }
                         entry.finalized = Some(seen);
+                        give_back(&windows[entry.submitter]);
                         if let Some(acknowledged) = &acknowledged {
                             let _ = acknowledged.send(Acknowledged { height, receipt: receipt.clone() });
                         }
@@ -688,14 +720,16 @@ async fn stop_requested(stop: &mut Option<watch::Receiver<bool>>) {
 /// One submitter: signs and submits bets from its `bettors` (round robin)
 /// on its share of the plan's schedule (the `k`-th of every
 /// `plan.submitters` slots, with every slot already due in one request),
-/// or a whole batch per request back to back at an infinite rate, until
-/// the plan's end.
+/// or back to back at an infinite rate with as many bets per request as
+/// its `window` of bets in flight admits (up to a batch; the report loop
+/// returns a permit for each bet finalized), until the plan's end.
 async fn submitter(
     k: usize,
     mut bettors: Vec<Bettor>,
     clients: Vec<ApiClient>,
     plan: Plan,
     sent: mpsc::UnboundedSender<Sent>,
+    window: Option<Arc<Semaphore>>,
 ) {
     if bettors.is_empty() || clients.is_empty() {
         return;
@@ -723,10 +757,21 @@ async fn submitter(
                 count += 1;
             }
             count
-        } else if Instant::now() >= plan.end {
-            return;
+        } else if let Some(window) = &window {
+            let Ok(Ok(first)) = tokio::time::timeout_at(plan.end, window.acquire()).await else {
+                return;
+            };
+            first.forget();
+            let more = window.available_permits().min(plan.batch - 1);
+            match window.try_acquire_many(more as u32) {
+                Ok(permits) => {
+                    permits.forget();
+                    1 + more
+                }
+                Err(_) => 1,
+            }
         } else {
-            plan.batch
+            return;
         };
         // Each bet from the next wallet in turn, with its next nonce.
         let mut txs = Vec::with_capacity(count);
@@ -768,11 +813,17 @@ async fn submitter(
                     Sent::Submitted {
                         hash: tx.hash(),
                         at,
+                        submitter: k,
                     }
                 }
-                // Already in the node's mempool (an earlier copy): not new.
-                Err(error) if error.code() == Some("already_known") => continue,
+                // Already in the node's mempool (an earlier copy): not new,
+                // and already followed under its first submission.
+                Err(error) if error.code() == Some("already_known") => {
+                    give_back(&window);
+                    continue;
+                }
                 Err(_) => {
+                    give_back(&window);
                     // Reuse the first refused nonce of the wallet; its later
                     // bets of this request are signed again after it.
                     let bettor = &mut bettors[*owner];
@@ -789,6 +840,13 @@ async fn submitter(
         if accepted < count && !plan.rate.is_finite() {
             tokio::time::sleep(REFUSED_BACKOFF).await;
         }
+    }
+}
+
+/// Returns one bet's place in a saturating submitter's window.
+fn give_back(window: &Option<Arc<Semaphore>>) {
+    if let Some(window) = window {
+        window.add_permits(1);
     }
 }
 
