@@ -58,6 +58,22 @@ impl ApiArgs {
         })
     }
 
+    /// The address of the node's wallet; without one, an error that ends
+    /// with `what_to_do`.
+    pub async fn node_wallet(
+        &self,
+        client: &ApiClient,
+        what_to_do: &str,
+    ) -> anyhow::Result<wallet::Address> {
+        let status = client.status().await.map_err(|e| self.explain(e))?;
+        status.wallet.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the node at {} has no wallet loaded; {what_to_do}",
+                self.api
+            )
+        })
+    }
+
     /// A node that does not answer, with what to do and its exit code.
     fn unreachable(&self, what: String) -> anyhow::Error {
         anyhow::Error::new(Coded {
@@ -96,6 +112,62 @@ impl ApiArgs {
                 coded(EXIT_REFUSED, error)
             }
             other => anyhow::Error::new(other),
+        }
+    }
+}
+
+/// `--json`'s help in the commands that show things and send transactions.
+pub const JSON_SENT_HELP: &str =
+    "Print JSON (one object per transaction sent, one per line, for the commands that send)";
+
+/// `--json`: print JSON instead of text. Global, so it may come before or
+/// after a subcommand. A command whose JSON needs more words says so with
+/// `#[command(mut_args(api::help_of("json", …)))]`.
+#[derive(clap::Args, Clone, Copy, Debug, Default, PartialEq)]
+pub struct JsonArg {
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `--genesis`: the chain's genesis file, the trust anchor for what a
+/// command checks offline. Global, so it may come anywhere.
+#[derive(clap::Args, Clone, Debug, Default, PartialEq)]
+pub struct GenesisArg {
+    /// The chain's genesis file: the trust anchor for the chain id, the
+    /// minimum fee and the beacon's group key [default: the genesis of the
+    /// node in --home].
+    #[arg(long, global = true, env = "BITCRAPS_GENESIS", value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+}
+
+impl GenesisArg {
+    /// The genesis file: `--genesis`, else the one the configuration of
+    /// the node in `--home` names, if that exists.
+    pub fn file(&self, api: &ApiArgs) -> Option<PathBuf> {
+        if let Some(file) = &self.genesis {
+            return Some(file.clone());
+        }
+        let args = ::node::config::ConfigArgs {
+            home: api.home.clone(),
+            ..Default::default()
+        };
+        let loaded = ::node::config::NodeConfig::load(&args).ok()?;
+        let file = loaded.config.genesis_file;
+        file.exists().then_some(file)
+    }
+}
+
+/// Sets the help of a shared flag (`"json"`, `"genesis"`) where a command
+/// says more about it: `#[command(mut_args(api::help_of("json", …)))]`.
+/// In place: `Command::mut_arg` would move the flag last, and with it its
+/// place in the shell completions.
+pub fn help_of(id: &'static str, help: &'static str) -> impl FnMut(clap::Arg) -> clap::Arg {
+    move |arg| {
+        if arg.get_id().as_str() == id {
+            arg.help(help)
+        } else {
+            arg
         }
     }
 }

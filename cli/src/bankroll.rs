@@ -6,21 +6,16 @@ use std::io;
 use consensus::tx::Action;
 use game_rules::Chips;
 
-use crate::api::{self, ApiArgs};
+use crate::api;
 use crate::explore::write_bankroll;
-use crate::sign::{SignArgs, Signer};
+use crate::sign::{ClientArgs, Signer};
 
 /// Arguments of `bitcraps bankroll`.
 #[derive(clap::Args)]
+#[command(mut_args(api::help_of("json", api::JSON_SENT_HELP)))]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print JSON (one object per transaction sent, one per line, for the
-    /// commands that send).
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     /// Without a subcommand: show the bankroll.
     #[command(subcommand)]
     command: Option<BankrollCommand>,
@@ -48,12 +43,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let mut out = io::stdout().lock();
     let action = match args.command {
         None => {
-            let bankroll = client.bankroll().await.map_err(|e| args.api.explain(e))?;
-            if args.json {
+            let bankroll = client
+                .bankroll()
+                .await
+                .map_err(|e| args.node.api.explain(e))?;
+            if args.node.json() {
                 return api::write_json(&mut out, &bankroll);
             }
             return write_bankroll(&mut out, &bankroll);
@@ -63,9 +61,9 @@ async fn execute(args: Args) -> anyhow::Result<()> {
         },
         Some(BankrollCommand::Withdraw { shares }) => Action::BankrollWithdraw { shares },
     };
-    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     signer
-        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
 }
 

@@ -4,7 +4,6 @@
 //! leaderboard and the bankroll.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use consensus::hash::{BlockHash, TxHash};
 use consensus::tx::TableId;
@@ -12,22 +11,27 @@ use node::api::{AccountInfo, BankrollInfo, Game, LeaderboardEntry, RoundInfo, Va
 use node::client::{BlockReply, TxReply};
 use wallet::Address;
 
-use crate::api::{self, ApiArgs, one_line};
+use crate::api::{self, ApiArgs, GenesisArg, JsonArg, one_line};
 use crate::node::{EXIT_NOT_VERIFIED, coded};
 use crate::verify::{Verdict, verify_round, write_verdict};
 
 /// Arguments of `bitcraps explore`.
 #[derive(clap::Args)]
+#[command(
+    mut_args(api::help_of("json", "Print the API's JSON")),
+    mut_args(api::help_of(
+        "genesis",
+        "The chain's genesis file, the trust anchor `explore round` verifies against \
+         [default: the genesis of the node in --home]"
+    ))
+)]
 pub struct Args {
     #[command(flatten)]
     api: ApiArgs,
-    /// Print the API's JSON.
-    #[arg(long, global = true)]
-    json: bool,
-    /// The chain's genesis file, the trust anchor `explore round` verifies
-    /// against [default: the genesis of the node in --home].
-    #[arg(long, global = true, env = "BITCRAPS_GENESIS", value_name = "FILE")]
-    genesis: Option<PathBuf>,
+    #[command(flatten)]
+    output: JsonArg,
+    #[command(flatten)]
+    genesis: GenesisArg,
     #[command(subcommand)]
     command: ExploreCommand,
 }
@@ -115,7 +119,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
     let client = args.api.client()?;
     let explain = |e| args.api.explain(e);
     let mut out = io::stdout().lock();
-    let json = args.json;
+    let json = args.output.json;
     match args.command {
         ExploreCommand::Block { block } => {
             let reply = match block {
@@ -153,7 +157,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             verify,
         } => {
             let info = client.round(TableId(table), round).await.map_err(explain)?;
-            let verdict = match crate::sign::genesis_file(args.genesis.as_deref(), &args.api) {
+            let verdict = match args.genesis.file(&args.api) {
                 Some(file) => {
                     let genesis = crate::sign::read_genesis(&file)?;
                     Some(verify_round(&client, &args.api, &info, &genesis).await?)
@@ -460,9 +464,30 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_flags_keep_their_place_and_say_what_explore_does_with_them() {
+        let command = <Args as clap::Args>::augment_args(clap::Command::new("explore"));
+        let flags: Vec<(String, String)> = command
+            .get_arguments()
+            .map(|a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                (a.get_id().to_string(), help)
+            })
+            .collect();
+        let ids: Vec<&str> = flags.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["api", "cookie", "home", "json", "genesis"]);
+        assert_eq!(flags[3].1, "Print the API's JSON");
+        assert!(
+            flags[4]
+                .1
+                .starts_with("The chain's genesis file, the trust anchor `explore round`"),
+            "{flags:?}"
+        );
+    }
+
+    #[test]
     fn parses_the_explore_commands() {
         let args = parse(&["block", "1", "--json"]).unwrap();
-        assert!(args.json);
+        assert!(args.output.json);
         assert_eq!(
             args.command,
             ExploreCommand::Block {
@@ -480,7 +505,7 @@ mod tests {
             }
         );
         let args = parse(&["round", "2", "5", "--verify", "--genesis", "g.json"]).unwrap();
-        assert_eq!(args.genesis, Some(PathBuf::from("g.json")));
+        assert_eq!(args.genesis.genesis, Some("g.json".into()));
         assert!(matches!(
             args.command,
             ExploreCommand::Round { verify: true, .. }

@@ -12,18 +12,17 @@ use node::api::Game;
 use node::client::ApiClient;
 
 use crate::api::{self, ApiArgs};
-use crate::sign::{SignArgs, Signer};
+use crate::sign::{ClientArgs, Signer};
 
 /// Arguments of `bitcraps play`.
 #[derive(clap::Args)]
+#[command(mut_args(api::help_of(
+    "json",
+    "Print the API's JSON: one object per transaction sent, one per line"
+)))]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print the API's JSON: one object per transaction sent, one per line.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     #[command(subcommand)]
     game: PlayGame,
 }
@@ -229,43 +228,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let (action, bet_game) = args.game.action();
     action
         .check_well_formed()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     let mut out = io::stdout().lock();
     if let (Some(game), Some(table)) = (bet_game, action.table()) {
         let me = match signer.address() {
             Some(me) => me,
-            None => node_wallet(&client, &args.api).await?,
+            None => {
+                args.node
+                    .api
+                    .node_wallet(
+                        &client,
+                        "bet with your own key (--keystore FILE|NAME) or start the node with \
+                         one (`bitcraps node init --wallet`)",
+                    )
+                    .await?
+            }
         };
-        if let Some(join) = seat_needed(&client, &args.api, me, table, game).await? {
+        if let Some(join) = seat_needed(&client, &args.node.api, me, table, game).await? {
             // The seat first, accepted (with --wait, finalized) before the
             // bet is sent: the bet gets the next nonce, so the ledger seats
             // the wallet first.
             signer
-                .deliver(&client, &args.api, &join, &mut out, args.json)
+                .deliver(&client, &args.node.api, &join, &mut out, args.node.json())
                 .await?;
         }
     }
     signer
-        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
-}
-
-/// The node wallet's address, or an error that says how to bet without
-/// one.
-async fn node_wallet(client: &ApiClient, api: &ApiArgs) -> anyhow::Result<wallet::Address> {
-    let status = client.status().await.map_err(|e| api.explain(e))?;
-    status.wallet.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the node at {} has no wallet loaded; bet with your own key (--keystore FILE|NAME) \
-             or start the node with one (`bitcraps node init --wallet`)",
-            api.api
-        )
-    })
 }
 
 /// The `JoinTable` to send first if `me` has no seat at `table`; an error
@@ -360,7 +355,7 @@ mod tests {
             )
         );
         let args = parse(&["crash", "cash-out", "1", "--json"]).unwrap();
-        assert!(args.json);
+        assert!(args.node.json());
         assert_eq!(args.game.action().1, None);
         let args = parse(&["craps", "bet", "2", "pass", "5"]).unwrap();
         assert_eq!(
@@ -392,7 +387,7 @@ mod tests {
         );
         assert!(parse(&["craps", "working", "2", "7", "maybe"]).is_err());
         let args = parse(&["craps", "bet", "2", "pass", "5", "--keystore", "k.json"]).unwrap();
-        assert_eq!(args.sign.keystore.as_deref(), Some("k.json"));
+        assert_eq!(args.node.sign.keystore.as_deref(), Some("k.json"));
         assert!(parse(&["craps", "bet", "2", "nope", "5"]).is_err());
         assert!(parse(&["crash", "bet", "1", "10", "--auto", "0.9"]).is_err());
     }

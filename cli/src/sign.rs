@@ -35,7 +35,7 @@ use node::config::WALLET_PASSWORD_ENV;
 use wallet::{Address, ChainId, Keypair, Keystore};
 use zeroize::Zeroizing;
 
-use crate::api::{ApiArgs, one_line, short};
+use crate::api::{ApiArgs, GenesisArg, JsonArg, one_line, short};
 use crate::node::{EXIT_CONFIG, EXIT_KEYSTORE, EXIT_REFUSED, coded};
 
 /// The most bytes read from a password or backup-phrase file (or stdin).
@@ -91,11 +91,51 @@ pub struct SignArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub wait_timeout: u64,
-    /// The chain's genesis file: the trust anchor for the chain id, the
-    /// minimum fee and the beacon's group key [default: the genesis of the
-    /// node in --home].
-    #[arg(long, global = true, env = "BITCRAPS_GENESIS", value_name = "FILE")]
-    pub genesis: Option<PathBuf>,
+    /// `--genesis`, which the fee and the chain id are checked against.
+    #[command(flatten)]
+    pub genesis: GenesisArg,
+}
+
+/// What the commands that read through a node and send transactions take
+/// (`tables`, `play`, `wallet`, `tx`, `bankroll`, `validator`): where the
+/// node is, `--json`, and who signs.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ClientArgs {
+    /// The node's API and its cookie.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// `--json`.
+    #[command(flatten)]
+    pub output: JsonArg,
+    /// Who signs, and whether to wait.
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+impl ClientArgs {
+    /// Whether to print JSON.
+    pub fn json(&self) -> bool {
+        self.output.json
+    }
+
+    /// The signing wallet's address: the keystore named by `--keystore`
+    /// (read in clear, no password), else the node's wallet; without
+    /// either, an error that ends with `what_to_do`.
+    pub async fn my_address(
+        &self,
+        client: &ApiClient,
+        what_to_do: &str,
+    ) -> anyhow::Result<Address> {
+        match &self.sign.keystore {
+            Some(name) => {
+                let path = self.sign.keystore_path(&self.api, name)?;
+                Keystore::read(&path)
+                    .map(|k| k.address())
+                    .map_err(|e| coded(EXIT_KEYSTORE, e))
+            }
+            None => self.api.node_wallet(client, what_to_do).await,
+        }
+    }
 }
 
 impl SignArgs {
@@ -134,21 +174,6 @@ impl SignArgs {
     pub fn wait(&self) -> Option<Duration> {
         self.wait.then(|| Duration::from_secs(self.wait_timeout))
     }
-}
-
-/// The genesis file: `explicit` (`--genesis`), else the one the
-/// configuration of the node in `--home` names, if that exists.
-pub fn genesis_file(explicit: Option<&Path>, api: &ApiArgs) -> Option<PathBuf> {
-    if let Some(file) = explicit {
-        return Some(file.to_owned());
-    }
-    let args = node::config::ConfigArgs {
-        home: api.home.clone(),
-        ..Default::default()
-    };
-    let loaded = node::config::NodeConfig::load(&args).ok()?;
-    let file = loaded.config.genesis_file;
-    file.exists().then_some(file)
 }
 
 /// Reads a genesis file (bounded) and checks it.
@@ -347,7 +372,7 @@ impl Signer {
         };
         let (_, keypair) = open_keystore(sign, api, name)?;
         let status = client.status().await.map_err(|e| api.explain(e))?;
-        let fee = match (sign.fee, genesis_file(sign.genesis.as_deref(), api)) {
+        let fee = match (sign.fee, sign.genesis.file(api)) {
             (Some(fee), _) => Chips(fee),
             (None, Some(file)) => {
                 let genesis = read_genesis(&file)?;

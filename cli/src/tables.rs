@@ -9,20 +9,19 @@ use game_rules::craps::OddsLimit;
 use node::api::{Game, TableInfo};
 use node::client::WalletReply;
 
-use crate::api::{self, ApiArgs};
-use crate::sign::{SignArgs, Signer};
+use crate::api;
+use crate::sign::{ClientArgs, Signer};
 
 /// Arguments of `bitcraps tables`.
 #[derive(clap::Args)]
+#[command(mut_args(api::help_of(
+    "json",
+    "Print the API's JSON (one object per transaction sent, one per line, for the commands \
+     that send)"
+)))]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print the API's JSON (one object per transaction sent, one per line,
-    /// for the commands that send).
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     /// Without a subcommand: list the tables.
     #[command(subcommand)]
     command: Option<TablesCommand>,
@@ -119,12 +118,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let mut out = io::stdout().lock();
     let action = match args.command {
         None => {
-            let tables = client.tables().await.map_err(|e| args.api.explain(e))?;
-            if args.json {
+            let tables = client
+                .tables()
+                .await
+                .map_err(|e| args.node.api.explain(e))?;
+            if args.node.json() {
                 return api::write_json(&mut out, &serde_json::json!({ "tables": tables }));
             }
             return write_tables(&mut out, &tables);
@@ -141,9 +143,9 @@ async fn execute(args: Args) -> anyhow::Result<()> {
         Some(TablesCommand::Leave { id }) => Action::LeaveTable { table: TableId(id) },
         Some(TablesCommand::Close { id }) => Action::CloseTable { table: TableId(id) },
     };
-    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     signer
-        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
 }
 
@@ -231,11 +233,11 @@ mod tests {
     #[test]
     fn parses_the_subcommands_and_global_flags() {
         let args = parse(&[]);
-        assert!(args.command.is_none() && !args.json);
+        assert!(args.command.is_none() && !args.node.json());
         let args = parse(&["join", "3", "--json", "--api", "http://127.0.0.1:9"]);
         assert_eq!(args.command, Some(TablesCommand::Join { id: 3 }));
-        assert!(args.json);
-        assert_eq!(args.api.api, "http://127.0.0.1:9");
+        assert!(args.node.json());
+        assert_eq!(args.node.api.api, "http://127.0.0.1:9");
         let args = parse(&["create", "craps", "Lucky", "--max", "50", "--odds", "10"]);
         let Some(TablesCommand::Create {
             game,
@@ -252,8 +254,8 @@ mod tests {
         assert_eq!(odds, OddsLimit::Flat(10));
         let args = parse(&["close", "4", "--keystore", "house", "--fee", "2"]);
         assert_eq!(args.command, Some(TablesCommand::Close { id: 4 }));
-        assert_eq!(args.sign.keystore.as_deref(), Some("house"));
-        assert_eq!(args.sign.fee, Some(2));
+        assert_eq!(args.node.sign.keystore.as_deref(), Some("house"));
+        assert_eq!(args.node.sign.fee, Some(2));
         assert!(crate::api::parse_args::<Args>(&["close", "x"]).is_err());
         let bad = crate::api::parse_args::<Args>(&["create", "roulette", "x"]);
         assert!(bad.is_err());

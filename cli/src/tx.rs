@@ -10,9 +10,9 @@ use game_rules::Chips;
 use serde_json::json;
 use wallet::Address;
 
-use crate::api::{self, ApiArgs, one_line};
+use crate::api::{self, one_line};
 use crate::node::{EXIT_REFUSED, coded};
-use crate::sign::{SignArgs, Signer, wait_and_report};
+use crate::sign::{ClientArgs, Signer, wait_and_report};
 
 /// The most bytes `tx send` reads: room for [`MAX_SIGNED_PER_SEND`]
 /// transactions of the largest size as hex.
@@ -23,14 +23,10 @@ const MAX_SIGNED_PER_SEND: usize = 64;
 
 /// Arguments of `bitcraps tx`.
 #[derive(clap::Args)]
+#[command(mut_args(api::help_of("json", "Print JSON, one object per transaction, one per line")))]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print JSON, one object per transaction, one per line.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     #[command(subcommand)]
     command: TxCommand,
 }
@@ -63,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let mut out = io::stdout().lock();
     match &args.command {
         TxCommand::Transfer { to, amount } => {
@@ -71,14 +67,17 @@ async fn execute(args: Args) -> anyhow::Result<()> {
                 to: *to,
                 amount: Chips(*amount),
             };
-            let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+            let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
             signer
-                .deliver(&client, &args.api, &action, &mut out, args.json)
+                .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
                 .await
         }
         TxCommand::Send { file } => {
             let signed = parse_signed(&read_input(file)?)?;
-            let status = client.status().await.map_err(|e| args.api.explain(e))?;
+            let status = client
+                .status()
+                .await
+                .map_err(|e| args.node.api.explain(e))?;
             for (i, tx) in signed.iter().enumerate() {
                 tx.check(&status.node.chain_id).map_err(|e| {
                     coded(
@@ -97,8 +96,8 @@ async fn execute(args: Args) -> anyhow::Result<()> {
                 let submitted = client
                     .submit_transaction(tx)
                     .await
-                    .map_err(|e| args.api.explain(e))?;
-                if args.json {
+                    .map_err(|e| args.node.api.explain(e))?;
+                if args.node.json() {
                     serde_json::to_writer(
                         &mut out,
                         &json!({
@@ -129,9 +128,17 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             }
             // All are submitted before waiting, so they may share a block;
             // the first that fails ends the command with its exit code.
-            if let Some(timeout) = args.sign.wait() {
+            if let Some(timeout) = args.node.sign.wait() {
                 for hash in &hashes {
-                    wait_and_report(&client, &args.api, hash, timeout, &mut out, args.json).await?;
+                    wait_and_report(
+                        &client,
+                        &args.node.api,
+                        hash,
+                        timeout,
+                        &mut out,
+                        args.node.json(),
+                    )
+                    .await?;
                 }
             }
             Ok(())

@@ -8,22 +8,16 @@ use consensus::tx::{Action, BeaconKey, NetworkAddress};
 use game_rules::Chips;
 use node::api::ValidatorInfo;
 use serde_json::json;
-use wallet::{Address, Keystore, PublicKey};
+use wallet::{Address, PublicKey};
 
-use crate::api::{self, ApiArgs};
-use crate::node::{EXIT_KEYSTORE, coded};
-use crate::sign::{self, SignArgs, Signer};
+use crate::api;
+use crate::sign::{self, ClientArgs, Signer};
 
 /// Arguments of `bitcraps validator`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     #[command(subcommand)]
     command: ValidatorCommand,
 }
@@ -74,17 +68,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let mut out = io::stdout().lock();
     let action = match args.command {
         ValidatorCommand::Status { address } => {
             let address = match address {
                 Some(address) => address,
-                None => status_address(&args, &client).await?,
+                None => {
+                    args.node
+                        .my_address(&client, "give the validator's ADDRESS or --keystore")
+                        .await?
+                }
             };
-            let validators = client.validators().await.map_err(|e| args.api.explain(e))?;
+            let validators = client
+                .validators()
+                .await
+                .map_err(|e| args.node.api.explain(e))?;
             let found = validators.into_iter().find(|v| v.address == address);
-            if args.json {
+            if args.node.json() {
                 return api::write_json(
                     &mut out,
                     &json!({ "address": address, "validator": found }),
@@ -93,7 +94,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             return write_status(&mut out, &address, found.as_ref());
         }
         ValidatorCommand::Register(ref register) => {
-            let Some(name) = &args.sign.keystore else {
+            let Some(name) = &args.node.sign.keystore else {
                 anyhow::bail!(
                     "registering a validator is signed with its own key: give --keystore \
                      FILE|NAME (the node's wallet routes do not carry it)"
@@ -101,7 +102,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             };
             let consensus_key = match register.consensus_key {
                 Some(key) => key,
-                None => sign::open_keystore(&args.sign, &args.api, name)?
+                None => sign::open_keystore(&args.node.sign, &args.node.api, name)?
                     .1
                     .public_key(),
             };
@@ -118,28 +119,10 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             amount: Chips(amount),
         },
     };
-    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     signer
-        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
-}
-
-/// The address `validator status` shows without one given: the
-/// keystore's (read in clear), else the node wallet's.
-async fn status_address(args: &Args, client: &node::client::ApiClient) -> anyhow::Result<Address> {
-    if let Some(name) = &args.sign.keystore {
-        let path = args.sign.keystore_path(&args.api, name)?;
-        return Keystore::read(&path)
-            .map(|k| k.address())
-            .map_err(|e| coded(EXIT_KEYSTORE, e));
-    }
-    let status = client.status().await.map_err(|e| args.api.explain(e))?;
-    status.wallet.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the node at {} has no wallet loaded; give the validator's ADDRESS or --keystore",
-            args.api.api
-        )
-    })
 }
 
 fn write_status(

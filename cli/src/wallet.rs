@@ -11,22 +11,17 @@ use node::client::ApiClient;
 use serde_json::json;
 use wallet::{Address, KdfParams, Keystore, KeystoreError, Mnemonic};
 
-use crate::api::{self, ApiArgs};
+use crate::api;
 use crate::explore::write_account;
 use crate::node::{EXIT_EXISTS, EXIT_KEYSTORE, coded};
-use crate::sign::{self, SignArgs, Signer};
+use crate::sign::{self, ClientArgs, Signer};
 
 /// Arguments of `bitcraps wallet`.
 #[derive(clap::Args)]
+#[command(mut_args(api::help_of("json", api::JSON_SENT_HELP)))]
 pub struct Args {
     #[command(flatten)]
-    api: ApiArgs,
-    /// Print JSON (one object per transaction sent, one per line, for the
-    /// commands that send).
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(flatten)]
-    sign: SignArgs,
+    node: ClientArgs,
     #[command(subcommand)]
     command: WalletCommand,
 }
@@ -97,8 +92,8 @@ async fn execute(args: Args) -> anyhow::Result<()> {
         }
         WalletCommand::List => return list(&args, &mut out),
         WalletCommand::Address => {
-            let address = my_address(&args, &args.api.client()?).await?;
-            if args.json {
+            let address = my_address(&args, &args.node.api.client()?).await?;
+            if args.node.json() {
                 return api::write_json(&mut out, &json!({ "address": address }));
             }
             writeln!(out, "{address}")?;
@@ -114,30 +109,22 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             amount: Chips(amount),
         },
     };
-    let client = args.api.client()?;
-    let mut signer = Signer::open(&args.sign, &args.api, &client).await?;
+    let client = args.node.api.client()?;
+    let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     signer
-        .deliver(&client, &args.api, &action, &mut out, args.json)
+        .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
 }
 
 /// The address of the keystore named by `--keystore` (read in clear, no
 /// password), else of the node's wallet.
 async fn my_address(args: &Args, client: &ApiClient) -> anyhow::Result<Address> {
-    if let Some(name) = &args.sign.keystore {
-        let path = args.sign.keystore_path(&args.api, name)?;
-        return Keystore::read(&path)
-            .map(|k| k.address())
-            .map_err(|e| coded(EXIT_KEYSTORE, e));
-    }
-    let status = client.status().await.map_err(|e| args.api.explain(e))?;
-    status.wallet.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the node at {} has no wallet loaded; name a keystore with --keystore FILE|NAME, or \
-             create one with `bitcraps wallet new NAME`",
-            args.api.api
+    args.node
+        .my_address(
+            client,
+            "name a keystore with --keystore FILE|NAME, or create one with `bitcraps wallet new NAME`",
         )
-    })
+        .await
 }
 
 /// `wallet show` and `wallet balance`: the account (and its history).
@@ -147,17 +134,17 @@ async fn show(
     balance_only: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let client = args.api.client()?;
+    let client = args.node.api.client()?;
     let me = my_address(args, &client).await?;
     let limit = usize::try_from(history).unwrap_or(100);
     let mut account = client
         .account(&me, None, limit)
         .await
-        .map_err(|e| args.api.explain(e))?;
+        .map_err(|e| args.node.api.explain(e))?;
     if balance_only {
         account.history.clear();
         account.next_before = None;
-        if args.json {
+        if args.node.json() {
             return api::write_json(
                 out,
                 &json!({
@@ -172,7 +159,7 @@ async fn show(
         writeln!(out, "{} chips", account.balance)?;
         return Ok(());
     }
-    if args.json {
+    if args.node.json() {
         return api::write_json(out, &account);
     }
     write_account(out, &account)
@@ -186,7 +173,7 @@ fn new(
     restore: Option<Mnemonic>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let path = args.sign.keystore_path(&args.api, name)?;
+    let path = args.node.sign.keystore_path(&args.node.api, name)?;
     if path.exists() {
         return Err(coded(
             EXIT_EXISTS,
@@ -205,7 +192,7 @@ fn new(
     };
     let keypair = mnemonic.to_keypair("");
     let password = sign::password(
-        args.sign.password_file.as_deref(),
+        args.node.sign.password_file.as_deref(),
         &format!("the new keystore {}", path.display()),
         true,
     )?;
@@ -221,7 +208,7 @@ fn new(
     })?;
     let address = keypair.address();
     let phrase = shown.then(|| mnemonic.phrase());
-    if args.json {
+    if args.node.json() {
         return api::write_json(
             out,
             &json!({
@@ -259,7 +246,7 @@ fn entry(path: &Path) -> serde_json::Value {
 
 /// `wallet list`.
 fn list(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let dir = args.sign.wallet_dir(&args.api)?;
+    let dir = args.node.sign.wallet_dir(&args.node.api)?;
     let mut files: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -271,7 +258,7 @@ fn list(args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     };
     files.sort();
     let entries: Vec<_> = files.iter().map(|p| entry(p)).collect();
-    if args.json {
+    if args.node.json() {
         return api::write_json(out, &json!({ "dir": dir, "wallets": entries }));
     }
     if entries.is_empty() {
@@ -314,7 +301,7 @@ mod tests {
         let to = wallet::Keypair::generate().unwrap().address();
         let args = parse(&["transfer", &to.to_string(), "25", "--json"]).unwrap();
         assert_eq!(args.command, WalletCommand::Transfer { to, amount: 25 });
-        assert!(args.json);
+        assert!(args.node.json());
         assert!(parse(&["transfer", "not-an-address", "25"]).is_err());
         assert_eq!(
             parse(&["faucet", "1000"]).unwrap().command,
@@ -322,7 +309,7 @@ mod tests {
         );
         let args = parse(&["balance", "--keystore", "alice", "--wallet-dir", "/w"]).unwrap();
         assert_eq!(args.command, WalletCommand::Balance);
-        assert_eq!(args.sign.keystore.as_deref(), Some("alice"));
+        assert_eq!(args.node.sign.keystore.as_deref(), Some("alice"));
         assert_eq!(
             parse(&["import", "bob", "--mnemonic-file", "/m"])
                 .unwrap()

@@ -71,6 +71,8 @@ use crate::api::{
     wallet_request_body, wallet_route_of,
 };
 
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod testing;
 pub mod verify;
 
 /// The default time one request may take, end to end.

@@ -7,10 +7,12 @@
 //! This library holds only shared harness code for those tests; it must not be a
 //! dependency of any production crate.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use node::client::ApiClient;
 use testnet::layout::Layout;
 
 /// The `bitcraps` binary the tests run: `$BITCRAPS_BIN` if set, else the
@@ -59,15 +61,13 @@ pub fn bitcraps_binary() -> PathBuf {
         .clone()
 }
 
-/// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.
-pub fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
+/// Runs `bitcraps <args>`; returns success and its output (standard
+/// output, then standard error).
+pub fn bitcraps(args: &[&str]) -> (bool, String) {
     let output = Command::new(bitcraps_binary())
-        .arg("testnet")
         .args(args)
-        .arg("--dir")
-        .arg(dir)
         .output()
-        .unwrap();
+        .expect("the bitcraps binary runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -76,7 +76,18 @@ pub fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// Stops the testnet however the test ends.
+/// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.
+pub fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let mut line = vec!["testnet"];
+    line.extend_from_slice(args);
+    line.extend_from_slice(&["--dir", dir]);
+    bitcraps(&line)
+}
+
+/// Stops the testnet in the directory however the test ends. A
+/// [`LiveTestnet`] holds one; make one directly only around
+/// [`up_detached`].
 pub struct Down(pub PathBuf);
 
 impl Drop for Down {
@@ -123,6 +134,80 @@ pub fn up_detached(dir: &Path, manifest: &str) -> String {
     );
     assert!(ok, "testnet up failed:\n{output}\n{}", logs(dir));
     output
+}
+
+/// A local testnet of real processes for one test, in a temporary
+/// directory of its own: started by [`LiveTestnet::start`] (`testnet up
+/// --detach --fresh`), stopped (`testnet down`) and its directory removed
+/// when dropped, however the test ends.
+pub struct LiveTestnet {
+    layout: Layout,
+    up_output: String,
+    // Dropped in this order: the testnet goes down, then its directory.
+    down: Down,
+    _work: tempfile::TempDir,
+}
+
+impl LiveTestnet {
+    /// Starts the testnet `manifest` (TOML) describes in a new temporary
+    /// directory and waits until `up` reports it ready; panics with every
+    /// node's log tail if it does not start (what did start is brought
+    /// down again).
+    pub fn start(manifest: &str) -> LiveTestnet {
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let down = Down(work.path().join("net"));
+        let up_output = up_detached(&down.0, manifest);
+        let layout = Layout::load(&down.0)
+            .unwrap_or_else(|e| panic!("no layout after testnet up: {e}\n{up_output}"));
+        LiveTestnet {
+            layout,
+            up_output,
+            down,
+            _work: work,
+        }
+    }
+
+    /// The testnet's directory (its layout, genesis, wallets and logs).
+    pub fn dir(&self) -> &Path {
+        &self.down.0
+    }
+
+    /// The testnet's nodes, as `up` wrote them.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// What `testnet up` printed.
+    pub fn up_output(&self) -> &str {
+        &self.up_output
+    }
+
+    /// The `bitcraps tui …` command `up` printed for the player node.
+    pub fn tui_command(&self) -> String {
+        tui_command(&self.up_output)
+    }
+
+    /// Runs `bitcraps testnet <args>` on this testnet; returns success and
+    /// output.
+    pub fn testnet(&self, args: &[&str]) -> (bool, String) {
+        testnet(self.dir(), args)
+    }
+
+    /// A client of node `name`'s API; panics if there is no such node.
+    pub fn client(&self, name: &str) -> ApiClient {
+        let node = self.layout.node(name).unwrap_or_else(|e| panic!("{e}"));
+        ApiClient::new(&node.http_url()).expect("the layout's API address is valid")
+    }
+
+    /// Every node's log tail, for a failure message.
+    pub fn logs(&self) -> String {
+        logs(self.dir())
+    }
+
+    /// Fails the test with `error` and every node's log tail.
+    pub fn fail(&self, error: impl Display) -> ! {
+        panic!("{error}\n{}", self.logs())
+    }
 }
 
 /// The `bitcraps tui …` line `testnet up` printed for the player node.

@@ -15,13 +15,10 @@
 //! 6, against another chain's). Without a testnet: keystores made, listed
 //! and restored from their backup phrase.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{
-    Down, base_port, bitcraps_binary, flag_value, logs, testnet, tui_command, up_detached,
-};
+use bitcraps_tests::{LiveTestnet, base_port, bitcraps_binary, flag_value};
 
 /// Runs `bitcraps <args> --api <api> --cookie <cookie>`; returns success,
 /// stdout and stderr.
@@ -40,17 +37,11 @@ fn bitcraps(api: &str, cookie: &str, args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn a_player_bets_on_craps_and_explores_from_the_cli() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("net");
-    let _down = Down(dir.clone());
-    let output = up_detached(
-        &dir,
-        &format!(
-            "validators = 4\nplayers = 1\nbase_port = {}\n",
-            base_port(28_000, 40)
-        ),
-    );
-    let line = tui_command(&output);
+    let net = LiveTestnet::start(&format!(
+        "validators = 4\nplayers = 1\nbase_port = {}\n",
+        base_port(28_000, 40)
+    ));
+    let line = net.tui_command();
     let (api, cookie) = (flag_value(&line, "--api"), flag_value(&line, "--cookie"));
 
     let (ok, stdout, stderr) = bitcraps(&api, &cookie, &["tables", "--json"]);
@@ -73,7 +64,7 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
     assert!(
         ok,
         "play craps bet failed: {stdout}{stderr}\n{}",
-        logs(&dir)
+        net.logs()
     );
     let sent: Vec<&str> = stdout.lines().filter(|l| l.starts_with("sent ")).collect();
     assert_eq!(sent.len(), 2, "a seat, then the bet:\n{stdout}");
@@ -97,7 +88,7 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
         assert!(
             Instant::now() < deadline,
             "the bet never showed in the wallet:\n{stdout}\n{}",
-            logs(&dir)
+            net.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -107,10 +98,10 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
     assert!(stdout.starts_with("block      1\n"), "{stdout}");
     assert!(stdout.contains("hash "), "{stdout}");
 
-    keystore_signing(&dir, &api, &cookie);
-    round_verification(&dir, &api, &cookie);
+    keystore_signing(&net, &api, &cookie);
+    round_verification(&net, &api, &cookie);
 
-    let (ok, output) = testnet(&dir, &["down"]);
+    let (ok, output) = net.testnet(&["down"]);
     assert!(ok, "testnet down failed:\n{output}");
 }
 
@@ -161,7 +152,7 @@ fn account(api: &str, wallets: &str) -> serde_json::Value {
 }
 
 /// Waits until the `wallet-1` account's nonce reaches `nonce`.
-fn wait_for_nonce(dir: &Path, api: &str, wallets: &str, nonce: u64) -> serde_json::Value {
+fn wait_for_nonce(net: &LiveTestnet, api: &str, wallets: &str, nonce: u64) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let account = account(api, wallets);
@@ -171,7 +162,7 @@ fn wait_for_nonce(dir: &Path, api: &str, wallets: &str, nonce: u64) -> serde_jso
         assert!(
             Instant::now() < deadline,
             "nonce {nonce} never reached: {account}\n{}",
-            logs(dir)
+            net.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -179,7 +170,8 @@ fn wait_for_nonce(dir: &Path, api: &str, wallets: &str, nonce: u64) -> serde_jso
 
 /// A funded keystore the player node does not hold (`wallet-1`) signs
 /// here and submits through the open route.
-fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
+fn keystore_signing(net: &LiveTestnet, api: &str, cookie: &str) {
+    let dir = net.dir();
     let wallets = dir.join("wallets");
     let wallets = wallets.to_str().unwrap();
     let password = dir.join("wallets/wallet-1.password");
@@ -266,7 +258,7 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
     assert_eq!(code, 0, "tx transfer --sign-only failed: {stderr}");
     assert_eq!(signed.lines().count(), 1, "{signed}");
     let (code, stdout, stderr) = run(&["tx", "send", "--api", api], &[], Some(&signed));
-    assert_eq!(code, 0, "tx send failed: {stderr}\n{}", logs(dir));
+    assert_eq!(code, 0, "tx send failed: {stderr}\n{}", net.logs());
     assert!(stdout.starts_with("sent transfer"), "{stdout}");
     // Oversized input is refused before anything is sent.
     let oversized = "ab".repeat(4096);
@@ -300,7 +292,7 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
         "{stdout}"
     );
 
-    let after = wait_for_nonce(dir, api, wallets, nonce + 5);
+    let after = wait_for_nonce(net, api, wallets, nonce + 5);
     assert_ne!(
         after["bankroll_shares"], "0",
         "the deposit bought shares: {after}"
@@ -387,7 +379,8 @@ fn keystore_signing(dir: &Path, api: &str, cookie: &str) {
 
 /// A craps roll of the house table verifies offline against the genesis,
 /// and not against another chain's.
-fn round_verification(dir: &Path, api: &str, cookie: &str) {
+fn round_verification(net: &LiveTestnet, api: &str, cookie: &str) {
+    let dir = net.dir();
     let genesis = dir.join("genesis.json");
     let genesis = genesis.to_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -415,7 +408,7 @@ fn round_verification(dir: &Path, api: &str, cookie: &str) {
         assert!(
             Instant::now() < deadline,
             "roll 1 of table 2 never verified: {stdout}{stderr}\n{}",
-            logs(dir)
+            net.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
     };

@@ -1,19 +1,7 @@
 //! `bitcraps testnet` refusing bad input with clear errors, through the
 //! real binary.
 
-use std::process::Command;
-
-use bitcraps_tests::bitcraps_binary;
-
-fn bitcraps(args: &[&str]) -> (bool, String) {
-    let output = Command::new(bitcraps_binary()).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
+use bitcraps_tests::bitcraps;
 
 #[test]
 fn a_bad_manifest_is_refused_before_anything_starts() {

@@ -15,27 +15,45 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bitcraps_tests::{Down, base_port, bitcraps_binary, logs, testnet, up_detached};
-use node::client::ApiClient;
+use bitcraps_tests::{LiveTestnet, base_port, bitcraps_binary};
 use testnet::layout::Layout;
 
-/// A node's height and libp2p peers from its API.
-async fn height_and_peers(layout: &Layout, name: &str) -> Result<(u64, u64), String> {
-    let node = layout.node(name).map_err(|e| e.to_string())?;
-    let client = ApiClient::new(&node.http_url()).unwrap();
-    let status = client.status().await.map_err(|e| format!("{name}: {e}"))?;
-    Ok((status.node.height.unwrap_or(0), status.node.peers))
+/// A node's height and libp2p peers from its API; fails the test if it
+/// does not answer.
+async fn height_and_peers(net: &LiveTestnet, name: &str) -> (u64, u64) {
+    match net.client(name).status().await {
+        Ok(status) => (status.node.height.unwrap_or(0), status.node.peers),
+        Err(e) => net.fail(format!("{name}: {e}")),
+    }
 }
 
-/// Waits until every API node's height is above `above`.
-async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, String> {
+/// The highest height among `names`.
+async fn highest_of(net: &LiveTestnet, names: &[&str]) -> u64 {
+    let mut top = 0;
+    for name in names {
+        top = top.max(height_and_peers(net, name).await.0);
+    }
+    top
+}
+
+/// The lowest height among `names`.
+async fn lowest_of(net: &LiveTestnet, names: &[&str]) -> u64 {
+    let mut low = u64::MAX;
+    for name in names {
+        low = low.min(height_and_peers(net, name).await.0);
+    }
+    low
+}
+
+/// Waits until every API node's height is above `above`; fails the test
+/// with the nodes' logs after `limit`.
+async fn all_above(net: &LiveTestnet, above: u64, limit: Duration) -> u64 {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let mut lowest = u64::MAX;
         let mut last = String::new();
-        for node in layout.api_nodes() {
-            let client = ApiClient::new(&node.http_url()).unwrap();
-            match client.status().await {
+        for node in net.layout().api_nodes() {
+            match net.client(&node.name).status().await {
                 Ok(status) => lowest = lowest.min(status.node.height.unwrap_or(0)),
                 Err(error) => {
                     lowest = 0;
@@ -44,10 +62,10 @@ async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, 
             }
         }
         if lowest > above && lowest != u64::MAX {
-            return Ok(lowest);
+            return lowest;
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(format!(
+            net.fail(format!(
                 "not every node passed height {above} (lowest {lowest}; {last})"
             ));
         }
@@ -57,68 +75,54 @@ async fn all_above(layout: &Layout, above: u64, limit: Duration) -> Result<u64, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consistent() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("net");
-    let _down = Down(dir.clone());
-    let output = up_detached(
-        &dir,
-        &format!(
-            "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
-             crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
-            base_port(24_000, 30)
-        ),
-    );
-    assert!(output.contains("tui --api"), "{output}");
-    let layout = Layout::load(&dir).unwrap();
+    let net = LiveTestnet::start(&format!(
+        "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
+         crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
+        base_port(24_000, 30)
+    ));
+    assert!(net.up_output().contains("tui --api"), "{}", net.up_output());
 
-    let (ok, output) = testnet(&dir, &["check"]);
+    let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check failed:\n{output}");
     assert!(output.contains("OK: every node agrees"), "{output}");
 
-    let (ok, output) = testnet(&dir, &["kill", "validator-1", "--restart-after", "3"]);
-    assert!(ok, "kill failed:\n{output}\n{}", logs(&dir));
+    let (ok, output) = net.testnet(&["kill", "validator-1", "--restart-after", "3"]);
+    assert!(ok, "kill failed:\n{output}\n{}", net.logs());
     assert!(output.contains("SIGKILL"), "{output}");
     assert!(output.contains("started again"), "{output}");
 
     // Every node, the restarted validator included, moves on.
-    let now = all_above(&layout, 0, Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
-    all_above(&layout, now + 3, Duration::from_secs(90))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+    let now = all_above(&net, 0, Duration::from_secs(30)).await;
+    all_above(&net, now + 3, Duration::from_secs(90)).await;
 
-    let (ok, output) = testnet(&dir, &["check"]);
+    let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check after the kill failed:\n{output}");
 
-    let (ok, output) = testnet(
-        &dir,
-        &[
-            "load",
-            "--rate",
-            "5",
-            "--duration",
-            "8s",
-            "--wallets",
-            "4",
-            "--drain",
-            "30s",
-        ],
-    );
-    assert!(ok, "load failed:\n{output}\n{}", logs(&dir));
+    let (ok, output) = net.testnet(&[
+        "load",
+        "--rate",
+        "5",
+        "--duration",
+        "8s",
+        "--wallets",
+        "4",
+        "--drain",
+        "30s",
+    ]);
+    assert!(ok, "load failed:\n{output}\n{}", net.logs());
     assert!(output.contains("submitted"), "{output}");
     assert!(
         !output.contains("finalized 0 "),
         "nothing finalized:\n{output}"
     );
 
-    let (ok, output) = testnet(&dir, &["status"]);
+    let (ok, output) = net.testnet(&["status"]);
     assert!(ok, "{output}");
     assert!(output.contains("validator-1"), "{output}");
 
-    let (ok, output) = testnet(&dir, &["down"]);
+    let (ok, output) = net.testnet(&["down"]);
     assert!(ok, "down failed:\n{output}");
-    for node in &layout.nodes {
+    for node in &net.layout().nodes {
         assert!(
             testnet::process::live(&node.pid_file()).is_none(),
             "{} still runs",
@@ -129,23 +133,15 @@ async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consisten
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_after_the_heal() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("net");
-    let _down = Down(dir.clone());
     // The other tests of this file run at the same time on the same slot:
     // their nodes use ports +0..+2 and +3..+5 of each ten, these +6..+8.
-    up_detached(
-        &dir,
-        &format!(
-            "validators = 4\nplayers = 0\nbase_port = {}\n",
-            base_port(24_000, 30) + 6
-        ),
-    );
-    let layout = Layout::load(&dir).unwrap();
-    let fail = |e: String| -> ! { panic!("{e}\n{}", logs(&dir)) };
+    let net = LiveTestnet::start(&format!(
+        "validators = 4\nplayers = 0\nbase_port = {}\n",
+        base_port(24_000, 30) + 6
+    ));
     let others = ["validator-0", "validator-1", "validator-2"];
 
-    let (ok, output) = testnet(&dir, &["partition", "validator-3"]);
+    let (ok, output) = net.testnet(&["partition", "validator-3"]);
     assert!(ok, "partition failed:\n{output}");
     assert!(
         output.contains("validator-3 cut off from bootstrap, validator-0"),
@@ -155,9 +151,7 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
     // validator network's cut is set in the same step).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, peers) = height_and_peers(&layout, "validator-3")
-            .await
-            .unwrap_or_else(|e| fail(e));
+        let (_, peers) = height_and_peers(&net, "validator-3").await;
         if peers == 0 {
             break;
         }
@@ -169,60 +163,40 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
     }
     // A block already finalized may still be landing.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (stalled_at, _) = height_and_peers(&layout, "validator-3")
-        .await
-        .unwrap_or_else(|e| fail(e));
-    let mut start = 0;
-    for name in others {
-        start = start.max(
-            height_and_peers(&layout, name)
-                .await
-                .unwrap_or_else(|e| fail(e))
-                .0,
-        );
-    }
+    let (stalled_at, _) = height_and_peers(&net, "validator-3").await;
+    let start = highest_of(&net, &others).await;
     // The other three keep finalizing (a quorum of 3 of 4) while the cut
     // one stays where it was.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let target = start + 6;
     loop {
-        let mut lowest = u64::MAX;
-        for name in others {
-            let (height, _) = height_and_peers(&layout, name)
-                .await
-                .unwrap_or_else(|e| fail(e));
-            lowest = lowest.min(height);
-        }
-        let (height, peers) = height_and_peers(&layout, "validator-3")
-            .await
-            .unwrap_or_else(|e| fail(e));
+        let lowest = lowest_of(&net, &others).await;
+        let (height, peers) = height_and_peers(&net, "validator-3").await;
         assert_eq!(
             (height, peers),
             (stalled_at, 0),
             "the partitioned validator moved (the others are at {lowest})\n{}",
-            logs(&dir)
+            net.logs()
         );
         if lowest >= target {
             break;
         }
         if tokio::time::Instant::now() >= deadline {
-            fail(format!(
+            net.fail(format!(
                 "the three connected validators did not reach {target} (lowest {lowest})"
             ));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    let (ok, output) = testnet(&dir, &["heal"]);
+    let (ok, output) = net.testnet(&["heal"]);
     assert!(ok, "heal failed:\n{output}");
     // It catches up on everything finalized without it, then follows.
-    all_above(&layout, target, Duration::from_secs(60))
-        .await
-        .unwrap_or_else(|e| fail(e));
-    let (ok, output) = testnet(&dir, &["check"]);
+    all_above(&net, target, Duration::from_secs(60)).await;
+    let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check after the heal failed:\n{output}");
     assert!(output.contains("OK: every node agrees"), "{output}");
-    let (ok, output) = testnet(&dir, &["status"]);
+    let (ok, output) = net.testnet(&["status"]);
     assert!(ok, "{output}");
     assert!(
         output.contains("partition: none"),
@@ -231,7 +205,7 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
 
     // Two against two, for 20 s: neither side has the 3 votes of a quorum
     // of 4 (f = 1), so finalization stops on both sides.
-    let split_dir = dir.clone();
+    let split_dir = net.dir().to_owned();
     let split = std::thread::spawn(move || {
         Command::new(bitcraps_binary())
             .args([
@@ -251,7 +225,7 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
     // The status names the sides and the heal time.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (ok, output) = testnet(&dir, &["status"]);
+        let (ok, output) = net.testnet(&["status"]);
         assert!(ok, "{output}");
         if let Some(line) = output
             .lines()
@@ -275,23 +249,16 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut frozen = Vec::new();
     for name in all {
-        frozen.push(
-            height_and_peers(&layout, name)
-                .await
-                .unwrap_or_else(|e| fail(e))
-                .0,
-        );
+        frozen.push(height_and_peers(&net, name).await.0);
     }
     tokio::time::sleep(Duration::from_secs(8)).await;
     for (name, before) in all.iter().zip(&frozen) {
-        let (now, _) = height_and_peers(&layout, name)
-            .await
-            .unwrap_or_else(|e| fail(e));
+        let (now, _) = height_and_peers(&net, name).await;
         assert_eq!(
             now,
             *before,
             "{name} finalized during a 2|2 split (heights before {frozen:?})\n{}",
-            logs(&dir)
+            net.logs()
         );
     }
     let output = split
@@ -306,24 +273,22 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
     assert!(String::from_utf8_lossy(&output.stdout).contains("healed"));
     // Both sides resume and agree.
     let top = frozen.iter().copied().max().unwrap_or(0);
-    all_above(&layout, top + 3, Duration::from_secs(60))
-        .await
-        .unwrap_or_else(|e| fail(e));
-    let (ok, output) = testnet(&dir, &["check"]);
+    all_above(&net, top + 3, Duration::from_secs(60)).await;
+    let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check after the split failed:\n{output}");
     assert!(output.contains("OK: every node agrees"), "{output}");
 }
 
 /// Every validator's `bitcraps_equivocations_total` (all kinds summed).
-async fn equivocations(layout: &Layout) -> Vec<(String, Option<u64>)> {
+async fn equivocations(net: &LiveTestnet) -> Vec<(String, Option<u64>)> {
     let mut out = Vec::new();
-    for node in layout
+    for node in net
+        .layout()
         .nodes
         .iter()
         .filter(|n| n.name.starts_with("validator-"))
     {
-        let client = ApiClient::new(&node.http_url()).unwrap();
-        let count = match client.metrics().await {
+        let count = match net.client(&node.name).metrics().await {
             Ok(text) => testnet::chaos::equivocations(&text),
             Err(_) => None,
         };
@@ -334,37 +299,28 @@ async fn equivocations(layout: &Layout) -> Vec<(String, Option<u64>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_equivocating_twin_is_reported_and_slashed_while_the_chain_goes_on() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("net");
-    let _down = Down(dir.clone());
-    up_detached(
-        &dir,
-        &format!(
-            "validators = 4\nplayers = 0\nbase_port = {}\n",
-            base_port(24_000, 30) + 3
-        ),
-    );
-    let layout = Layout::load(&dir).unwrap();
-    let fail = |e: String| -> ! { panic!("{e}\n{}", logs(&dir)) };
-    all_above(&layout, 2, Duration::from_secs(60))
-        .await
-        .unwrap_or_else(|e| fail(e));
+    let net = LiveTestnet::start(&format!(
+        "validators = 4\nplayers = 0\nbase_port = {}\n",
+        base_port(24_000, 30) + 3
+    ));
+    let layout = net.layout();
+    all_above(&net, 2, Duration::from_secs(60)).await;
     // Nobody has seen a double signature yet.
-    for (name, count) in equivocations(&layout).await {
+    for (name, count) in equivocations(&net).await {
         assert_eq!(count, Some(0), "{name} before the twin");
     }
 
-    let (ok, output) = testnet(&dir, &["twin", "validator-3", "--json"]);
-    assert!(ok, "twin failed:\n{output}\n{}", logs(&dir));
+    let (ok, output) = net.testnet(&["twin", "validator-3", "--json"]);
+    assert!(ok, "twin failed:\n{output}\n{}", net.logs());
     // Standard output (the JSON report) comes first, then the progress.
     let start = output
         .find('{')
-        .unwrap_or_else(|| fail(format!("no report: {output}")));
+        .unwrap_or_else(|| net.fail(format!("no report: {output}")));
     let report: serde_json::Value = serde_json::Deserializer::from_str(&output[start..])
         .into_iter()
         .next()
         .and_then(Result::ok)
-        .unwrap_or_else(|| fail(format!("no JSON report in: {output}")));
+        .unwrap_or_else(|| net.fail(format!("no JSON report in: {output}")));
     assert_eq!(report["twin"], "validator-3-twin", "{report}");
     assert!(
         report["detected_after_ms"].as_f64().is_some(),
@@ -374,7 +330,7 @@ async fn an_equivocating_twin_is_reported_and_slashed_while_the_chain_goes_on() 
     assert!(!reporters.is_empty(), "{report}");
 
     // The honest validators' counters rose; the offender's own did not.
-    let counts = equivocations(&layout).await;
+    let counts = equivocations(&net).await;
     let honest_total: u64 = counts
         .iter()
         .filter(|(name, _)| name != "validator-3")
@@ -385,17 +341,14 @@ async fn an_equivocating_twin_is_reported_and_slashed_while_the_chain_goes_on() 
     // A slashing transaction lands: validator-3's stake is cut.
     let offender_port = layout.node("validator-3").unwrap().validator_port.unwrap();
     let genesis_stake = layout.manifest.chain.validator_stake;
-    let reader = ApiClient::new(&layout.node("validator-0").unwrap().http_url()).unwrap();
+    let reader = net.client("validator-0");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     let slashed = loop {
-        let validators = reader
-            .validators()
-            .await
-            .unwrap_or_else(|e| fail(e.to_string()));
+        let validators = reader.validators().await.unwrap_or_else(|e| net.fail(e));
         let offender = validators
             .iter()
             .find(|v| v.network_address.ends_with(&format!(":{offender_port}")))
-            .unwrap_or_else(|| fail(format!("validator-3 is not listed: {validators:?}")));
+            .unwrap_or_else(|| net.fail(format!("validator-3 is not listed: {validators:?}")));
         if offender.slashed {
             assert!(offender.stake < genesis_stake, "{offender:?}");
             assert!(offender.slashed_amount > 0, "{offender:?}");
@@ -408,7 +361,7 @@ async fn an_equivocating_twin_is_reported_and_slashed_while_the_chain_goes_on() 
             break offender.clone();
         }
         if tokio::time::Instant::now() >= deadline {
-            fail(format!("validator-3 was never slashed: {validators:?}"));
+            net.fail(format!("validator-3 was never slashed: {validators:?}"));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -427,48 +380,32 @@ async fn an_equivocating_twin_is_reported_and_slashed_while_the_chain_goes_on() 
 
     // The three honest validators go on finalizing, and every node agrees.
     let honest = ["validator-0", "validator-1", "validator-2"];
-    let mut now = 0;
-    for name in honest {
-        now = now.max(
-            height_and_peers(&layout, name)
-                .await
-                .unwrap_or_else(|e| fail(e))
-                .0,
-        );
-    }
+    let now = highest_of(&net, &honest).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let mut lowest = u64::MAX;
-        for name in honest {
-            lowest = lowest.min(
-                height_and_peers(&layout, name)
-                    .await
-                    .unwrap_or_else(|e| fail(e))
-                    .0,
-            );
-        }
+        let lowest = lowest_of(&net, &honest).await;
         if lowest >= now + 5 {
             break;
         }
         if tokio::time::Instant::now() >= deadline {
-            fail(format!("the honest validators stopped at {lowest}"));
+            net.fail(format!("the honest validators stopped at {lowest}"));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let (ok, output) = testnet(&dir, &["check"]);
+    let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check after the twin failed:\n{output}");
     assert!(output.contains("OK: every node agrees"), "{output}");
 
     // The twin is in the status, and down stops it with the rest.
-    let (ok, output) = testnet(&dir, &["status"]);
+    let (ok, output) = net.testnet(&["status"]);
     assert!(ok, "{output}");
     assert!(
         output.contains("twin: validator-3-twin signs with validator-3's key"),
         "{output}"
     );
-    let twin = Layout::load(&dir).unwrap().twins[0].node.clone();
+    let twin = Layout::load(net.dir()).unwrap().twins[0].node.clone();
     assert!(testnet::process::live(&twin.pid_file()).is_some());
-    let (ok, output) = testnet(&dir, &["down"]);
+    let (ok, output) = net.testnet(&["down"]);
     assert!(ok, "down failed:\n{output}");
     assert!(
         testnet::process::live(&twin.pid_file()).is_none(),

@@ -12,7 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{Down, base_port, flag_value, logs, tui_command, up_detached};
+use bitcraps_tests::{LiveTestnet, base_port, flag_value};
 use node::client::ApiClient;
 
 /// A tmux server of the test's own (`-L`), so nothing else is touched.
@@ -78,23 +78,18 @@ fn number_after(screen: &str, label: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("net");
-    let _down = Down(dir.clone());
-    let output = up_detached(
-        &dir,
-        &format!(
-            "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
-             crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n",
-            base_port(20_000, 40)
-        ),
-    );
+    let net = LiveTestnet::start(&format!(
+        "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
+         crash_betting_ms = 3000\ncrash_cooldown_ms = 1000\n",
+        base_port(20_000, 40)
+    ));
     assert!(
-        output.contains("(crash, 0 of"),
-        "no house crash table:\n{output}"
+        net.up_output().contains("(crash, 0 of"),
+        "no house crash table:\n{}",
+        net.up_output()
     );
     // The command `testnet up` tells the player to run.
-    let command = tui_command(&output);
+    let command = net.tui_command();
     let api = flag_value(&command, "--api");
 
     let tmux = Tmux {
@@ -120,13 +115,13 @@ async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
     let mut won = None;
     for _ in 0..6 {
         tmux.wait_for(&["PLACE YOUR BETS"], Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+            .unwrap_or_else(|e| net.fail(e));
         tmux.keys("Enter");
         if tmux.wait_for(&[" · in "], Duration::from_secs(30)).is_err() {
             continue;
         }
         tmux.wait_for(&["running"], Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+            .unwrap_or_else(|e| net.fail(e));
         tmux.keys("Space");
         match tmux.wait_for(&["you won", "your bet is lost"], Duration::from_secs(60)) {
             Ok(screen) if screen.contains("you won") => {
@@ -140,7 +135,7 @@ async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
         panic!(
             "no cash-out in six rounds:\n{}\n{}",
             tmux.screen(),
-            logs(&dir)
+            net.logs()
         )
     });
     assert!(screen.contains(" @ "), "the cash-out multiplier:\n{screen}");

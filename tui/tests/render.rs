@@ -8,12 +8,13 @@ mod support;
 use std::path::PathBuf;
 
 use node::client::SubscriptionUpdate;
+use node::client::testing::{Beacon, crashed_round};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::Duration;
 use tui::app::{Answer, App, Event, Failure, Key, RoundPurpose, Screen};
 
-use support::{app, crashed_round, press};
+use support::{app, press};
 
 /// The screen as text, one line per row, trailing spaces cut.
 fn draw(app: &App, width: u16, height: u16) -> String {
@@ -68,7 +69,7 @@ fn crash_running() {
 fn crash_verify_view() {
     let mut app = on(Screen::Crash);
     // The newest past round, as the node serves it.
-    let round = crashed_round(&mut support::Beacon::new(), 41);
+    let round = crashed_round(&mut Beacon::new(), support::CRASH, 41);
     app.update(Event::Answer(Answer::Round {
         purpose: RoundPurpose::Verify,
         round: Ok(round),

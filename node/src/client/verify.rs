@@ -230,88 +230,12 @@ fn check_signature(
 
 #[cfg(test)]
 mod tests {
-    use consensus::beacon::{BeaconAggregator, BeaconSigner, dealer_keys};
-    use consensus::block::BeaconEntry;
-    use consensus::encoding::BoundedBytes;
-    use consensus::hash::Hash;
-    use wallet::Keypair;
-
     use super::*;
     use crate::api::{Game, RoundStatus, RoundSummary};
+    use crate::client::testing::{Beacon, chain, crashed_round};
 
     const CRASH: TableId = TableId(1);
     const CRAPS: TableId = TableId(2);
-
-    fn chain() -> ChainId {
-        ChainId::new([7; 32])
-    }
-
-    /// Signs beacon messages with a 4-validator dealer's shares.
-    struct Beacon {
-        aggregator: BeaconAggregator,
-        signers: Vec<(BeaconSigner, Keypair)>,
-        group_key: String,
-    }
-
-    impl Beacon {
-        fn new() -> Beacon {
-            let keys = dealer_keys(4, &[5; 32]).unwrap();
-            let keypairs: Vec<Keypair> = (0..4u8)
-                .map(|i| Keypair::from_secret_bytes(&[100 + i; 32]))
-                .collect();
-            let aggregator = BeaconAggregator::new(
-                chain(),
-                3,
-                keys.sharing.clone(),
-                keypairs.iter().map(Keypair::public_key).collect(),
-            )
-            .unwrap()
-            .with_height_window(1_000_000);
-            let group_key = hex::encode(keys.sharing.group_key().to_bytes());
-            let signers = keys
-                .shares
-                .into_iter()
-                .zip(keypairs)
-                .map(|(share, keypair)| {
-                    (BeaconSigner::new(3, share, &keys.sharing).unwrap(), keypair)
-                })
-                .collect();
-            Beacon {
-                aggregator,
-                signers,
-                group_key,
-            }
-        }
-
-        /// σ for the block at `height`, as the API serves it.
-        fn sign(&mut self, height: u64) -> RoundRandomness {
-            let message = BeaconMessage {
-                chain_id: chain(),
-                epoch: 3,
-                height,
-                block: Hash::new([height as u8; 32]),
-            };
-            let mut sigma = None;
-            for (signer, keypair) in &self.signers {
-                let share = signer.sign_sealed(&message, keypair).unwrap();
-                if let Some(recovered) = self.aggregator.add(share).unwrap() {
-                    sigma = Some(recovered.signature);
-                    break;
-                }
-            }
-            RoundRandomness {
-                entry: BeaconEntry {
-                    height,
-                    signature: BoundedBytes::new(sigma.unwrap().to_vec()).unwrap(),
-                },
-                published_height: height + 2,
-                epoch: 3,
-                message: hex::encode(message.encode()),
-                group_public_key: self.group_key.clone(),
-                derivation: "bitcraps/v1/crash".into(),
-            }
-        }
-    }
 
     fn summary(table: TableId, round: u64, game: Game) -> RoundSummary {
         RoundSummary {
@@ -325,50 +249,6 @@ mod tests {
             wagered: 10,
             paid: 0,
             outcome: None,
-        }
-    }
-
-    /// A crash round as the ledger decides it: ticks every 400 ms, each
-    /// interval decided by σ of its own block, until one crashes.
-    fn crashed_round(beacon: &mut Beacon, round: u64) -> RoundInfo {
-        let mut events = Vec::new();
-        let mut randomness = Vec::new();
-        let mut from = Multiplier::ONE;
-        for interval in 1u32.. {
-            let elapsed = 400 * u64::from(interval);
-            let to = Multiplier::at(elapsed);
-            events.push(LedgerEvent::CrashTick {
-                table: CRASH,
-                round,
-                multiplier: to,
-                elapsed_ms: elapsed,
-            });
-            let height = round * 1_000 + u64::from(interval);
-            let entry = beacon.sign(height);
-            let draws = Draws::derive(
-                &Randomness::from_beacon_output(entry.entry.signature.as_bytes()),
-                &crash_label(CRASH, round, interval),
-                interval == 1,
-            );
-            randomness.push(entry);
-            if let Some(at) = IntervalDecision::new(draws, from, to)
-                .unwrap()
-                .crash_point()
-            {
-                events.push(LedgerEvent::Crashed {
-                    table: CRASH,
-                    round,
-                    at,
-                    beacon_height: height,
-                });
-                break;
-            }
-            from = to;
-        }
-        RoundInfo {
-            summary: summary(CRASH, round, Game::Crash),
-            randomness,
-            events,
         }
     }
 
@@ -394,7 +274,7 @@ mod tests {
     #[test]
     fn a_crash_round_verifies_and_a_changed_crash_point_does_not() {
         let mut beacon = Beacon::new();
-        let round = crashed_round(&mut beacon, 41);
+        let round = crashed_round(&mut beacon, CRASH, 41);
         let verification = verify(&round, Some(chain()));
         assert!(verification.passed(), "{verification:?}");
         let Ok(Outcome::Crash { interval, .. }) = verification.outcome else {

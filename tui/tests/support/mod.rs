@@ -1,34 +1,26 @@
 //! A realistic UI state built only through `App::update`, as a node would
 //! drive it: a wallet, two tables, a crash round in progress, craps bets
 //! and rolls, validators and blocks. The crash history's rounds carry real
-//! threshold signatures from a testnet dealer, so the verify view checks
-//! genuine σ.
+//! threshold signatures from a testnet dealer (`node::client::testing`), so
+//! the verify view checks genuine σ.
 
-use consensus::beacon::{BeaconAggregator, BeaconMessage, BeaconSigner, dealer_keys};
-use consensus::block::BeaconEntry;
-use consensus::encoding::BoundedBytes;
 use consensus::hash::Hash;
-use consensus::ledger::records::crash_label;
 use consensus::receipt::{BetResult, LedgerEvent, Wager};
 use consensus::tx::{Action, TableGame, TableId};
 use game_rules::craps::{BetKind, OddsLimit, PointNumber};
-use game_rules::crash::{Draws, IntervalDecision, Multiplier};
-use game_rules::randomness::Randomness;
+use game_rules::crash::Multiplier;
 use game_rules::{Chips, Roll};
 use node::api::{
     AccountInfo, ApiEvent, Game, HistoryEntry, LeaderboardEntry, NodeStatus, RoundInfo,
-    RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, TableInfo, ValidatorInfo,
+    RoundOutcome, RoundStatus, RoundSummary, TableInfo, ValidatorInfo,
 };
+use node::client::testing::{Beacon, chain, crashed_round};
 use node::client::{Status, SubscriptionUpdate, WalletReply};
 use tui::app::{Answer, App, Event, Key};
-use wallet::{Address, ChainId, Keypair};
+use wallet::{Address, Keypair};
 
 pub const CRASH: TableId = TableId(1);
 pub const CRAPS: TableId = TableId(2);
-
-pub fn chain() -> ChainId {
-    ChainId::new([7; 32])
-}
 
 pub fn me() -> Address {
     Address::from_bytes([9; 20])
@@ -204,129 +196,6 @@ pub fn craps_event(event: LedgerEvent) -> Event {
     table_event(CRAPS, Game::Craps, event)
 }
 
-/// Signs beacon messages with a 4-validator testnet dealer's shares.
-pub struct Beacon {
-    aggregator: BeaconAggregator,
-    signers: Vec<(BeaconSigner, Keypair)>,
-    group_key: String,
-}
-
-impl Beacon {
-    pub fn new() -> Beacon {
-        let keys = dealer_keys(4, &[5; 32]).unwrap();
-        let keypairs: Vec<Keypair> = (0..4u8)
-            .map(|i| Keypair::from_secret_bytes(&[100 + i; 32]))
-            .collect();
-        let aggregator = BeaconAggregator::new(
-            chain(),
-            3,
-            keys.sharing.clone(),
-            keypairs.iter().map(Keypair::public_key).collect(),
-        )
-        .unwrap()
-        .with_height_window(1_000_000);
-        let group_key = hex::encode(keys.sharing.group_key().to_bytes());
-        let signers = keys
-            .shares
-            .into_iter()
-            .zip(keypairs)
-            .map(|(share, keypair)| (BeaconSigner::new(3, share, &keys.sharing).unwrap(), keypair))
-            .collect();
-        Beacon {
-            aggregator,
-            signers,
-            group_key,
-        }
-    }
-
-    /// σ for the block at `height`, and the randomness record the API
-    /// serves for it.
-    pub fn sign(&mut self, height: u64) -> RoundRandomness {
-        let message = BeaconMessage {
-            chain_id: chain(),
-            epoch: 3,
-            height,
-            block: Hash::new([height as u8; 32]),
-        };
-        let mut sigma = None;
-        for (signer, keypair) in &self.signers {
-            let share = signer.sign_sealed(&message, keypair).unwrap();
-            if let Some(recovered) = self.aggregator.add(share).unwrap() {
-                sigma = Some(recovered.signature);
-                break;
-            }
-        }
-        RoundRandomness {
-            entry: BeaconEntry {
-                height,
-                signature: BoundedBytes::new(sigma.unwrap().to_vec()).unwrap(),
-            },
-            published_height: height + 2,
-            epoch: 3,
-            message: hex::encode(message.encode()),
-            group_public_key: self.group_key.clone(),
-            derivation: "bitcraps/v1/crash".into(),
-        }
-    }
-}
-
-/// A finished crash round as the ledger would have decided it: ticks every
-/// 400 ms, each interval decided by σ of its block, until one crashes.
-pub fn crashed_round(beacon: &mut Beacon, round: u64) -> RoundInfo {
-    let mut events = vec![LedgerEvent::CrashRoundStarted {
-        table: CRASH,
-        round,
-        start_ms: 1_700_000_000_000,
-    }];
-    let mut randomness = Vec::new();
-    let mut from = Multiplier::ONE;
-    for interval in 1u32.. {
-        let elapsed = 400 * u64::from(interval);
-        let to = Multiplier::at(elapsed);
-        events.push(LedgerEvent::CrashTick {
-            table: CRASH,
-            round,
-            multiplier: to,
-            elapsed_ms: elapsed,
-        });
-        let height = round * 1_000 + u64::from(interval);
-        let entry = beacon.sign(height);
-        let draws = Draws::derive(
-            &Randomness::from_beacon_output(entry.entry.signature.as_bytes()),
-            &crash_label(CRASH, round, interval),
-            interval == 1,
-        );
-        randomness.push(entry);
-        let decision = IntervalDecision::new(draws, from, to).unwrap();
-        if let Some(at) = decision.crash_point() {
-            events.push(LedgerEvent::Crashed {
-                table: CRASH,
-                round,
-                at,
-                beacon_height: height,
-            });
-            break;
-        }
-        from = to;
-    }
-    RoundInfo {
-        summary: RoundSummary {
-            table: CRASH,
-            round,
-            game: Game::Crash,
-            status: RoundStatus::Settled,
-            opened_height: round * 1_000,
-            settled_height: Some(round * 1_000 + 10),
-            bets: 2,
-            wagered: 150,
-            paid: 100,
-            outcome: None,
-        },
-        randomness,
-        events,
-    }
-}
-
 fn roll(a: u8, b: u8) -> Roll {
     Roll::new(a, b).unwrap()
 }
@@ -391,7 +260,7 @@ pub fn app() -> App {
     let mut beacon = Beacon::new();
     let history: Vec<RoundInfo> = (37..=41)
         .rev()
-        .map(|r| crashed_round(&mut beacon, r))
+        .map(|r| crashed_round(&mut beacon, CRASH, r))
         .collect();
     app.update(Event::Answer(Answer::RecentRounds {
         table: CRASH,
