@@ -39,7 +39,12 @@
 //! ```
 //!
 //! A cut is symmetric only if both sides are told: the testnet writes each
-//! node of a partition the peers on the other side.
+//! node of a partition the peers on the other side. With several
+//! partitions in force at once it writes each node everyone any of them
+//! separates it from, and rewrites the files when one heals: each read
+//! replaces the cut in force (libp2p peers no longer listed are unblocked,
+//! validators no longer listed are heard again), so a partial heal is a
+//! file with fewer peers.
 //!
 //! **One-way cuts.** `ignored` lists validators whose messages this node
 //! discards while it still sends to them: it talks but does not listen.

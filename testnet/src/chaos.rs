@@ -15,10 +15,23 @@
 //!    **partition** (cut off from every other node through the partition
 //!    files, [`crate::partition`], healed after a random `hold`). With
 //!    several kinds in the mix, the first faults take every kind once (in a
-//!    seeded order), the rest are drawn at random;
+//!    seeded order), the rest are drawn at random. **Partitions run in the
+//!    background**: the next faults begin (after their own waits) while
+//!    one is in force, so a kill, pause or restart may hit one node while
+//!    another is cut off, and partitions may overlap (two nodes each
+//!    isolated: a 2|1|1 split of 4 validators, or more groups). A fault
+//!    waits for open ones to end when it would hit a node already under a
+//!    fault, or take down more than [`max_validators_down`] validators at
+//!    once — `f` of the `n` validators, at least one — a partitioned
+//!    validator counting as down until it has caught up. With 4
+//!    validators (`f` = 1) a partitioned validator therefore overlaps only
+//!    faults on player nodes (`--targets all`); with 7, two validators may
+//!    be down at once;
 //! 2. waits until it has **caught up**: its height reaches the highest
 //!    height the other nodes had when the fault ended (its start, SIGCONT
-//!    or heal; the recovery time is from then to the catch-up);
+//!    or heal; the recovery time is from then to the catch-up). A
+//!    partition's node is waited for in the background, and its checks
+//!    (below) run before the next fault begins after it caught up;
 //! 3. checks that **nothing acknowledged is lost**: every bet acknowledged
 //!    since the previous iteration is asked for on every node
 //!    (`GET /v1/txs/{hash}`) and must be there with the acknowledged
@@ -90,6 +103,10 @@ const CONCURRENT_LOOKUPS: usize = 32;
 
 /// How often heights are polled while a node catches up.
 const POLL: Duration = Duration::from_millis(100);
+
+/// How long a node's height is waited for when the heights of all are
+/// read.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The metric every validator exports (see `node::metrics`).
 pub const EQUIVOCATIONS_METRIC: &str = "bitcraps_equivocations_total";
@@ -317,6 +334,9 @@ pub struct Iteration {
     pub target_height: u64,
     /// From its start to reaching the target, ms.
     pub recovery_ms: f64,
+    /// The other nodes under a fault when it began (partitions in force,
+    /// or their nodes still catching up).
+    pub overlapped: Vec<String>,
     /// Bets acknowledged so far.
     pub acknowledged: u64,
     /// (node, bet) receipts compared in this iteration.
@@ -350,6 +370,9 @@ impl fmt::Display for Iteration {
                 .map_or_else(|| "-".into(), |h| h.to_string()),
             self.equivocations
         )?;
+        if !self.overlapped.is_empty() {
+            write!(f, "; overlapped {}", self.overlapped.join(", "))?;
+        }
         for violation in &self.violations {
             write!(f, "\n      VIOLATION {violation}")?;
         }
@@ -370,6 +393,14 @@ pub struct ChaosReport {
     pub faults_by_kind: BTreeMap<String, u64>,
     /// Which nodes were targets.
     pub targets: Targets,
+    /// Faults that began while another was open (a partition in force,
+    /// or its node still catching up).
+    pub overlapping: u64,
+    /// The most validators down at once (killed, paused, restarting or
+    /// cut off).
+    pub max_validators_down: u64,
+    /// The most allowed ([`max_validators_down`]).
+    pub validators_down_limit: u64,
     /// Validators with an injected twin (their equivocations are expected).
     pub twinned: Vec<String>,
     /// The 1-minute load average after each fault: mean.
@@ -403,6 +434,13 @@ pub struct ChaosReport {
     pub recovery_p90_ms: Option<f64>,
     /// Recovery, longest, ms.
     pub recovery_max_ms: Option<f64>,
+    /// The longest stretch without a new acknowledged bet between the
+    /// checks after two faults, seconds (`None`: every fault saw new
+    /// ones). Long ones mean the load stalled, and the checks of those
+    /// faults had no new bets to look for.
+    pub longest_without_ack_secs: Option<f64>,
+    /// The fault after which that stretch was seen last.
+    pub longest_without_ack_through: Option<u32>,
     /// The whole run, seconds.
     pub elapsed_secs: f64,
     /// Every violation.
@@ -436,6 +474,12 @@ impl fmt::Display for ChaosReport {
                 .map(|(kind, n)| format!("{kind} {n}"))
                 .collect::<Vec<_>>()
                 .join(", ")
+        )?;
+        writeln!(
+            f,
+            "overlapping faults {} (begun while a partition was in force or its node catching up); \
+             at most {} validator(s) down at once (limit {})",
+            self.overlapping, self.max_validators_down, self.validators_down_limit
         )?;
         if let (Some(mean), Some(max)) = (self.load_average_mean, self.load_average_max) {
             writeln!(
@@ -476,6 +520,15 @@ impl fmt::Display for ChaosReport {
         }
         if self.stalls > 0 {
             writeln!(f, "stalled recoveries {}", self.stalls)?;
+        }
+        if let (Some(gap), Some(index)) = (
+            self.longest_without_ack_secs,
+            self.longest_without_ack_through,
+        ) {
+            writeln!(
+                f,
+                "longest stretch without a new acknowledged bet: {gap:.1} s (through fault {index})"
+            )?;
         }
         match (
             self.recovery_p50_ms,
@@ -732,10 +785,16 @@ fn client(node: &NodeEntry) -> ApiClient {
 }
 
 /// Every API node's height (`None`: no answer or no block).
+/// A node that does not answer within [`STATUS_TIMEOUT`] (paused by a
+/// fault) counts as no answer.
 async fn heights(nodes: &[(NodeEntry, ApiClient)]) -> Vec<(String, Option<u64>)> {
     let mut out = Vec::new();
     for (node, client) in nodes {
-        let height = client.status().await.ok().and_then(|s| s.node.height);
+        let height = tokio::time::timeout(STATUS_TIMEOUT, client.status())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|s| s.node.height);
         out.push((node.name.clone(), height));
     }
     out
@@ -839,6 +898,338 @@ impl Ledgered {
     }
 }
 
+/// How many validators chaos has down at once at most: the `f` that `n`
+/// validators tolerate (`(n - 1) / 3`), and at least one (a run of kills
+/// takes validators down one at a time even where `f` is 0).
+pub fn max_validators_down(validators: usize) -> usize {
+    (validators.saturating_sub(1) / 3).max(1)
+}
+
+/// Whether a fault on `victim` may begin while the faults on `open` (node,
+/// is a validator) are still open — partitions in force, or their nodes
+/// still catching up: never a second fault on one node, and never more
+/// than [`max_validators_down`] of `validators` validators down at once,
+/// a partitioned validator counting as down.
+pub fn admissible(
+    victim: &str,
+    is_validator: bool,
+    open: &[(String, bool)],
+    validators: usize,
+) -> bool {
+    if open.iter().any(|(node, _)| node == victim) {
+        return false;
+    }
+    let down = open.iter().filter(|(_, v)| *v).count() + usize::from(is_validator);
+    down <= max_validators_down(validators)
+}
+
+/// A fault as it began.
+struct Begun {
+    index: u32,
+    kind: ChaosFault,
+    node: NodeEntry,
+    pid: i32,
+    waited: Duration,
+    height_at_kill: u64,
+    /// The other nodes under a fault when it began.
+    overlapped: Vec<String>,
+}
+
+/// A fault ended and its node caught up (or stalled).
+struct Ended {
+    begun: Begun,
+    down: Duration,
+    target: u64,
+    recovery: Duration,
+    stalled: Option<ChaosViolation>,
+}
+
+/// Heals a chaos partition when dropped unless [`Healer::heal`] did: a
+/// run that ends early (an error) never leaves a node cut off.
+struct Healer {
+    layout: Layout,
+    id: u64,
+    healed: bool,
+}
+
+impl Healer {
+    fn heal(&mut self) -> Result<(), NetError> {
+        self.healed = true;
+        crate::partition::heal_one(&self.layout, self.id).map(drop)
+    }
+}
+
+impl Drop for Healer {
+    fn drop(&mut self) {
+        if !self.healed {
+            let _ = crate::partition::heal_one(&self.layout, self.id);
+        }
+    }
+}
+
+/// Waits until `victim` reaches the highest height the other `nodes`
+/// have now, until `deadline`; returns that height and the stall, if the
+/// deadline came first.
+async fn catch_up(
+    victim: &NodeEntry,
+    nodes: &[(NodeEntry, ApiClient)],
+    deadline: Instant,
+) -> (u64, Option<ChaosViolation>) {
+    let others: Vec<(NodeEntry, ApiClient)> = nodes
+        .iter()
+        .filter(|(n, _)| n.name != victim.name)
+        .cloned()
+        .collect();
+    let target = heights(&others)
+        .await
+        .into_iter()
+        .filter_map(|(_, h)| h)
+        .max()
+        .unwrap_or(0);
+    let victim_client = client(victim);
+    loop {
+        let height = victim_client
+            .status()
+            .await
+            .ok()
+            .and_then(|s| s.node.height);
+        if height.is_some_and(|h| h >= target) {
+            return (target, None);
+        }
+        if Instant::now() >= deadline {
+            let stall = ChaosViolation::Stalled {
+                node: victim.name.clone(),
+                height,
+                target,
+            };
+            return (target, Some(stall));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A partition fault in the background: holds it, heals it, waits for
+/// its node to catch up.
+async fn hold_partition(
+    mut healer: Healer,
+    begun: Begun,
+    began: Instant,
+    hold: Duration,
+    nodes: Vec<(NodeEntry, ApiClient)>,
+    catch_up_timeout: Duration,
+) -> Result<Ended, ChaosError> {
+    tokio::time::sleep_until(began + hold).await;
+    healer.heal()?;
+    let healed = Instant::now();
+    let (target, stalled) = catch_up(&begun.node, &nodes, healed + catch_up_timeout).await;
+    Ok(Ended {
+        down: healed - began,
+        target,
+        recovery: healed.elapsed(),
+        stalled,
+        begun,
+    })
+}
+
+/// What the checks after each fault carry from one fault to the next.
+struct Checks<'a> {
+    layout: &'a Layout,
+    nodes: &'a [(NodeEntry, ApiClient)],
+    validators: &'a [NodeEntry],
+    twinned: &'a [String],
+    checker: Checker,
+    signatures: Signatures,
+    ledgered: Ledgered,
+    acks: mpsc::UnboundedReceiver<Acknowledged>,
+    /// The sample of older bets has its own generator: the schedule does
+    /// not depend on how many bets there were.
+    sampler: Rng,
+}
+
+impl Checks<'_> {
+    /// Steps 3 to 5 of the module documentation once `victim` caught up:
+    /// returns the receipts compared, the height checked through and what
+    /// broke.
+    async fn after(
+        &mut self,
+        victim: &NodeEntry,
+        height_at_kill: u64,
+    ) -> Result<(u64, Option<u64>, Vec<ChaosViolation>), ChaosError> {
+        let mut found = Vec::new();
+        let mut checked = 0;
+
+        // Nothing acknowledged lost.
+        self.ledgered.drain(&mut self.acks);
+        let floor = heights(self.nodes)
+            .await
+            .into_iter()
+            .map(|(_, h)| h.unwrap_or(0))
+            .min()
+            .unwrap_or(0);
+        let ready = self.ledgered.take_ready(floor);
+        let fresh: Vec<&Acknowledged> = ready.iter().map(|&i| &self.ledgered.all[i]).collect();
+        for (node, client) in self.nodes {
+            let (compared, lost) = verify(node, client, &fresh).await;
+            checked += compared;
+            found.extend(lost);
+        }
+        let tail_from = height_at_kill.saturating_sub(TAIL_BLOCKS);
+        let mut older = Vec::new();
+        let mut tail = Vec::new();
+        for (i, bet) in self.ledgered.all.iter().enumerate() {
+            if bet.height > floor || ready.binary_search(&i).is_ok() {
+                continue;
+            }
+            if bet.height >= tail_from {
+                tail.push(bet);
+            } else {
+                older.push(bet);
+            }
+        }
+        for _ in 0..SAMPLE.min(older.len()) {
+            let pick = self.sampler.below(older.len() as u64) as usize;
+            tail.push(older.swap_remove(pick));
+        }
+        let (compared, lost) = verify(victim, &client(victim), &tail).await;
+        checked += compared;
+        found.extend(lost);
+
+        // Agreement and supply.
+        let report = self.checker.run(self.layout).await?;
+        found.extend(
+            report
+                .violations
+                .into_iter()
+                .map(ChaosViolation::Disagreement),
+        );
+
+        // Nobody signed twice.
+        for validator in self.validators {
+            self.signatures.read(validator).await?;
+        }
+        let slashed_now = if self.twinned.is_empty() {
+            None
+        } else {
+            slashed(self.layout, self.nodes).await
+        };
+        found.extend(
+            self.signatures
+                .violations_with(self.twinned, slashed_now.as_deref()),
+        );
+        Ok((checked, report.checked_height, found))
+    }
+}
+
+/// The iterations so far and what they found.
+#[derive(Default)]
+struct Tally {
+    iterations: Vec<Iteration>,
+    violations: Vec<ChaosViolation>,
+    recoveries: Vec<f64>,
+    receipts_checked: u64,
+    loads: Vec<f64>,
+    /// When the count of acknowledged bets last grew, and to what.
+    acked_since: Option<(Instant, u64)>,
+    /// The longest stretch without a new acknowledged bet, and the fault
+    /// after which it was seen last.
+    starved: Option<(Duration, u32)>,
+}
+
+impl Tally {
+    /// Notes the count of acknowledged bets after fault `index`.
+    fn acked(&mut self, index: u32, acknowledged: u64) {
+        let now = Instant::now();
+        match self.acked_since {
+            Some((since, count)) if count == acknowledged => {
+                let gap = now - since;
+                if self.starved.is_none_or(|(longest, _)| gap > longest) {
+                    self.starved = Some((gap, index));
+                }
+            }
+            _ => self.acked_since = Some((now, acknowledged)),
+        }
+    }
+}
+
+/// Checks after a fault ended (unless a violation was found already: the
+/// run is ending, and its checks would find it again) and records it.
+async fn settle(
+    checks: &mut Checks<'_>,
+    tally: &mut Tally,
+    ended: Ended,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), ChaosError> {
+    let mut found = Vec::new();
+    let (mut checked_now, mut checked_height) = (0, None);
+    if let Some(stall) = ended.stalled {
+        found.push(stall);
+    } else {
+        tally.recoveries.push(ended.recovery.as_secs_f64() * 1000.0);
+        if tally.violations.is_empty() {
+            let (checked, height, broken) = checks
+                .after(&ended.begun.node, ended.begun.height_at_kill)
+                .await?;
+            (checked_now, checked_height) = (checked, height);
+            found = broken;
+        }
+    }
+    tally.loads.extend(load_average());
+    checks.ledgered.drain(&mut checks.acks);
+    tally.acked(ended.begun.index, checks.ledgered.all.len() as u64);
+    let begun = ended.begun;
+    let iteration = Iteration {
+        index: begun.index,
+        kind: begun.kind,
+        node: begun.node.name.clone(),
+        pid: begun.pid,
+        waited_ms: begun.waited.as_millis() as u64,
+        height_at_kill: begun.height_at_kill,
+        down_ms: ended.down.as_millis() as u64,
+        target_height: ended.target,
+        recovery_ms: ended.recovery.as_secs_f64() * 1000.0,
+        overlapped: begun.overlapped,
+        acknowledged: checks.ledgered.all.len() as u64,
+        receipts_checked: checked_now,
+        checked_height,
+        equivocations: checks.signatures.total(),
+        violations: found.iter().map(ToString::to_string).collect(),
+    };
+    progress(&iteration.to_string());
+    tally.iterations.push(iteration);
+    tally.receipts_checked += checked_now;
+    tally.violations.extend(found);
+    Ok(())
+}
+
+/// Partition faults in the background, and their nodes.
+#[derive(Default)]
+struct Open {
+    tasks: JoinSet<Result<Ended, ChaosError>>,
+    /// Index of the fault → (node, is a validator).
+    nodes: BTreeMap<u32, (String, bool)>,
+}
+
+impl Open {
+    fn list(&self) -> Vec<(String, bool)> {
+        self.nodes.values().cloned().collect()
+    }
+
+    /// The next partition to end (and its node to catch up); `None` when
+    /// none is open, or with `wait` false when none ended yet.
+    async fn next(&mut self, wait: bool) -> Option<Result<Ended, ChaosError>> {
+        let done = if wait {
+            self.tasks.join_next().await?
+        } else {
+            self.tasks.try_join_next()?
+        };
+        let ended = done.unwrap_or_else(|e| panic!("a partition task failed: {e}"));
+        if let Ok(ended) = &ended {
+            self.nodes.remove(&ended.begun.index);
+        }
+        Some(ended)
+    }
+}
+
 /// Runs the chaos loop against `layout` (see the module documentation),
 /// reporting each step with `progress`.
 pub async fn run(
@@ -866,7 +1257,7 @@ pub async fn run(
     }
     let victims = targets(layout, options.targets);
     let twinned: Vec<String> = crate::twin::twinned(layout).into_iter().collect();
-    let mut checker = Checker::new(layout)?;
+    let checker = Checker::new(layout)?;
     let mut signatures = Signatures::default();
     for validator in &validators {
         signatures.read(validator).await?;
@@ -909,8 +1300,9 @@ pub async fn run(
             });
         }
     }
+    let limit = max_validators_down(validators.len());
     progress(&format!(
-        "bets are being acknowledged; {} faults ({}) of {} nodes (seed {})",
+        "bets are being acknowledged; {} faults ({}) of {} nodes, at most {limit} validator(s) down at once (seed {})",
         options.kills,
         options
             .faults
@@ -921,19 +1313,27 @@ pub async fn run(
         victims.len(),
         options.seed
     ));
-    let mut loads = Vec::new();
+    let mut checks = Checks {
+        layout,
+        nodes: &nodes,
+        validators: &validators,
+        twinned: &twinned,
+        checker,
+        signatures,
+        ledgered,
+        acks,
+        sampler: Rng(!options.seed),
+    };
+    let mut tally = Tally {
+        acked_since: Some((Instant::now(), 1)),
+        ..Tally::default()
+    };
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-
-    // The sample of older bets has its own generator: the schedule does
-    // not depend on how many bets there were.
-    let mut sampler = Rng(!options.seed);
     let mut children: Vec<(String, Child)> = Vec::new();
-    let mut iterations = Vec::new();
-    let mut violations: Vec<ChaosViolation> = Vec::new();
-    let mut recoveries = Vec::new();
-    let mut receipts_checked = 0;
+    let mut open = Open::default();
+    let (mut overlapping, mut most_down) = (0u64, 0usize);
     for (kill, index) in schedule(options, victims.len()).into_iter().zip(1..) {
-        if load_task.is_finished() {
+        if load_task.is_finished() || !tally.violations.is_empty() {
             break;
         }
         let victim = &victims[kill.validator];
@@ -941,11 +1341,31 @@ pub async fn run(
         let (waited, hold) = (kill.wait, kill.hold);
         tokio::time::sleep(waited).await;
 
+        // Partitions that ended meanwhile are checked first; then, while
+        // this fault may not begin yet, the next one to end.
+        loop {
+            while let Some(ended) = open.next(false).await {
+                settle(&mut checks, &mut tally, ended?, &*progress).await?;
+            }
+            if admissible(&victim.name, is_validator, &open.list(), validators.len()) {
+                break;
+            }
+            let ended = open.next(true).await.expect("a fault is open");
+            settle(&mut checks, &mut tally, ended?, &*progress).await?;
+        }
+        if !tally.violations.is_empty() {
+            break;
+        }
+        let overlapped: Vec<String> = open.list().into_iter().map(|(node, _)| node).collect();
+        overlapping += u64::from(!overlapped.is_empty());
+        most_down = most_down
+            .max(open.list().iter().filter(|(_, v)| *v).count() + usize::from(is_validator));
+
         // The victim's count is read last thing before a kill or restart
         // ends its process (best effort: the previous iteration's reading
         // stands if it does not answer now).
         if is_validator && matches!(kill.kind, ChaosFault::Kill | ChaosFault::Restart) {
-            let _ = signatures.read(victim).await;
+            let _ = checks.signatures.read(victim).await;
         }
         let height_at_kill = heights(&nodes)
             .await
@@ -953,15 +1373,24 @@ pub async fn run(
             .filter_map(|(_, h)| h)
             .max()
             .unwrap_or(0);
-        let pid = process::live(&victim.pid_file()).map_or(0, |r| r.pid);
+        let begun = Begun {
+            index,
+            kind: kill.kind,
+            node: victim.clone(),
+            pid: process::live(&victim.pid_file()).map_or(0, |r| r.pid),
+            waited,
+            height_at_kill,
+            overlapped,
+        };
         let began = Instant::now();
+        *by_kind.entry(kill.kind.name().to_owned()).or_default() += 1;
         match kill.kind {
             ChaosFault::Kill => {
                 let (name, pid_file) = (victim.name.clone(), victim.pid_file());
                 tokio::task::spawn_blocking(move || process::kill(&name, &pid_file))
                     .await
                     .expect("the kill task does not panic")?;
-                signatures.killed(&victim.name);
+                checks.signatures.killed(&victim.name);
                 tokio::time::sleep(hold).await;
                 process::reap(&mut children);
                 children.push((victim.name.clone(), net::start_node(layout, victim)?));
@@ -973,7 +1402,7 @@ pub async fn run(
                 })
                 .await
                 .expect("the stop task does not panic")?;
-                signatures.killed(&victim.name);
+                checks.signatures.killed(&victim.name);
                 process::reap(&mut children);
                 children.push((victim.name.clone(), net::start_node(layout, victim)?));
             }
@@ -983,140 +1412,61 @@ pub async fn run(
                 process::resume(&victim.name, &victim.pid_file())?;
             }
             ChaosFault::Partition => {
-                crate::partition::cut(layout, std::slice::from_ref(&victim.name))?;
-                crate::partition::plan_heal(layout, hold)?;
-                tokio::time::sleep(hold).await;
-                crate::partition::heal(layout)?;
+                // In the background: the next faults may begin while it
+                // is in force. It is checked once healed and caught up.
+                let cut = crate::partition::cut(layout, std::slice::from_ref(&victim.name))?;
+                let healer = Healer {
+                    layout: layout.clone(),
+                    id: cut.id,
+                    healed: false,
+                };
+                crate::partition::plan_heal(layout, cut.id, hold)?;
+                open.nodes
+                    .insert(index, (victim.name.clone(), is_validator));
+                open.tasks.spawn(hold_partition(
+                    healer,
+                    begun,
+                    began,
+                    hold,
+                    nodes.clone(),
+                    options.catch_up_timeout,
+                ));
+                continue;
             }
         }
-        *by_kind.entry(kill.kind.name().to_owned()).or_default() += 1;
         let restarted = Instant::now();
-        let down = restarted - began;
-        let others: Vec<(NodeEntry, ApiClient)> = nodes
-            .iter()
-            .filter(|(n, _)| n.name != victim.name)
-            .cloned()
-            .collect();
-        let target = heights(&others)
-            .await
-            .into_iter()
-            .filter_map(|(_, h)| h)
-            .max()
-            .unwrap_or(0);
-
-        // Caught up?
-        let victim_client = client(victim);
-        let deadline = restarted + options.catch_up_timeout;
-        let mut stalled = None;
-        loop {
-            let height = victim_client
-                .status()
-                .await
-                .ok()
-                .and_then(|s| s.node.height);
-            if height.is_some_and(|h| h >= target) {
-                break;
-            }
-            if Instant::now() >= deadline {
-                stalled = Some(ChaosViolation::Stalled {
-                    node: victim.name.clone(),
-                    height,
-                    target,
-                });
-                break;
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        let recovery = restarted.elapsed();
-        let mut found = Vec::new();
-        let mut checked_now = 0;
-        let mut checked_height = None;
-        if let Some(stall) = stalled {
-            found.push(stall);
-        } else {
-            recoveries.push(recovery.as_secs_f64() * 1000.0);
-
-            // Nothing acknowledged lost.
-            ledgered.drain(&mut acks);
-            let floor = heights(&nodes)
-                .await
-                .into_iter()
-                .map(|(_, h)| h.unwrap_or(0))
-                .min()
-                .unwrap_or(0);
-            let ready = ledgered.take_ready(floor);
-            let fresh: Vec<&Acknowledged> = ready.iter().map(|&i| &ledgered.all[i]).collect();
-            for (node, client) in &nodes {
-                let (compared, lost) = verify(node, client, &fresh).await;
-                checked_now += compared;
-                found.extend(lost);
-            }
-            let tail_from = height_at_kill.saturating_sub(TAIL_BLOCKS);
-            let mut older = Vec::new();
-            let mut tail = Vec::new();
-            for (i, bet) in ledgered.all.iter().enumerate() {
-                if bet.height > floor || ready.binary_search(&i).is_ok() {
-                    continue;
-                }
-                if bet.height >= tail_from {
-                    tail.push(bet);
-                } else {
-                    older.push(bet);
-                }
-            }
-            for _ in 0..SAMPLE.min(older.len()) {
-                let pick = sampler.below(older.len() as u64) as usize;
-                tail.push(older.swap_remove(pick));
-            }
-            let (compared, lost) = verify(victim, &victim_client, &tail).await;
-            checked_now += compared;
-            found.extend(lost);
-
-            // Agreement and supply.
-            let report = checker.run(layout).await?;
-            checked_height = report.checked_height;
-            found.extend(
-                report
-                    .violations
-                    .into_iter()
-                    .map(ChaosViolation::Disagreement),
-            );
-
-            // Nobody signed twice.
-            for validator in &validators {
-                signatures.read(validator).await?;
-            }
-            let slashed_now = if twinned.is_empty() {
-                None
-            } else {
-                slashed(layout, &nodes).await
-            };
-            found.extend(signatures.violations_with(&twinned, slashed_now.as_deref()));
-        }
-        loads.extend(load_average());
-        iterations.push(Iteration {
-            index,
-            kind: kill.kind,
-            node: victim.name.clone(),
-            pid,
-            waited_ms: waited.as_millis() as u64,
-            height_at_kill,
-            down_ms: down.as_millis() as u64,
-            target_height: target,
-            recovery_ms: recovery.as_secs_f64() * 1000.0,
-            acknowledged: ledgered.all.len() as u64,
-            receipts_checked: checked_now,
-            checked_height,
-            equivocations: signatures.total(),
-            violations: found.iter().map(ToString::to_string).collect(),
-        });
-        receipts_checked += checked_now;
-        progress(&iterations.last().expect("just pushed").to_string());
-        if !found.is_empty() {
-            violations.extend(found);
-            break;
-        }
+        let (target, stalled) =
+            catch_up(victim, &nodes, restarted + options.catch_up_timeout).await;
+        let ended = Ended {
+            begun,
+            down: restarted - began,
+            target,
+            recovery: restarted.elapsed(),
+            stalled,
+        };
+        settle(&mut checks, &mut tally, ended, &*progress).await?;
     }
+    // The partitions still in force heal, their nodes catch up, and they
+    // are checked.
+    while let Some(ended) = open.next(true).await {
+        settle(&mut checks, &mut tally, ended?, &*progress).await?;
+    }
+    tally.iterations.sort_by_key(|i| i.index);
+    let Tally {
+        iterations,
+        mut violations,
+        recoveries,
+        receipts_checked,
+        loads,
+        starved,
+        ..
+    } = tally;
+    let Checks {
+        mut signatures,
+        mut ledgered,
+        mut acks,
+        ..
+    } = checks;
 
     // Stop the load, let it drain, then check everything from the genesis.
     progress("stopping the load and waiting for its last bets to finalize");
@@ -1182,6 +1532,9 @@ pub async fn run(
         kills: iterations.len() as u32,
         faults_by_kind: by_kind,
         targets: options.targets,
+        overlapping,
+        max_validators_down: most_down as u64,
+        validators_down_limit: limit as u64,
         twinned,
         load_average_mean: (!loads.is_empty())
             .then(|| loads.iter().sum::<f64>() / loads.len() as f64),
@@ -1199,6 +1552,8 @@ pub async fn run(
         recovery_p50_ms: recovery.map(|p| p.p50),
         recovery_p90_ms: recovery.map(|p| p.p90),
         recovery_max_ms: recovery.map(|p| p.max),
+        longest_without_ack_secs: starved.map(|(gap, _)| gap.as_secs_f64()),
+        longest_without_ack_through: starved.map(|(_, index)| index),
         elapsed_secs: started.elapsed().as_secs_f64(),
         violations: violations.iter().map(ToString::to_string).collect(),
         iterations,
@@ -1351,6 +1706,67 @@ mod tests {
         }
         let later: BTreeSet<ChaosFault> = mix[4..].iter().map(|k| k.kind).collect();
         assert_eq!(later.len(), 4, "50 faults draw every kind again");
+    }
+
+    #[test]
+    fn never_more_than_f_validators_down_and_never_two_faults_on_a_node() {
+        assert_eq!(
+            [1, 3, 4, 6, 7, 10].map(max_validators_down),
+            [1, 1, 1, 1, 2, 3]
+        );
+        let open = |list: &[(&str, bool)]| {
+            list.iter()
+                .map(|(n, v)| ((*n).to_owned(), *v))
+                .collect::<Vec<_>>()
+        };
+        // Nothing open: anything goes, even the one validator of a
+        // 1-validator testnet.
+        assert!(admissible("validator-0", true, &[], 1));
+        // 4 validators (f = 1): a cut-off validator overlaps faults on
+        // player nodes only.
+        let cut_validator = open(&[("validator-2", true)]);
+        assert!(!admissible("validator-0", true, &cut_validator, 4));
+        assert!(admissible("player-0", false, &cut_validator, 4));
+        let cut_player = open(&[("player-0", false)]);
+        assert!(admissible("validator-3", true, &cut_player, 4));
+        assert!(!admissible("player-0", false, &cut_player, 4), "same node");
+        // 7 validators (f = 2): two validators down, not three; players
+        // do not count.
+        let one = open(&[("validator-1", true), ("player-0", false)]);
+        assert!(admissible("validator-4", true, &one, 7));
+        let two = open(&[("validator-1", true), ("validator-4", true)]);
+        assert!(!admissible("validator-5", true, &two, 7));
+        assert!(admissible("player-1", false, &two, 7));
+        assert!(!admissible("validator-4", true, &one, 4), "f = 1");
+    }
+
+    #[test]
+    fn the_longest_stretch_without_a_new_acknowledgement_is_kept() {
+        let ms = Duration::from_millis;
+        let mut tally = Tally {
+            acked_since: Some((Instant::now(), 1)),
+            ..Tally::default()
+        };
+        tally.acked(1, 5);
+        assert!(tally.starved.is_none(), "the count grew");
+        std::thread::sleep(ms(20));
+        tally.acked(2, 5);
+        assert!(
+            tally
+                .starved
+                .is_some_and(|(gap, at)| gap >= ms(20) && at == 2)
+        );
+        std::thread::sleep(ms(10));
+        tally.acked(3, 5);
+        assert!(
+            tally
+                .starved
+                .is_some_and(|(gap, at)| gap >= ms(30) && at == 3)
+        );
+        // Growth starts a new stretch; a shorter one does not replace it.
+        tally.acked(4, 6);
+        tally.acked(5, 6);
+        assert_eq!(tally.starved.map(|(_, at)| at), Some(3));
     }
 
     #[test]

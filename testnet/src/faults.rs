@@ -9,7 +9,7 @@
 //! | kill | SIGKILL, wait `hold`, start the node again (same data directory) |
 //! | pause | SIGSTOP, wait `hold`, SIGCONT |
 //! | restart | SIGTERM (SIGKILL after the grace period), start again |
-//! | partition | cut the node (and a manifest fault's `with`) off from every other node, wait `hold`, heal |
+//! | partition | cut the node (and a manifest fault's `with`) off from every other node, in addition to any partition in force, wait `hold`, heal that partition (the others stay) |
 //! | twin | start an equivocating twin of a validator and hand it the original's links ([`crate::twin`]) |
 //!
 //! [`inject`] runs one fault to the end; [`run_schedule`] runs a
@@ -99,8 +99,9 @@ pub async fn inject(
     Ok(())
 }
 
-/// Cuts `side` off from every other node, waits `hold`, heals, calling
-/// `report` (on the first node of `side`) at each step.
+/// Cuts `side` off from every other node (other partitions in force
+/// stay), waits `hold`, heals this partition, calling `report` (on the
+/// first node of `side`) at each step.
 pub async fn partition(
     layout: &Layout,
     side: &[String],
@@ -108,12 +109,15 @@ pub async fn partition(
     report: &(dyn Fn(&str, String) + Sync),
 ) -> Result<(), NetError> {
     let cut = crate::partition::cut(layout, side)?;
-    crate::partition::plan_heal(layout, hold)?;
+    crate::partition::plan_heal(layout, cut.id, hold)?;
     let name = side.first().map(String::as_str).unwrap_or_default();
     report(name, format!("partitioned: {cut}"));
     tokio::time::sleep(hold).await;
-    crate::partition::heal(layout)?;
-    report(name, "healed".into());
+    if crate::partition::heal_one(layout, cut.id)? {
+        report(name, "healed".into());
+    } else {
+        report(name, "already healed (`testnet heal`)".into());
+    }
     Ok(())
 }
 
