@@ -46,7 +46,7 @@
 use std::fs;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -260,6 +260,61 @@ fn committee(genesis: &Genesis) -> Result<Committee, ValidatorError> {
     })
 }
 
+/// The validator network's peer sets, following the ledger: the genesis
+/// committee first, then — whenever it changes — the validators of the set
+/// in force and, while a resharing round runs or just ended, its dealers
+/// and players (a newcomer must get its dealings, and then votes, before
+/// the genesis list could know it), each reached at the network address it
+/// registered.
+struct PeerSets {
+    last: Map<ed25519::PublicKey, Address>,
+    id: u64,
+}
+
+impl PeerSets {
+    fn new(genesis: Map<ed25519::PublicKey, Address>) -> PeerSets {
+        PeerSets {
+            last: genesis,
+            id: 0,
+        }
+    }
+
+    /// The next peer set to track, if the ledger's differs from the last.
+    fn follow(&mut self, ledger: &SharedLedger) -> Option<(u64, Map<ed25519::PublicKey, Address>)> {
+        let peers = {
+            // A panicked writer left the ledger between blocks.
+            let ledger = ledger.read().unwrap_or_else(|e| e.into_inner());
+            let mut keys: std::collections::BTreeSet<wallet::PublicKey> =
+                ledger.active_validators().iter().copied().collect();
+            if let Some(round) = ledger.resharing().and_then(|r| r.round.as_ref()) {
+                keys.extend(round.dealers.iter().copied());
+                keys.extend(round.players.iter().copied());
+            }
+            let mut peers = Vec::with_capacity(keys.len());
+            for key in keys {
+                let Some(validator) = ledger.validator(&key) else {
+                    continue;
+                };
+                let Ok(address) = validator.network_address.as_str().parse::<SocketAddr>() else {
+                    tracing::warn!(%key, "a validator's network address is not host:port; not dialed");
+                    continue;
+                };
+                let Ok(identity) = ed25519::PublicKey::decode(Copying(&key.as_bytes()[..])) else {
+                    continue;
+                };
+                peers.push((identity, Address::from(address)));
+            }
+            peers.into_iter().try_collect::<Map<_, _>>().ok()?
+        };
+        if peers == self.last || peers.is_empty() {
+            return None;
+        }
+        self.id = self.id.saturating_add(1);
+        self.last = peers.clone();
+        Some((self.id, peers))
+    }
+}
+
 /// How often the engine's equivocation counts are copied to the metrics.
 const FAULTS_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -350,6 +405,11 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
     fs::create_dir_all(&storage).map_err(|e| ValidatorError::Engine(e.to_string()))?;
     let listen = config.listen;
     let genesis_time_ms = genesis.genesis_time_ms;
+    let epoch_length = NonZeroU64::new(genesis.params.epoch_length_blocks)
+        .ok_or_else(|| ValidatorError::Genesis("its epoch_length_blocks is zero".into()))?;
+    // Peer sets hold the validators of the set in force and of the next one
+    // (while a resharing round runs): at most twice the largest set.
+    let max_set = (genesis.params.max_validators as usize).max(committee.participants.len());
     let (stop, stopped) = oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), ValidatorError>>();
     let identity = keypair.public_key();
@@ -371,7 +431,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                 namespace.extend_from_slice(chain_id.as_bytes());
                 let timing = engine::Timing::default();
                 let max_message = engine::max_message_size(
-                    committee.participants.len() as u32,
+                    max_set as u32,
                     consensus::block::MAX_BLOCK_BYTES,
                 );
                 let mut p2p = lookup::Config::recommended(
@@ -386,7 +446,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     ),
                     &namespace,
                     listen,
-                    NonZeroUsize::new(committee.participants.len().max(1))
+                    NonZeroUsize::new(max_set.saturating_mul(2).max(1))
                         .expect("at least one validator"),
                     max_message,
                     NonZeroUsize::new(1024).expect("non-zero"),
@@ -458,10 +518,11 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     let _ = share_sender.send(Recipients::All, share.encode(), false);
                 });
                 let beacon = BeaconKeys {
-                    signer,
+                    signer: Some(signer),
                     keypair,
                     verifier,
                 };
+                let peers_ledger = ledger.clone();
                 let app = match ValidatorApp::new(ledger, beacon, pool, transactions, gossip) {
                     Ok(mut app) => {
                         // A refused or missing share costs this validator
@@ -486,11 +547,15 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     keys.identity.clone(),
                     committee.participants.clone(),
                     engine_sharing,
-                    keys.share.clone(),
+                    Some(keys.share.clone()),
                     app,
                     "validator".into(),
                 );
                 engine_config.timing = timing;
+                // The engine's epochs are the ledger's: each epoch runs with
+                // the set and sharing the ledger put in force for it.
+                engine_config.epoch_length = epoch_length;
+                let mut peers_oracle = oracle.clone();
                 match engine::start(
                     context.child("engine"),
                     engine_config,
@@ -501,8 +566,13 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     Ok(running) => {
                         let _ = ready_tx.send(Ok(()));
                         let mut stopped = stopped;
+                        let mut tracked = PeerSets::new(committee.addresses.clone());
                         loop {
                             publish_faults(&metrics, &running.faults());
+                            if let Some((id, peers)) = tracked.follow(&peers_ledger) {
+                                tracing::info!(id, peers = peers.len(), "validator peer set");
+                                let _ = peers_oracle.track(id, peers);
+                            }
                             tokio::select! {
                                 _ = &mut stopped => break,
                                 _ = context.sleep(FAULTS_POLL) => {}

@@ -12,7 +12,6 @@ use commonware_consensus::marshal::standard::Standard;
 use commonware_consensus::{Application, Heightable as _, Reporter};
 use commonware_cryptography::{Digested, ed25519};
 use commonware_runtime::Clock;
-use commonware_utils::Acknowledgement as _;
 use commonware_utils::channel::mpsc;
 use commonware_utils::sync::Mutex;
 use futures_util::StreamExt as _;
@@ -256,36 +255,29 @@ impl Reporter for FinalizerInbox {
     }
 }
 
-/// Hands each finalized block, with its encoded finalization, to the
-/// executor, then acknowledges it to marshal.
-pub(crate) async fn run_finalizer<X: Executor>(
-    executor: Arc<Mutex<X>>,
-    marshal: Mailbox<Scheme, Standard<ConsensusBlock>>,
-    mut updates: mpsc::UnboundedReceiver<Update<ConsensusBlock>>,
+/// Hands a finalized block, with its encoded finalization, to the
+/// executor (the caller acknowledges it to marshal afterwards).
+pub(crate) async fn deliver_finalized<X: Executor>(
+    executor: &Arc<Mutex<X>>,
+    marshal: &Mailbox<Scheme, Standard<ConsensusBlock>>,
+    block: &Digested<ConsensusBlock>,
 ) {
-    while let Some(update) = updates.recv().await {
-        let Update::Block(block, ack) = update else {
-            continue;
-        };
-        if let (Some(inner), Some(context)) =
-            (block.inner().block(), block.inner().consensus_context())
-        {
-            // Marshal stores a finalization for a block finalized by its own
-            // certificate; a block finalized through a descendant's
-            // certificate has none.
-            let proof = marshal
-                .get_finalization(block.height())
-                .await
-                .map(|finalization| {
-                    FinalityProof {
-                        context: context.clone(),
-                        finalization,
-                    }
-                    .to_bytes()
-                });
-            executor.lock().finalized(inner, proof.as_deref());
-        }
-        ack.acknowledge();
+    if let (Some(inner), Some(context)) = (block.inner().block(), block.inner().consensus_context())
+    {
+        // Marshal stores a finalization for a block finalized by its own
+        // certificate; a block finalized through a descendant's
+        // certificate has none.
+        let proof = marshal
+            .get_finalization(block.height())
+            .await
+            .map(|finalization| {
+                FinalityProof {
+                    context: context.clone(),
+                    finalization,
+                }
+                .to_bytes()
+            });
+        executor.lock().finalized(inner, proof.as_deref());
     }
 }
 

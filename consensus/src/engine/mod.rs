@@ -68,7 +68,7 @@
 //! | `mailbox_size` | 1024 | every actor mailbox |
 //! | marshal `max_pending_acks` | 16 | finalized blocks awaiting the executor's ack |
 //! | marshal `max_repair` | 20 | missing finalized heights fetched in parallel |
-//! | `epoch_length` | `u64::MAX` | the engine keeps the genesis committee (see below) |
+//! | `epoch_length` | the ledger's `epoch_length_blocks` (`u64::MAX` in [`Config::new`]) | engine epochs are the ledger's (see below) |
 //! | `max_skew` | 500 ms | a future timestamp within this is accepted at once |
 //! | `max_block_interval` | 500 ms | an idle leader waits this long after its parent for work |
 //! | `pacing_poll` | 5 ms | how often a waiting leader looks for work again |
@@ -116,22 +116,46 @@
 //! trusted dealer who knows the whole secret). The group public key alone
 //! verifies any finalization: [`verify_finalized`].
 //!
-//! ## What is not here yet
+//! ## Epochs: one simplex engine per epoch
 //!
-//! The engine does not follow epochs. The ledger's epochs reshare the
-//! *beacon* key to each new validator set through the chain
-//! ([`crate::ledger::reshare`]), and the ledger accepts proposals only from
-//! the current set, but simplex keeps the genesis committee and signs its
-//! votes with the genesis shares for the life of the chain: a validator
-//! removed from the set still votes (its proposals are refused by the
-//! ledger, so its views time out), a validator added to it does not vote
-//! or lead. Because the genesis shares stay in use for votes, erasing the
-//! old beacon share after a resharing does not yet give proactive
-//! security: the genesis shares are shares of the same secret. One
-//! simplex engine per epoch, with that epoch's participants and sharing,
-//! is the next step. [`start`] is generic over the p2p channels, so the
-//! same code runs over the simulated network in the tests and over real
-//! sockets in the node.
+//! The engine follows the ledger's epochs. Engine epoch `e` is exactly the
+//! ledger's epoch `e` shifted by the anchor (engine heights `e·L + 1 ..=
+//! (e+1)·L` for `e ≥ 1`, `0 ..= L` for epoch 0; `L` is
+//! [`Config::epoch_length`], the ledger's `epoch_length_blocks`), so every
+//! block is voted on by its ledger epoch's committee and the last block of
+//! an epoch is the boundary block that simplex re-proposes (marshal's
+//! `Deferred`) until it is final. One marshal serves every epoch; simplex
+//! runs one engine per epoch:
+//!
+//! - when the last block of epoch `e` has been applied, the engine asks the
+//!   executor for epoch `e + 1`'s committee ([`Executor::committee`]: the
+//!   players of the sharing in force, its public polynomial and this
+//!   validator's share, the reshared one after a completed resharing),
+//!   starts that epoch's simplex from the boundary block (if this validator
+//!   holds a share of it), stops epoch `e`'s, and only then acknowledges
+//!   the block. A validator outside the set runs no engine and follows
+//!   finalized blocks; a newcomer starts voting and leading in its first
+//!   epoch. [`Running::epoch`] says where a validator is.
+//! - simplex's three channels are multiplexed by epoch
+//!   (`commonware_p2p::utils::mux`), so no message of one epoch reaches
+//!   another epoch's engine; a message of a later epoch is a hint that its
+//!   sender is ahead, and marshal fetches the last block of this
+//!   validator's epoch from it (that is how a validator that missed a
+//!   boundary, or one following without an engine, catches up, one epoch
+//!   at a time).
+//! - marshal verifies certificates of any epoch under the group key, which
+//!   resharing keeps: [`verify_finalized`] checks the finalizations of
+//!   every epoch with the group key alone.
+//! - a restarted validator resumes in the epoch of the first height marshal
+//!   has not delivered; each epoch has its own simplex journal
+//!   (`…-simplex` for epoch 0, `…-simplex-<epoch>` after).
+//!
+//! [`start`] is generic over the p2p channels, so the same code runs over
+//! the simulated network in the tests and over real sockets in the node.
+//!
+//! Not yet: the journals of past epochs are not deleted; the ledger
+//! verifies equivocation evidence against the genesis committee only, so a
+//! double vote signed with a reshared share is not slashable yet.
 //!
 //! ## Equivocation
 //!
@@ -143,6 +167,7 @@
 
 mod application;
 pub mod block;
+mod epochs;
 mod keys;
 mod light;
 mod validator;
@@ -169,7 +194,7 @@ pub use application::{FaultMonitor, Faults};
 pub use block::ConsensusBlock;
 pub use keys::{Committee, ValidatorKeys, dealer_committee};
 pub use light::{FinalityProof, verify_finalized};
-pub use validator::{Channels, Running, channel, max_message_size, quota, start};
+pub use validator::{Channels, EpochStatus, Running, channel, max_message_size, quota, start};
 
 /// The signing scheme: threshold BLS12-381 (MinSig) with a per-view VRF
 /// seed, identities ed25519. The seed must never settle bets (see
@@ -266,6 +291,47 @@ pub trait Executor: Send + 'static {
     fn equivocation(&mut self, evidence: Equivocation) {
         tracing::warn!(kind = ?evidence.kind, "equivocation reported; not submitted");
     }
+
+    /// The committee of engine epoch `epoch` (the ledger's epoch of the
+    /// same number), asked when the engine enters it: after the last block
+    /// of the epoch before was applied ([`Executor::finalized`]), and at
+    /// start-up for the epoch it resumes in (for epoch 0 the
+    /// configuration's committee is used). The default,
+    /// [`EpochMembers::Unchanged`], keeps the committee of the
+    /// configuration for every epoch.
+    fn committee(&mut self, epoch: u64) -> EpochMembers {
+        let _ = epoch;
+        EpochMembers::Unchanged
+    }
+}
+
+/// One epoch's committee as the engine runs it.
+#[derive(Clone, Debug)]
+pub struct EpochCommittee {
+    /// The epoch's ed25519 identities, in their canonical (sorted) order,
+    /// which is the order of the sharing's indices.
+    pub participants: Set<ed25519::PublicKey>,
+    /// The epoch's public polynomial (its constant term, the group key,
+    /// stays the same across resharings).
+    pub sharing: Sharing<MinSig>,
+    /// This validator's share for the epoch; `None` if it holds none (not
+    /// in the set, or its share was lost): it then runs no engine for the
+    /// epoch and only follows finalized blocks.
+    pub share: Option<Share>,
+}
+
+/// What an [`Executor`] knows of an epoch's committee.
+#[derive(Clone, Debug)]
+pub enum EpochMembers {
+    /// The committee of the epoch before (a chain whose committee never
+    /// changes).
+    Unchanged,
+    /// This committee.
+    Known(EpochCommittee),
+    /// Not known here (e.g. after a restart, the ledger is already past
+    /// the epoch): the engine runs no simplex for the epoch and follows
+    /// its finalized blocks until the next one.
+    Unknown,
 }
 
 /// Consensus timing and rates.
@@ -356,12 +422,16 @@ pub struct Config<X> {
     pub genesis_time_ms: u64,
     /// This validator's ed25519 identity.
     pub identity: ed25519::PrivateKey,
-    /// The committee's ed25519 identities, in their canonical (sorted) order.
+    /// The genesis committee's ed25519 identities (epoch 0's), in their
+    /// canonical (sorted) order.
     pub participants: Set<ed25519::PublicKey>,
-    /// The committee's public polynomial (its constant term is the group key).
+    /// The genesis committee's public polynomial (its constant term is the
+    /// group key, which verifies the certificates of every epoch).
     pub sharing: Sharing<MinSig>,
-    /// This validator's share of the group secret.
-    pub share: Share,
+    /// This validator's genesis share; `None` for a validator outside the
+    /// genesis committee (it follows epoch 0 and votes from the first epoch
+    /// whose committee gives it a share).
+    pub share: Option<Share>,
     /// The application.
     pub executor: X,
     /// Prefix of every storage partition of this validator (unique per
@@ -370,7 +440,9 @@ pub struct Config<X> {
     /// The most bytes a block's encoding may have (at most
     /// [`MAX_BLOCK_BYTES`]); sizes the network's largest message.
     pub max_block_bytes: usize,
-    /// Heights per epoch (one epoch, `u64::MAX`, until resharing lands).
+    /// Blocks per epoch: the ledger's `epoch_length_blocks` for a chain
+    /// whose committee follows the ledger ([`Executor::committee`]);
+    /// `u64::MAX` (the default of [`Config::new`]) for one endless epoch.
     pub epoch_length: NonZeroU64,
     /// Timeouts and rates.
     pub timing: Timing,
@@ -388,7 +460,7 @@ impl<X> Config<X> {
         identity: ed25519::PrivateKey,
         participants: Set<ed25519::PublicKey>,
         sharing: Sharing<MinSig>,
-        share: Share,
+        share: Option<Share>,
         executor: X,
         partition_prefix: String,
     ) -> Config<X> {

@@ -230,7 +230,7 @@ impl Cluster {
             keys.identity.clone(),
             self.committee.participants.clone(),
             self.committee.sharing.clone(),
-            keys.share.clone(),
+            Some(keys.share.clone()),
             CounterExecutor {
                 ledger: self.ledgers[i].clone(),
                 work: self.work.clone(),

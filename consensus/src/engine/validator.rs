@@ -2,32 +2,43 @@
 //! and backfill resolver), the application and the finalizer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use commonware_broadcast::buffered;
+use commonware_consensus::Heightable as _;
 use commonware_consensus::Reporters;
-use commonware_consensus::marshal::core::Actor;
+use commonware_consensus::marshal::core::{Actor, Mailbox};
 use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
 use commonware_consensus::marshal::standard::{Deferred, Standard};
-use commonware_consensus::marshal::{self, Start};
+use commonware_consensus::marshal::{self, Start, Update};
 use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::simplex::{self, Floor, ForwardPolicy, SkipBudget, SkipPolicy};
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
-use commonware_cryptography::{Digested, Digestible as _, Sha256, Signer as _};
+use commonware_consensus::types::{Epoch, Epocher as _, Height, ViewDelta};
+use commonware_cryptography::certificate::Verifier as _;
+use commonware_cryptography::{Digested, Digestible as _, Sha256, Signer as _, ed25519};
+use commonware_p2p::utils::mux::{Builder as _, MuxHandle, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage as RuntimeStorage};
 use commonware_storage::archive::immutable;
-use commonware_utils::NonZeroDuration;
 use commonware_utils::channel::mpsc;
+use commonware_utils::ordered::Quorum;
 use commonware_utils::sync::Mutex;
+use commonware_utils::vec::NonEmptyVec;
+use commonware_utils::{Acknowledgement as _, N3f1, NonZeroDuration};
 use rand_chacha::rand_core::CryptoRng;
 
-use super::application::{App, FaultMonitor, Faults, FinalizerInbox, run_evidence, run_finalizer};
+use super::application::{
+    App, FaultMonitor, Faults, FinalizerInbox, deliver_finalized, run_evidence,
+};
 use super::block::ConsensusBlock;
-use super::{Config, Digest, EngineError, Executor, PAGE_SIZE, Scheme, namespace};
+use super::epochs::{EpochSchemes, LedgerEpocher};
+use super::{
+    Config, Digest, EngineError, EpochCommittee, EpochMembers, Executor, PAGE_SIZE, Scheme,
+    namespace,
+};
 use crate::block::MAX_BLOCK_BYTES;
 use crate::hash::Hash;
 
@@ -64,9 +75,26 @@ pub mod channel {
 pub struct Running {
     root: Handle<()>,
     faults: FaultMonitor,
+    status: Arc<Mutex<EpochStatus>>,
+}
+
+/// The epoch a validator's engine is in and whether it votes in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EpochStatus {
+    /// The epoch entered last (that of the first block not yet final here).
+    pub epoch: u64,
+    /// Whether this validator runs the epoch's simplex engine (it is in the
+    /// epoch's committee with a share); otherwise it only follows
+    /// finalized blocks.
+    pub voting: bool,
 }
 
 impl Running {
+    /// The epoch the engine is in, and whether it votes in it.
+    pub fn epoch(&self) -> EpochStatus {
+        *self.status.lock()
+    }
+
     /// Evidence of equivocation (and finalizations) simplex reported here.
     pub fn faults(&self) -> Faults {
         self.faults.faults()
@@ -85,7 +113,11 @@ impl Running {
 /// blocks of at most `max_block_bytes` (consensus votes and certificates,
 /// marshal's blocks and backfill responses).
 pub fn max_message_size(participants: u32, max_block_bytes: usize) -> u32 {
-    let consensus = simplex::max_payload_size::<Scheme, Digest>(participants);
+    // Simplex's channels carry one subchannel per epoch: its payloads get
+    // the subchannel prefix.
+    let consensus = commonware_p2p::utils::mux::prefixed(
+        simplex::max_payload_size::<Scheme, Digest>(participants),
+    );
     let blocks = marshal::max_payload_size::<Standard<ConsensusBlock>, Scheme>(
         participants,
         &max_block_bytes.min(MAX_BLOCK_BYTES),
@@ -148,10 +180,12 @@ fn non_zero(duration: Duration) -> Result<NonZeroDuration, EngineError> {
 }
 
 /// Starts a validator in `context`: opens (or recovers) its storage under
-/// `config.partition_prefix` and runs simplex, marshal and the executor on
-/// `channels`, all under one supervised root task. `blocker` blocks
-/// misbehaving peers; `peers` tells marshal's resolver and broadcast whom to
-/// ask (the committee).
+/// `config.partition_prefix` and runs marshal, the executor and one
+/// simplex engine per epoch (see the [module documentation](super)) on
+/// `channels`, all under one supervised root task. `config`'s committee is
+/// epoch 0's; later epochs' come from [`Executor::committee`]. `blocker`
+/// blocks misbehaving peers; `peers` tells marshal's resolver and broadcast
+/// whom to ask (the validators of the epochs being synced).
 pub fn start<E, X, S, R, B, P>(
     context: E,
     config: Config<X>,
@@ -169,19 +203,24 @@ where
 {
     let namespace = namespace(&config.chain_id);
     let me = config.identity.public_key();
-    let scheme = Scheme::signer(
-        &namespace,
-        config.participants.clone(),
-        config.sharing.clone(),
-        config.share.clone(),
-    )
-    .ok_or_else(|| {
-        EngineError::InvalidConfig("the share does not belong to this committee".into())
-    })?;
-    if commonware_utils::ordered::Quorum::index(&config.participants, &me).is_none() {
-        return Err(EngineError::InvalidConfig(
-            "this identity is not in the committee".into(),
-        ));
+    if let Some(share) = &config.share {
+        if commonware_utils::ordered::Quorum::index(&config.participants, &me).is_none() {
+            return Err(EngineError::InvalidConfig(
+                "this identity is not in the committee".into(),
+            ));
+        }
+        if Scheme::signer(
+            &namespace,
+            config.participants.clone(),
+            config.sharing.clone(),
+            share.clone(),
+        )
+        .is_none()
+        {
+            return Err(EngineError::InvalidConfig(
+                "the share does not belong to this committee".into(),
+            ));
+        }
     }
     let fetch_timeout = non_zero(config.timing.fetch_timeout)?;
     let timing = &config.timing;
@@ -196,6 +235,8 @@ where
     }
     let faults = FaultMonitor::default();
     let monitor = faults.clone();
+    let status = Arc::new(Mutex::new(EpochStatus::default()));
+    let reported = status.clone();
     let root = context.spawn(move |context| async move {
         if let Err(error) = run(
             context,
@@ -203,19 +244,24 @@ where
             channels,
             blocker,
             peers,
-            scheme,
             fetch_timeout,
             monitor,
+            reported,
         )
         .await
         {
             tracing::error!(%error, "validator stopped");
         }
     });
-    Ok(Running { root, faults })
+    Ok(Running {
+        root,
+        faults,
+        status,
+    })
 }
 
-/// Wires and runs the validator; returns when simplex stops.
+/// Wires and runs the validator; returns when marshal stops delivering
+/// finalized blocks.
 #[allow(clippy::too_many_arguments)]
 async fn run<E, X, S, R, B, P>(
     context: E,
@@ -223,33 +269,35 @@ async fn run<E, X, S, R, B, P>(
     channels: Channels<S, R>,
     blocker: B,
     peers: P,
-    scheme: Scheme,
     fetch_timeout: NonZeroDuration,
     faults: FaultMonitor,
+    status: Arc<Mutex<EpochStatus>>,
 ) -> Result<(), EngineError>
 where
     E: Clock + CryptoRng + Spawner + RuntimeStorage + Metrics,
     X: Executor,
-    S: Sender<PublicKey = commonware_cryptography::ed25519::PublicKey>,
-    R: Receiver<PublicKey = commonware_cryptography::ed25519::PublicKey>,
-    B: Blocker<PublicKey = commonware_cryptography::ed25519::PublicKey>,
-    P: Provider<PublicKey = commonware_cryptography::ed25519::PublicKey>,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    P: Provider<PublicKey = ed25519::PublicKey>,
 {
     let me = config.identity.public_key();
-    let timing = &config.timing;
-    let storage = &config.storage;
+    let timing = config.timing.clone();
+    let storage = config.storage.clone();
     let max_block_bytes = config.max_block_bytes.min(MAX_BLOCK_BYTES);
     let genesis = Hash::new(*config.chain_id.as_bytes());
     let anchor = ConsensusBlock::anchor(genesis);
     let anchor_digest = anchor.digest();
-    let prefix = &config.partition_prefix;
+    let prefix = config.partition_prefix.clone();
+    let namespace = namespace(&config.chain_id);
+    let epocher = LedgerEpocher::new(config.epoch_length);
 
     // One page cache for every journal and archive of this validator.
     let page_cache = CacheRef::new(PAGE_SIZE, storage.page_cache_pages);
     let buffer = storage.buffer_bytes;
 
     // Marshal's finalized archives (index on disk, not in memory).
-    let archive = |name: &str| ArchiveNames::new(prefix, name);
+    let archive = |name: &str| ArchiveNames::new(&prefix, name);
     // The threshold scheme's certificate codec configuration is `()`.
     #[allow(clippy::unit_arg)]
     let finalizations_by_height = immutable::Archive::init(
@@ -257,22 +305,27 @@ where
         archive("finalizations-by-height").config(
             Scheme::certificate_codec_config_unbounded(),
             &page_cache,
-            storage,
+            &storage,
         ),
     )
     .await
     .map_err(|e| EngineError::InvalidConfig(format!("finalizations archive: {e}")))?;
     let finalized_blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive("finalized-blocks").config(max_block_bytes, &page_cache, storage),
+        archive("finalized-blocks").config(max_block_bytes, &page_cache, &storage),
     )
     .await
     .map_err(|e| EngineError::InvalidConfig(format!("blocks archive: {e}")))?;
 
-    // Marshal.
+    // Marshal: certificates of any epoch verify under the group key, which
+    // resharing keeps; the epochs entered here also have their full scheme.
+    let schemes = EpochSchemes::new(Scheme::certificate_verifier(
+        &namespace,
+        *config.sharing.public(),
+    ));
     let marshal_config = marshal::Config {
-        provider: ConstantProvider::new(scheme.clone()),
-        epocher: FixedEpocher::new(config.epoch_length),
+        provider: schemes.clone(),
+        epocher,
         start: Start::Genesis(Digested::precomputed(anchor, anchor_digest)),
         partition_prefix: format!("{prefix}-marshal"),
         mailbox_size: storage.mailbox_size,
@@ -322,17 +375,10 @@ where
     )
     .await;
 
-    // The finalizer: marshal → executor → ack.
+    // Marshal → the epoch loop below (executor, epoch changes, ack).
     let executor = Arc::new(Mutex::new(config.executor));
-    let (updates, inbox) = mpsc::unbounded_channel();
+    let (updates, mut inbox) = mpsc::unbounded_channel();
     actor.start(FinalizerInbox { sender: updates }, block_buffer, resolver);
-    {
-        let executor = executor.clone();
-        let marshal_mailbox = marshal_mailbox.clone();
-        context
-            .child("finalizer")
-            .spawn(move |_| run_finalizer(executor, marshal_mailbox, inbox));
-    }
     // Equivocation evidence: simplex's reporter → executor.
     let (evidence, evidence_inbox) = mpsc::unbounded_channel();
     let faults = faults.forwarding(evidence);
@@ -343,13 +389,13 @@ where
             .spawn(move |_| run_evidence(executor, evidence_inbox));
     }
 
-    // The application behind Deferred.
+    // The application behind Deferred (one for every epoch).
     let app = App {
-        executor,
+        executor: executor.clone(),
         chain_id: config.chain_id,
         genesis,
         genesis_time_ms: config.genesis_time_ms,
-        me,
+        me: me.clone(),
         max_skew: timing.max_skew,
         max_block_interval: timing.max_block_interval,
         pacing_poll: timing.pacing_poll,
@@ -357,50 +403,329 @@ where
     let deferred = Deferred::new(
         context.child("application"),
         app,
-        marshal_mailbox,
-        FixedEpocher::new(config.epoch_length),
+        marshal_mailbox.clone(),
+        epocher,
     );
 
-    // Simplex.
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: deferred.clone(),
-            relay: deferred.clone(),
-            reporter: Reporters::from((deferred, faults)),
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: storage.mailbox_size,
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(anchor_digest),
-            replay_buffer: buffer,
-            write_buffer: buffer,
-            page_cache,
-            leader_timeout: timing.leader_timeout,
-            certification_timeout: timing.certification_timeout,
-            timeout_retry: timing.timeout_retry,
-            view_retention: ViewDelta::new(storage.view_retention),
-            skip: SkipPolicy::Enabled {
-                timeout: timing.skip_timeout,
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout,
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::Disabled,
-            // Keep every vote until its round leaves the retention window,
-            // not only until the view's certificate: otherwise a conflicting
-            // vote that arrives after the certificate (an equivocating twin
-            // whose link came up late) is blocked without being reported,
-            // and the offence goes unpunished. A few dozen votes per view.
-            track_historical_votes: true,
-        },
+    // Simplex's channels carry one subchannel per epoch, so no message of
+    // one epoch's engine reaches another's. A vote or certificate of an
+    // epoch with no engine here goes to the backup queue: from a later
+    // epoch, it tells that its sender is ahead.
+    let (votes_mux, votes, votes_backup) = Muxer::builder(
+        context.child("votes_mux"),
+        channels.votes.0,
+        channels.votes.1,
+    )
+    .with_backup()
+    .build();
+    let (certificates_mux, certificates, certificates_backup) = Muxer::builder(
+        context.child("certificates_mux"),
+        channels.certificates.0,
+        channels.certificates.1,
+    )
+    .with_backup()
+    .build();
+    let (resolver_mux, resolver) = Muxer::new(
+        context.child("resolver_mux"),
+        channels.resolver.0,
+        channels.resolver.1,
     );
-    // The children live as long as this task: wait for simplex.
-    let _ = engine
-        .start(channels.votes, channels.certificates, channels.resolver)
-        .await;
+    votes_mux.start();
+    certificates_mux.start();
+    resolver_mux.start();
+    let current = Arc::new(AtomicU64::new(0));
+    for (name, backup) in [
+        ("votes_hints", votes_backup),
+        ("certificates_hints", certificates_backup),
+    ] {
+        let current = current.clone();
+        let marshal = marshal_mailbox.clone();
+        context
+            .child(name)
+            .spawn(move |_| run_hints(backup, current, epocher, marshal));
+    }
+
+    // The epoch to resume in: the one of the first height marshal has not
+    // delivered yet.
+    let processed = marshal_mailbox
+        .get_processed()
+        .await
+        .map_or(0, |processed| processed.height().get());
+    let epoch = epocher
+        .containing(Height::new(processed.saturating_add(1)))
+        .map_or(0, |info| info.epoch().get());
+    let genesis_committee = EpochCommittee {
+        participants: config.participants,
+        sharing: config.sharing,
+        share: config.share,
+    };
+    let mut epochs = Epochs {
+        context: context.child("epochs"),
+        votes,
+        certificates,
+        resolver,
+        blocker,
+        deferred,
+        faults,
+        schemes,
+        namespace,
+        me,
+        timing,
+        storage,
+        page_cache,
+        prefix,
+        current,
+        committee: genesis_committee,
+        engine: None,
+        status,
+    };
+    let (members, floor) = if epoch == 0 {
+        (EpochMembers::Unchanged, anchor_digest)
+    } else {
+        let boundary = epocher
+            .last(Epoch::new(epoch - 1))
+            .ok_or_else(|| EngineError::InvalidConfig(format!("no epoch {epoch}")))?;
+        let Some(block) = marshal_mailbox.get_block(boundary).await else {
+            return Err(EngineError::InvalidConfig(format!(
+                "the last block of epoch {} (engine height {boundary}) is not in the archive: restore the validator's storage or start it afresh",
+                epoch - 1
+            )));
+        };
+        (executor.lock().committee(epoch), block.digest())
+    };
+    epochs.enter(epoch, members, floor).await;
+
+    // Finalized blocks, in height order: apply, enter the next epoch after
+    // the last block of one, then acknowledge.
+    while let Some(update) = inbox.recv().await {
+        let Update::Block(block, ack) = update else {
+            continue;
+        };
+        deliver_finalized(&executor, &marshal_mailbox, &block).await;
+        let height = block.height();
+        let current = epochs.current.load(Ordering::Acquire);
+        if epocher.last(Epoch::new(current)) == Some(height) {
+            let next = current.saturating_add(1);
+            let members = executor.lock().committee(next);
+            epochs.enter(next, members, block.digest()).await;
+        }
+        ack.acknowledge();
+    }
     Ok(())
+}
+
+/// Asks marshal for the last block of this validator's epoch whenever a
+/// simplex message of a later epoch arrives: its sender has finalized it.
+/// (A validator that missed the end of its epoch, or follows without an
+/// engine, catches up this way, one epoch at a time.)
+async fn run_hints(
+    mut backup: mpsc::Receiver<(u64, commonware_p2p::Message<ed25519::PublicKey>)>,
+    current: Arc<AtomicU64>,
+    epocher: LedgerEpocher,
+    marshal: Mailbox<Scheme, Standard<ConsensusBlock>>,
+) {
+    while let Some((their_epoch, (from, _))) = backup.recv().await {
+        let ours = current.load(Ordering::Acquire);
+        if their_epoch <= ours {
+            continue;
+        }
+        if let Some(boundary) = epocher.last(Epoch::new(ours)) {
+            marshal.hint_finalized(boundary, NonEmptyVec::new(from));
+        }
+    }
+}
+
+/// The simplex engine of the current epoch and what it takes to start the
+/// next one.
+struct Epochs<E, S, B, X>
+where
+    E: Clock + CryptoRng + Spawner + RuntimeStorage + Metrics,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    X: Executor,
+{
+    context: E,
+    votes: MuxHandle<S>,
+    certificates: MuxHandle<S>,
+    resolver: MuxHandle<S>,
+    blocker: B,
+    deferred: Deferred<E, Scheme, App<X>, ConsensusBlock, LedgerEpocher>,
+    faults: FaultMonitor,
+    schemes: EpochSchemes,
+    namespace: Vec<u8>,
+    me: ed25519::PublicKey,
+    timing: super::Timing,
+    storage: super::Storage,
+    page_cache: CacheRef,
+    prefix: String,
+    /// The epoch entered last (read by the hint tasks).
+    current: Arc<AtomicU64>,
+    /// The committee of the epoch entered last (kept for
+    /// [`EpochMembers::Unchanged`]).
+    committee: EpochCommittee,
+    /// The running engine, if this validator votes in the current epoch.
+    engine: Option<Handle<()>>,
+    /// What [`Running::epoch`] reports.
+    status: Arc<Mutex<EpochStatus>>,
+}
+
+impl<E, S, B, X> Epochs<E, S, B, X>
+where
+    E: Clock + CryptoRng + Spawner + RuntimeStorage + Metrics,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    X: Executor,
+{
+    /// Enters `epoch` with `members`, its simplex starting from the block
+    /// whose digest is `floor` (the anchor, or the last block of the epoch
+    /// before): starts its engine if this validator holds a share of it,
+    /// then stops the previous epoch's engine.
+    async fn enter(&mut self, epoch: u64, members: EpochMembers, floor: Digest) {
+        self.current.store(epoch, Ordering::Release);
+        let scheme = match members {
+            EpochMembers::Unchanged => self.signer(),
+            EpochMembers::Known(committee) => {
+                self.committee = committee;
+                self.signer()
+            }
+            EpochMembers::Unknown => {
+                tracing::warn!(
+                    epoch,
+                    "the epoch's committee is not known here: following only"
+                );
+                None
+            }
+        };
+        let previous = self.engine.take();
+        if let Some(scheme) = scheme {
+            self.schemes.enter(epoch, scheme.clone());
+            match self.start_engine(epoch, scheme, floor).await {
+                Ok(handle) => self.engine = Some(handle),
+                Err(error) => tracing::error!(epoch, %error, "cannot start the epoch's engine"),
+            }
+        } else if let Some(verifier) = self.verifier() {
+            self.schemes.enter(epoch, verifier);
+        }
+        if let Some(previous) = previous {
+            // Its subchannels close with it: the old epoch's messages go to
+            // the backup queue from now on.
+            previous.abort();
+        }
+        let voting = self.engine.is_some();
+        *self.status.lock() = EpochStatus { epoch, voting };
+        tracing::info!(
+            epoch,
+            participants = self.committee.participants.len(),
+            voting,
+            "entered epoch"
+        );
+    }
+
+    /// Whether the current committee's sharing fits its participants (the
+    /// schemes assert it).
+    fn consistent(&self) -> bool {
+        let sharing = &self.committee.sharing;
+        let participants = &self.committee.participants;
+        sharing.total().get() as usize == participants.len()
+            && sharing.required() == participants.quorum::<N3f1>()
+    }
+
+    /// This validator's signing scheme of the current committee, if it
+    /// holds a share of it at its own index.
+    fn signer(&self) -> Option<Scheme> {
+        if !self.consistent() {
+            tracing::error!("the epoch's sharing does not fit its participants");
+            return None;
+        }
+        let committee = &self.committee;
+        let share = committee.share.clone()?;
+        let index = Quorum::index(&committee.participants, &self.me)?;
+        if share.index != index {
+            tracing::error!("this validator's share is not at its index in the committee");
+            return None;
+        }
+        Scheme::signer(
+            &self.namespace,
+            committee.participants.clone(),
+            committee.sharing.clone(),
+            share,
+        )
+    }
+
+    /// A verifier of the current committee's votes (for marshal's
+    /// notarized backfill on an epoch this validator does not vote in).
+    fn verifier(&self) -> Option<Scheme> {
+        self.consistent().then(|| {
+            Scheme::verifier(
+                &self.namespace,
+                self.committee.participants.clone(),
+                self.committee.sharing.clone(),
+            )
+        })
+    }
+
+    /// Starts `epoch`'s simplex with `scheme` on the epoch's subchannels.
+    async fn start_engine(
+        &mut self,
+        epoch: u64,
+        scheme: Scheme,
+        floor: Digest,
+    ) -> Result<Handle<()>, EngineError> {
+        let subchannel = |e: commonware_p2p::utils::mux::Error| {
+            EngineError::InvalidConfig(format!("epoch {epoch}'s p2p subchannel: {e}"))
+        };
+        let votes = self.votes.register(epoch).await.map_err(subchannel)?;
+        let certificates = self
+            .certificates
+            .register(epoch)
+            .await
+            .map_err(subchannel)?;
+        let resolver = self.resolver.register(epoch).await.map_err(subchannel)?;
+        let timing = &self.timing;
+        let storage = &self.storage;
+        let fetch_timeout = non_zero(timing.fetch_timeout)?;
+        // Epoch 0 keeps the journal name of the chains that ran one epoch.
+        let partition = match epoch {
+            0 => format!("{}-simplex", self.prefix),
+            _ => format!("{}-simplex-{epoch}", self.prefix),
+        };
+        let engine = simplex::Engine::new(
+            self.context.child("simplex").with_attribute("epoch", epoch),
+            simplex::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: self.blocker.clone(),
+                automaton: self.deferred.clone(),
+                relay: self.deferred.clone(),
+                reporter: Reporters::from((self.deferred.clone(), self.faults.clone())),
+                strategy: Sequential,
+                partition,
+                mailbox_size: storage.mailbox_size,
+                epoch: Epoch::new(epoch),
+                floor: Floor::Genesis(floor),
+                replay_buffer: storage.buffer_bytes,
+                write_buffer: storage.buffer_bytes,
+                page_cache: self.page_cache.clone(),
+                leader_timeout: timing.leader_timeout,
+                certification_timeout: timing.certification_timeout,
+                timeout_retry: timing.timeout_retry,
+                view_retention: ViewDelta::new(storage.view_retention),
+                skip: SkipPolicy::Enabled {
+                    timeout: timing.skip_timeout,
+                    budget: SkipBudget::Participants,
+                },
+                fetch_timeout,
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: ForwardPolicy::Disabled,
+                // Keep every vote until its round leaves the retention
+                // window, not only until the view's certificate: otherwise a
+                // conflicting vote that arrives after the certificate (an
+                // equivocating twin whose link came up late) is blocked
+                // without being reported, and the offence goes unpunished.
+                // A few dozen votes per view.
+                track_historical_votes: true,
+            },
+        );
+        Ok(engine.start(votes, certificates, resolver))
+    }
 }

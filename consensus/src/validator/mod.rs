@@ -55,10 +55,17 @@
 //!   built on or verified until that parent is finalized: the verdict is
 //!   then `false` and the other validators carry the view.
 //! - Resharing ([`Resharer`], optional: [`ValidatorApp::with_resharer`])
-//!   moves the beacon key to each new set, and the app swaps its signer
-//!   (or drops its share) when a round completes and opens each epoch's
-//!   aggregator with that epoch's sharing; but the engine keeps the
-//!   genesis committee (see [`crate::engine`]).
+//!   moves the key to each new set: the app swaps its signer (or drops its
+//!   share) when a round completes, opens each epoch's aggregator with that
+//!   epoch's sharing, and gives the engine each epoch's committee
+//!   ([`Executor::committee`]: the sharing's players, polynomial and this
+//!   validator's share), so from the next epoch the new set votes and
+//!   leads with the new shares (see [`crate::engine`]). After a restart
+//!   that left the ledger past the epoch marshal resumes in, that epoch's
+//!   committee is unknown here: the validator follows it without voting
+//!   and votes again from the next epoch. Equivocation evidence is checked
+//!   against the genesis committee (the ledger's rule), so double votes
+//!   signed with a reshared share are not reported yet.
 //! - New shares are persisted with a [`ShareStore`]
 //!   ([`ValidatorApp::use_share_store`]): each is written durably before
 //!   it signs anything, the files of older sharings are deleted once it is,
@@ -69,6 +76,8 @@
 //!   round: dealings live in memory) has no share of the new sharing and
 //!   signs no beacon shares until the next round gives it one.
 
+#[cfg(test)]
+mod epochs;
 mod reshare;
 #[cfg(test)]
 mod schedule;
@@ -91,10 +100,11 @@ use crate::beacon::{
 };
 use crate::block::{BeaconEntry, Block, BlockTemplate};
 use crate::encoding::BoundedBytes;
-use crate::engine::Executor;
+use crate::engine::{EpochCommittee, EpochMembers, Executor};
 use crate::hash::{BlockHash, TxHash};
 use crate::ledger::{AppliedBlock, BlockOutcome, CrashTiming, Ledger, LedgerError, Play};
 use crate::tx::{Equivocation, SignedTransaction};
+use commonware_utils::TryCollect as _;
 use slashing::Slashing;
 
 pub use reshare::{DkgSend, ReshareStep, Resharer};
@@ -301,8 +311,9 @@ pub type ShareGossip = Box<dyn FnMut(&SignedBeaconShare) + Send>;
 
 /// A validator's beacon keys for one epoch.
 pub struct BeaconKeys {
-    /// This validator's share of the epoch's key.
-    pub signer: BeaconSigner,
+    /// This validator's share of the epoch's key; `None` for a validator
+    /// that holds none yet (one joining the set through a resharing).
+    pub signer: Option<BeaconSigner>,
     /// Its ed25519 key, which signs the share envelopes (the key the
     /// pool's aggregator lists at the signer's index).
     pub keypair: Keypair,
@@ -374,7 +385,7 @@ impl<T: TransactionSource> ValidatorApp<T, ()> {
         let mut app = ValidatorApp {
             ledger,
             mirror,
-            signer: Some(signer),
+            signer,
             signer_from: 0,
             keypair,
             verifier,
@@ -915,6 +926,43 @@ fn timed_step_due(state: &Ledger, now_ms: u64) -> bool {
 }
 
 impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
+    /// The set of the sharing in force, its polynomial and this
+    /// validator's share of it, once the finalized ledger is in `epoch`
+    /// (so after a resharing that completed at the end of the epoch before,
+    /// its new share). A chain without a sharing keeps its committee.
+    fn committee(&mut self, epoch: u64) -> EpochMembers {
+        let output = match self.mirror.beacon_output() {
+            Ok(Some(output)) => output,
+            Ok(None) => return EpochMembers::Unchanged,
+            Err(error) => {
+                tracing::error!(epoch, %error, "the sharing in force does not decode");
+                return EpochMembers::Unknown;
+            }
+        };
+        if self.mirror.epoch() != epoch {
+            // A restart left the ledger past the epoch marshal resumes in:
+            // that epoch's sharing may be gone; its blocks are final anyway.
+            return EpochMembers::Unknown;
+        }
+        let participants = match output.players().into_iter().try_collect() {
+            Ok(participants) => participants,
+            Err(_) => {
+                tracing::error!(epoch, "the sharing in force lists a player twice");
+                return EpochMembers::Unknown;
+            }
+        };
+        let share = self
+            .signer
+            .as_ref()
+            .filter(|_| self.signer_from <= epoch)
+            .map(|signer| signer.secret().share().clone());
+        EpochMembers::Known(EpochCommittee {
+            participants,
+            sharing: output.sharing().sharing().clone(),
+            share,
+        })
+    }
+
     fn equivocation(&mut self, evidence: Equivocation) {
         self.slashing.report(
             evidence,

@@ -84,6 +84,9 @@ pub(super) struct Keys {
     pub(super) sharing: PublicSharing,
     pub(super) wallets: Vec<Keypair>,
     pub(super) genesis: Genesis,
+    /// Identities outside the genesis committee, run as extra nodes after
+    /// the committee's (they may join the set through a resharing).
+    pub(super) newcomers: Vec<ed25519::PrivateKey>,
 }
 
 impl Keys {
@@ -143,7 +146,34 @@ pub(super) fn keys(seed: u64, n: usize, params: Params, players: &[u8]) -> Keys 
         sharing,
         wallets,
         genesis,
+        newcomers: Vec::new(),
     }
+}
+
+/// The wallet keypair of a node identity (the same ed25519 key).
+pub(super) fn wallet_of(identity: &ed25519::PrivateKey) -> Keypair {
+    use commonware_codec::Encode as _;
+    let mut secret = [0u8; Keypair::SECRET_LENGTH];
+    secret.copy_from_slice(&identity.encode());
+    Keypair::from_secret_bytes(&secret)
+}
+
+/// `keys` with a newcomer node for each of `seeds`, its account funded
+/// with `balance` at genesis.
+pub(super) fn with_newcomers(mut keys: Keys, seeds: &[u64], balance: Chips) -> Keys {
+    let newcomers: Vec<ed25519::PrivateKey> = seeds
+        .iter()
+        .map(|seed| ed25519::PrivateKey::from_seed(*seed))
+        .collect();
+    let mut accounts = keys.genesis.accounts.clone().into_vec();
+    accounts.extend(newcomers.iter().map(|identity| GenesisAccount {
+        address: wallet_of(identity).address(),
+        balance,
+    }));
+    keys.genesis.accounts = BoundedVec::new(accounts).unwrap();
+    keys.genesis.validate().unwrap();
+    keys.newcomers = newcomers;
+    keys
 }
 
 /// What one validator's observer saw, per finalized height. It outlives
@@ -168,6 +198,13 @@ pub(super) struct Seen {
     pub(super) evidence: Vec<Misbehaviour>,
     /// Redeliveries of an already applied block (after a restart).
     pub(super) redelivered: u64,
+    /// Height → the proposer of the finalized block.
+    pub(super) proposers: BTreeMap<u64, PublicKey>,
+    /// Height → the engine epoch of the block's own finalization
+    /// certificate, checked with the group key alone
+    /// ([`crate::engine::verify_finalized`]; with
+    /// [`Cluster::verify_proofs`] only).
+    pub(super) certified: BTreeMap<u64, u64>,
 }
 
 /// How a validator behaves with its beacon shares.
@@ -190,16 +227,36 @@ struct Recorder {
     seen: Shared,
     ledger: SharedLedger,
     clock: deterministic::Context,
+    /// The group key and consensus namespace, when finality proofs are
+    /// checked.
+    proofs: Option<(GroupPublic, Vec<u8>)>,
 }
+
+/// The group public key as the engine's light client takes it.
+type GroupPublic = <commonware_cryptography::bls12381::primitives::variant::MinSig as
+    commonware_cryptography::bls12381::primitives::variant::Variant>::Public;
 
 impl FinalizedSink for Recorder {
     fn misbehaviour(&mut self, evidence: Vec<Misbehaviour>) {
         self.seen.lock().unwrap().evidence.extend(evidence);
     }
 
-    fn finalized(&mut self, block: &Block, _: Option<&[u8]>, applied: Option<&AppliedBlock>) {
+    fn finalized(&mut self, block: &Block, proof: Option<&[u8]>, applied: Option<&AppliedBlock>) {
         let mut seen = self.seen.lock().unwrap();
         let height = block.header.height;
+        if let (Some((group_key, namespace)), Some(proof)) = (&self.proofs, proof) {
+            match crate::engine::verify_finalized(group_key, namespace, block, proof)
+                .and_then(|()| crate::engine::FinalityProof::from_bytes(proof))
+            {
+                Ok(proof) => {
+                    seen.certified
+                        .insert(height, proof.finalization.round().epoch().get());
+                }
+                Err(error) => seen
+                    .broken
+                    .push(format!("height {height}: finality proof: {error}")),
+            }
+        }
         let Some(applied) = applied else {
             // A redelivery (after a restart): it must be the block this
             // validator already applied at that height.
@@ -232,6 +289,7 @@ impl FinalizedSink for Recorder {
         }
         seen.chain
             .insert(applied.height, (applied.block_hash, applied.state_root));
+        seen.proposers.insert(applied.height, block.header.proposer);
         seen.txs.insert(applied.height, block.transaction_hashes());
         seen.finalized_at
             .insert(applied.height, self.clock.current());
@@ -386,13 +444,26 @@ pub(super) struct Cluster {
     /// The validator whose key the extra node (the last slot) shares,
     /// if there is a twin.
     pub(super) twin_of: Option<usize>,
+    /// Nonces of the transactions [`Cluster::submit_as`] signed, by sender.
+    pub(super) key_nonces: BTreeMap<PublicKey, u64>,
+    /// Whether the recorders check every finality proof with the group key
+    /// (a pairing per block and node: off unless a test asks).
+    pub(super) verify_proofs: bool,
 }
 
 impl Cluster {
     /// A network of `keys`' committee with every link [`FAST`]; nothing
     /// started.
     pub(super) async fn new(context: &deterministic::Context, keys: Keys) -> Cluster {
-        let n = keys.committee.validators.len();
+        // The committee's nodes, then the newcomers'.
+        let n = keys.committee.validators.len() + keys.newcomers.len();
+        let peers: Vec<ed25519::PublicKey> = keys
+            .committee
+            .participants
+            .iter()
+            .cloned()
+            .chain(keys.newcomers.iter().map(|identity| identity.public_key()))
+            .collect();
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
@@ -401,7 +472,7 @@ impl Cluster {
                 disconnect_on_block: true,
                 tracked_peer_sets: NonZeroUsize::new(1).unwrap(),
             },
-            keys.committee.participants.iter().cloned(),
+            peers,
         )
         .await;
         network.start();
@@ -419,6 +490,8 @@ impl Cluster {
             past_faults: vec![Faults::default(); n],
             timing: Timing::default(),
             twin_of: None,
+            key_nonces: BTreeMap::new(),
+            verify_proofs: false,
         };
         for a in 0..n {
             for b in 0..n {
@@ -438,14 +511,15 @@ impl Cluster {
         self.keys.committee.validators.len()
     }
 
-    /// The nodes: the validators, then the twin if there is one.
+    /// The nodes: the validators, the newcomers, then the twin if there is
+    /// one.
     pub(super) fn slots(&self) -> usize {
         self.seen.len()
     }
 
     /// The validator whose keys node `slot` runs with.
     pub(super) fn validator_of(&self, slot: usize) -> usize {
-        if slot < self.n() {
+        if slot < self.n() + self.keys.newcomers.len() {
             slot
         } else {
             self.twin_of.expect("a slot past the committee is the twin")
@@ -457,6 +531,7 @@ impl Cluster {
     /// with [`Cluster::start_twins`]; call before [`Cluster::use_stores`].
     pub(super) fn add_twin(&mut self, k: usize) {
         assert!(self.twin_of.is_none(), "one twin");
+        assert!(self.keys.newcomers.is_empty(), "a twin or newcomers");
         self.twin_of = Some(k);
         self.queues.push(TxQueue::default());
         self.seen.push(Shared::default());
@@ -469,7 +544,27 @@ impl Cluster {
     }
 
     pub(super) fn key(&self, i: usize) -> ed25519::PublicKey {
-        self.keys.committee.validators[i].identity.public_key()
+        self.identity(i).public_key()
+    }
+
+    /// The identity of validator (or newcomer) `i`.
+    fn identity(&self, i: usize) -> ed25519::PrivateKey {
+        match self.keys.committee.validators.get(i) {
+            Some(validator) => validator.identity.clone(),
+            None => self.keys.newcomers[i - self.n()].clone(),
+        }
+    }
+
+    /// The wallet of validator (or newcomer) `i`.
+    pub(super) fn wallet(&self, i: usize) -> Keypair {
+        wallet_of(&self.identity(i))
+    }
+
+    /// The epoch node `slot`'s engine is in, if it runs.
+    pub(super) fn epoch(&self, slot: usize) -> Option<crate::engine::EpochStatus> {
+        self.running[slot]
+            .as_ref()
+            .map(|incarnation| incarnation.running.epoch())
     }
 
     pub(super) fn chain_id(&self) -> ChainId {
@@ -668,7 +763,14 @@ impl Cluster {
             .child("node")
             .with_attribute("slot", slot)
             .with_attribute("start", self.starts[slot]);
-        let keys = &self.keys.committee.validators[i];
+        let identity = self.identity(i);
+        // A newcomer holds no genesis share.
+        let genesis_share = self
+            .keys
+            .committee
+            .validators
+            .get(i)
+            .map(|validator| validator.share.clone());
         let (mut dkg_sender, mut dkg_receiver) = pairs.pop().expect("seven channels");
         let (mut share_sender, mut share_receiver) = pairs.pop().expect("seven channels");
         let mut pairs = pairs.into_iter();
@@ -706,7 +808,7 @@ impl Cluster {
         // system).
         let dkg_seed = mix(mix(slot as u64) ^ u64::from(self.starts[slot]));
         let resharer = Resharer::new(
-            keys.identity.clone(),
+            identity.clone(),
             Box::new(move |to, message| {
                 dkg_sender.send(Recipients::One(to.clone()), message, false);
             }),
@@ -719,7 +821,7 @@ impl Cluster {
                 dkg_inbox.receive(&from, message.as_ref());
             }
         });
-        let keypair = keys.keypair();
+        let keypair = wallet_of(&identity);
         let chain_id = self.chain_id();
         let gossip: ShareGossip = match shares {
             Shares::Honest => Box::new(move |share| {
@@ -743,8 +845,9 @@ impl Cluster {
             }
         };
         let beacon = BeaconKeys {
-            signer: BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap(),
-            keypair: keys.keypair(),
+            signer: (i < self.n())
+                .then(|| BeaconSigner::new(0, self.keys.share(i), &self.keys.sharing).unwrap()),
+            keypair: wallet_of(&identity),
             verifier: ThresholdBeaconVerifier {
                 chain_id: self.chain_id(),
                 group_key: *self.keys.sharing.group_key(),
@@ -773,19 +876,28 @@ impl Cluster {
             seen: self.seen[slot].clone(),
             ledger,
             clock: context.child("recorder"),
+            proofs: self.verify_proofs.then(|| {
+                (
+                    *self.keys.committee.sharing.public(),
+                    crate::engine::namespace(&self.chain_id()),
+                )
+            }),
         });
         let mut config = Config::new(
             self.chain_id(),
             self.keys.genesis.genesis_time_ms,
-            keys.identity.clone(),
+            identity,
             self.keys.committee.participants.clone(),
             self.keys.committee.sharing.clone(),
-            keys.share.clone(),
+            genesis_share,
             app,
             // Each node's own storage (a twin's is not its sibling's).
             format!("node-{slot}"),
         );
         config.max_block_bytes = MAX_BLOCK;
+        // The engine's epochs are the ledger's.
+        config.epoch_length =
+            NonZeroU64::new(self.keys.genesis.params.epoch_length_blocks).unwrap();
         config.storage = Storage {
             page_cache_pages: NonZeroUsize::new(64).unwrap(),
             buffer_bytes: NonZeroUsize::new(8 * 1024).unwrap(),
@@ -822,6 +934,27 @@ impl Cluster {
             action,
         }
         .sign(&who);
+        *nonce += 1;
+        let hash = tx.hash();
+        for queue in &self.queues {
+            queue.push(tx.clone());
+        }
+        hash
+    }
+
+    /// Signs `action` from `who` (a validator's or newcomer's wallet) with
+    /// its next nonce and hands it to every node's queue.
+    pub(super) fn submit_as(&mut self, who: &Keypair, action: Action) -> TxHash {
+        let nonce = self.key_nonces.entry(who.public_key()).or_insert(0);
+        let tx = Transaction {
+            chain_id: self.keys.genesis.chain_id(),
+            sender: who.public_key(),
+            nonce: *nonce,
+            fee: Chips(1),
+            expiry_height: u64::MAX,
+            action,
+        }
+        .sign(who);
         *nonce += 1;
         let hash = tx.hash();
         for queue in &self.queues {
