@@ -46,9 +46,10 @@ use crate::network::{
 use crate::partition::{PartitionWatch, ValidatorCut};
 use crate::validator::{Validator, ValidatorError};
 
-/// WebSocket events buffered for the slowest subscriber before it is
-/// dropped.
-pub const EVENT_CAPACITY: usize = 4096;
+/// Blocks of WebSocket events ([`crate::api::EventBatch`]) buffered for
+/// the slowest subscriber before it is dropped. A batch is freed once
+/// every subscriber has read it, so this costs memory only while one lags.
+pub const EVENT_CAPACITY: usize = 64;
 
 /// Finalized blocks waiting to be gossiped.
 pub const GOSSIP_QUEUE: usize = 64;

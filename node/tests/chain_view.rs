@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use consensus::ledger::records::RoundRecord;
 use consensus::storage::Store;
-use node::api::{ApiEvent, Game, NodeView, Page, RoundStatus, Topic};
+use node::api::{ApiEvent, EventBatch, Game, NodeView, Page, RoundStatus, Topic};
 use node::chain::Chain;
 use node::mempool::{Mempool, MempoolConfig};
 use node::metrics::Metrics;
@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 
 use support::TestChain;
 
-fn open(chain: &TestChain, dir: &std::path::Path) -> (Chain, broadcast::Receiver<ApiEvent>) {
+fn open(chain: &TestChain, dir: &std::path::Path) -> (Chain, broadcast::Receiver<EventBatch>) {
     let store = Arc::new(Store::open(dir).expect("store"));
     let (events, rx) = broadcast::channel(100_000);
     let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::new(
@@ -168,16 +168,26 @@ fn node_view_answers_from_a_real_ledger() {
     let craps = chain.leaderboard(Some(Game::Craps), 10).unwrap();
     assert!(craps.iter().all(|e| e.bets == 1));
 
-    // Events: one per block, table events for both games, receipts.
-    let mut blocks = 0;
+    // Events: one batch per block, opening with the block, then table
+    // events for both games, receipts.
+    let mut batches = Vec::new();
     let mut topics = std::collections::BTreeSet::new();
-    while let Ok(event) = events.try_recv() {
-        if matches!(event, ApiEvent::Block { .. }) {
-            blocks += 1;
-        }
-        topics.insert(event.topic().to_string());
+    while let Ok(batch) = events.try_recv() {
+        let Some(ApiEvent::Block { height, .. }) = batch.first() else {
+            panic!("a batch opens with its block: {batch:?}");
+        };
+        batches.push(*height);
+        assert_eq!(
+            batch
+                .iter()
+                .filter(|e| matches!(e, ApiEvent::Block { .. }))
+                .count(),
+            1
+        );
+        topics.extend(batch.iter().map(|event| event.topic().to_string()));
     }
-    assert_eq!(blocks, test.blocks.len());
+    let heights: Vec<u64> = test.blocks.iter().map(|(b, _)| b.header.height).collect();
+    assert_eq!(batches, heights);
     for topic in [
         Topic::Crash(consensus::tx::TableId(2)),
         Topic::Craps(consensus::tx::TableId(1)),

@@ -15,9 +15,9 @@ use game_rules::Chips;
 use game_rules::craps::OddsLimit;
 use game_rules::crash::Multiplier;
 use node::api::{
-    AccountInfo, ApiConfig, ApiEvent, ApiServer, BankrollInfo, Game, LeaderboardEntry, NodeStatus,
-    NodeView, NodeWallet, Page, RoundInfo, RoundSummary, SubmitError, TableInfo, TxRecord,
-    ValidatorInfo, ViewError, WalletSubmission,
+    AccountInfo, ApiConfig, ApiEvent, ApiServer, BankrollInfo, EventBatch, Game, LeaderboardEntry,
+    NodeStatus, NodeView, NodeWallet, Page, RoundInfo, RoundSummary, SubmitError, TableInfo,
+    TxRecord, ValidatorInfo, ViewError, WalletSubmission,
 };
 use node::client::{ApiClient, Backoff};
 use node::metrics::Metrics;
@@ -310,7 +310,7 @@ async fn keys_reach_the_wallet_and_events_reach_the_screen() {
             elapsed_ms: 1_000,
         }),
     ] {
-        events.send(event).unwrap();
+        events.send(EventBatch::from(vec![event])).unwrap();
     }
     ui.until("the running round", |app| {
         app.crash.phase == Phase::Running && app.crash.my_bet(Some(me())).is_some()

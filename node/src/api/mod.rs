@@ -114,7 +114,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use actions::{
@@ -125,10 +125,10 @@ pub use error::{ApiError, ErrorBody};
 pub use openapi::document as openapi_document;
 pub(crate) use routes::parse_transaction_body;
 pub use types::{
-    AccountInfo, ApiEvent, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus,
-    NodeView, NodeWallet, Page, RoundInfo, RoundOutcome, RoundRandomness, RoundStatus,
-    RoundSummary, SubmitError, SyncProgress, TableInfo, Topic, TxInclusion, TxRecord,
-    ValidatorInfo, ViewError, WalletSubmission,
+    AccountInfo, ApiEvent, BankrollInfo, EventBatch, EventSender, Game, HistoryEntry,
+    LeaderboardEntry, NodeStatus, NodeView, NodeWallet, Page, RoundInfo, RoundOutcome,
+    RoundRandomness, RoundStatus, RoundSummary, SubmitError, SyncProgress, TableInfo, Topic,
+    TxInclusion, TxRecord, ValidatorInfo, ViewError, WalletSubmission,
 };
 pub use types::{
     BatchItem, BatchItemError, BatchItemStatus, BatchSubmitted, DEFAULT_MAX_BATCH_BODY_BYTES,
@@ -203,7 +203,7 @@ impl Default for ApiConfig {
 pub(crate) struct AppState {
     view: Arc<dyn NodeView>,
     wallet: Option<Arc<dyn NodeWallet>>,
-    events: broadcast::Sender<ApiEvent>,
+    events: EventSender,
     metrics: Arc<Metrics>,
     config: ApiConfig,
     hosts: AllowedHosts,
@@ -251,13 +251,14 @@ impl ApiServer {
     ///
     /// `wallet` is `None` for a node without a key (the wallet routes then
     /// answer 503 `no_wallet`). `events` is the sender the node publishes
-    /// [`ApiEvent`]s on; each WebSocket client subscribes to it, so its
-    /// capacity is how far a client may fall behind before it is dropped.
+    /// each block's [`ApiEvent`]s on, as one [`EventBatch`]; each WebSocket
+    /// client subscribes to it, so its capacity (in blocks) is how far a
+    /// client may fall behind before it is dropped.
     pub async fn bind(
         config: ApiConfig,
         view: Arc<dyn NodeView>,
         wallet: Option<Arc<dyn NodeWallet>>,
-        events: broadcast::Sender<ApiEvent>,
+        events: EventSender,
         metrics: Arc<Metrics>,
     ) -> Result<(SocketAddr, ApiHandle), ApiStartError> {
         let listener =

@@ -489,8 +489,20 @@ pub struct BankrollInfo {
     pub max_round_exposure_bps: u32,
 }
 
-/// Something the node pushes to WebSocket subscribers. The node sends them
-/// on the `tokio::sync::broadcast` channel given to
+/// The events of one finalized block, in order. The node broadcasts one
+/// batch per block, so the broadcast's capacity counts blocks however many
+/// events a block has: a busy block emits thousands at once (a receipt
+/// per account touched, a table event per bet placed or settled), more
+/// than any fixed per-event capacity can take in one burst, and a client
+/// that lags is dropped.
+pub type EventBatch = std::sync::Arc<[ApiEvent]>;
+
+/// The sender the node publishes its [`EventBatch`]es on (see
+/// [`super::ApiServer::bind`]).
+pub type EventSender = tokio::sync::broadcast::Sender<EventBatch>;
+
+/// Something the node pushes to WebSocket subscribers, in an
+/// [`EventBatch`] on the [`EventSender`] given to
 /// [`super::ApiServer::bind`]; each goes to the clients subscribed to
 /// [`ApiEvent::topic`].
 ///

@@ -25,8 +25,9 @@
 //! (`ws_queue` messages) into the socket. Events are put on the queue
 //! without waiting: when it is full the client is not reading fast enough
 //! and is disconnected (`bitcraps_api_websocket_dropped_total{reason="slow"}`);
-//! a client whose reader falls more than the broadcast capacity behind is
-//! disconnected too (`reason="lagged"`). The node's
+//! a client whose reader falls more than the broadcast capacity behind —
+//! counted in blocks: the node sends one [`EventBatch`](super::EventBatch)
+//! per block — is disconnected too (`reason="lagged"`). The node's
 //! `broadcast::Sender::send` never waits for anyone.
 
 use std::collections::BTreeSet;
@@ -181,14 +182,15 @@ async fn client(socket: WebSocket, state: Arc<AppState>, _slot: ClientSlot) {
                     break End::Dropped(WsDropReason::Slow);
                 }
             }
-            event = events.recv() => match event {
-                Ok(event) => {
-                    let topic = event.topic();
-                    if topics.contains(&topic) {
-                        let message = ServerMessage::Event { topic: topic.to_string(), event: &event }.to_message();
-                        if !push(message) {
-                            break End::Dropped(WsDropReason::Slow);
-                        }
+            batch = events.recv() => match batch {
+                Ok(batch) => {
+                    let queued = batch.iter().all(|event| {
+                        let topic = event.topic();
+                        !topics.contains(&topic)
+                            || push(ServerMessage::Event { topic: topic.to_string(), event }.to_message())
+                    });
+                    if !queued {
+                        break End::Dropped(WsDropReason::Slow);
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => break End::Dropped(WsDropReason::Lagged),

@@ -50,9 +50,9 @@ use consensus::ledger::{AppliedBlock, BeaconVerifier, BlockOutcome, Ledger, Ledg
 use consensus::storage::{Store, StoreError};
 use consensus::tx::SignatureCache;
 use consensus::validator::FinalizedSink;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
-use crate::api::{ApiEvent, Game, SyncProgress};
+use crate::api::{ApiEvent, EventBatch, EventSender, Game, SyncProgress};
 use crate::mempool::Mempool;
 use crate::metrics::{GameLabel, Metrics};
 use crate::network::{BlockSource, FinalizedBlock, Network};
@@ -127,7 +127,7 @@ pub struct Chain {
     ledger: Arc<RwLock<Ledger>>,
     beacon: SharedBeacon,
     index: Mutex<Index>,
-    events: broadcast::Sender<ApiEvent>,
+    events: EventSender,
     metrics: Arc<Metrics>,
     mempool: Arc<Mutex<Mempool>>,
     network: RwLock<Option<Network>>,
@@ -151,13 +151,14 @@ impl Chain {
     /// applied block, and the explorer index (rebuilt by replaying the
     /// stored blocks through an in-memory ledger if it is missing or
     /// behind). `beacon` verifies beacon entries (the chain's
-    /// `ThresholdBeaconVerifier`); `events` is where [`ApiEvent`]s go.
+    /// `ThresholdBeaconVerifier`); `events` is where each block's
+    /// [`ApiEvent`]s go, as one batch.
     pub fn open(
         genesis: Genesis,
         store: Arc<Store>,
         beacon: SharedBeacon,
         mempool: Arc<Mutex<Mempool>>,
-        events: broadcast::Sender<ApiEvent>,
+        events: EventSender,
         metrics: Arc<Metrics>,
     ) -> Result<Chain, ChainError> {
         let ledger = Ledger::open(store.clone(), &genesis)?;
@@ -404,11 +405,9 @@ impl Chain {
         for game in &changes.rounds {
             self.metrics.inc_rounds(label(*game));
         }
-        // Events.
-        let send = |event: ApiEvent| {
-            // No subscriber is not an error.
-            let _ = self.events.send(event);
-        };
+        // Events: one batch for the block.
+        let mut events = Vec::new();
+        let mut send = |event: ApiEvent| events.push(event);
         send(ApiEvent::Block {
             height,
             hash: applied.block_hash,
@@ -452,6 +451,8 @@ impl Chain {
                 send(ApiEvent::Leaderboard { game, entries });
             }
         }
+        // No subscriber is not an error.
+        let _ = self.events.send(EventBatch::from(events));
         tracing::info!(
             txs = block.transactions.len(),
             proposer = %block.header.proposer.address(),

@@ -19,8 +19,8 @@ use wallet::{ChainId, Keypair};
 
 use super::*;
 use crate::api::{
-    ApiConfig, ApiHandle, ApiServer, NodeView, NodeWallet, Page, RoundRandomness, RoundStatus,
-    SubmitError, TxInclusion, TxRecord, ViewError, WalletSubmission,
+    ApiConfig, ApiHandle, ApiServer, EventBatch, EventSender, NodeView, NodeWallet, Page,
+    RoundRandomness, RoundStatus, SubmitError, TxInclusion, TxRecord, ViewError, WalletSubmission,
 };
 use crate::metrics::Metrics;
 
@@ -308,7 +308,7 @@ struct Server {
     addr: SocketAddr,
     handle: Option<ApiHandle>,
     wallet: Arc<TestWallet>,
-    events: broadcast::Sender<ApiEvent>,
+    events: EventSender,
     cookie: PathBuf,
     _dir: Arc<tempfile::TempDir>,
 }
@@ -694,14 +694,17 @@ async fn subscriptions_reconnect_and_resubscribe() {
     // Only subscribed topics arrive.
     server
         .events
-        .send(ApiEvent::Block {
+        .send(EventBatch::from(vec![ApiEvent::Block {
             height: 2,
             hash: Hash::ZERO,
             timestamp_ms: 1,
             transaction_count: 0,
-        })
+        }]))
         .unwrap();
-    server.events.send(tick(4, 150)).unwrap();
+    server
+        .events
+        .send(EventBatch::from(vec![tick(4, 150)]))
+        .unwrap();
     assert_eq!(
         next_update(&mut subscription).await,
         SubscriptionUpdate::Event(Box::new(tick(4, 150)))
@@ -733,7 +736,10 @@ async fn subscriptions_reconnect_and_resubscribe() {
         }
     };
     assert_eq!(topics, [Topic::Crash(TableId(1))]);
-    server.events.send(tick(5, 120)).unwrap();
+    server
+        .events
+        .send(EventBatch::from(vec![tick(5, 120)]))
+        .unwrap();
     assert_eq!(
         next_update(&mut subscription).await,
         SubscriptionUpdate::Event(Box::new(tick(5, 120)))

@@ -33,7 +33,7 @@ struct Server {
     handle: Option<ApiHandle>,
     node: Arc<FakeNode>,
     wallet: Arc<FakeWallet>,
-    events: broadcast::Sender<ApiEvent>,
+    events: EventSender,
     metrics: Arc<Metrics>,
     token: String,
     _dir: tempfile::TempDir,
@@ -1418,14 +1418,17 @@ async fn websocket_subscribe_receive_unsubscribe() {
 
     // Not subscribed: craps:1, crash:2, leaderboard. Subscribed: the rest.
     let events = fake::table_events();
-    server.events.send(events.craps_roll.clone()).unwrap();
+    // One block's batch: each client gets its topics' events, in order.
     server
         .events
-        .send(events.other_crash_table.clone())
+        .send(EventBatch::from(vec![
+            block_event(3),
+            events.craps_roll.clone(),
+            events.other_crash_table.clone(),
+            events.crash_tick.clone(),
+            events.receipt.clone(),
+        ]))
         .unwrap();
-    server.events.send(block_event(3)).unwrap();
-    server.events.send(events.crash_tick.clone()).unwrap();
-    server.events.send(events.receipt.clone()).unwrap();
     let block = ws_next(&mut ws).await;
     assert_eq!(
         block,
@@ -1472,8 +1475,14 @@ async fn websocket_subscribe_receive_unsubscribe() {
     let ack = ws_next(&mut ws).await;
     assert_eq!(ack["type"], "unsubscribed");
     assert_eq!(ack["topics"].as_array().unwrap().len(), 2);
-    server.events.send(block_event(4)).unwrap();
-    server.events.send(events.crash_tick.clone()).unwrap();
+    server
+        .events
+        .send(EventBatch::from(vec![block_event(4)]))
+        .unwrap();
+    server
+        .events
+        .send(EventBatch::from(vec![events.crash_tick.clone()]))
+        .unwrap();
     assert_eq!(ws_next(&mut ws).await["topic"], "crash:1", "no more blocks");
 
     // Shutdown closes the socket with 1001.
@@ -1525,7 +1534,12 @@ async fn a_slow_websocket_client_is_dropped_not_the_node() {
     // hold, at a pace a reading client keeps up with.
     let started = std::time::Instant::now();
     for i in 0..EVENTS {
-        let sent = server.events.send(fake::big_leaderboard(i as u32 + 1, 300));
+        let sent = server
+            .events
+            .send(EventBatch::from(vec![fake::big_leaderboard(
+                i as u32 + 1,
+                300,
+            )]));
         assert!(sent.is_ok(), "every client was dropped by event {i}");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
