@@ -44,7 +44,7 @@
 //! observer acknowledges is passed on as it arrives, and the load can be
 //! ended early (`testnet chaos` does both).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +86,12 @@ pub const DEFAULT_BATCH: usize = 64;
 /// of the mempools (64) and then measures a queue — seconds of latency and
 /// refusals by the hundred thousand — instead of the chain.
 pub const IN_FLIGHT_PER_WALLET: usize = 16;
+
+/// How long a bet holds its place in a saturating submitter's window
+/// without a receipt. A receipt the observer missed (its connection was
+/// dropped) would otherwise hold the place for good, and a few drops would
+/// shrink the window until the load stalls.
+pub const IN_FLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the observer's connections may take to come up.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -307,6 +313,8 @@ struct Pending {
     submitted: Instant,
     /// Which submitter sent it (whose window it occupies).
     submitter: usize,
+    /// Whether it still holds its place in that window.
+    holds_place: bool,
     finalized: Option<Instant>,
 }
 
@@ -581,6 +589,10 @@ async fn run_with(
     drop(sent_tx);
 
     let mut pending: BTreeMap<TxHash, Pending> = BTreeMap::new();
+    // The bets holding a place in a window, oldest first (a receipt gives a
+    // place back at once; this queue only serves the timeout).
+    let mut places: VecDeque<(Instant, TxHash)> = VecDeque::new();
+    let mut expiry = tokio::time::interval(Duration::from_millis(500));
     let mut bets: BTreeMap<(TableId, u64), Instant> = BTreeMap::new();
     let mut settled: BTreeSet<(TableId, u64)> = BTreeSet::new();
     let mut early: BTreeMap<(TableId, u64), Instant> = BTreeMap::new();
@@ -618,7 +630,8 @@ async fn run_with(
             message = sent.recv(), if sending => match message {
                 Some(Sent::Submitted { hash, at, submitter }) => {
                     report.submitted += 1;
-                    pending.insert(hash, Pending { submitted: at, submitter, finalized: None });
+                    pending.insert(hash, Pending { submitted: at, submitter, holds_place: true, finalized: None });
+                    places.push_back((at, hash));
                 }
                 Some(Sent::Refused) => report.refused += 1,
                 None => sending = false,
@@ -641,7 +654,9 @@ async fn run_with(
                             continue;
                         }
                         entry.finalized = Some(seen);
-                        give_back(&windows[entry.submitter]);
+                        if std::mem::take(&mut entry.holds_place) {
+                            give_back(&windows[entry.submitter]);
+                        }
                         if let Some(acknowledged) = &acknowledged {
                             let _ = acknowledged.send(Acknowledged { height, receipt: receipt.clone() });
                         }
@@ -692,6 +707,20 @@ async fn run_with(
                         }
                     }
                     _ => {}
+                }
+            }
+            _ = expiry.tick() => {
+                // Places held longer than the timeout are given back.
+                while let Some(&(at, hash)) = places.front() {
+                    if now.saturating_duration_since(at) < IN_FLIGHT_TIMEOUT {
+                        break;
+                    }
+                    places.pop_front();
+                    if let Some(entry) = pending.get_mut(&hash)
+                        && std::mem::take(&mut entry.holds_place)
+                    {
+                        give_back(&windows[entry.submitter]);
+                    }
                 }
             }
             _ = tokio::time::sleep_until(wake) => {}
