@@ -15,6 +15,8 @@ pub struct NetworkMetrics {
     pub(crate) tx_batches_published: AtomicU64,
     pub(crate) tx_batch_txs_published: AtomicU64,
     pub(crate) tx_batch_publish_failures: AtomicU64,
+    pub(crate) txs_held: AtomicU64,
+    pub(crate) txs_held_dropped: AtomicU64,
     pub(crate) block_accepted: AtomicU64,
     pub(crate) block_rejected: AtomicU64,
     pub(crate) block_ignored: AtomicU64,
@@ -57,6 +59,13 @@ pub struct NetworkMetricsSnapshot {
     /// Transaction batches that could not be published (no peers, a
     /// duplicate); their transactions wait for the mempool's re-gossip.
     pub tx_batch_publish_failures: u64,
+    /// Transactions held because no connected peer subscribed to the
+    /// transaction topic when they were to be published (a partition, a
+    /// node alone): each goes out as soon as a peer subscribes.
+    pub txs_held: u64,
+    /// Held transactions dropped because too many were held (the
+    /// mempool's re-gossip publishes them again).
+    pub txs_held_dropped: u64,
     /// Gossiped blocks accepted and relayed.
     pub block_accepted: u64,
     /// Gossiped blocks rejected.
@@ -112,6 +121,8 @@ impl NetworkMetrics {
             tx_batches_published: get(&self.tx_batches_published),
             tx_batch_txs_published: get(&self.tx_batch_txs_published),
             tx_batch_publish_failures: get(&self.tx_batch_publish_failures),
+            txs_held: get(&self.txs_held),
+            txs_held_dropped: get(&self.txs_held_dropped),
             block_accepted: get(&self.block_accepted),
             block_rejected: get(&self.block_rejected),
             block_ignored: get(&self.block_ignored),

@@ -210,8 +210,8 @@ pub enum NetworkError {
         reason: String,
     },
     /// No connected peer subscribes to the topic yet. The message was not
-    /// sent (a transaction was not queued); the mempool's re-gossip will
-    /// publish a transaction again.
+    /// sent; a transaction is held and published as soon as a peer
+    /// subscribes (and the mempool's re-gossip publishes it again).
     #[error("no connected peer subscribes to the topic yet; publish again when peers connect")]
     NoPeers,
     /// The same message was published recently (or the same transaction
@@ -424,10 +424,12 @@ impl Network {
     ///
     /// Returns once the transaction is queued, without waiting for the
     /// batch to go out (at most `tx_batch_linger` later): `NoPeers` if no
-    /// connected peer subscribes to the topic (nothing is queued),
-    /// `Duplicate` if it already waits in the batch. A batch that then
-    /// fails to publish is counted (`tx_batch_publish_failures`) and
-    /// logged; the mempool's re-gossip publishes its transactions again.
+    /// connected peer subscribes to the topic (the transaction is held, a
+    /// bounded number of them, and published as soon as a peer
+    /// subscribes), `Duplicate` if it already waits in the batch. A batch
+    /// that then fails to publish is counted (`tx_batch_publish_failures`)
+    /// and logged; its transactions are held the same way if it found no
+    /// peer, and the mempool's re-gossip publishes them again anyway.
     pub async fn publish_transaction(&self, tx: &SignedTransaction) -> Result<(), NetworkError> {
         let tx = tx.encode();
         self.ask(|reply| Command::PublishTransaction { tx, reply })

@@ -1,6 +1,6 @@
 //! The network task: builds the swarm and runs its event loop.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,7 +21,9 @@ use tokio::time::Instant;
 
 use consensus::tx::SignedTransaction;
 
-use super::batch::{MAX_TX_BATCH_LINGER, PushError, TxBatcher, batch_count, first_batch_nonce};
+use super::batch::{
+    MAX_TX_BATCH_LINGER, PushError, TxBatcher, batch_count, first_batch_nonce, split_batch,
+};
 use super::config::{MemoryLimit, NetworkConfig, NodeKey};
 use super::gossip::{self as gossip_config, GRAYLIST_THRESHOLD};
 use super::metrics::NetworkMetrics;
@@ -52,6 +54,13 @@ const BOOTSTRAP_REDIAL: Duration = Duration::from_secs(10);
 /// jammed link at idle still overflows a few times a second (block gossip,
 /// IHAVE), so a longer gap means the queue drained.
 const OVERFLOW_STREAK_GAP: Duration = Duration::from_secs(5);
+
+/// The most transactions held while no connected peer subscribes to the
+/// transaction topic ([`State::hold`]); past it the oldest are dropped,
+/// and the mempool's re-gossip publishes them again.
+const MAX_HELD_TXS: usize = 4096;
+/// The most bytes of held transactions.
+const MAX_HELD_BYTES: usize = 4 * 1024 * 1024;
 
 /// A run of send-queue overflows for one peer.
 #[derive(Clone, Copy, Debug)]
@@ -301,6 +310,9 @@ pub(crate) async fn spawn(
         next_bootstrap_dial: Instant::now() + BOOTSTRAP_REDIAL,
         tx_gossip_limit: hooks.max_tx_message_bytes + gossip_config::ENVELOPE_BYTES,
         batcher: TxBatcher::new(config.tx_batch_linger, first_batch_nonce()),
+        held: VecDeque::new(),
+        held_ids: HashSet::new(),
+        held_bytes: 0,
         validated_tx,
         served_tx,
         swarm,
@@ -419,6 +431,14 @@ struct State {
     tx_gossip_limit: usize,
     /// Transactions waiting to go out in the next batch.
     batcher: TxBatcher,
+    /// Transactions that could not be published because no connected
+    /// peer subscribed to the transaction topic, oldest first: they go out
+    /// as soon as one does ([`State::release_held`]).
+    held: VecDeque<Vec<u8>>,
+    /// The BLAKE3 hashes of `held`, so a transaction is held once.
+    held_ids: HashSet<[u8; 32]>,
+    /// The bytes in `held`.
+    held_bytes: usize,
     validated_tx: mpsc::Sender<Validated>,
     served_tx: mpsc::Sender<Served>,
 }
@@ -495,22 +515,31 @@ impl State {
             .unwrap_or_else(|a| a)
     }
 
+    /// Whether a connected peer subscribes to the transaction topic.
+    fn tx_topic_has_peers(&self) -> bool {
+        let topic = self.topics.hash(TopicKind::Transactions);
+        self.swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .any(|(_, topics)| topics.contains(&&topic))
+    }
+
     /// Queues a transaction for the next batch, publishing a batch that
-    /// fills up.
+    /// fills up. With no connected peer on the transaction topic the
+    /// transaction is held ([`State::hold`]) and `NoPeers` returned.
     fn queue_transaction(&mut self, tx: Vec<u8>) -> Result<(), NetworkError> {
-        if self.batcher.is_empty() {
-            // Checked once per batch, not per transaction: a batch for
-            // nobody would only fail when it is flushed.
-            let topic = self.topics.hash(TopicKind::Transactions);
-            let subscribed = self
-                .swarm
-                .behaviour()
-                .gossipsub
-                .all_peers()
-                .any(|(_, topics)| topics.contains(&&topic));
-            if !subscribed {
-                return Err(NetworkError::NoPeers);
+        // Checked once per batch, not per transaction: a batch for nobody
+        // fails when it is flushed, and its transactions are held then.
+        if self.batcher.is_empty() && !self.tx_topic_has_peers() {
+            if tx.len() > consensus::tx::MAX_TX_BYTES {
+                return Err(NetworkError::TooLarge {
+                    len: tx.len(),
+                    max: consensus::tx::MAX_TX_BYTES,
+                });
             }
+            self.hold(tx);
+            return Err(NetworkError::NoPeers);
         }
         match self.batcher.push(tx, Instant::now()) {
             Ok(Some(full)) => {
@@ -530,22 +559,90 @@ impl State {
         }
     }
 
-    /// Publishes an encoded batch on the transaction topic. A failure
-    /// loses nothing: the transactions stay in the mempool, whose
-    /// re-gossip publishes them again.
+    /// Publishes an encoded batch on the transaction topic. A batch that
+    /// finds no peer (or only full send queues) has its transactions held
+    /// until a peer subscribes; any other failure leaves them to the
+    /// mempool's re-gossip.
     fn publish_batch(&mut self, batch: Vec<u8>) {
         let count = batch_count(&batch);
         let topic = self.topics.hash(TopicKind::Transactions);
-        match self.swarm.behaviour_mut().gossipsub.publish(topic, batch) {
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, batch.clone())
+        {
             Ok(_) => {
                 NetworkMetrics::bump(&self.metrics.tx_batches_published);
                 NetworkMetrics::add(&self.metrics.tx_batch_txs_published, count);
+            }
+            Err(
+                error @ (gossipsub::PublishError::NoPeersSubscribedToTopic
+                | gossipsub::PublishError::AllQueuesFull(_)),
+            ) => {
+                NetworkMetrics::bump(&self.metrics.tx_batch_publish_failures);
+                tracing::debug!(%error, count, "transaction batch not published; its transactions are held until a peer subscribes");
+                if let Ok(split) = split_batch(&batch) {
+                    for item in split.items {
+                        self.hold(item.bytes.to_vec());
+                    }
+                }
             }
             Err(error) => {
                 NetworkMetrics::bump(&self.metrics.tx_batch_publish_failures);
                 tracing::debug!(%error, count, "transaction batch not published; re-gossip will send its transactions again");
             }
         }
+    }
+
+    /// Holds a transaction that found no peer to go to.
+    ///
+    /// Without this a transaction submitted while the node is cut off (a
+    /// partition, every peer restarting) left only with the mempool's
+    /// re-gossip, dozens of blocks later: until then every later nonce of
+    /// its sender waited in the validators' mempools behind the gap (the
+    /// ~30 s stalls after a player node's partition healed), and if the
+    /// node stopped first the gap was never filled (its mempool is not
+    /// kept), which stalled every sender with a held transaction for good.
+    fn hold(&mut self, tx: Vec<u8>) {
+        if !self.held_ids.insert(*blake3::hash(&tx).as_bytes()) {
+            return;
+        }
+        self.held_bytes += tx.len();
+        self.held.push_back(tx);
+        NetworkMetrics::bump(&self.metrics.txs_held);
+        while self.held.len() > MAX_HELD_TXS || self.held_bytes > MAX_HELD_BYTES {
+            let Some(old) = self.held.pop_front() else {
+                break;
+            };
+            self.held_bytes -= old.len();
+            self.held_ids.remove(blake3::hash(&old).as_bytes());
+            NetworkMetrics::bump(&self.metrics.txs_held_dropped);
+        }
+    }
+
+    /// Publishes the held transactions, in the order they were held, once
+    /// a connected peer subscribes to the transaction topic.
+    fn release_held(&mut self) {
+        if self.held.is_empty() || !self.tx_topic_has_peers() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        self.held_ids.clear();
+        self.held_bytes = 0;
+        tracing::debug!(
+            count = held.len(),
+            "publishing the transactions held while no peer was subscribed"
+        );
+        for tx in held {
+            match self.batcher.push(tx, Instant::now()) {
+                Ok(Some(full)) => self.publish_batch(full),
+                Ok(None) | Err(PushError::Duplicate) => {}
+                Err(error) => tracing::debug!(%error, "held transaction dropped"),
+            }
+        }
+        // Without waiting for the linger: they have waited long enough.
+        self.flush_batch();
     }
 
     fn on_command(&mut self, command: Command) {
@@ -713,6 +810,11 @@ impl State {
                 peer_id,
                 failed_messages,
             }) => self.on_slow_peer(peer_id, failed_messages),
+            BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { topic, .. })
+                if topic == self.topics.hash(TopicKind::Transactions) =>
+            {
+                self.release_held();
+            }
             BehaviourEvent::Gossipsub(_) => {}
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if info.protocol_version != self.protocols.identify {
@@ -988,6 +1090,9 @@ impl State {
         for peer in peers {
             self.enforce_score(peer);
         }
+        // Normally released when a peer subscribes; this retries what a
+        // full send queue refused.
+        self.release_held();
         self.overflowing
             .retain(|_, streak| now.duration_since(streak.last) <= OVERFLOW_STREAK_GAP);
         if self.connected.len() < TARGET_PEERS && now >= self.next_bootstrap_dial {

@@ -609,6 +609,64 @@ async fn a_partition_closes_and_refuses_connections_until_healed() {
     .await;
 }
 
+/// A transaction submitted while its node is cut off from every peer is
+/// held and goes out when the partition heals, however often the node is
+/// cut and healed; before, it was dropped (`NoPeers`), left to the
+/// mempool's re-gossip dozens of blocks later, and lost for good if the
+/// node stopped first: its sender's later nonces stalled behind the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_published_while_cut_off_go_out_when_the_partition_heals() {
+    run(async {
+        let (a, mut b) = (node(false).await, node(false).await);
+        let pb = b.net.local_peer_id();
+        let sender = key(1);
+        let mut nonce = 0;
+        for round in 0..3 {
+            connect(&a, &b).await;
+            mesh(&a, TopicKind::Transactions, &[&b]).await;
+            // Connected: a transaction goes straight through.
+            let tx = transfer(&sender, nonce);
+            nonce += 1;
+            a.net.publish_transaction(&tx).await.unwrap();
+            let (got, _) = next_tx(&mut b, Duration::from_secs(5))
+                .await
+                .unwrap_or_else(|| panic!("round {round}: b never got the connected transaction"));
+            assert_eq!(got, tx);
+
+            a.net.partition([pb].into()).await.unwrap();
+            until("the cut connection to close", || async {
+                a.net.connected_peers().await.unwrap().is_empty()
+                    && b.net.connected_peers().await.unwrap().is_empty()
+            })
+            .await;
+            let cut_off: Vec<SignedTransaction> =
+                (0..3).map(|i| transfer(&sender, nonce + i)).collect();
+            nonce += 3;
+            for tx in &cut_off {
+                assert!(matches!(
+                    a.net.publish_transaction(tx).await,
+                    Err(NetworkError::NoPeers)
+                ));
+            }
+            a.net.partition(Default::default()).await.unwrap();
+            connect(&a, &b).await;
+            for _ in &cut_off {
+                let (got, from) = next_tx(&mut b, Duration::from_secs(5))
+                    .await
+                    .unwrap_or_else(|| {
+                        panic!("round {round}: a transaction published while cut off never arrived")
+                    });
+                assert!(cut_off.contains(&got), "round {round}: unexpected {got:?}");
+                assert_eq!(from, a.net.local_peer_id());
+            }
+        }
+        let snapshot = a.net.metrics().snapshot();
+        assert_eq!(snapshot.txs_held, 9);
+        assert_eq!(snapshot.txs_held_dropped, 0);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_of_another_chain_is_disconnected() {
     run(async {
