@@ -20,7 +20,7 @@ use crate::genesis::Params;
 use crate::ledger::RoundRecord;
 use crate::ledger::records::CrapsRollResult;
 use crate::receipt::LedgerEvent;
-use crate::tx::{Action, TableGame, TableId};
+use crate::tx::{Action, TableId};
 
 /// Blocks per epoch: long enough for a craps roll in epoch 0, short enough
 /// for the run to cross several boundaries.
@@ -119,15 +119,7 @@ fn a_newcomer_votes_and_a_leaver_stops_at_the_epoch_boundary() {
         // boundary.
         cluster.submit(
             1,
-            Action::CreateTable {
-                name: "craps".parse().unwrap(),
-                max_players: 8,
-                game: TableGame::Craps {
-                    min_bet: Chips(1),
-                    max_bet: Chips(100_000),
-                    odds: game_rules::craps::OddsLimit::ThreeFourFive,
-                },
-            },
+            sim::craps_table(),
         );
         let all = [0, 2, 3, NEWCOMER];
         cluster

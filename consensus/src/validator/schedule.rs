@@ -76,9 +76,11 @@ use commonware_p2p::simulated::Link;
 use commonware_runtime::{Clock as _, Runner as _, deterministic};
 use commonware_utils::Probability;
 use game_rules::Chips;
-use game_rules::craps::{BetKind, OddsLimit};
+use game_rules::craps::BetKind;
 
-use super::sim::{Cluster, Durable, FAST, Seen, Shares, VALIDATOR_STAKE, keys, mix, player};
+use super::sim::{
+    Cluster, Durable, FAST, Seen, Shares, VALIDATOR_STAKE, craps_table, keys, mix, player,
+};
 use super::*;
 use crate::genesis::Params;
 use crate::receipt::{BetResult, LedgerEvent};
@@ -551,18 +553,7 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
             },
         },
     );
-    cluster.submit(
-        2,
-        Action::CreateTable {
-            name: "craps".parse().unwrap(),
-            max_players: 8,
-            game: TableGame::Craps {
-                min_bet: Chips(1),
-                max_bet: Chips(100_000),
-                odds: OddsLimit::ThreeFourFive,
-            },
-        },
-    );
+    cluster.submit(2, craps_table());
     cluster
         .wait(&context, &all, Duration::from_secs(60), "tables", |s| {
             table_created(s, 1).is_some() && table_created(s, 2).is_some()

@@ -36,7 +36,7 @@ use crate::hash::Hash;
 use crate::ledger::RoundRecord;
 use crate::receipt::LedgerEvent;
 use crate::storage::Store;
-use crate::tx::{Action, Transaction};
+use crate::tx::{Action, TableGame, Transaction};
 
 /// The p2p channel of beacon shares (after the engine's five).
 pub(super) const SHARES: u64 = 5;
@@ -59,6 +59,20 @@ pub(super) const VALIDATOR_STAKE: Chips = Chips(10_000);
 
 /// What each validator's account holds at genesis.
 pub(super) const VALIDATOR_BALANCE: Chips = Chips(1_000);
+
+/// Opens a craps table named `craps` (8 seats, 1 to 100,000 chips,
+/// 3-4-5× odds), as the simulation tests play it.
+pub(super) fn craps_table() -> Action {
+    Action::CreateTable {
+        name: "craps".parse().expect("a valid name"),
+        max_players: 8,
+        game: TableGame::Craps {
+            min_bet: Chips(1),
+            max_bet: Chips(100_000),
+            odds: game_rules::craps::OddsLimit::ThreeFourFive,
+        },
+    }
+}
 
 pub(super) fn player(seed: u8) -> Keypair {
     Keypair::from_secret_bytes(&[seed; 32])
@@ -425,7 +439,6 @@ pub(super) struct Cluster {
     pub(super) oracle: Oracle<ed25519::PublicKey, deterministic::Context>,
     pub(super) queues: Vec<TxQueue>,
     pub(super) seen: Vec<Shared>,
-    pub(super) nonces: BTreeMap<u8, u64>,
     /// Per validator: per mille of received messages delivered twice.
     pub(super) duplicate: Vec<Arc<AtomicU32>>,
     /// Per validator: where its ledger lives.
@@ -444,7 +457,7 @@ pub(super) struct Cluster {
     /// The validator whose key the extra node (the last slot) shares,
     /// if there is a twin.
     pub(super) twin_of: Option<usize>,
-    /// Nonces of the transactions [`Cluster::submit_as`] signed, by sender.
+    /// Nonces of the transactions the cluster signed, by sender.
     pub(super) key_nonces: BTreeMap<PublicKey, u64>,
     /// Whether the recorders check every finality proof with the group key
     /// (a pairing per block and node: off unless a test asks).
@@ -481,7 +494,6 @@ impl Cluster {
             oracle,
             queues: (0..n).map(|_| TxQueue::default()).collect(),
             seen: (0..n).map(|_| Shared::default()).collect(),
-            nonces: BTreeMap::new(),
             duplicate: (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect(),
             durable: (0..n).map(|_| Durable::Fresh).collect(),
             share_stores: (0..n).map(|_| None).collect(),
@@ -923,27 +935,11 @@ impl Cluster {
     /// Signs `action` from player `seed` with its next nonce and hands it
     /// to every validator's queue.
     pub(super) fn submit(&mut self, seed: u8, action: Action) -> TxHash {
-        let nonce = self.nonces.entry(seed).or_insert(0);
-        let who = player(seed);
-        let tx = Transaction {
-            chain_id: self.keys.genesis.chain_id(),
-            sender: who.public_key(),
-            nonce: *nonce,
-            fee: Chips(1),
-            expiry_height: u64::MAX,
-            action,
-        }
-        .sign(&who);
-        *nonce += 1;
-        let hash = tx.hash();
-        for queue in &self.queues {
-            queue.push(tx.clone());
-        }
-        hash
+        self.submit_as(&player(seed), action)
     }
 
-    /// Signs `action` from `who` (a validator's or newcomer's wallet) with
-    /// its next nonce and hands it to every node's queue.
+    /// Signs `action` from `who` (any wallet: a player's, a validator's or
+    /// a newcomer's) with its next nonce and hands it to every node's queue.
     pub(super) fn submit_as(&mut self, who: &Keypair, action: Action) -> TxHash {
         let nonce = self.key_nonces.entry(who.public_key()).or_insert(0);
         let tx = Transaction {

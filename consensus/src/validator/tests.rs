@@ -15,7 +15,7 @@ use game_rules::Chips;
 use game_rules::craps::BetKind;
 use wallet::Keypair;
 
-use super::sim::{Cluster, Keys, Seen, Shares, player};
+use super::sim::{Cluster, Keys, Seen, Shares, craps_table, player};
 use super::*;
 use crate::ledger::RoundRecord;
 use crate::ledger::records::{BeaconProof, CrapsRollResult, CrashEnd};
@@ -92,15 +92,7 @@ fn play(seed: u64, down: &[usize], byzantine: Option<(usize, Shares)>) -> Run {
         );
         cluster.submit(
             2,
-            Action::CreateTable {
-                name: "craps".parse().unwrap(),
-                max_players: 8,
-                game: TableGame::Craps {
-                    min_bet: Chips(1),
-                    max_bet: Chips(100_000),
-                    odds: game_rules::craps::OddsLimit::ThreeFourFive,
-                },
-            },
+            craps_table(),
         );
         cluster
             .wait(&context, &up, Duration::from_secs(60), "tables created", |s| {
