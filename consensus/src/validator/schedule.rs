@@ -1087,6 +1087,22 @@ fn seed_27_a_block_notarized_while_down_does_not_stall_the_chain() {
 /// equivocation becomes a slashing transaction that is finalized on every
 /// honest chain, its stake is cut by exactly what was slashed, it is out of
 /// the set of the next epoch, and every other check (safety first) holds.
+/// Step `i` of a quiet schedule: 1.5 s on, one bettor in turn places a
+/// 10-chip pass line bet.
+fn pass_bet_step(i: usize) -> Step {
+    Step {
+        after_ms: 1_500,
+        fault: None,
+        bets: vec![(
+            BETTORS[i % BETTORS.len()],
+            Bet::Craps {
+                kind: BetKind::Pass,
+                amount: 10,
+            },
+        )],
+    }
+}
+
 #[test]
 fn an_equivocating_twin_is_slashed_and_leaves_the_set() {
     let plan = Plan {
@@ -1096,19 +1112,7 @@ fn an_equivocating_twin_is_slashed_and_leaves_the_set() {
         byzantine: None,
         // Validator 3's copies: one with 0, one with 2; 1 hears both.
         twin: Some((3, vec![0], 1)),
-        steps: (0..8)
-            .map(|i| Step {
-                after_ms: 1_500,
-                fault: None,
-                bets: vec![(
-                    BETTORS[i % BETTORS.len()],
-                    Bet::Craps {
-                        kind: BetKind::Pass,
-                        amount: 10,
-                    },
-                )],
-            })
-            .collect(),
+        steps: (0..8).map(pass_bet_step).collect(),
     };
     let outcome = run(&plan);
     assert!(
@@ -1132,18 +1136,7 @@ fn an_equivocating_twin_is_slashed_and_leaves_the_set() {
 /// validator 0's share: without it every later round would void).
 #[test]
 fn a_validator_restarted_after_a_resharing_still_signs() {
-    let bet = |i: usize| Step {
-        after_ms: 1_500,
-        fault: None,
-        bets: vec![(
-            BETTORS[i % BETTORS.len()],
-            Bet::Craps {
-                kind: BetKind::Pass,
-                amount: 10,
-            },
-        )],
-    };
-    let mut steps: Vec<Step> = (0..8).map(bet).collect();
+    let mut steps: Vec<Step> = (0..8).map(pass_bet_step).collect();
     // Past the epoch end whose round drops the twin.
     for _ in 0..4 {
         steps.push(Step {
@@ -1162,7 +1155,7 @@ fn a_validator_restarted_after_a_resharing_still_signs() {
         fault: Some(Fault::Restart(0)),
         bets: Vec::new(),
     });
-    steps.extend((8..16).map(bet));
+    steps.extend((8..16).map(pass_bet_step));
     let plan = Plan {
         seed: 4_242,
         n: 4,
