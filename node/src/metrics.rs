@@ -41,6 +41,8 @@
 //! | `bitcraps_tx_batches_published_total` | counter | | network, read at encoding |
 //! | `bitcraps_tx_batch_transactions_published_total` | counter | | network, read at encoding |
 //! | `bitcraps_tx_batch_publish_failures_total` | counter | | network, read at encoding |
+//! | `bitcraps_txs_held_total` | counter | | network, read at encoding |
+//! | `bitcraps_txs_held_dropped_total` | counter | | network, read at encoding |
 //! | `bitcraps_signature_checks_total` | counter | `result` (`verified`, `invalid`, `cached`) | the process's [`SignatureCache`], read at encoding |
 //!
 //! Once a network is attached, `bitcraps_peers` and
@@ -287,6 +289,8 @@ pub struct Metrics {
     tx_batches_published: Counter,
     tx_batch_txs_published: Counter,
     tx_batch_publish_failures: Counter,
+    txs_held: Counter,
+    txs_held_dropped: Counter,
     signature_checks: Family<SignatureLabels, Counter>,
     /// Serializes reading the signature cache's counts into
     /// `signature_checks`, so two encodings never raise a counter twice.
@@ -347,6 +351,8 @@ impl Metrics {
             tx_batches_published: Counter::default(),
             tx_batch_txs_published: Counter::default(),
             tx_batch_publish_failures: Counter::default(),
+            txs_held: Counter::default(),
+            txs_held_dropped: Counter::default(),
             signature_checks: Family::default(),
             signature_refresh: Mutex::new(()),
             network: Mutex::new(None),
@@ -486,8 +492,20 @@ impl Metrics {
         registry.register(
             "tx_batch_publish_failures",
             "Transaction batches this node could not publish (no peers, a duplicate); their \
-             transactions wait for the mempool's re-gossip",
+             transactions are held until a peer subscribes",
             metrics.tx_batch_publish_failures.clone(),
+        );
+        registry.register(
+            "txs_held",
+            "Transactions held because no connected peer subscribed to the transaction topic \
+             (a partition, a node alone); each is published once a peer subscribes",
+            metrics.txs_held.clone(),
+        );
+        registry.register(
+            "txs_held_dropped",
+            "Held transactions dropped because too many were held (the mempool's re-gossip \
+             publishes them again)",
+            metrics.txs_held_dropped.clone(),
         );
         registry.register(
             "signature_checks",
@@ -624,6 +642,8 @@ impl Metrics {
             &self.tx_batch_publish_failures,
             snapshot.tx_batch_publish_failures,
         );
+        raise(&self.txs_held, snapshot.txs_held);
+        raise(&self.txs_held_dropped, snapshot.txs_held_dropped);
         for (topic, verdict, total) in [
             (
                 GossipTopic::Transactions,
@@ -873,6 +893,8 @@ mod tests {
         network
             .tx_batch_publish_failures
             .store(25, Ordering::Relaxed);
+        network.txs_held.store(26, Ordering::Relaxed);
+        network.txs_held_dropped.store(27, Ordering::Relaxed);
         let text = metrics.encode();
         for expected in [
             "bitcraps_peers 4",
@@ -886,6 +908,8 @@ mod tests {
             "bitcraps_tx_batches_published_total 23",
             "bitcraps_tx_batch_transactions_published_total 24",
             "bitcraps_tx_batch_publish_failures_total 25",
+            "bitcraps_txs_held_total 26",
+            "bitcraps_txs_held_dropped_total 27",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
