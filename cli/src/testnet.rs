@@ -74,8 +74,9 @@ enum TestnetCommand {
     /// links themselves (fault injection in their configuration), it is
     /// not packet loss.
     Partition(PartitionArgs),
-    /// End a partition: every node is connected again.
-    Heal(DirArg),
+    /// End the partitions: every node is connected again; with --id, end
+    /// that partition alone (`testnet status` lists those in force).
+    Heal(HealArgs),
     /// Start an equivocating twin of a validator: a second process with its
     /// key, started from a copy of its data (so both are in one view) and
     /// deaf to the other validators; then SIGKILL the original so its links
@@ -148,6 +149,17 @@ struct PartitionArgs {
     /// heal`).
     #[arg(long, value_name = "SECS")]
     hold: Option<u64>,
+}
+
+#[derive(Args)]
+struct HealArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// End only this partition (the id `testnet partition` printed); the
+    /// nodes it separated stay apart if another partition still separates
+    /// them.
+    #[arg(long, value_name = "ID")]
+    id: Option<u64>,
 }
 
 #[derive(Args)]
@@ -313,11 +325,7 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
         }
         TestnetCommand::Restart(node) => fault(&node, Some(FaultKind::Restart), None),
         TestnetCommand::Partition(args) => partition(args),
-        TestnetCommand::Heal(dir) => {
-            testnet::partition::heal(&dir.layout()?)?;
-            println!("healed: every node is connected again");
-            Ok(())
-        }
+        TestnetCommand::Heal(args) => heal(&args),
         TestnetCommand::Twin(args) => twin(args),
         TestnetCommand::Faults(dir) => {
             let layout = dir.layout()?;
@@ -461,7 +469,8 @@ fn partition(args: PartitionArgs) -> anyhow::Result<()> {
     let Some(hold) = args.hold else {
         let cut = testnet::partition::cut(&layout, &side)?;
         println!(
-            "partitioned: {cut}; heal with `bitcraps testnet heal --dir {}`",
+            "partitioned: {cut}; heal it with `bitcraps testnet heal --id {} --dir {}`",
+            cut.id,
             layout.dir.display()
         );
         return Ok(());
@@ -472,6 +481,24 @@ fn partition(args: PartitionArgs) -> anyhow::Result<()> {
         Duration::from_secs(hold),
         &|_: &str, what: String| println!("{what}"),
     ))?;
+    Ok(())
+}
+
+/// `testnet heal`.
+fn heal(args: &HealArgs) -> anyhow::Result<()> {
+    let layout = args.dir.layout()?;
+    let Some(id) = args.id else {
+        testnet::partition::heal(&layout)?;
+        println!("healed: every node is connected again");
+        return Ok(());
+    };
+    if !testnet::partition::heal_one(&layout, id)? {
+        anyhow::bail!(
+            "no partition {id} is in force; `bitcraps testnet status --dir {}` lists those that are",
+            layout.dir.display()
+        );
+    }
+    println!("healed partition {id}");
     Ok(())
 }
 

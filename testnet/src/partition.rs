@@ -91,7 +91,7 @@ impl Partition {
                 line.push_str(&format!("; heals in {:.0} s", secs(at - now_ms)));
             }
             Some(_) => line.push_str("; due to heal now"),
-            None => line.push_str("; until `testnet heal`"),
+            None => line.push_str(&format!("; until `testnet heal --id {}`", self.id)),
         }
         line
     }
@@ -189,7 +189,7 @@ impl Record {
     pub fn describe(&self, now_ms: u64) -> String {
         match self.partitions.as_slice() {
             [] => "none".into(),
-            [one] => one.describe(now_ms),
+            [one] => format!("[{}] {}", one.id, one.describe(now_ms)),
             several => {
                 let nodes: Vec<String> = several[0]
                     .side
@@ -273,19 +273,19 @@ impl std::fmt::Display for Cut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} cut off from {}",
+            "{} cut off from {} (partition {}",
             self.side.join(", "),
-            self.rest.join(", ")
+            self.rest.join(", "),
+            self.id
         )?;
         if self.groups.len() > 2 {
             write!(
                 f,
-                " (partition {}; with those in force: {})",
-                self.id,
+                "; with those in force: {}",
                 describe_groups(&self.groups)
             )?;
         }
-        Ok(())
+        f.write_str(")")
     }
 }
 
@@ -527,13 +527,19 @@ mod tests {
             heal_at_ms: None,
             ..one.clone()
         };
-        assert!(open.describe(12_000).ends_with("until `testnet heal`"));
-        // A record of one partition reads as that partition.
+        assert!(
+            open.describe(12_000)
+                .ends_with("until `testnet heal --id 1`")
+        );
+        // A record of one partition reads as that partition, with its id.
         let record = Record {
             partitions: vec![one.clone()],
             next_id: 2,
         };
-        assert_eq!(record.describe(25_000), one.describe(25_000));
+        assert_eq!(
+            record.describe(25_000),
+            format!("[1] {}", one.describe(25_000))
+        );
     }
 
     #[test]

@@ -147,6 +147,10 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
         output.contains("validator-3 cut off from bootstrap, validator-0"),
         "{output}"
     );
+    assert!(
+        output.contains("(partition 1)") && output.contains("testnet heal --id 1"),
+        "the partition's id and how to heal it: {output}"
+    );
     // The cut is in force once its libp2p connections are gone (the
     // validator network's cut is set in the same step).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -189,7 +193,14 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    let (ok, output) = net.testnet(&["heal"]);
+    // Healing a partition that is not in force is an error that says so,
+    // and heals nothing.
+    let (ok, output) = net.testnet(&["heal", "--id", "9"]);
+    assert!(!ok, "healing an unknown partition succeeded:\n{output}");
+    assert!(output.contains("no partition 9 is in force"), "{output}");
+    let (_, peers) = height_and_peers(&net, "validator-3").await;
+    assert_eq!(peers, 0, "a refused heal reconnected validator-3");
+    let (ok, output) = net.testnet(&["heal", "--id", "1"]);
     assert!(ok, "heal failed:\n{output}");
     // It catches up on everything finalized without it, then follows.
     all_above(&net, target, Duration::from_secs(60)).await;
@@ -229,7 +240,7 @@ async fn a_partitioned_validator_stalls_while_the_rest_finalize_and_catches_up_a
         assert!(ok, "{output}");
         if let Some(line) = output
             .lines()
-            .find(|l| l.starts_with("partition: validator-0"))
+            .find(|l| l.starts_with("partition: [1] validator-0"))
         {
             assert!(
                 line.contains(
