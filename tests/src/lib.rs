@@ -8,8 +8,9 @@
 //! dependency of any production crate.
 
 use std::fmt::Display;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use node::client::ApiClient;
@@ -64,16 +65,41 @@ pub fn bitcraps_binary() -> PathBuf {
 /// Runs `bitcraps <args>`; returns success and its output (standard
 /// output, then standard error).
 pub fn bitcraps(args: &[&str]) -> (bool, String) {
-    let output = Command::new(bitcraps_binary())
+    let (code, stdout, stderr) = run_bitcraps(args, &[], None);
+    (code == 0, format!("{stdout}{stderr}"))
+}
+
+/// Runs `bitcraps <args>` with `env` set, no wallet password inherited
+/// from the test's environment, and `input` (if any) on standard input;
+/// returns the exit code (-1 if a signal ended it), standard output and
+/// standard error.
+pub fn run_bitcraps(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&str>,
+) -> (i32, String, String) {
+    let mut child = Command::new(bitcraps_binary())
         .args(args)
-        .output()
+        .env_remove("BITCRAPS_WALLET_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the bitcraps binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    let mut stdin = child.stdin.take().expect("a piped standard input");
+    if let Some(input) = input {
+        // A command may refuse its input and exit before reading it all;
+        // its exit code and output say so.
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    drop(stdin);
+    let output = child.wait_with_output().expect("the bitcraps binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Runs `bitcraps testnet <args> --dir <dir>`; returns success and output.

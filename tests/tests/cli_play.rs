@@ -15,24 +15,17 @@
 //! 6, against another chain's). Without a testnet: keystores made, listed
 //! and restored from their backup phrase.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{LiveTestnet, base_port, bitcraps_binary, flag_value};
+use bitcraps_tests::{LiveTestnet, base_port, flag_value, run_bitcraps};
 
 /// Runs `bitcraps <args> --api <api> --cookie <cookie>`; returns success,
 /// stdout and stderr.
 fn bitcraps(api: &str, cookie: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(bitcraps_binary())
-        .args(args)
-        .args(["--api", api, "--cookie", cookie])
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let mut line = args.to_vec();
+    line.extend(["--api", api, "--cookie", cookie]);
+    let (code, stdout, stderr) = run_bitcraps(&line, &[], None);
+    (code == 0, stdout, stderr)
 }
 
 #[test]
@@ -105,34 +98,9 @@ fn a_player_bets_on_craps_and_explores_from_the_cli() {
     assert!(ok, "testnet down failed:\n{output}");
 }
 
-/// Runs `bitcraps <args>` with `input` on stdin and `env` set; returns the
-/// exit code, stdout and stderr.
-fn run(args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> (i32, String, String) {
-    let mut command = Command::new(bitcraps_binary());
-    command
-        .args(args)
-        .env_remove("BITCRAPS_WALLET_PASSWORD")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(input) = input {
-        std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// `wallet balance --json` of the testnet's `wallet-1` keystore.
 fn account(api: &str, wallets: &str) -> serde_json::Value {
-    let (code, stdout, stderr) = run(
+    let (code, stdout, stderr) = run_bitcraps(
         &[
             "wallet",
             "balance",
@@ -191,7 +159,7 @@ fn keystore_signing(net: &LiveTestnet, api: &str, cookie: &str) {
     let with = |args: &[&str]| {
         let mut line: Vec<&str> = args.to_vec();
         line.extend_from_slice(&signing);
-        run(&line, &[], None)
+        run_bitcraps(&line, &[], None)
     };
     // No genesis anywhere (not given, and a home without one): the fee is
     // the min_fee the node reports.
@@ -199,17 +167,18 @@ fn keystore_signing(net: &LiveTestnet, api: &str, cookie: &str) {
     let without_genesis = |args: &[&str]| {
         let mut line: Vec<&str> = args.to_vec();
         line.extend_from_slice(&signing[..signing.len() - 2]);
-        run(&line, &[("BITCRAPS_HOME", no_home.to_str().unwrap())], None)
+        run_bitcraps(&line, &[("BITCRAPS_HOME", no_home.to_str().unwrap())], None)
     };
 
-    let (code, stdout, stderr) = run(&["wallet", "list", "--wallet-dir", wallets], &[], None);
+    let (code, stdout, stderr) =
+        run_bitcraps(&["wallet", "list", "--wallet-dir", wallets], &[], None);
     assert_eq!(code, 0, "wallet list failed: {stderr}");
     let listed = stdout
         .lines()
         .find(|l| l.starts_with("wallet-1 "))
         .unwrap_or_else(|| panic!("no wallet-1 in:\n{stdout}"));
     let me = listed.split_whitespace().nth(1).unwrap().to_owned();
-    let (code, stdout, _) = run(
+    let (code, stdout, _) = run_bitcraps(
         &[
             "wallet",
             "address",
@@ -230,7 +199,7 @@ fn keystore_signing(net: &LiveTestnet, api: &str, cookie: &str) {
     // A wrong password: exit code 8, nothing sent.
     let wrong = dir.join("wrong.password");
     std::fs::write(&wrong, "not-it\n").unwrap();
-    let (code, _, stderr) = run(
+    let (code, _, stderr) = run_bitcraps(
         &[
             "tx",
             "transfer",
@@ -257,12 +226,12 @@ fn keystore_signing(net: &LiveTestnet, api: &str, cookie: &str) {
     let (code, signed, stderr) = with(&["tx", "transfer", &node_wallet, "7", "--sign-only"]);
     assert_eq!(code, 0, "tx transfer --sign-only failed: {stderr}");
     assert_eq!(signed.lines().count(), 1, "{signed}");
-    let (code, stdout, stderr) = run(&["tx", "send", "--api", api], &[], Some(&signed));
+    let (code, stdout, stderr) = run_bitcraps(&["tx", "send", "--api", api], &[], Some(&signed));
     assert_eq!(code, 0, "tx send failed: {stderr}\n{}", net.logs());
     assert!(stdout.starts_with("sent transfer"), "{stdout}");
     // Oversized input is refused before anything is sent.
     let oversized = "ab".repeat(4096);
-    let (code, _, stderr) = run(&["tx", "send", "--api", api], &[], Some(&oversized));
+    let (code, _, stderr) = run_bitcraps(&["tx", "send", "--api", api], &[], Some(&oversized));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("nothing was sent"), "{stderr}");
 
@@ -430,7 +399,7 @@ fn round_verification(net: &LiveTestnet, api: &str, cookie: &str) {
     other["chain_name"] = "another-chain".into();
     let other_file = dir.join("other-genesis.json");
     std::fs::write(&other_file, other.to_string()).unwrap();
-    let (code, stdout, stderr) = run(
+    let (code, stdout, stderr) = run_bitcraps(
         &[
             "explore",
             "round",
@@ -460,7 +429,7 @@ fn keystores_are_made_and_restored_without_a_node() {
     let work = tempfile::tempdir().unwrap();
     let wallets = work.path().to_str().unwrap();
     let env = [("BITCRAPS_WALLET_PASSWORD", "correct horse")];
-    let (code, stdout, stderr) = run(
+    let (code, stdout, stderr) = run_bitcraps(
         &["wallet", "new", "alice", "--json", "--wallet-dir", wallets],
         &env,
         None,
@@ -471,13 +440,13 @@ fn keystores_are_made_and_restored_without_a_node() {
     assert_eq!(phrase.split_whitespace().count(), 24);
 
     // Not over an existing keystore (exit code 5), and not without a password (8).
-    let (code, _, _) = run(
+    let (code, _, _) = run_bitcraps(
         &["wallet", "new", "alice", "--wallet-dir", wallets],
         &env,
         None,
     );
     assert_eq!(code, 5);
-    let (code, _, stderr) = run(
+    let (code, _, stderr) = run_bitcraps(
         &["wallet", "new", "bob", "--wallet-dir", wallets],
         &[],
         None,
@@ -486,7 +455,7 @@ fn keystores_are_made_and_restored_without_a_node() {
     assert!(stderr.contains("--password-file"), "{stderr}");
 
     // The phrase on stdin restores the same key.
-    let (code, stdout, stderr) = run(
+    let (code, stdout, stderr) = run_bitcraps(
         &["wallet", "import", "restored", "--wallet-dir", wallets],
         &env,
         Some(&format!("{phrase}\n")),
@@ -496,7 +465,7 @@ fn keystores_are_made_and_restored_without_a_node() {
         stdout.contains(made["address"].as_str().unwrap()),
         "{stdout}"
     );
-    let (code, stdout, _) = run(
+    let (code, stdout, _) = run_bitcraps(
         &["wallet", "list", "--json", "--wallet-dir", wallets],
         &[],
         None,
@@ -511,7 +480,7 @@ fn keystores_are_made_and_restored_without_a_node() {
         .collect();
     assert_eq!(addresses, vec![made["address"].as_str().unwrap(); 2]);
     // A bad phrase writes nothing.
-    let (code, _, stderr) = run(
+    let (code, _, stderr) = run_bitcraps(
         &["wallet", "import", "junk", "--wallet-dir", wallets],
         &env,
         Some("abandon abandon\n"),
