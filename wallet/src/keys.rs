@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::address::Address;
 use crate::error::{KeyError, RandomnessError, VerifyError};
+use crate::keycache::KeyCache;
 use crate::signing::{ChainId, SignDomain, signing_bytes};
 
 /// Fills `buf` from the operating system's random number generator.
@@ -100,7 +101,17 @@ impl PublicKey {
     /// Decodes a public key, refusing bytes that are not a point, are not
     /// the canonical encoding of their point, or are a small-order (weak)
     /// point.
+    ///
+    /// Accepted keys are remembered by the process-wide
+    /// [`KeyCache`](crate::keycache::KeyCache) (the verdict is a pure
+    /// function of the bytes), so decoding a key seen recently costs a
+    /// lookup instead of a point decompression.
     pub fn from_bytes(bytes: &[u8; PublicKey::LENGTH]) -> Result<PublicKey, KeyError> {
+        KeyCache::process().get_or_decode(bytes, PublicKey::decode_uncached)
+    }
+
+    /// [`PublicKey::from_bytes`] without the cache: always decompresses.
+    pub fn decode_uncached(bytes: &[u8; PublicKey::LENGTH]) -> Result<PublicKey, KeyError> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
         if key.to_edwards().compress().as_bytes() != bytes {
             return Err(KeyError::NonCanonicalPublicKey);

@@ -50,6 +50,7 @@
 
 pub mod address;
 pub mod error;
+pub mod keycache;
 pub mod keys;
 pub mod keystore;
 pub mod mnemonic;
