@@ -222,6 +222,7 @@ pub fn edge_of(table: &CrapsTable, id: BetId, part: Part) -> Result<Edge, Analys
     };
     let mut alone = table.clone();
     alone.bets.retain(|other, _| *other == id);
+    alone.forget_escrow();
     let step = |state: &CrapsTable| -> Result<Vec<Branch>, AnalysisError> {
         let mut branches = Vec::with_capacity(36);
         for roll in Roll::all() {

@@ -435,6 +435,8 @@ fn apply(table: &mut CrapsTable, action: &Action) -> Result<(), TestCaseError> {
             check_roll(&before, roll, &outcome, table)?;
         }
     }
+    // The remembered escrow sum (what `place_bet` checks) is the real one.
+    prop_assert!(table.remembered_escrow_is_exact());
     Ok(())
 }
 

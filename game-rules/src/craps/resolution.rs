@@ -532,6 +532,7 @@ impl CrapsTable {
             self.shooter
         };
         self.bets = bets;
+        self.forget_escrow();
         self.phase = phase_after;
         self.shooter = shooter;
         Ok(RollOutcome {

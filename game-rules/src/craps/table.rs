@@ -55,7 +55,31 @@ pub struct CrapsTable {
     pub(super) phase: Phase,
     pub(super) shooter: u64,
     pub(super) bets: BTreeMap<BetId, Bet>,
+    /// The sum of the bets' escrows, remembered so that placing a bet does
+    /// not add up every bet on the table again (that made a roll interval's
+    /// bets cost quadratic time). Not part of the table's state: never
+    /// encoded, never compared, recomputed from `bets` when missing. Code
+    /// that changes `bets` directly must call
+    /// [`forget_escrow`](Self::forget_escrow).
+    #[borsh(skip)]
+    pub(super) escrow_total: EscrowTotal,
 }
+
+/// A remembered escrow sum (see [`CrapsTable`]): `None` until computed;
+/// then `Some(None)` if some bet's own escrow does not fit in [`Chips`]
+/// (its error is then computed again by [`CrapsTable::escrow`]), else
+/// `Some(Some(sum))`, the exact sum (a `u128` cannot overflow here).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct EscrowTotal(Option<Option<u128>>);
+
+/// A cache never makes two tables different.
+impl PartialEq for EscrowTotal {
+    fn eq(&self, _: &EscrowTotal) -> bool {
+        true
+    }
+}
+
+impl Eq for EscrowTotal {}
 
 impl CrapsTable {
     /// A fresh table on the come-out with shooter 0 and no bets, or
@@ -67,7 +91,52 @@ impl CrapsTable {
             phase: Phase::ComeOut,
             shooter: 0,
             bets: BTreeMap::new(),
+            escrow_total: EscrowTotal(Some(Some(0))),
         })
+    }
+
+    /// Drops the remembered escrow sum; the next bet placed adds the bets
+    /// up again. For code that changes `bets` without the methods below.
+    pub(super) fn forget_escrow(&mut self) {
+        self.escrow_total = EscrowTotal(None);
+    }
+
+    /// The escrow sum as [`EscrowTotal`] describes it, remembered.
+    fn escrow_sum(&mut self) -> Option<u128> {
+        if let EscrowTotal(Some(sum)) = self.escrow_total {
+            return sum;
+        }
+        let sum = self.bets.values().try_fold(0u128, |sum, bet| {
+            Some(sum + u128::from(bet.escrow().ok()?.get()))
+        });
+        self.escrow_total = EscrowTotal(Some(sum));
+        sum
+    }
+
+    /// Whether the remembered escrow sum, if any, is the bets' sum now.
+    #[cfg(test)]
+    pub(super) fn remembered_escrow_is_exact(&self) -> bool {
+        let fresh = self.bets.values().try_fold(0u128, |sum, bet| {
+            Some(sum + u128::from(bet.escrow().ok()?.get()))
+        });
+        match self.escrow_total {
+            EscrowTotal(None) => true,
+            EscrowTotal(Some(sum)) => sum == fresh,
+        }
+    }
+
+    /// Keeps a remembered escrow sum up to date when one bet's escrow goes
+    /// from `before` to `after` (0 for no bet; `None` for an escrow that
+    /// does not fit in [`Chips`], which forgets the sum instead).
+    fn escrow_moved(&mut self, before: Option<u64>, after: Option<u64>) {
+        self.escrow_total = match (self.escrow_total, before, after) {
+            (EscrowTotal(Some(Some(sum))), Some(before), Some(after)) => sum
+                .checked_sub(u128::from(before))
+                .map_or(EscrowTotal(None), |rest| {
+                    EscrowTotal(Some(Some(rest + u128::from(after))))
+                }),
+            _ => EscrowTotal(None),
+        };
     }
 
     /// The table rules.
@@ -216,23 +285,33 @@ impl CrapsTable {
             }
             _ => {}
         }
-        // The escrow total must stay representable.
-        self.escrow()?
-            .checked_add(amount)
-            .ok_or(CrapsError::Overflow {
-                what: "the table's escrow",
-            })?;
-        self.bets.insert(
+        // The escrow total must stay representable. With every bet's own
+        // escrow representable, `escrow()` fails exactly when the sum is
+        // over `u64::MAX`, so the remembered sum decides the same; if some
+        // bet's is not, `escrow()` itself says which error comes first.
+        let overflow = CrapsError::Overflow {
+            what: "the table's escrow",
+        };
+        match self.escrow_sum() {
+            Some(sum) => {
+                if sum + u128::from(amount.get()) > u128::from(u64::MAX) {
+                    return Err(overflow);
+                }
+            }
+            None => {
+                self.escrow()?.checked_add(amount).ok_or(overflow)?;
+            }
+        }
+        let bet = Bet {
             id,
-            Bet {
-                id,
-                kind,
-                amount,
-                odds: Chips::ZERO,
-                working: Working::TableDefault,
-                point: None,
-            },
-        );
+            kind,
+            amount,
+            odds: Chips::ZERO,
+            working: Working::TableDefault,
+            point: None,
+        };
+        self.escrow_moved(Some(0), Some(amount.get()));
+        self.bets.insert(id, bet);
         Ok(())
     }
 
@@ -268,6 +347,11 @@ impl CrapsTable {
         others.checked_add(odds).ok_or(CrapsError::Overflow {
             what: "the table's escrow",
         })?;
+        let (escrow_before, escrow_after) = (
+            bet.escrow().ok().map(Chips::get),
+            bet.amount.checked_add(odds).map(Chips::get),
+        );
+        self.escrow_moved(escrow_before, escrow_after);
         if let Some(bet) = self.bets.get_mut(&id) {
             bet.odds = odds;
         }
@@ -303,6 +387,7 @@ impl CrapsTable {
             });
         }
         let escrow = bet.escrow()?;
+        self.escrow_moved(Some(escrow.get()), Some(0));
         self.bets.remove(&id);
         Ok(escrow)
     }
@@ -397,6 +482,61 @@ mod tests {
         t.place_bet(BetId(2), BetKind::CrapsEleven, Chips(6))
             .expect("C&E 6");
         assert_eq!(t.escrow(), Ok(Chips(14)));
+    }
+
+    #[test]
+    fn the_escrow_check_is_the_same_with_the_sum_remembered_or_not() {
+        let rules = TableRules {
+            min_bet: Chips(1),
+            max_bet: TableRules::MAX_BET_CAP,
+            ..TableRules::default()
+        };
+        let mut t = CrapsTable::new(rules).expect("rules");
+        let big = TableRules::MAX_BET_CAP;
+        // 2^16 bets of 2^48 chips fill u64 exactly: the last one overflows.
+        for id in 0..(1u64 << 16) - 1 {
+            t.place_bet(BetId(id), BetKind::Field, big).expect("fits");
+        }
+        assert_eq!(t.escrow(), Ok(Chips(u64::MAX - big.get() + 1)));
+        let overflow = Err(CrapsError::Overflow {
+            what: "the table's escrow",
+        });
+        assert_eq!(t.place_bet(BetId(u64::MAX), BetKind::Field, big), overflow);
+        t.place_bet(BetId(u64::MAX), BetKind::Field, Chips(big.get() - 1))
+            .expect("exactly u64::MAX");
+        assert_eq!(t.escrow(), Ok(Chips(u64::MAX)));
+        assert_eq!(
+            t.place_bet(BetId(u64::MAX - 1), BetKind::Field, Chips(1)),
+            overflow
+        );
+        // Decoded (nothing remembered) or cloned, the same verdicts.
+        let bytes = borsh::to_vec(&t).expect("encode");
+        let mut decoded: CrapsTable = borsh::from_slice(&bytes).expect("decode");
+        assert_eq!(decoded, t);
+        assert_eq!(
+            decoded.place_bet(BetId(u64::MAX - 1), BetKind::Field, Chips(1)),
+            overflow
+        );
+        assert!(decoded.remembered_escrow_is_exact());
+        // Taking a bet down makes room again, remembered or not.
+        for table in [&mut t, &mut decoded] {
+            assert_eq!(table.take_down(BetId(0)), Ok(big));
+            table
+                .place_bet(BetId(u64::MAX - 1), BetKind::Field, big)
+                .expect("room again");
+            assert_eq!(
+                table.place_bet(BetId(u64::MAX - 2), BetKind::Field, Chips(1)),
+                overflow
+            );
+            assert!(table.remembered_escrow_is_exact());
+        }
+        // A roll settles the field bets and the sum is recomputed.
+        t.roll(dice(3, 4)).expect("roll");
+        assert_eq!(t.bet_count(), 0);
+        t.place_bet(BetId(1), BetKind::Field, Chips(5))
+            .expect("bet");
+        assert!(t.remembered_escrow_is_exact());
+        assert_eq!(t.escrow(), Ok(Chips(5)));
     }
 
     #[test]
