@@ -139,23 +139,25 @@
 //! - simplex's three channels are multiplexed by epoch
 //!   (`commonware_p2p::utils::mux`), so no message of one epoch reaches
 //!   another epoch's engine; a message of a later epoch is a hint that its
-//!   sender is ahead, and marshal fetches the last block of this
-//!   validator's epoch from it (that is how a validator that missed a
-//!   boundary, or one following without an engine, catches up, one epoch
-//!   at a time).
+//!   sender is ahead, and marshal fetches from it the last block before
+//!   the sender's epoch (at most 64 epochs ahead) and backfills below it
+//!   (that is how a validator that missed boundaries, or one following
+//!   without an engine, catches up: straight to the sender's epoch).
 //! - marshal verifies certificates of any epoch under the group key, which
 //!   resharing keeps: [`verify_finalized`] checks the finalizations of
 //!   every epoch with the group key alone.
 //! - a restarted validator resumes in the epoch of the first height marshal
 //!   has not delivered; each epoch has its own simplex journal
-//!   (`…-simplex` for epoch 0, `…-simplex-<epoch>` after).
+//!   (`…-simplex` for epoch 0, `…-simplex-<epoch>` after), removed once
+//!   the epoch is over and marshal has durably recorded its last block as
+//!   processed (and at start-up, the epoch before's, which a crash in
+//!   between leaves behind).
+//! - the ledger verifies equivocation evidence of epoch `e` against `e`'s
+//!   committee (the sharing in force in `e`), so a double vote signed with
+//!   a reshared share is slashable like one of epoch 0.
 //!
 //! [`start`] is generic over the p2p channels, so the same code runs over
 //! the simulated network in the tests and over real sockets in the node.
-//!
-//! Not yet: the journals of past epochs are not deleted; the ledger
-//! verifies equivocation evidence against the genesis committee only, so a
-//! double vote signed with a reshared share is not slashable yet.
 //!
 //! ## Equivocation
 //!

@@ -133,6 +133,34 @@ pub fn quota(timing: &super::Timing) -> commonware_runtime::Quota {
     )
 }
 
+/// The partition of `epoch`'s simplex journal for a validator whose
+/// partitions start with `prefix`. Epoch 0 keeps the name of the chains
+/// that ran one epoch. Every epoch's engine has its own journal, removed
+/// once the epoch is over and its last block durably processed, so only
+/// the current epoch's (and, for a moment after a boundary, the one before)
+/// exists.
+pub(super) fn journal_partition(prefix: &str, epoch: u64) -> String {
+    match epoch {
+        0 => format!("{prefix}-simplex"),
+        _ => format!("{prefix}-simplex-{epoch}"),
+    }
+}
+
+/// Removes the simplex journal of `epoch`, a past epoch whose last block
+/// marshal has durably processed (see [`journal_partition`]). An epoch
+/// this validator did not vote in has none.
+async fn remove_journal<E: RuntimeStorage>(storage: &E, prefix: &str, epoch: u64) {
+    let partition = journal_partition(prefix, epoch);
+    match storage.remove(&partition, None).await {
+        Ok(()) => tracing::debug!(epoch, partition, "removed a past epoch's journal"),
+        Err(commonware_runtime::Error::PartitionMissing(_)) => {}
+        // Only disk space is lost: the journal is never opened again.
+        Err(error) => {
+            tracing::warn!(epoch, partition, %error, "cannot remove a past epoch's journal")
+        }
+    }
+}
+
 /// The partition names of one immutable archive.
 struct ArchiveNames {
     base: String,
@@ -479,6 +507,12 @@ where
         engine: None,
         status,
     };
+    // A crash after the last block of the epoch before was processed
+    // (durably: marshal read it back) and before its journal was removed
+    // leaves that journal behind; its engine never runs again.
+    if let Some(previous) = epoch.checked_sub(1) {
+        remove_journal(&epochs.context, &epochs.prefix, previous).await;
+    }
     let (members, floor) = if epoch == 0 {
         (EpochMembers::Unchanged, anchor_digest)
     } else {
@@ -504,20 +538,77 @@ where
         deliver_finalized(&executor, &marshal_mailbox, &block).await;
         let height = block.height();
         let current = epochs.current.load(Ordering::Acquire);
-        if epocher.last(Epoch::new(current)) == Some(height) {
+        let ends_epoch = epocher.last(Epoch::new(current)) == Some(height);
+        if ends_epoch {
             let next = current.saturating_add(1);
             let members = executor.lock().committee(next);
             epochs.enter(next, members, block.digest()).await;
         }
         ack.acknowledge();
+        // The epoch's engine has stopped and its last block is applied;
+        // once marshal has durably recorded it as processed, a restart
+        // resumes in the next epoch and the journal is never read again.
+        if ends_epoch {
+            if wait_processed(&epochs.context, &marshal_mailbox, height).await {
+                remove_journal(&epochs.context, &epochs.prefix, current).await;
+            } else {
+                tracing::warn!(
+                    epoch = current,
+                    "marshal does not report the epoch's last block processed: its journal stays"
+                );
+            }
+        }
     }
     Ok(())
 }
 
-/// Asks marshal for the last block of this validator's epoch whenever a
-/// simplex message of a later epoch arrives: its sender has finalized it.
-/// (A validator that missed the end of its epoch, or follows without an
-/// engine, catches up this way, one epoch at a time.)
+/// How often, and how many times, the finalizer asks marshal whether an
+/// acknowledged boundary block is recorded as processed (a second of the
+/// runtime's clock: marshal answers at once unless it has stopped).
+const PROCESSED_POLL: Duration = Duration::from_millis(1);
+const PROCESSED_POLLS: u32 = 1_000;
+
+/// Whether marshal reports `height` processed, asking until it does (at
+/// most [`PROCESSED_POLLS`] times). Marshal syncs its processed height
+/// before it handles its next message, so once it reports `height` a
+/// restart cannot resume below it. Finalized blocks are not taken
+/// meanwhile (marshal handles the acknowledgement on its own), so at most
+/// one past epoch's journal is ever waiting for removal.
+async fn wait_processed<E: Clock>(
+    context: &E,
+    marshal: &Mailbox<Scheme, Standard<ConsensusBlock>>,
+    height: Height,
+) -> bool {
+    for _ in 0..PROCESSED_POLLS {
+        if marshal
+            .get_processed()
+            .await
+            .is_some_and(|processed| processed.height() >= height)
+        {
+            return true;
+        }
+        context.sleep(PROCESSED_POLL).await;
+    }
+    false
+}
+
+/// The most epochs one hint skips ahead of this validator's epoch. A
+/// hint names the epoch its sender says it is in, which only the
+/// sender's channel vouches for: capping the jump bounds the heights a
+/// lying peer can make marshal fetch (from that peer alone, which answers
+/// with nothing a forged certificate could pass) to this many per epoch
+/// of ours, while an honest hint far ahead still brings this validator
+/// this many epochs closer at once.
+const MAX_HINT_EPOCHS: u64 = 64;
+
+/// Asks marshal for the last block before the epoch of a simplex message
+/// from a later epoch than this validator's (its sender has finalized
+/// it), at most [`MAX_HINT_EPOCHS`] epochs ahead. Marshal fetches that
+/// block's finalization from the sender, verifies it under the group key
+/// and backfills every block below it, so a validator that missed several
+/// boundaries (or follows without an engine) goes straight to the epoch
+/// the network is in, entering each epoch in between as its blocks are
+/// delivered.
 async fn run_hints(
     mut backup: mpsc::Receiver<(u64, commonware_p2p::Message<ed25519::PublicKey>)>,
     current: Arc<AtomicU64>,
@@ -529,7 +620,8 @@ async fn run_hints(
         if their_epoch <= ours {
             continue;
         }
-        if let Some(boundary) = epocher.last(Epoch::new(ours)) {
+        let target = (their_epoch - 1).min(ours.saturating_add(MAX_HINT_EPOCHS));
+        if let Some(boundary) = epocher.last(Epoch::new(target)) {
             marshal.hint_finalized(boundary, NonEmptyVec::new(from));
         }
     }
@@ -684,11 +776,7 @@ where
         let timing = &self.timing;
         let storage = &self.storage;
         let fetch_timeout = non_zero(timing.fetch_timeout)?;
-        // Epoch 0 keeps the journal name of the chains that ran one epoch.
-        let partition = match epoch {
-            0 => format!("{}-simplex", self.prefix),
-            _ => format!("{}-simplex-{epoch}", self.prefix),
-        };
+        let partition = journal_partition(&self.prefix, epoch);
         let engine = simplex::Engine::new(
             self.context.child("simplex").with_attribute("epoch", epoch),
             simplex::Config {

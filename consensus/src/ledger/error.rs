@@ -26,6 +26,48 @@ impl BeaconError {
     }
 }
 
+/// Why slashing evidence's epoch cannot be judged: the ledger keeps the
+/// sets and sharings of the current epoch and of the epochs of the
+/// evidence window only (see [`super::staking`]). A transaction with such
+/// evidence is refused (`EvidenceNotApplicable`, this error's message):
+/// fee and nonce only.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceEpochError {
+    /// The chain has no beacon sharing, so no committee signs consensus
+    /// votes that could be checked.
+    #[error("this chain has no beacon sharing: no consensus committee to check votes against")]
+    NoCommittee,
+    /// The votes are for an epoch that has not started.
+    #[error("the votes are for epoch {epoch}, after the current epoch {current}")]
+    Future {
+        /// The votes' epoch.
+        epoch: u64,
+        /// The ledger's epoch.
+        current: u64,
+    },
+    /// The votes are older than the evidence window.
+    #[error(
+        "the votes are from epoch {epoch}, more than {window} epochs before the current epoch \
+         {current}: too old to punish"
+    )]
+    TooOld {
+        /// The votes' epoch.
+        epoch: u64,
+        /// The ledger's epoch.
+        current: u64,
+        /// The evidence window, in epochs.
+        window: u64,
+    },
+    /// The ledger has no record of the sharing in force in the votes'
+    /// epoch (within the window, so only a chain that lost it: refused
+    /// rather than judged against another epoch's committee).
+    #[error("the ledger has no record of the sharing in force in epoch {epoch}")]
+    NoSharingRecord {
+        /// The votes' epoch.
+        epoch: u64,
+    },
+}
+
 /// An invariant of the ledger that does not hold: a bug (or a corrupt
 /// store), never the fault of a transaction. See
 /// [`Ledger::check_invariants`](super::Ledger::check_invariants).

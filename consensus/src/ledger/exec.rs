@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use game_rules::Chips;
-use wallet::{Address, PublicKey};
+use wallet::{Address, ChainId, PublicKey};
 
 use super::error::LedgerError;
 use super::records::RoundRecord;
@@ -13,7 +13,7 @@ use super::state::State;
 use crate::genesis::Params;
 use crate::hash::Hash;
 use crate::receipt::{LedgerEvent, ReasonText, RejectReason};
-use crate::tx::{ConsensusCommittee, TableId};
+use crate::tx::TableId;
 
 /// The block being applied.
 pub(crate) struct Env<'a> {
@@ -23,8 +23,8 @@ pub(crate) struct Env<'a> {
     pub(crate) block_hash: Hash,
     /// The epoch of this height.
     pub(crate) epoch: u64,
-    /// The engine's committee, which verifies consensus evidence.
-    pub(crate) consensus: Option<&'a ConsensusCommittee>,
+    /// The chain, whose namespace consensus votes are signed under.
+    pub(crate) chain_id: &'a ChainId,
     /// The output standing for the genesis `beacon_sharing` (`None`
     /// without one: no resharing).
     pub(crate) beacon: Option<&'a crate::beacon::dkg::DkgOutput>,

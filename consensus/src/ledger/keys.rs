@@ -16,6 +16,7 @@
 //! | `0x09` | table id `u64` | [`Table`](super::Table) | yes |
 //! | `0x0A` | height `u64` | [`PendingRandomness`](super::PendingRandomness) | yes |
 //! | `0x0B` | — | [`Resharing`](super::reshare::Resharing) (absent until a resharing round opens) | yes |
+//! | `0x0C` | first epoch `u64` | [`PastSharing`](super::reshare::PastSharing) (a superseded sharing, kept for evidence) | yes |
 //! | `0xFD` | height `u64` | the state root after that block (32 bytes) | no |
 //! | `0xFE` | `"head"` | [`Head`](super::Head) | no |
 //! | `0xFE` | `"genesis"` | the genesis hash (32 bytes) | no |
@@ -54,6 +55,11 @@ pub const TABLE: u8 = 0x09;
 pub const PENDING: u8 = 0x0A;
 /// The beacon key material and the resharing round.
 pub const RESHARE: u8 = 0x0B;
+/// The superseded beacon sharings, by the first epoch each was in force.
+pub const PAST_SHARING: u8 = 0x0C;
+/// The last prefix of a state record (every prefix from [`GLOBALS`] to
+/// this one is loaded when a ledger is reopened).
+pub const LAST_STATE_PREFIX: u8 = PAST_SHARING;
 /// Keys at or above this prefix are not in the state tree.
 pub const FIRST_UNCOMMITTED_PREFIX: u8 = 0xF0;
 /// The state root after each block, by height.
@@ -127,6 +133,12 @@ pub fn pending(height: u64) -> Vec<u8> {
 /// The key of the beacon key material ([`RESHARE`]).
 pub fn reshare() -> Vec<u8> {
     vec![RESHARE]
+}
+
+/// The key of the sharing that came into force at epoch `first_epoch` and
+/// was superseded since.
+pub fn past_sharing(first_epoch: u64) -> Vec<u8> {
+    prefixed(PAST_SHARING, &first_epoch.to_be_bytes())
 }
 
 /// The key of the state root after block `height`.

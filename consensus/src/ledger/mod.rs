@@ -96,7 +96,7 @@ pub mod tables;
 pub mod transactions;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -104,7 +104,7 @@ use std::sync::Arc;
 use wallet::{Address, ChainId, PublicKey};
 
 pub use beacon::BeaconVerifier;
-pub use error::{BeaconError, InvariantError, LedgerError};
+pub use error::{BeaconError, EvidenceEpochError, InvariantError, LedgerError};
 pub use records::RoundRecord;
 pub use state::{
     Account, Bankroll, EpochRecord, EvidenceUsed, Globals, Head, PendingItem, PendingRandomness,
@@ -248,10 +248,6 @@ pub struct Ledger {
     genesis_root: Option<Hash>,
     /// The genesis writes, while no block is applied.
     pending_genesis: Option<GenesisWrites>,
-    /// The engine's committee (from the genesis `beacon_sharing`), which
-    /// verifies [`crate::tx::Evidence::Equivocation`]; `None` for a chain
-    /// without a sharing, where such evidence is refused.
-    consensus: Option<Arc<ConsensusCommittee>>,
     /// The output standing for the genesis `beacon_sharing`
     /// ([`crate::beacon::dkg::genesis_output`]), from which the first
     /// resharing round starts; `None` without a sharing.
@@ -306,7 +302,6 @@ impl Ledger {
                 state: entries,
                 nodes: update.batch,
             }),
-            consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
             genesis_output: genesis_output(genesis)?,
             backend: Backend::Memory {
                 nodes,
@@ -362,7 +357,6 @@ impl Ledger {
             head,
             genesis_root,
             pending_genesis,
-            consensus: ConsensusCommittee::from_genesis(genesis).map(Arc::new),
             genesis_output: genesis_output(genesis)?,
             backend: Backend::Store(store),
         })
@@ -409,7 +403,6 @@ impl Ledger {
             head: self.head,
             genesis_root: self.genesis_root,
             pending_genesis: self.pending_genesis.clone(),
-            consensus: self.consensus.clone(),
             genesis_output: self.genesis_output.clone(),
             backend: Backend::Memory { nodes, applied },
         })
@@ -546,7 +539,7 @@ impl Ledger {
             timestamp_ms: block.header.timestamp_ms,
             block_hash,
             epoch: self.state.globals.get().epoch,
-            consensus: self.consensus.as_deref(),
+            chain_id: &self.chain_id,
             beacon: self.genesis_output.as_deref(),
         };
         let mut out = Out::default();
@@ -831,10 +824,22 @@ impl Ledger {
         self.state.evidence.contains(&(*offender, *slot))
     }
 
-    /// The engine's committee, which verifies consensus evidence (`None`
-    /// for a genesis without a `beacon_sharing`).
-    pub fn consensus_committee(&self) -> Option<&ConsensusCommittee> {
-        self.consensus.as_deref()
+    /// The engine's committee of `epoch`, which verifies consensus
+    /// evidence of that epoch: the players and public polynomial of the
+    /// sharing in force in it (see [`staking`]). `Ok(Err(..))` says why
+    /// evidence of `epoch` would be refused now (no sharing on this chain,
+    /// a future epoch, one older than the evidence window); `Err` is a
+    /// corrupt state.
+    pub fn consensus_committee(
+        &self,
+        epoch: u64,
+    ) -> Result<Result<ConsensusCommittee, EvidenceEpochError>, LedgerError> {
+        self.state.consensus_committee(
+            &self.chain_id,
+            &self.params,
+            self.genesis_output.as_deref(),
+            epoch,
+        )
     }
 
     /// Stake on its way out: `((release height, sequence), entry)`.

@@ -123,11 +123,11 @@ pub(crate) fn load(store: &Store, genesis_hash: Hash) -> Result<(State, Head), L
     let head: Head = borsh::from_slice(&head)
         .map_err(|e| LedgerError::corrupt(format!("the head record does not decode: {e}")))?;
     let mut state = State::default();
-    // Every committed prefix, up to the last one (`RESHARE`): a prefix left
-    // out here is silently absent after a restart (the resharing record
-    // once was, so a reopened ledger had the genesis sharing and another
-    // state root than its head).
-    for prefix in keys::GLOBALS..=keys::RESHARE {
+    // Every committed prefix, up to the last one: a prefix left out here
+    // is silently absent after a restart (the resharing record once was,
+    // so a reopened ledger had the genesis sharing and another state root
+    // than its head).
+    for prefix in keys::GLOBALS..=keys::LAST_STATE_PREFIX {
         for entry in store.state_prefix(&[prefix]) {
             let (key, value) = entry?;
             state.load_entry(&key, &value)?;

@@ -53,6 +53,14 @@
 //! ([`dkg::genesis_output`]). A chain without a sharing (tests, tools)
 //! changes its set at every epoch end as before, with no rounds.
 //!
+//! A completed round moves the sharing it replaces to a [`PastSharing`]
+//! entry (keyed by the first epoch it was in force, with its last), so
+//! that equivocation evidence signed in an earlier epoch is verified
+//! against the polynomial and players of *that* epoch
+//! ([`State::sharing_at`]). Past sharings are forgotten with the epoch
+//! records, once every epoch they served is older than the evidence
+//! window ([`super::staking::evidence_window`]).
+//!
 //! σ always verifies under the group key, which resharing keeps; each
 //! epoch's *partial* signatures verify against that epoch's polynomial
 //! ([`super::Ledger::beacon_output`]).
@@ -78,6 +86,17 @@ pub struct Resharing {
     pub next_round: u64,
     /// The last round opened, while it runs and after it ended.
     pub round: Option<ReshareRound>,
+}
+
+/// A sharing superseded by a completed resharing round, kept while
+/// evidence of its epochs can be punished (see the module doc). Its key
+/// is the first epoch it was in force.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct PastSharing {
+    /// Commonware's encoding of the DKG output (as [`Resharing::output`]).
+    pub output: Vec<u8>,
+    /// The last epoch it was in force.
+    pub last_epoch: u64,
 }
 
 /// A resharing round.
@@ -184,6 +203,31 @@ impl State {
                 .map_err(|e| LedgerError::corrupt(format!("the stored beacon output: {e}"))),
             None => Ok(genesis.cloned()),
         }
+    }
+
+    /// The sharing in force in `epoch` (at most the current epoch): the
+    /// current one from its first epoch on, a [`PastSharing`] before that,
+    /// the genesis sharing on a chain that never reshared. `Ok(None)` if
+    /// the state keeps no sharing of `epoch` (forgotten, or a chain
+    /// without a sharing).
+    pub(crate) fn sharing_at(
+        &self,
+        genesis: Option<&DkgOutput>,
+        epoch: u64,
+    ) -> Result<Option<DkgOutput>, LedgerError> {
+        let in_force_since = self.reshare.get(&()).map_or(0, |r| r.since_epoch);
+        if epoch >= in_force_since {
+            return self.beacon_output(genesis);
+        }
+        let Some((first, past)) = self.past_sharings.range(..=epoch).next_back() else {
+            return Ok(None);
+        };
+        if epoch > past.last_epoch {
+            return Ok(None);
+        }
+        DkgOutput::from_bytes(&past.output).map(Some).map_err(|e| {
+            LedgerError::corrupt(format!("the stored sharing of epochs from {first}: {e}"))
+        })
     }
 
     fn resharing_or_genesis(&self, genesis: &DkgOutput) -> Resharing {
@@ -330,7 +374,11 @@ impl State {
         let players = match output {
             Some(output) => {
                 round.status = RoundStatus::Completed { epoch: next_epoch };
-                record.output = output.to_bytes();
+                let superseded = PastSharing {
+                    output: std::mem::replace(&mut record.output, output.to_bytes()),
+                    last_epoch: next_epoch.saturating_sub(1),
+                };
+                self.past_sharings.insert(record.since_epoch, superseded);
                 record.since_epoch = next_epoch;
                 Some(round.players.clone())
             }

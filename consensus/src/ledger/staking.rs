@@ -19,14 +19,21 @@
 //!   slash, see [`super::reshare`]), and never joins again.
 //!   The reporter is not rewarded.
 //! - Engine votes ([`Evidence::Equivocation`]: two conflicting threshold
-//!   partial signatures, as simplex reports them) are verified here against
-//!   the genesis committee (`ConsensusCommittee::verify`); the offender is
-//!   the genesis validator at the signer's index, and the slot is the
-//!   engine's `(epoch, view)` at `Slot::CONSENSUS_HEIGHT`. The engine keeps
-//!   the genesis committee for the life of the chain (no resharing yet),
-//!   so the ledger-epoch rules above do not apply and their records are
-//!   never pruned; the cut, the once-per-slot rule and leaving the set at
-//!   the next epoch are the same.
+//!   partial signatures, as simplex reports them) are verified here
+//!   against the committee of the votes' epoch: the engine's epochs are
+//!   the ledger's, and epoch `e`'s committee is the players and public
+//!   polynomial of the sharing in force in `e` (the genesis sharing, or
+//!   the output of the resharing round that completed before `e`, kept as
+//!   a [`super::reshare::PastSharing`] once superseded). The offender is
+//!   that sharing's player at the signer's index, and the slot is the
+//!   engine's `(epoch, view)` at `Slot::CONSENSUS_HEIGHT`. The epoch rules
+//!   are those of a double vote; an epoch whose sharing the ledger does not
+//!   keep is refused ([`EvidenceEpochError`]), so votes are never judged
+//!   against another epoch's committee. The window is no longer than the
+//!   unbonding period: an offender that unstaked after the votes still has
+//!   its stake unbonding (and slashable) while evidence can come in, and
+//!   evidence older than the window finds nothing the unbonding rules
+//!   would still hold.
 //! - At the end of the last block of each epoch (`(height + 1) %
 //!   epoch_length_blocks == 0`) the fee pool is paid to the epoch's
 //!   validators that are not slashed, pro rata to their bonded stake, each
@@ -42,19 +49,37 @@
 //!   height.
 
 use game_rules::Chips;
-use wallet::PublicKey;
+use wallet::{ChainId, PublicKey};
 
 use super::bankroll::mul_div;
-use super::error::LedgerError;
+use super::error::{EvidenceEpochError, LedgerError};
 use super::exec::{Env, Out, Sender, TxResult, text};
 use super::state::{EpochRecord, EvidenceUsed, State, Unbonding, Validator};
+use crate::beacon::dkg::DkgOutput;
 use crate::genesis::{BPS_DENOMINATOR, Params};
 use crate::receipt::{LedgerEvent, RejectReason};
-use crate::tx::{BeaconKey, ConflictKind, Evidence, NetworkAddress, Slot};
+use crate::tx::{BeaconKey, ConflictKind, ConsensusCommittee, Evidence, NetworkAddress, Slot};
 
 /// How many epochs back evidence is still punished.
 pub fn evidence_window(params: &Params) -> u64 {
     params.unbonding_blocks / params.epoch_length_blocks.max(1)
+}
+
+/// Whether evidence of `epoch` can be judged in epoch `current` with a
+/// window of `window` epochs: not in the future, not older than the
+/// window.
+fn check_evidence_window(epoch: u64, current: u64, window: u64) -> Result<(), EvidenceEpochError> {
+    if epoch > current {
+        return Err(EvidenceEpochError::Future { epoch, current });
+    }
+    if current - epoch > window {
+        return Err(EvidenceEpochError::TooOld {
+            epoch,
+            current,
+            window,
+        });
+    }
+    Ok(())
 }
 
 /// `amount · bps / 10,000`, rounded down.
@@ -83,6 +108,41 @@ impl State {
         candidates.sort_by(|(sa, ka), (sb, kb)| sb.cmp(sa).then(ka.cmp(kb)));
         candidates.truncate(params.max_validators as usize);
         candidates.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// The engine's committee of `epoch` on chain `chain_id`, whose
+    /// genesis sharing is `genesis` (see the module doc), or why evidence
+    /// of `epoch` cannot be judged; `Err` only for a corrupt state.
+    pub(crate) fn consensus_committee(
+        &self,
+        chain_id: &ChainId,
+        params: &Params,
+        genesis: Option<&DkgOutput>,
+        epoch: u64,
+    ) -> Result<Result<ConsensusCommittee, EvidenceEpochError>, LedgerError> {
+        if genesis.is_none() {
+            return Ok(Err(EvidenceEpochError::NoCommittee));
+        }
+        if let Err(refused) =
+            check_evidence_window(epoch, self.globals.get().epoch, evidence_window(params))
+        {
+            return Ok(Err(refused));
+        }
+        let Some(output) = self.sharing_at(genesis, epoch)? else {
+            return Ok(Err(EvidenceEpochError::NoSharingRecord { epoch }));
+        };
+        let validators = output
+            .players()
+            .iter()
+            .map(super::reshare::ledger_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        ConsensusCommittee::new(chain_id, &validators, output.sharing())
+            .map(Ok)
+            .map_err(|e| {
+                LedgerError::corrupt(format!(
+                    "the sharing of epoch {epoch} is not a committee: {e}"
+                ))
+            })
     }
 
     /// `RegisterValidator`.
@@ -191,8 +251,8 @@ impl State {
     }
 
     /// `SlashingEvidence`. A double vote's signatures were verified with
-    /// the block; engine votes are verified here, against the chain's
-    /// committee.
+    /// the block; engine votes are verified here, against the committee of
+    /// their epoch.
     pub(crate) fn slash(&mut self, env: &Env<'_>, out: &mut Out, evidence: &Evidence) -> TxResult {
         let not_applicable = |reason: String| RejectReason::EvidenceNotApplicable {
             reason: text(&reason),
@@ -202,9 +262,13 @@ impl State {
                 validator, first, ..
             } => (*validator, first.vote.slot(), "double vote"),
             Evidence::Equivocation(equivocation) => {
-                let committee = env.consensus.ok_or_else(|| {
-                    not_applicable("this chain has no consensus committee to check votes".into())
-                })?;
+                // Well formed (the block's checks): the slot decodes.
+                let (_, slot) = equivocation
+                    .signer_and_slot()
+                    .map_err(|e| not_applicable(format!("no proof of equivocation: {e}")))?;
+                let committee = self
+                    .consensus_committee(env.chain_id, env.params, env.beacon, slot.epoch)?
+                    .map_err(|refused| not_applicable(refused.to_string()))?;
                 let offence = committee
                     .verify(equivocation)
                     .map_err(|e| not_applicable(format!("no proof of equivocation: {e}")))?;
@@ -220,13 +284,7 @@ impl State {
             .validators
             .get(&offender)
             .ok_or_else(|| not_applicable("the accused is not a registered validator".into()))?;
-        // The engine's committee is the genesis committee for the life of
-        // the chain (no resharing yet), whatever the ledger's epoch: its
-        // votes are punishable as long as it signs them. A double vote is
-        // about a ledger epoch and its set.
-        if let Evidence::DoubleVote { .. } = evidence {
-            self.check_double_vote_epoch(env, &offender, &slot)?;
-        }
+        self.check_evidence_epoch(env, &offender, &slot)?;
         if self.evidence.contains(&(offender, slot)) {
             return Err(not_applicable("this offence was already punished".into()).into());
         }
@@ -287,9 +345,9 @@ impl State {
         Ok(())
     }
 
-    /// The ledger-epoch rules of a double vote at `slot`: not in the
-    /// future, within the evidence window, by a member of that epoch's set.
-    fn check_double_vote_epoch(
+    /// The epoch rules of evidence at `slot`: not in the future, within
+    /// the evidence window, by a member of that epoch's set.
+    fn check_evidence_epoch(
         &self,
         env: &Env<'_>,
         offender: &PublicKey,
@@ -298,20 +356,12 @@ impl State {
         let not_applicable = |reason: String| RejectReason::EvidenceNotApplicable {
             reason: text(&reason),
         };
-        let current = self.globals.get().epoch;
-        if slot.epoch > current {
-            return Err(not_applicable(format!(
-                "the votes are for epoch {}, after the current epoch {current}",
-                slot.epoch
-            )));
-        }
-        let window = evidence_window(env.params);
-        if current - slot.epoch > window {
-            return Err(not_applicable(format!(
-                "the votes are from epoch {}, more than {window} epochs ago: too old to punish",
-                slot.epoch
-            )));
-        }
+        check_evidence_window(
+            slot.epoch,
+            self.globals.get().epoch,
+            evidence_window(env.params),
+        )
+        .map_err(|e| not_applicable(e.to_string()))?;
         let was_member = self
             .epochs
             .get(&slot.epoch)
@@ -431,13 +481,20 @@ impl State {
             let old_evidence: Vec<_> = self
                 .evidence
                 .iter()
-                // Engine-vote offences are kept: their epoch is the
-                // engine's, which does not follow the ledger's.
-                .filter(|((_, slot), _)| slot.epoch < oldest && !slot.is_consensus())
+                .filter(|((_, slot), _)| slot.epoch < oldest)
                 .map(|(k, _)| *k)
                 .collect();
             for key in old_evidence {
                 self.evidence.remove(&key);
+            }
+            let old_sharings: Vec<u64> = self
+                .past_sharings
+                .iter()
+                .filter(|(_, past)| past.last_epoch < oldest)
+                .map(|(first, _)| *first)
+                .collect();
+            for first in old_sharings {
+                self.past_sharings.remove(&first);
             }
         }
         let g = self.globals.get_mut();

@@ -17,7 +17,7 @@ use wallet::{Address, PublicKey};
 
 use super::error::LedgerError;
 use super::keys;
-use super::reshare::Resharing;
+use super::reshare::{PastSharing, Resharing};
 use super::tables::Table;
 use crate::encoding::encode;
 use crate::hash::Hash;
@@ -400,6 +400,9 @@ pub(crate) struct State {
     /// The beacon key material (one entry, absent until the first
     /// resharing round opens; see `reshare`).
     pub(crate) reshare: Tracked<(), Resharing>,
+    /// The sharings superseded by resharing, by the first epoch each was
+    /// in force, while evidence of their epochs can still be punished.
+    pub(crate) past_sharings: Tracked<u64, PastSharing>,
     /// Tests: check that every refused transaction changes nothing but its
     /// fee and nonce.
     #[cfg(test)]
@@ -424,6 +427,7 @@ impl State {
         self.tables.rollback();
         self.pending.rollback();
         self.reshare.rollback();
+        self.past_sharings.rollback();
     }
 
     /// Whether nothing changed since the last commit.
@@ -440,6 +444,7 @@ impl State {
             && self.tables.is_clean()
             && self.pending.is_clean()
             && self.reshare.is_clean()
+            && self.past_sharings.is_clean()
     }
 
     /// The changes since the last commit, as state-key writes, in key
@@ -460,6 +465,8 @@ impl State {
         self.tables.changes(|t| keys::table(*t), &mut out);
         self.pending.changes(|h| keys::pending(*h), &mut out);
         self.reshare.changes(|()| keys::reshare(), &mut out);
+        self.past_sharings
+            .changes(|e| keys::past_sharing(*e), &mut out);
         out
     }
 
@@ -477,6 +484,7 @@ impl State {
         self.tables.accept();
         self.pending.accept();
         self.reshare.accept();
+        self.past_sharings.accept();
     }
 
     /// Every state entry, encoded.
@@ -498,6 +506,8 @@ impl State {
         self.tables.all_entries(|t| keys::table(*t), &mut out);
         self.pending.all_entries(|h| keys::pending(*h), &mut out);
         self.reshare.all_entries(|()| keys::reshare(), &mut out);
+        self.past_sharings
+            .all_entries(|e| keys::past_sharing(*e), &mut out);
         out
     }
 
@@ -552,6 +562,9 @@ impl State {
                 .pending
                 .load(u64_id(key, id)?, decode_value(key, value)?),
             keys::RESHARE if id.is_empty() => self.reshare.load((), decode_value(key, value)?),
+            keys::PAST_SHARING => self
+                .past_sharings
+                .load(u64_id(key, id)?, decode_value(key, value)?),
             _ => return Err(bad_key(key)),
         }
         Ok(())
@@ -595,6 +608,7 @@ impl State {
             keys::TABLE => self.tables.get(&TableId(u64_of(id)?)).map(encode),
             keys::PENDING => self.pending.get(&u64_of(id)?).map(encode),
             keys::RESHARE if id.is_empty() => self.reshare.get(&()).map(encode),
+            keys::PAST_SHARING => self.past_sharings.get(&u64_of(id)?).map(encode),
             _ => None,
         }
     }

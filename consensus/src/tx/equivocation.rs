@@ -3,9 +3,10 @@
 //! The engine ([`crate::engine`]) signs its votes with the
 //! `bls12381_threshold::vrf` scheme: each vote is a partial signature of
 //! participant `i` (its index in the committee's canonical order), which
-//! anyone verifies against the public polynomial evaluated at `i` — the
-//! genesis `beacon_sharing`, which the engine's committee uses for the life
-//! of the chain (resharing is not wired yet). When simplex sees one
+//! anyone verifies against the public polynomial evaluated at `i` — that
+//! of the sharing in force in the vote's epoch (the genesis
+//! `beacon_sharing`, or a resharing's output: see
+//! [`crate::ledger::staking`]). When simplex sees one
 //! participant sign two votes that cannot both be honest in one view, it
 //! reports them; [`Equivocation`] carries them to the ledger in
 //! commonware's own encoding:
@@ -27,7 +28,7 @@
 //! committee: both votes must verify (commonware's
 //! `verify_attestation`, vote and seed signature) under the consensus
 //! namespace of the chain and the signer's partial public key. The
-//! offender is the genesis validator at the signer's index; the offence's
+//! offender is the committee's validator at the signer's index; the offence's
 //! [`Slot`] is the view's round, at [`Slot::CONSENSUS_HEIGHT`].
 
 use borsh::{BorshDeserialize, BorshSerialize};

@@ -273,3 +273,116 @@ fn a_newcomer_votes_and_a_leaver_stops_at_the_epoch_boundary() {
         );
     });
 }
+
+/// Whether node `slot`'s simplex journal of `epoch` exists in the
+/// runtime's storage (the partition names of
+/// `engine::validator::journal_partition`).
+async fn has_journal(context: &deterministic::Context, slot: usize, epoch: u64) -> bool {
+    use commonware_runtime::Storage as _;
+
+    let partition = match epoch {
+        0 => format!("node-{slot}-simplex"),
+        _ => format!("node-{slot}-simplex-{epoch}"),
+    };
+    match context.scan(&partition).await {
+        Ok(_) => true,
+        Err(commonware_runtime::Error::PartitionMissing(_)) => false,
+        Err(error) => panic!("scanning {partition}: {error}"),
+    }
+}
+
+/// Past epochs' simplex journals are removed: after two boundaries only
+/// the current epoch's journal is left on every validator; a validator
+/// restarted from its storage (with a leftover journal of the epoch
+/// before, as a crash between the boundary and the removal leaves)
+/// removes the leftover, votes again in its epoch, and crosses the next
+/// boundary the same way.
+#[test]
+fn past_epochs_journals_are_removed() {
+    const SHORT: u64 = 20;
+    let seed = 12;
+    let dir = tempfile::tempdir().unwrap();
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(1800))),
+    )
+    .start(|context| async move {
+        let params = Params {
+            epoch_length_blocks: SHORT,
+            ..sim::params()
+        };
+        let mut cluster = Cluster::new(&context, sim::keys(seed, 4, params, &[1])).await;
+        cluster.use_stores(dir.path());
+        for i in 0..4 {
+            cluster.start(&context, i, Shares::Honest).await;
+        }
+        let all = [0, 1, 2, 3];
+        cluster
+            .wait(&context, &all, Duration::from_secs(300), "epoch 2", |s| {
+                s.chain.len() as u64 > 2 * SHORT + 3
+            })
+            .await;
+        // The removal follows the boundary at once; give it a moment.
+        context.sleep(Duration::from_millis(100)).await;
+        for i in all {
+            let epoch = cluster.epoch(i).unwrap();
+            assert!(epoch.voting && epoch.epoch >= 2, "node {i}: {epoch:?}");
+            for past in 0..epoch.epoch {
+                assert!(
+                    !has_journal(&context, i, past).await,
+                    "node {i} kept epoch {past}'s journal"
+                );
+            }
+            assert!(has_journal(&context, i, epoch.epoch).await, "node {i}");
+        }
+
+        // Node 0 crashes; a leftover journal of the epoch before its
+        // current one (as a crash right after the boundary leaves) is
+        // removed when it restarts.
+        let before = cluster.epoch(0).unwrap().epoch;
+        cluster.crash(0);
+        {
+            use commonware_runtime::{Blob as _, Storage as _};
+            let (blob, _) = context
+                .open(&format!("node-0-simplex-{}", before - 1), b"leftover")
+                .await
+                .unwrap();
+            blob.sync().await.unwrap();
+        }
+        assert!(has_journal(&context, 0, before - 1).await);
+        context.sleep(Duration::from_millis(500)).await;
+        cluster.start(&context, 0, Shares::Honest).await;
+        let target = (before + 2) * SHORT + 3;
+        cluster
+            .wait(
+                &context,
+                &all,
+                Duration::from_secs(300),
+                "two more epochs",
+                |s| s.chain.len() as u64 > target,
+            )
+            .await;
+        context.sleep(Duration::from_millis(100)).await;
+        let epoch = cluster.epoch(0).unwrap();
+        assert!(epoch.voting && epoch.epoch >= before + 2, "{epoch:?}");
+        for past in 0..epoch.epoch {
+            assert!(
+                !has_journal(&context, 0, past).await,
+                "the restarted node kept epoch {past}'s journal"
+            );
+        }
+        assert!(has_journal(&context, 0, epoch.epoch).await);
+        // Every node agrees on every height.
+        let first = cluster.seen[0].lock().unwrap();
+        for i in 1..4 {
+            let seen = cluster.seen[i].lock().unwrap();
+            assert!(seen.broken.is_empty(), "node {i}: {:?}", seen.broken);
+            for (height, entry) in &seen.chain {
+                if let Some(mine) = first.chain.get(height) {
+                    assert_eq!(mine, entry, "node {i} differs at height {height}");
+                }
+            }
+        }
+    });
+}

@@ -37,8 +37,8 @@
 //!   before the share is replaced) and open the next epoch's aggregator
 //!   once its keys are certain.
 //!
-//! - **equivocation** reported by the engine: checked against the chain's
-//!   committee and, for a new offence by another validator, turned into a
+//! - **equivocation** reported by the engine: checked against the
+//!   committee of its epoch and, for a new offence by another validator, turned into a
 //!   `SlashingEvidence` transaction signed with this validator's key and
 //!   submitted to the [`TransactionSource`]; pursued until the offence is
 //!   punished or the ledger refused it (`validator/slashing.rs`).
@@ -64,8 +64,8 @@
 //!   that left the ledger past the epoch marshal resumes in, that epoch's
 //!   committee is unknown here: the validator follows it without voting
 //!   and votes again from the next epoch. Equivocation evidence is checked
-//!   against the genesis committee (the ledger's rule), so double votes
-//!   signed with a reshared share are not reported yet.
+//!   against the committee of its epoch (the ledger's rule), reshared or
+//!   not.
 //! - New shares are persisted with a [`ShareStore`]
 //!   ([`ValidatorApp::use_share_store`]): each is written durably before
 //!   it signs anything, the files of older sharings are deleted once it is,

@@ -1,8 +1,9 @@
 //! Turning equivocation the engine saw into slashing transactions.
 //!
 //! When simplex reports that a committee member signed two conflicting
-//! votes, the validator checks the evidence against the chain's committee
-//! (the same check the ledger makes), and — unless the offender is itself,
+//! votes, the validator checks the evidence against the committee of the
+//! votes' epoch in its finalized ledger (the same check the ledger makes:
+//! the sharing in force in that epoch, reshared or not), and — unless the offender is itself,
 //! or the offence is already punished or being pursued — signs a
 //! `SlashingEvidence` transaction with its own key and submits it to its
 //! [`TransactionSource`] (the node's mempool, which gossips it), so
@@ -14,7 +15,8 @@
 //! anyway. After every finalized block the pursuit is brought up to date
 //! against the finalized ledger:
 //!
-//! - the offence is punished (by anyone's transaction): done;
+//! - the offence is punished (by anyone's transaction), or the ledger
+//!   would no longer judge it (its epoch left the evidence window): done;
 //! - this validator's transaction ran and was refused (its nonce was used
 //!   by it): done — the ledger's verdict stands;
 //! - the transaction cannot run any more (expired, its nonce used by
@@ -103,9 +105,24 @@ impl Slashing {
         ledger: &SharedLedger,
         transactions: &mut T,
     ) {
-        let Some(committee) = mirror.consensus_committee() else {
-            tracing::warn!("equivocation reported on a chain without a committee");
-            return;
+        let epoch = match evidence.signer_and_slot() {
+            Ok((_, slot)) => slot.epoch,
+            Err(error) => {
+                // Simplex encoded the votes: this is a bug somewhere.
+                tracing::error!(%error, "reported equivocation does not decode");
+                return;
+            }
+        };
+        let committee = match mirror.consensus_committee(epoch) {
+            Ok(Ok(committee)) => committee,
+            Ok(Err(refused)) => {
+                tracing::warn!(epoch, %refused, "reported equivocation cannot be judged");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(epoch, %error, "no committee for reported equivocation");
+                return;
+            }
         };
         let offence = match committee.verify(&evidence) {
             Ok(offence) => offence,
@@ -182,7 +199,9 @@ impl Slashing {
         let mut done = Vec::new();
         let mut due = Vec::new();
         for (key, pursuit) in &self.pursuits {
-            if mirror.is_punished(&key.0, &key.1) {
+            if mirror.is_punished(&key.0, &key.1)
+                || !matches!(mirror.consensus_committee(key.1.epoch), Ok(Ok(_)))
+            {
                 done.push(*key);
                 continue;
             }
@@ -259,5 +278,89 @@ impl Slashing {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, RwLock};
+
+    use super::*;
+    use crate::ledger::tests::reshare_tests::{Reshared, reshared, votes, wallet_of};
+    use crate::ledger::tests::support::all_applied;
+    use crate::tx::SignedTransaction;
+    use crate::validator::SubmitError;
+
+    /// A transaction source that keeps what is submitted.
+    #[derive(Default)]
+    struct Submitted(Vec<SignedTransaction>);
+
+    impl TransactionSource for Submitted {
+        fn candidates(&mut self, max: usize) -> Vec<SignedTransaction> {
+            self.0.iter().take(max).cloned().collect()
+        }
+
+        fn finalized(&mut self, _: &[TxHash]) {}
+
+        fn submit(&mut self, tx: SignedTransaction, _: &SharedLedger) -> Result<(), SubmitError> {
+            self.0.push(tx);
+            Ok(())
+        }
+    }
+
+    /// Equivocation the engine reports in a reshared epoch (votes signed
+    /// with a share of the resharing) becomes a slashing transaction the
+    /// ledger takes; votes signed with a superseded share but claiming the
+    /// new epoch do not verify and are not reported; once the offence is
+    /// punished it is not pursued again.
+    #[test]
+    fn equivocation_in_a_reshared_epoch_is_reported_and_slashed() {
+        let Reshared {
+            mut chain,
+            members,
+            genesis,
+            output,
+            old,
+        } = reshared();
+        let chain_id = chain.ledger.chain_id();
+        let reporter = wallet_of(&members[2].identity);
+        let offender = members[4].wallet.public_key();
+        let mirror =
+            |chain: &crate::ledger::tests::support::Chain| chain.ledger.fork_in_memory().unwrap();
+        let shared: SharedLedger = Arc::new(RwLock::new(mirror(&chain)));
+        let mut slashing = Slashing::default();
+        let mut source = Submitted::default();
+
+        // An old share in votes claiming epoch 1: no proof, nothing sent.
+        let stale = votes(&chain_id, &genesis, old[0].as_ref().unwrap(), 1, 4);
+        slashing.report(stale, &reporter, &mirror(&chain), &shared, &mut source);
+        assert!(source.0.is_empty());
+
+        let evidence = votes(&chain_id, &output, members[4].share.as_ref().unwrap(), 1, 3);
+        slashing.report(
+            evidence.clone(),
+            &reporter,
+            &mirror(&chain),
+            &shared,
+            &mut source,
+        );
+        assert_eq!(source.0.len(), 1, "one slashing transaction");
+        let tx = source.0[0].clone();
+        assert!(matches!(
+            &tx.tx.action,
+            Action::SlashingEvidence { evidence: Evidence::Equivocation(e) } if *e == evidence
+        ));
+        let hash = tx.hash();
+        all_applied(&chain.apply(vec![tx]));
+        let punished = chain.ledger.validator(&offender).unwrap();
+        assert!(punished.slashed);
+
+        // Finalized: the pursuit is over, and a repeated report of the
+        // offence sends nothing.
+        let finalized = mirror(&chain);
+        slashing.finalized(&[hash], &reporter, &finalized, &shared, &mut source);
+        assert!(slashing.pursuits.is_empty());
+        slashing.report(evidence, &reporter, &finalized, &shared, &mut source);
+        assert_eq!(source.0.len(), 1);
     }
 }

@@ -1,12 +1,12 @@
 //! Ledger tests: whole rounds through blocks, rejections, determinism,
 //! persistence, bankroll, staking, slashing, headers.
 
-mod support;
+pub(crate) mod support;
 
 mod bankroll_tests;
 mod block_tests;
 mod craps_tests;
 mod crash_tests;
 mod property_tests;
-mod reshare_tests;
+pub(crate) mod reshare_tests;
 mod staking_tests;

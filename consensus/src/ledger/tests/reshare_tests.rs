@@ -543,3 +543,233 @@ fn an_unchanged_set_opens_no_round() {
     assert!(chain.ledger.resharing().is_none());
     assert_ne!(root, chain.ledger.state_root());
 }
+
+/// Conflicting notarize votes of `view` in engine epoch `epoch`, signed
+/// with `share` as participant of the committee `output` describes.
+pub(crate) fn votes(
+    chain_id: &ChainId,
+    output: &dkg::DkgOutput,
+    share: &SecretShare,
+    epoch: u64,
+    view: u64,
+) -> crate::tx::Equivocation {
+    use commonware_consensus::simplex::types::{Activity, ConflictingNotarize, Notarize, Proposal};
+    use commonware_consensus::types::{Epoch, Round, View};
+    use commonware_utils::TryCollect as _;
+
+    use crate::engine::{Scheme, namespace};
+
+    let participants = output.players().into_iter().try_collect().unwrap();
+    let scheme = Scheme::signer(
+        &namespace(chain_id),
+        participants,
+        output.sharing().sharing().clone(),
+        share.share().clone(),
+    )
+    .expect("a share of this sharing");
+    let proposal = |payload| {
+        Proposal::new(
+            Round::new(Epoch::new(epoch), View::new(view)),
+            View::new(view - 1),
+            commonware_cryptography::blake3::Digest([payload; 32]),
+        )
+    };
+    let activity = Activity::ConflictingNotarize(ConflictingNotarize::new(
+        Notarize::sign(&scheme, proposal(1)).unwrap(),
+        Notarize::sign(&scheme, proposal(2)).unwrap(),
+    ));
+    crate::tx::Equivocation::from_activity(&activity).unwrap()
+}
+
+/// A chain reshared once: member 1 (of the 4 genesis validators) left and
+/// member 4 (a newcomer) joined at the end of epoch 0. The ledger is at
+/// the start of epoch 1; the members hold their epoch-1 shares.
+pub(crate) struct Reshared {
+    pub(crate) chain: Chain,
+    pub(crate) members: Vec<Member>,
+    /// The genesis sharing (epoch 0's).
+    pub(crate) genesis: dkg::DkgOutput,
+    /// The sharing in force from epoch 1.
+    pub(crate) output: dkg::DkgOutput,
+    /// Each member's genesis share.
+    pub(crate) old: Vec<Option<SecretShare>>,
+}
+
+pub(crate) fn reshared() -> Reshared {
+    let committee = dealer_committee(4, &[5; 32]).unwrap();
+    let mut members = members(&committee, &[77]);
+    let mut chain = chain_of(&committee, &members, params());
+    let genesis = chain.ledger.genesis_beacon_output().unwrap().clone();
+    let newcomer = wallet_of(&members[4].identity);
+    let leaving = wallet_of(&members[1].identity);
+    let txs = replace(&mut chain, &newcomer, &leaving);
+    all_applied(&chain.apply(txs));
+    let (players, txs) = deal(&mut chain, &members, &[3], 9);
+    all_applied(&chain.apply(txs));
+    to_next_epoch(&mut chain);
+    let output = chain.ledger.beacon_output().unwrap().unwrap();
+    let old = members.iter().map(|m| m.share.as_ref().map(copy)).collect();
+    finish(&chain, &mut members, players);
+    assert_eq!(chain.ledger.epoch(), 1);
+    Reshared {
+        chain,
+        members,
+        genesis,
+        output,
+        old,
+    }
+}
+
+/// Engine equivocation is judged against the committee of the votes'
+/// epoch: after a resharing, votes signed with a new share in the new
+/// epoch slash their signer, and votes signed with a genesis share in
+/// epoch 0 still do (the superseded sharing is kept for the evidence
+/// window); votes signed with an old share but claiming the new epoch,
+/// votes of an epoch not begun, and votes older than the window are
+/// refused with the fee and nonce only (the audit checks that), and the
+/// superseded sharing is forgotten with the window.
+#[test]
+fn equivocation_is_judged_by_the_sharing_of_its_epoch() {
+    use crate::ledger::EvidenceEpochError;
+    use crate::ledger::staking::evidence_window;
+    use crate::receipt::LedgerEvent;
+    use crate::tx::{Evidence, Slot};
+
+    let Reshared {
+        mut chain,
+        members,
+        genesis: genesis_output,
+        output,
+        old,
+    } = reshared();
+    let chain_id = chain.ledger.chain_id();
+    let newcomer = wallet_of(&members[4].identity);
+    let equivocation = |output, share, epoch, view| {
+        Evidence::Equivocation(votes(&chain_id, output, share, epoch, view))
+    };
+    assert_eq!(
+        chain
+            .ledger
+            .state
+            .past_sharings
+            .get(&0)
+            .map(|p| p.last_epoch),
+        Some(0),
+        "the genesis sharing is kept for evidence of epoch 0"
+    );
+    let reporter = wallet_of(&members[2].identity);
+    let slash = |chain: &mut Chain, evidence| {
+        let tx = chain.tx(&reporter, Action::SlashingEvidence { evidence });
+        chain.apply(vec![tx])
+    };
+    let stake = |chain: &Chain, who: &Keypair| {
+        chain
+            .ledger
+            .validator(&who.public_key())
+            .map(|v| (v.stake, v.slashed))
+            .unwrap()
+    };
+    let slot = |epoch, view| Slot {
+        epoch,
+        height: Slot::CONSENSUS_HEIGHT,
+        view,
+    };
+    let cut = |amount: Chips| amount.get() * u64::from(params().double_vote_slash_bps) / 10_000;
+
+    // The newcomer equivocates in epoch 1 with its reshared share.
+    let evidence = equivocation(&output, members[4].share.as_ref().unwrap(), 1, 3);
+    let block = slash(&mut chain, evidence);
+    all_applied(&block);
+    assert!(block.receipts[0].events.iter().any(|e| matches!(
+        e,
+        LedgerEvent::Slashed { validator, .. } if *validator == newcomer.public_key()
+    )));
+    assert_eq!(
+        stake(&chain, &newcomer),
+        (Chips(20_000 - cut(Chips(20_000))), true)
+    );
+    assert!(
+        chain
+            .ledger
+            .is_punished(&newcomer.public_key(), &slot(1, 3))
+    );
+
+    // Validator 0's genesis share, in votes claiming epoch 1 (signed as
+    // a member of the genesis committee): its index is a participant of
+    // epoch 1's sharing, but the share is not of that polynomial — no
+    // proof, nothing cut.
+    let audited = chain.ledger.audited_rejections();
+    let before = stake(&chain, &members[0].wallet);
+    let stale = equivocation(&genesis_output, old[0].as_ref().unwrap(), 1, 4);
+    let block = slash(&mut chain, stale);
+    let reason = rejection(&block.receipts[0]).cloned();
+    assert!(
+        matches!(&reason, Some(RejectReason::EvidenceNotApplicable { reason }) if reason.as_str().contains("no proof of equivocation")),
+        "{reason:?}"
+    );
+    assert_eq!(stake(&chain, &members[0].wallet), before);
+    assert_eq!(chain.ledger.audited_rejections(), audited + 1);
+
+    // The same genesis share in votes of epoch 0 (before the resharing)
+    // proves equivocation against the superseded sharing.
+    let evidence = equivocation(&genesis_output, old[0].as_ref().unwrap(), 0, 4);
+    all_applied(&slash(&mut chain, evidence));
+    assert_eq!(
+        stake(&chain, &members[0].wallet),
+        (Chips(10_000 - cut(Chips(10_000))), true)
+    );
+    assert!(
+        chain
+            .ledger
+            .is_punished(&members[0].wallet.public_key(), &slot(0, 4))
+    );
+
+    // An epoch that has not begun has no sharing on record: refused.
+    assert_eq!(
+        chain.ledger.consensus_committee(2).unwrap().err(),
+        Some(EvidenceEpochError::Future {
+            epoch: 2,
+            current: 1
+        })
+    );
+    let audited = chain.ledger.audited_rejections();
+    let before = stake(&chain, &members[2].wallet);
+    let future = equivocation(&output, members[2].share.as_ref().unwrap(), 2, 5);
+    let block = slash(&mut chain, future);
+    let reason = rejection(&block.receipts[0]).cloned();
+    assert!(
+        matches!(&reason, Some(RejectReason::EvidenceNotApplicable { reason }) if reason.as_str().contains("after the current epoch 1")),
+        "{reason:?}"
+    );
+    assert_eq!(stake(&chain, &members[2].wallet), before);
+    assert_eq!(chain.ledger.audited_rejections(), audited + 1);
+
+    // Past the window, epoch 0's sharing is forgotten and its votes are
+    // refused as too old.
+    let window = evidence_window(chain.ledger.params());
+    while chain.ledger.epoch() <= window {
+        to_next_epoch(&mut chain);
+    }
+    assert!(chain.ledger.state.past_sharings.get(&0).is_none());
+    assert_eq!(
+        chain.ledger.consensus_committee(0).unwrap().err(),
+        Some(EvidenceEpochError::TooOld {
+            epoch: 0,
+            current: window + 1,
+            window
+        })
+    );
+    let audited = chain.ledger.audited_rejections();
+    let before = stake(&chain, &members[3].wallet);
+    let evidence = equivocation(&genesis_output, old[3].as_ref().unwrap(), 0, 6);
+    let block = slash(&mut chain, evidence);
+    let reason = rejection(&block.receipts[0]).cloned();
+    assert!(
+        matches!(&reason, Some(RejectReason::EvidenceNotApplicable { reason }) if reason.as_str().contains("too old to punish")),
+        "{reason:?}"
+    );
+    assert_eq!(stake(&chain, &members[3].wallet), before);
+    assert_eq!(chain.ledger.audited_rejections(), audited + 1);
+    // Epoch 1's sharing is the one in force: still judged.
+    assert!(matches!(chain.ledger.consensus_committee(1), Ok(Ok(_))));
+}
