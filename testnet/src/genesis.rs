@@ -18,6 +18,10 @@
 //!   `i` spends from wallet `i`, the rest are for people and scripts;
 //! - **the bankroll owner**: holds the bankroll's initial pool shares (its
 //!   keystore is written too);
+//! - **validator keystores**: each validator's identity is also its
+//!   account's key, so it is written as a keystore too
+//!   (`wallets/validator-<i>.json` and `.password`): an operator signs the
+//!   validator's `bitcraps validator stake|unstake` with it;
 //! - **validator accounts**: each validator's own address holds
 //!   [`VALIDATOR_FEE_FUND`] chips, because fees are burned and a validator
 //!   pays the fee of the slashing transactions it reports.
@@ -191,6 +195,8 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
             max_per_request: Chips(chain.faucet_max_per_request),
         }),
         min_fee: Chips(chain.min_fee),
+        epoch_length_blocks: chain.epoch_length_blocks,
+        unbonding_blocks: chain.unbonding_blocks,
         min_validator_stake: Chips(
             chain
                 .validator_stake
@@ -229,8 +235,9 @@ pub fn build(layout: &Layout, genesis_time_ms: u64) -> Result<Material, GenesisB
 impl Material {
     /// Writes the genesis to `layout.genesis_file()` and every wallet's
     /// keystore and password under `layout.wallets_dir()`
-    /// (`wallet-<i>.json`/`.password`, and `bankroll.json`/`.password`).
-    /// Returns the funded wallets' files, in order.
+    /// (`wallet-<i>.json`/`.password`, `bankroll.json`/`.password`, and
+    /// each validator's `validator-<i>.json`/`.password`). Returns the
+    /// funded wallets' files, in order.
     pub fn write(&self, layout: &Layout) -> Result<Vec<WalletFiles>, GenesisBuildError> {
         let genesis_file = layout.genesis_file();
         write_private(&genesis_file, self.genesis.to_json().as_bytes(), false)?;
@@ -240,6 +247,9 @@ impl Material {
             files.push(write_wallet(&dir, &format!("wallet-{i}"), keypair)?);
         }
         write_wallet(&dir, "bankroll", &self.bankroll_owner)?;
+        for validator in &self.validators {
+            write_wallet(&dir, &validator.name, &validator.keys.keypair())?;
+        }
         Ok(files)
     }
 }

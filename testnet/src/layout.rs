@@ -8,6 +8,8 @@
 //! <dir>/genesis.json           the chain's genesis
 //! <dir>/wallets/wallet-<i>.json      funded player keystores
 //! <dir>/wallets/wallet-<i>.password  and their passwords
+//! <dir>/wallets/validator-<i>.json   each validator's account keystore
+//!                              (its identity: stake, unstake), .password
 //! <dir>/supervisor.pid         the `testnet up` process, while it runs
 //! <dir>/nodes/<name>/          one directory per node: config.toml, keys,
 //!                              data/, api.cookie, node.log, node.pid,

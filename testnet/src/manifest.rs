@@ -23,6 +23,8 @@
 //! wallets = 4                        # funded player wallets with keystores
 //! wallet_balance = 1000000
 //! min_fee = 1
+//! epoch_length_blocks = 1000         # blocks per validator-set epoch, at least 3
+//! unbonding_blocks = 2000            # at least epoch_length_blocks
 //!
 //! [[faults]]
 //! at_secs = 20            # after the testnet is ready
@@ -182,7 +184,21 @@ pub struct ChainSettings {
     pub wallet_balance: u64,
     /// The smallest transaction fee.
     pub min_fee: u64,
+    /// Blocks per validator-set epoch: stake changes take effect, and a
+    /// resharing round (opened mid-epoch) completes, at each boundary. At
+    /// least [`MIN_EPOCH_LENGTH_BLOCKS`].
+    pub epoch_length_blocks: u64,
+    /// Blocks between an unstake and the release of the stake; at least
+    /// `epoch_length_blocks` (the chain's rule: evidence must still be
+    /// able to slash unbonding stake).
+    pub unbonding_blocks: u64,
 }
+
+/// The shortest epoch a testnet may have: a resharing round opens at the
+/// epoch's middle block and takes dealer logs until its last, so at least
+/// one block must lie between them (the ledger opens no round otherwise,
+/// and the validator set could never change).
+pub const MIN_EPOCH_LENGTH_BLOCKS: u64 = 3;
 
 impl Default for ChainSettings {
     fn default() -> ChainSettings {
@@ -197,6 +213,8 @@ impl Default for ChainSettings {
             wallets: 4,
             wallet_balance: 1_000_000,
             min_fee: 1,
+            epoch_length_blocks: consensus::genesis::Params::default().epoch_length_blocks,
+            unbonding_blocks: consensus::genesis::Params::default().unbonding_blocks,
         }
     }
 }
@@ -372,6 +390,26 @@ impl Manifest {
                 return bad(key, "must be at least 1".into());
             }
         }
+        if chain.epoch_length_blocks < MIN_EPOCH_LENGTH_BLOCKS {
+            return bad(
+                "chain.epoch_length_blocks",
+                format!(
+                    "is {}: use at least {MIN_EPOCH_LENGTH_BLOCKS} (a resharing round opens at \
+                     an epoch's middle block and must close at a later one)",
+                    chain.epoch_length_blocks
+                ),
+            );
+        }
+        if chain.unbonding_blocks < chain.epoch_length_blocks {
+            return bad(
+                "chain.unbonding_blocks",
+                format!(
+                    "is {}, shorter than chain.epoch_length_blocks ({}): unbonding stake must \
+                     stay slashable for a whole epoch; raise it to at least {}",
+                    chain.unbonding_blocks, chain.epoch_length_blocks, chain.epoch_length_blocks
+                ),
+            );
+        }
         if chain.wallets < self.players || chain.wallets > MAX_WALLETS {
             return bad(
                 "chain.wallets",
@@ -513,6 +551,8 @@ validator_stake = 100000
 wallets = 4
 wallet_balance = 1000000
 min_fee = 1
+epoch_length_blocks = 1000
+unbonding_blocks = 2000
 
 [[faults]]
 at_secs = 20
@@ -574,6 +614,18 @@ duration_secs = 10
         assert!(invalid("[chain]\nbankroll = 0").contains("chain.bankroll"));
         assert!(invalid("players = 3\n[chain]\nwallets = 2").contains("one wallet per player"));
         assert!(invalid("[chain]\ncolour = 1").contains("colour"));
+        let short = invalid("[chain]\nepoch_length_blocks = 2");
+        assert!(short.contains("chain.epoch_length_blocks"), "{short}");
+        assert!(short.contains("at least 3"), "{short}");
+        // A short epoch needs no unbonding of its own below the default…
+        let epochs = Manifest::parse("[chain]\nepoch_length_blocks = 40").unwrap();
+        assert_eq!(epochs.chain.epoch_length_blocks, 40);
+        // …but an unbonding shorter than an epoch is refused with the fix.
+        let unbonding = invalid("[chain]\nepoch_length_blocks = 40\nunbonding_blocks = 39");
+        assert!(unbonding.contains("chain.unbonding_blocks"), "{unbonding}");
+        assert!(unbonding.contains("at least 40"), "{unbonding}");
+        let long = invalid("[chain]\nepoch_length_blocks = 5000");
+        assert!(long.contains("chain.unbonding_blocks"), "{long}");
         let unknown_node =
             invalid("[[faults]]\nat_secs = 1\nnode = \"validator-9\"\nkind = \"kill\"");
         assert!(unknown_node.contains("validator-9"), "{unknown_node}");
