@@ -10,7 +10,10 @@ use node::api::ValidatorInfo;
 use serde_json::json;
 use wallet::{Address, PublicKey};
 
+use wallet::{KdfParams, Keystore, KeystoreError};
+
 use crate::api;
+use crate::node::{EXIT_EXISTS, coded};
 use crate::sign::{self, ClientArgs, Signer};
 
 /// Arguments of `bitcraps validator`.
@@ -25,6 +28,19 @@ pub struct Args {
 /// What to do.
 #[derive(clap::Subcommand, Debug, PartialEq)]
 enum ValidatorCommand {
+    /// Make a validator identity for a node that is not in the genesis: a
+    /// key file for its `validator.key_file` (no genesis share: resharing
+    /// rounds give it its shares once the ledger puts it in a set) and a
+    /// keystore NAME of the same key, which signs its `register` and
+    /// `stake`.
+    NewKey {
+        /// The keystore to write: a name in the wallet directory, or a
+        /// path.
+        name: String,
+        /// The validator key file to write (mode 0600, never overwritten).
+        #[arg(long, value_name = "FILE")]
+        key_file: std::path::PathBuf,
+    },
     /// Register the keystore's account as a validator (needs --keystore;
     /// then bond stake with `validator stake`).
     Register(Box<RegisterArgs>),
@@ -68,8 +84,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn execute(args: Args) -> anyhow::Result<()> {
-    let client = args.node.api.client()?;
     let mut out = io::stdout().lock();
+    if let ValidatorCommand::NewKey { name, key_file } = &args.command {
+        return new_key(&args, name, key_file, &mut out);
+    }
+    let client = args.node.api.client()?;
     let action = match args.command {
         ValidatorCommand::Status { address } => {
             let address = match address {
@@ -112,6 +131,7 @@ async fn execute(args: Args) -> anyhow::Result<()> {
                 network_address: register.network_address.clone(),
             }
         }
+        ValidatorCommand::NewKey { .. } => unreachable!("handled above: it needs no node"),
         ValidatorCommand::Stake { amount } => Action::Stake {
             amount: Chips(amount),
         },
@@ -123,6 +143,75 @@ async fn execute(args: Args) -> anyhow::Result<()> {
     signer
         .deliver(&client, &args.node.api, &action, &mut out, args.node.json())
         .await
+}
+
+/// `validator new-key`: the key file first (it refuses to overwrite), then
+/// the keystore of the same key.
+fn new_key(
+    args: &Args,
+    name: &str,
+    key_file: &std::path::Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let path = args.node.sign.keystore_path(&args.node.api, name)?;
+    if path.exists() {
+        return Err(coded(
+            EXIT_EXISTS,
+            format!(
+                "{} already exists and was left untouched; choose another name",
+                path.display()
+            ),
+        ));
+    }
+    if key_file.exists() {
+        return Err(coded(
+            EXIT_EXISTS,
+            format!(
+                "{} already exists and was left untouched; choose another key file",
+                key_file.display()
+            ),
+        ));
+    }
+    let password = sign::password(
+        args.node.sign.password_file.as_deref(),
+        &format!("the new keystore {}", path.display()),
+        true,
+    )?;
+    let keypair = node::validator::ValidatorKeyFile::generate_newcomer(key_file)?;
+    let keystore = Keystore::encrypt(&keypair, password.as_bytes(), KdfParams::default())
+        .map_err(|e| anyhow::anyhow!("cannot encrypt the keystore: {e}"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    keystore.write_new(&path).map_err(|e| match e {
+        KeystoreError::AlreadyExists { .. } => coded(EXIT_EXISTS, e),
+        other => anyhow::Error::new(other),
+    })?;
+    let address = keypair.address();
+    if args.node.json() {
+        return api::write_json(
+            out,
+            &json!({
+                "address": address,
+                "consensus_key": keypair.public_key(),
+                "keystore": path,
+                "key_file": key_file,
+            }),
+        );
+    }
+    writeln!(out, "address        {address}")?;
+    writeln!(out, "consensus key  {}", keypair.public_key())?;
+    writeln!(out, "keystore       {}", path.display())?;
+    writeln!(out, "key file       {}", key_file.display())?;
+    writeln!(
+        out,
+        "\nnext: set validator.key_file to the key file and start the node (it follows \
+         the chain), then `bitcraps validator register --keystore {name} ...` and \
+         `bitcraps validator stake AMOUNT --keystore {name}`; it votes from the epoch after \
+         the ledger puts it in the set"
+    )?;
+    Ok(())
 }
 
 fn write_status(
@@ -209,6 +298,37 @@ mod tests {
             ValidatorCommand::Status { address: None }
         );
         assert!(parse(&["status", "craps1nope"]).is_err());
+    }
+
+    #[test]
+    fn new_key_writes_a_key_file_and_a_keystore_of_one_key_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "pw\n").unwrap();
+        let keystore = dir.path().join("joiner.json");
+        let key_file = dir.path().join("validator.key");
+        let line = [
+            "new-key",
+            keystore.to_str().unwrap(),
+            "--key-file",
+            key_file.to_str().unwrap(),
+            "--password-file",
+            password.to_str().unwrap(),
+        ];
+        api::block_on(execute(parse(&line).unwrap())).unwrap();
+        let contents = node::validator::ValidatorKeyFile::read_contents(&key_file).unwrap();
+        assert!(contents.genesis_share.is_none());
+        let opened = Keystore::read(&keystore).unwrap();
+        assert_eq!(
+            opened.decrypt(b"pw").unwrap().public_key(),
+            contents.keypair().public_key(),
+            "the key file and the keystore hold one key"
+        );
+        let again = api::block_on(execute(parse(&line).unwrap())).unwrap_err();
+        assert!(format!("{again:#}").contains("already exists"), "{again:#}");
+        std::fs::remove_file(&keystore).unwrap();
+        let again = api::block_on(execute(parse(&line).unwrap())).unwrap_err();
+        assert!(format!("{again:#}").contains("already exists"), "{again:#}");
     }
 
     #[test]

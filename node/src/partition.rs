@@ -80,7 +80,7 @@ pub type ValidatorKey = ed25519::PublicKey;
 /// The validator identity of the key file at `path`, for a partition file.
 pub fn validator_identity(path: &Path) -> Result<ValidatorKey, ValidatorError> {
     use commonware_cryptography::Signer as _;
-    Ok(ValidatorKeyFile::read(path)?.identity.public_key())
+    Ok(ValidatorKeyFile::read_contents(path)?.identity.public_key())
 }
 
 /// How often the partition file is read.

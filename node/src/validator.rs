@@ -20,10 +20,28 @@
 //! the node, see [`crate::partition`]).
 //!
 //! The key file ([`ValidatorKeyFile`]) holds the validator's ed25519
-//! identity and its threshold share; it is written with mode 0600. It must
-//! match the genesis: the identity is one of the genesis validators and the
-//! share is that validator's share of `beacon_sharing`. That share serves
-//! the genesis sharing only: the shares resharing rounds give this
+//! identity and, for a genesis validator, its threshold share of
+//! `beacon_sharing`; it is written with mode 0600. It must match the
+//! genesis: an identity that is one of the genesis validators needs that
+//! validator's share, any other identity must come without one.
+//!
+//! **A newcomer** (an identity the genesis does not list, key file made
+//! with [`ValidatorKeyFile::generate_newcomer`], e.g. by `bitcraps
+//! validator new-key`) starts as a follower:
+//! it runs the validator network and the engine without a share, so it
+//! votes in no epoch until the ledger puts it in a set. Its operator
+//! registers and stakes its account (`bitcraps validator register`, then
+//! `stake`, signed with the same key); once the ledger chooses it for the
+//! next set, the other validators dial it (their peer sets follow the
+//! ledger), deal it its share of the resharing round, and from the round's
+//! epoch it votes, leads and signs beacon shares. That last part is proven
+//! in the deterministic simulation only (`consensus::validator` epochs
+//! test), not yet over real processes; and until it is in a set, such a
+//! node follows the chain in epoch-sized jumps (its engine fetches only
+//! boundary blocks, and a validator node does not apply libp2p-followed
+//! blocks), as a validator that left the set does.
+//!
+//! The genesis share serves the genesis sharing only: the shares resharing rounds give this
 //! validator are persisted under `<data_dir>/beacon-shares`
 //! ([`consensus::validator::ShareStore`]: one file per sharing, mode 0600,
 //! written atomically, older sharings' files deleted once a newer share is
@@ -124,20 +142,44 @@ pub enum ValidatorError {
 }
 
 /// The validator key file (JSON): the ed25519 identity's 32-byte secret
-/// and the threshold share, both hex.
+/// and, for a genesis validator, its threshold share, both hex. A
+/// newcomer's file has no `share` (files written before newcomers existed
+/// always have one and read as before).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorKeyFile {
     /// The identity secret (RFC 8032 seed), hex.
     identity: String,
-    /// The BLS12-381 share (index and scalar), hex.
-    share: String,
+    /// The BLS12-381 genesis share (index and scalar), hex; absent for a
+    /// validator that is not in the genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    share: Option<String>,
 }
 
 impl Drop for ValidatorKeyFile {
     fn drop(&mut self) {
         self.identity.zeroize();
-        self.share.zeroize();
+        if let Some(share) = self.share.as_mut() {
+            share.zeroize();
+        }
+    }
+}
+
+/// What a key file holds: the identity, and the genesis share if it is a
+/// genesis validator's.
+#[derive(Clone, Debug)]
+pub struct KeyFileContents {
+    /// The ed25519 identity.
+    pub identity: ed25519::PrivateKey,
+    /// The share of the genesis sharing (`None`: a newcomer).
+    pub genesis_share: Option<Share>,
+}
+
+impl KeyFileContents {
+    /// The identity as a wallet keypair (the same ed25519 key: it signs
+    /// the validator's transactions and its beacon share envelopes).
+    pub fn keypair(&self) -> wallet::Keypair {
+        wallet_keypair(&self.identity)
     }
 }
 
@@ -147,14 +189,53 @@ const MAX_KEY_FILE_BYTES: u64 = 4096;
 impl ValidatorKeyFile {
     /// Writes `keys` to `path` with mode 0600 (created or replaced).
     pub fn write(path: &Path, keys: &ValidatorKeys) -> Result<(), ValidatorError> {
+        ValidatorKeyFile {
+            identity: hex::encode(keys.identity.encode()),
+            share: Some(hex::encode(keys.share.encode())),
+        }
+        .save(path)
+    }
+
+    /// Writes a newcomer's key file to `path`: `identity` alone (its
+    /// shares come from resharing rounds), mode 0600.
+    fn write_identity(path: &Path, identity: &ed25519::PrivateKey) -> Result<(), ValidatorError> {
+        ValidatorKeyFile {
+            identity: hex::encode(identity.encode()),
+            share: None,
+        }
+        .save(path)
+    }
+
+    /// Makes a newcomer's identity from the operating system's secure
+    /// source and writes it to `path` (refused if `path` exists: a key
+    /// file is never overwritten by a new identity). Returns the same key
+    /// as a wallet keypair, which signs the validator's `register` and
+    /// `stake` transactions.
+    pub fn generate_newcomer(path: &Path) -> Result<wallet::Keypair, ValidatorError> {
         let error = |reason: String| ValidatorError::KeyFile {
             path: path.to_owned(),
             reason,
         };
-        let file = ValidatorKeyFile {
-            identity: hex::encode(keys.identity.encode()),
-            share: hex::encode(keys.share.encode()),
+        if path.exists() {
+            return Err(error(
+                "already exists and was left untouched; choose another file".into(),
+            ));
+        }
+        let mut secret = Zeroizing::new([0u8; wallet::Keypair::SECRET_LENGTH]);
+        getrandom::fill(&mut secret[..])
+            .map_err(|e| error(format!("no secure randomness for a new identity: {e}")))?;
+        let identity = ed25519::PrivateKey::decode(Copying(&secret[..]))
+            .map_err(|e| error(format!("identity: {e}")))?;
+        ValidatorKeyFile::write_identity(path, &identity)?;
+        Ok(wallet_keypair(&identity))
+    }
+
+    fn save(&self, path: &Path) -> Result<(), ValidatorError> {
+        let error = |reason: String| ValidatorError::KeyFile {
+            path: path.to_owned(),
+            reason,
         };
+        let file = self;
         let json =
             Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| error(e.to_string()))?);
         let mut options = fs::OpenOptions::new();
@@ -167,8 +248,25 @@ impl ValidatorKeyFile {
             .map_err(|e| error(e.to_string()))
     }
 
-    /// Reads the keys in `path` (at most 4 KiB, checked first).
+    /// Reads the keys in `path` (at most 4 KiB, checked first): a genesis
+    /// validator's, with a share.
     pub fn read(path: &Path) -> Result<ValidatorKeys, ValidatorError> {
+        let contents = ValidatorKeyFile::read_contents(path)?;
+        let share = contents
+            .genesis_share
+            .ok_or_else(|| ValidatorError::KeyFile {
+                path: path.to_owned(),
+                reason: "it holds no genesis share (a newcomer's key file)".into(),
+            })?;
+        Ok(ValidatorKeys {
+            identity: contents.identity,
+            share,
+        })
+    }
+
+    /// Reads the identity and, if there is one, the genesis share in
+    /// `path` (at most 4 KiB, checked first).
+    pub fn read_contents(path: &Path) -> Result<KeyFileContents, ValidatorError> {
         let error = |reason: String| ValidatorError::KeyFile {
             path: path.to_owned(),
             reason,
@@ -187,12 +285,28 @@ impl ValidatorKeyFile {
         );
         let identity = ed25519::PrivateKey::decode(Copying(&identity[..]))
             .map_err(|e| error(format!("identity: {e}")))?;
-        let share = Zeroizing::new(
-            hex::decode(file.share.as_bytes()).map_err(|e| error(format!("share: {e}")))?,
-        );
-        let share = Share::decode(Copying(&share[..])).map_err(|e| error(format!("share: {e}")))?;
-        Ok(ValidatorKeys { identity, share })
+        let genesis_share = match &file.share {
+            None => None,
+            Some(share) => {
+                let share = Zeroizing::new(
+                    hex::decode(share.as_bytes()).map_err(|e| error(format!("share: {e}")))?,
+                );
+                Some(Share::decode(Copying(&share[..])).map_err(|e| error(format!("share: {e}")))?)
+            }
+        };
+        Ok(KeyFileContents {
+            identity,
+            genesis_share,
+        })
     }
+}
+
+/// The identity as a wallet keypair (the same ed25519 key: it signs the
+/// validator's transactions and its beacon share envelopes).
+fn wallet_keypair(identity: &ed25519::PrivateKey) -> wallet::Keypair {
+    let mut secret = Zeroizing::new([0u8; wallet::Keypair::SECRET_LENGTH]);
+    secret.copy_from_slice(&identity.encode());
+    wallet::Keypair::from_secret_bytes(&secret)
 }
 
 /// A running validator. Dropping it leaves the validator running until
@@ -365,7 +479,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
         metrics,
         cut,
     } = wiring;
-    let keys = ValidatorKeyFile::read(&config.key_file)?;
+    let keys = ValidatorKeyFile::read_contents(&config.key_file)?;
     let sharing = genesis.beacon_sharing.clone().ok_or_else(|| {
         ValidatorError::Genesis("it has no beacon_sharing (the validators' group key)".into())
     })?;
@@ -374,26 +488,48 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
         .ok_or_else(|| ValidatorError::Genesis("it has no beacon_sharing".into()))?;
     let committee = committee(genesis)?;
     let me = keys.identity.public_key();
-    let index = committee
-        .participants
-        .iter()
-        .position(|key| *key == me)
-        .ok_or_else(|| {
-            ValidatorError::Genesis(format!(
-                "this key ({me}) is not one of its validators; check validator.key_file"
-            ))
-        })?;
+    let index = committee.participants.iter().position(|key| *key == me);
+    let genesis_share = match (index, keys.genesis_share.clone()) {
+        (Some(index), Some(share)) => {
+            let share_index = consensus::beacon::dkg::secret_share(share.clone()).index();
+            if share_index as usize != index {
+                return Err(ValidatorError::Genesis(format!(
+                    "the key file's share is share {share_index} but this validator is number \
+                     {index}"
+                )));
+            }
+            Some(share)
+        }
+        (Some(index), None) => {
+            return Err(ValidatorError::Genesis(format!(
+                "this key ({me}) is its validator number {index}, but the key file holds no \
+                 genesis share; use the key file the genesis was made with"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(ValidatorError::Genesis(format!(
+                "this key ({me}) is not one of its validators, but the key file holds a genesis \
+                 share; check validator.key_file (a newcomer's key file holds its identity alone)"
+            )));
+        }
+        (None, None) => {
+            tracing::info!(
+                %me,
+                "not a genesis validator: following until the ledger puts this key in a set \
+                 (register and stake it with `bitcraps validator`)"
+            );
+            None
+        }
+    };
     let keypair = keys.keypair();
-    let share = keys.beacon_share();
-    if share.index() as usize != index {
-        return Err(ValidatorError::Genesis(format!(
-            "the key file's share is share {} but this validator is number {index}",
-            share.index()
-        )));
-    }
     let chain_id = genesis.chain_id();
-    let signer = BeaconSigner::new(0, share, &sharing)
-        .map_err(|e| ValidatorError::Genesis(format!("the key file's share: {e}")))?;
+    let signer = genesis_share
+        .clone()
+        .map(|share| {
+            BeaconSigner::new(0, consensus::beacon::dkg::secret_share(share), &sharing)
+                .map_err(|e| ValidatorError::Genesis(format!("the key file's share: {e}")))
+        })
+        .transpose()?;
     let aggregator =
         BeaconAggregator::new(chain_id, 0, sharing.clone(), committee.wallet_keys.clone())
             .map_err(|e| ValidatorError::Genesis(e.to_string()))?;
@@ -518,7 +654,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     let _ = share_sender.send(Recipients::All, share.encode(), false);
                 });
                 let beacon = BeaconKeys {
-                    signer: Some(signer),
+                    signer,
                     keypair,
                     verifier,
                 };
@@ -547,7 +683,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
                     keys.identity.clone(),
                     committee.participants.clone(),
                     engine_sharing,
-                    Some(keys.share.clone()),
+                    genesis_share,
                     app,
                     "validator".into(),
                 );
@@ -599,7 +735,7 @@ pub fn start<T: TransactionSource, K: FinalizedSink>(
             ));
         }
     }
-    tracing::info!(%identity, %listen, index, "validator started");
+    tracing::info!(%identity, %listen, ?index, "validator started");
     Ok(Validator {
         stop: Some(stop),
         thread: Some(thread),
@@ -652,6 +788,43 @@ mod tests {
             );
         }
         assert!(ValidatorKeyFile::read(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn a_newcomers_key_file_holds_its_identity_alone_and_old_files_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let committee = engine::dealer_committee(4, &[9; 32]).unwrap();
+        let keys = &committee.validators[1];
+        // A genesis validator's file (the format of files written before
+        // newcomers existed) reads with its share.
+        let genesis_path = dir.path().join("genesis.key");
+        ValidatorKeyFile::write(&genesis_path, keys).unwrap();
+        let text = fs::read_to_string(&genesis_path).unwrap();
+        assert!(text.contains("\"share\""), "{text}");
+        let contents = ValidatorKeyFile::read_contents(&genesis_path).unwrap();
+        assert_eq!(contents.genesis_share, Some(keys.share.clone()));
+
+        let path = dir.path().join("newcomer.key");
+        let keypair = ValidatorKeyFile::generate_newcomer(&path).unwrap();
+        let again = ValidatorKeyFile::generate_newcomer(&path).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(!fs::read_to_string(&path).unwrap().contains("share"));
+        let contents = ValidatorKeyFile::read_contents(&path).unwrap();
+        assert_eq!(
+            contents.identity.public_key().as_ref(),
+            keypair.public_key().as_bytes().as_slice(),
+            "the key file and the wallet keypair are one key"
+        );
+        assert!(contents.genesis_share.is_none());
+        // Whoever needs a genesis validator's keys is told what it got.
+        let error = ValidatorKeyFile::read(&path).unwrap_err().to_string();
+        assert!(error.contains("no genesis share"), "{error}");
     }
 
     #[test]
