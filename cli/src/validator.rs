@@ -10,8 +10,6 @@ use node::api::ValidatorInfo;
 use serde_json::json;
 use wallet::{Address, PublicKey};
 
-use wallet::{KdfParams, Keystore, KeystoreError};
-
 use crate::api;
 use crate::node::{EXIT_EXISTS, coded};
 use crate::sign::{self, ClientArgs, Signer};
@@ -178,16 +176,7 @@ fn new_key(
         true,
     )?;
     let keypair = node::validator::ValidatorKeyFile::generate_newcomer(key_file)?;
-    let keystore = Keystore::encrypt(&keypair, password.as_bytes(), KdfParams::default())
-        .map_err(|e| anyhow::anyhow!("cannot encrypt the keystore: {e}"))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    }
-    keystore.write_new(&path).map_err(|e| match e {
-        KeystoreError::AlreadyExists { .. } => coded(EXIT_EXISTS, e),
-        other => anyhow::Error::new(other),
-    })?;
+    crate::wallet::write_keystore(&path, &keypair, &password)?;
     let address = keypair.address();
     if args.node.json() {
         return api::write_json(
@@ -318,7 +307,7 @@ mod tests {
         api::block_on(execute(parse(&line).unwrap())).unwrap();
         let contents = node::validator::ValidatorKeyFile::read_contents(&key_file).unwrap();
         assert!(contents.genesis_share.is_none());
-        let opened = Keystore::read(&keystore).unwrap();
+        let opened = wallet::Keystore::read(&keystore).unwrap();
         assert_eq!(
             opened.decrypt(b"pw").unwrap().public_key(),
             contents.keypair().public_key(),

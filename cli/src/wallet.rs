@@ -9,7 +9,7 @@ use consensus::tx::Action;
 use game_rules::Chips;
 use node::client::ApiClient;
 use serde_json::json;
-use wallet::{Address, KdfParams, Keystore, KeystoreError, Mnemonic};
+use wallet::{Address, KdfParams, Keypair, Keystore, KeystoreError, Mnemonic};
 
 use crate::api;
 use crate::explore::write_account;
@@ -196,16 +196,7 @@ fn new(
         &format!("the new keystore {}", path.display()),
         true,
     )?;
-    let keystore = Keystore::encrypt(&keypair, password.as_bytes(), KdfParams::default())
-        .map_err(|e| anyhow::anyhow!("cannot encrypt the keystore: {e}"))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    }
-    keystore.write_new(&path).map_err(|e| match e {
-        KeystoreError::AlreadyExists { .. } => coded(EXIT_EXISTS, e),
-        other => anyhow::Error::new(other),
-    })?;
+    write_keystore(&path, &keypair, &password)?;
     let address = keypair.address();
     let phrase = shown.then(|| mnemonic.phrase());
     if args.node.json() {
@@ -229,6 +220,23 @@ fn new(
         )?;
         writeln!(out, "  {}", phrase.as_str())?;
     }
+    Ok(())
+}
+
+/// Encrypts `keypair` under `password` into a new keystore at `path`
+/// (its directory made if missing); an existing file is refused with
+/// [`EXIT_EXISTS`] and left untouched.
+pub(crate) fn write_keystore(path: &Path, keypair: &Keypair, password: &str) -> anyhow::Result<()> {
+    let keystore = Keystore::encrypt(keypair, password.as_bytes(), KdfParams::default())
+        .map_err(|e| anyhow::anyhow!("cannot encrypt the keystore: {e}"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    keystore.write_new(path).map_err(|e| match e {
+        KeystoreError::AlreadyExists { .. } => coded(EXIT_EXISTS, e),
+        other => anyhow::Error::new(other),
+    })?;
     Ok(())
 }
 
