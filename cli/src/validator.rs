@@ -11,7 +11,6 @@ use serde_json::json;
 use wallet::{Address, PublicKey};
 
 use crate::api;
-use crate::node::{EXIT_EXISTS, coded};
 use crate::sign::{self, ClientArgs, Signer};
 
 /// Arguments of `bitcraps validator`.
@@ -152,24 +151,8 @@ fn new_key(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let path = args.node.sign.keystore_path(&args.node.api, name)?;
-    if path.exists() {
-        return Err(coded(
-            EXIT_EXISTS,
-            format!(
-                "{} already exists and was left untouched; choose another name",
-                path.display()
-            ),
-        ));
-    }
-    if key_file.exists() {
-        return Err(coded(
-            EXIT_EXISTS,
-            format!(
-                "{} already exists and was left untouched; choose another key file",
-                key_file.display()
-            ),
-        ));
-    }
+    crate::wallet::refuse_existing(&path, "name")?;
+    crate::wallet::refuse_existing(key_file, "key file")?;
     let password = sign::password(
         args.node.sign.password_file.as_deref(),
         &format!("the new keystore {}", path.display()),

@@ -174,15 +174,7 @@ fn new(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let path = args.node.sign.keystore_path(&args.node.api, name)?;
-    if path.exists() {
-        return Err(coded(
-            EXIT_EXISTS,
-            format!(
-                "{} already exists and was left untouched; choose another name",
-                path.display()
-            ),
-        ));
-    }
+    refuse_existing(&path, "name")?;
     let (mnemonic, shown) = match restore {
         Some(mnemonic) => (mnemonic, false),
         None => (
@@ -219,6 +211,21 @@ fn new(
              (`bitcraps wallet import`):"
         )?;
         writeln!(out, "  {}", phrase.as_str())?;
+    }
+    Ok(())
+}
+
+/// Refuses (with [`EXIT_EXISTS`]) a file that already exists, before
+/// anything is asked or written; `instead` names what to choose instead.
+pub(crate) fn refuse_existing(path: &Path, instead: &str) -> anyhow::Result<()> {
+    if path.exists() {
+        return Err(coded(
+            EXIT_EXISTS,
+            format!(
+                "{} already exists and was left untouched; choose another {instead}",
+                path.display()
+            ),
+        ));
     }
     Ok(())
 }
