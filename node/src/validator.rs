@@ -193,22 +193,14 @@ impl ValidatorKeyFile {
             identity: hex::encode(keys.identity.encode()),
             share: Some(hex::encode(keys.share.encode())),
         }
-        .save(path)
-    }
-
-    /// Writes a newcomer's key file to `path`: `identity` alone (its
-    /// shares come from resharing rounds), mode 0600.
-    fn write_identity(path: &Path, identity: &ed25519::PrivateKey) -> Result<(), ValidatorError> {
-        ValidatorKeyFile {
-            identity: hex::encode(identity.encode()),
-            share: None,
-        }
-        .save(path)
+        .save(path, true)
     }
 
     /// Makes a newcomer's identity from the operating system's secure
-    /// source and writes it to `path` (refused if `path` exists: a key
-    /// file is never overwritten by a new identity). Returns the same key
+    /// source and writes it to `path`, identity alone (its shares come
+    /// from resharing rounds), mode 0600; refused if `path` exists (the
+    /// file is created exclusively: a key file is never overwritten by a
+    /// new identity). Returns the same key
     /// as a wallet keypair, which signs the validator's `register` and
     /// `stake` transactions.
     pub fn generate_newcomer(path: &Path) -> Result<wallet::Keypair, ValidatorError> {
@@ -216,33 +208,43 @@ impl ValidatorKeyFile {
             path: path.to_owned(),
             reason,
         };
-        if path.exists() {
-            return Err(error(
-                "already exists and was left untouched; choose another file".into(),
-            ));
-        }
         let mut secret = Zeroizing::new([0u8; wallet::Keypair::SECRET_LENGTH]);
         getrandom::fill(&mut secret[..])
             .map_err(|e| error(format!("no secure randomness for a new identity: {e}")))?;
         let identity = ed25519::PrivateKey::decode(Copying(&secret[..]))
             .map_err(|e| error(format!("identity: {e}")))?;
-        ValidatorKeyFile::write_identity(path, &identity)?;
+        ValidatorKeyFile {
+            identity: hex::encode(identity.encode()),
+            share: None,
+        }
+        .save(path, false)?;
         Ok(wallet_keypair(&identity))
     }
 
-    fn save(&self, path: &Path) -> Result<(), ValidatorError> {
+    /// Writes the file with mode 0600, replacing an existing one only if
+    /// `replace`.
+    fn save(&self, path: &Path, replace: bool) -> Result<(), ValidatorError> {
         let error = |reason: String| ValidatorError::KeyFile {
             path: path.to_owned(),
             reason,
         };
-        let file = self;
         let json =
-            Zeroizing::new(serde_json::to_string_pretty(&file).map_err(|e| error(e.to_string()))?);
+            Zeroizing::new(serde_json::to_string_pretty(self).map_err(|e| error(e.to_string()))?);
         let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        if replace {
+            options.write(true).create(true).truncate(true);
+        } else {
+            options.write(true).create_new(true);
+        }
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options.open(path).map_err(|e| error(e.to_string()))?;
+        let mut out = options.open(path).map_err(|e| {
+            error(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "already exists and was left untouched; choose another file".into()
+            } else {
+                e.to_string()
+            })
+        })?;
         out.write_all(json.as_bytes())
             .and_then(|()| out.sync_all())
             .map_err(|e| error(e.to_string()))
