@@ -127,14 +127,33 @@ where
     }
 }
 
+/// Dials `b` from `a` until both see the connection. One dial can fail on a
+/// starved machine (a handshake past its timeout), so it is repeated every
+/// 3 s; a connection that never comes names what each side saw.
 async fn connect(a: &Node, b: &Node) {
-    a.net.dial(b.addr.clone()).await.unwrap();
     let (pa, pb) = (a.net.local_peer_id(), b.net.local_peer_id());
-    until("a connection", || async {
-        a.net.connected_peers().await.unwrap().contains(&pb)
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut redial = Instant::now();
+    loop {
+        if a.net.connected_peers().await.unwrap().contains(&pb)
             && b.net.connected_peers().await.unwrap().contains(&pa)
-    })
-    .await;
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for a connection: a sees {:?} ({:?}), b sees {:?} ({:?})",
+            a.net.connected_peers().await,
+            a.net.metrics().snapshot(),
+            b.net.connected_peers().await,
+            b.net.metrics().snapshot(),
+        );
+        if Instant::now() >= redial {
+            a.net.dial(b.addr.clone()).await.unwrap();
+            redial = Instant::now() + Duration::from_secs(3);
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn mesh(node: &Node, topic: TopicKind, peers: &[&Node]) {
