@@ -18,7 +18,9 @@
 //!
 //! It must not implement consensus: with a `[validator]` section the node
 //! runs the validator core ([`crate::validator::start`]) over the same
-//! shared ledger, mempool and chain sink instead of following.
+//! shared ledger, mempool and chain sink, and follows as well: outside the
+//! set its engine learns of finality only at epoch boundaries (see
+//! [`crate::follow`]).
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -231,11 +233,11 @@ impl Node {
             .map_err(|e| DaemonError::Task(e.to_string()))??
         };
         let chain = Arc::new(chain);
-        let follow = FollowConfig {
-            apply: config.validator.is_none(),
-            ..FollowConfig::default()
-        };
-        let follower = Arc::new(Follower::new(chain.clone(), verifier, follow));
+        let follower = Arc::new(Follower::new(
+            chain.clone(),
+            verifier,
+            FollowConfig::default(),
+        ));
 
         let key = NodeKey::load_or_generate(&config.network.node_key_file)?;
         let network_config = config.network_config(chain_id);
@@ -330,13 +332,11 @@ impl Node {
                     }
                 }
             }
-            None => {
-                tasks.push(tokio::spawn(
-                    follower.run(network.clone(), shutdown_rx.clone()),
-                ));
-                None
-            }
+            None => None,
         };
+        tasks.push(tokio::spawn(
+            follower.run(network.clone(), shutdown_rx.clone()),
+        ));
 
         let view: Arc<dyn NodeView> = chain.clone();
         let (api_addr, api) =

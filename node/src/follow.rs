@@ -28,10 +28,15 @@
 //! `/v1/status` and `bitcraps_sync_lag_blocks` (see
 //! [`Chain::refresh_sync`]).
 //!
-//! On a validator, whose consensus engine delivers finalized blocks
-//! itself, it only judges gossip ([`FollowConfig::apply`] off) and
-//! [`Follower::run`] is not started. It never decides what is final beyond
-//! checking proofs.
+//! A validator node follows too, next to its consensus engine: both apply
+//! finalized blocks to the one shared ledger, in height order, and
+//! whichever comes second finds the block applied (a no-op). While the
+//! validator votes, its engine is usually first; outside the set (a
+//! newcomer waiting to be chosen, a validator that left) the engine hears
+//! of finality only at epoch boundaries, and this is what keeps its ledger
+//! current: its API, its view of the validator set (the peers it dials),
+//! and the resharing round it must take part in to join. It never decides
+//! what is final beyond checking proofs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -46,7 +51,7 @@ use libp2p::PeerId;
 use tokio::sync::{Notify, watch};
 use wallet::ChainId;
 
-use crate::chain::Chain;
+use crate::chain::{Chain, Heard};
 use crate::network::{BlockValidator, FinalizedBlock, MAX_BLOCKS_PER_RESPONSE, Network, Verdict};
 
 /// Why following could not start.
@@ -114,10 +119,6 @@ pub struct FollowConfig {
     pub max_pending: u64,
     /// How often progress is logged while behind.
     pub progress_interval: Duration,
-    /// Whether gossiped blocks are queued to be applied. Off on a
-    /// validator, whose engine applies finalized blocks: gossip is then
-    /// only verified (and relayed), never queued.
-    pub apply: bool,
 }
 
 impl Default for FollowConfig {
@@ -127,7 +128,6 @@ impl Default for FollowConfig {
             batch: MAX_BLOCKS_PER_RESPONSE as u32,
             max_pending: 4096,
             progress_interval: Duration::from_secs(5),
-            apply: true,
         }
     }
 }
@@ -138,6 +138,8 @@ struct Candidate {
     block: FinalizedBlock,
     /// Its own proof verified.
     certified: bool,
+    /// How it came.
+    heard: Heard,
 }
 
 /// Follows the chain: see the [module documentation](self).
@@ -182,7 +184,7 @@ impl Follower {
 
     /// Queues a block whose proof (if any) was checked. Returns whether it
     /// was queued.
-    fn queue(&self, block: FinalizedBlock, certified: bool) -> bool {
+    fn queue(&self, block: FinalizedBlock, certified: bool, heard: Heard) -> bool {
         let height = block.block.header.height;
         let Ok(next) = self.chain.next_height() else {
             return false;
@@ -196,7 +198,14 @@ impl Follower {
         match pending.get(&height) {
             Some(existing) if existing.certified || !certified => false,
             _ => {
-                pending.insert(height, Candidate { block, certified });
+                pending.insert(
+                    height,
+                    Candidate {
+                        block,
+                        certified,
+                        heard,
+                    },
+                );
                 true
             }
         }
@@ -219,7 +228,7 @@ impl Follower {
             if certified {
                 self.chain.note_target(block.block.header.height);
             }
-            queued += usize::from(self.queue(block, certified));
+            queued += usize::from(self.queue(block, certified, Heard::Elsewhere));
         }
         if queued > 0 {
             self.wake.notify_one();
@@ -236,7 +245,7 @@ impl Follower {
             let Ok(next) = self.chain.next_height() else {
                 return applied;
             };
-            let run: Vec<FinalizedBlock> = {
+            let run: Vec<(FinalizedBlock, Heard)> = {
                 let Ok(mut pending) = self.pending.lock() else {
                     return applied;
                 };
@@ -251,17 +260,17 @@ impl Follower {
                     if candidate.certified {
                         last_certified = Some(run.len());
                     }
-                    run.push(candidate.block.clone());
+                    run.push((candidate.block.clone(), candidate.heard));
                 }
                 let Some(last) = last_certified else {
                     return applied;
                 };
                 run.truncate(last + 1);
                 // The certified block proves its ancestors by parent hashes.
-                let mut expected = run[last].block.header.parent;
+                let mut expected = run[last].0.block.header.parent;
                 for i in (0..last).rev() {
-                    if run[i].block.hash() != expected {
-                        let height = run[i].block.header.height;
+                    if run[i].0.block.hash() != expected {
+                        let height = run[i].0.block.header.height;
                         tracing::warn!(
                             height,
                             "dropping a queued block that is not on the certified chain"
@@ -270,18 +279,18 @@ impl Follower {
                         run.truncate(i);
                         break;
                     }
-                    expected = run[i].block.header.parent;
+                    expected = run[i].0.block.header.parent;
                 }
                 run
             };
             if run.is_empty() {
                 continue;
             }
-            for finalized in run {
+            for (finalized, heard) in run {
                 let height = finalized.block.header.height;
                 match self
                     .chain
-                    .apply_finalized(&finalized.block, finalized.proof_bytes())
+                    .apply_finalized(&finalized.block, finalized.proof_bytes(), heard)
                 {
                     Ok(_) => applied += 1,
                     Err(error) => {
@@ -394,7 +403,7 @@ impl BlockValidator for Follower {
             Some(false) => Verdict::Reject,
             Some(true) => {
                 self.chain.note_target(height);
-                if self.config.apply && self.queue(block.clone(), true) {
+                if self.queue(block.clone(), true, Heard::Gossip) {
                     self.wake.notify_one();
                 }
                 Verdict::Accept

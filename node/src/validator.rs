@@ -34,12 +34,12 @@
 //! `stake`, signed with the same key); once the ledger chooses it for the
 //! next set, the other validators dial it (their peer sets follow the
 //! ledger), deal it its share of the resharing round, and from the round's
-//! epoch it votes, leads and signs beacon shares. That last part is proven
-//! in the deterministic simulation only (`consensus::validator` epochs
-//! test), not yet over real processes; and until it is in a set, such a
-//! node follows the chain in epoch-sized jumps (its engine fetches only
-//! boundary blocks, and a validator node does not apply libp2p-followed
-//! blocks), as a validator that left the set does.
+//! epoch it votes, leads and signs beacon shares (the deterministic
+//! simulation's epochs test in `consensus::validator`, and over real
+//! processes `tests/tests/testnet_epochs.rs`). Outside a set its engine
+//! hears of finality only at epoch boundaries; the node's libp2p follower,
+//! which runs on validator nodes too, keeps its ledger current meanwhile
+//! (see [`crate::follow`]), as for a validator that left the set.
 //!
 //! The genesis share serves the genesis sharing only: the shares resharing rounds give this
 //! validator are persisted under `<data_dir>/beacon-shares`

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use consensus::ledger::records::RoundRecord;
 use consensus::storage::Store;
 use node::api::{ApiEvent, EventBatch, Game, NodeView, Page, RoundStatus, Topic};
-use node::chain::Chain;
+use node::chain::{Chain, Heard};
 use node::mempool::{Mempool, MempoolConfig};
 use node::metrics::Metrics;
 use tokio::sync::broadcast;
@@ -42,7 +42,11 @@ fn node_view_answers_from_a_real_ledger() {
     test.play(12);
     let (chain, mut events) = open(&test, dir.path());
     for (block, proof) in &test.blocks {
-        assert!(chain.apply_finalized(block, Some(proof)).unwrap());
+        assert!(
+            chain
+                .apply_finalized(block, Some(proof), Heard::Elsewhere)
+                .unwrap()
+        );
     }
     let head = test.blocks.len() as u64 - 1;
 
@@ -204,7 +208,11 @@ fn node_view_answers_from_a_real_ledger() {
     assert_eq!(reopened.status().unwrap().height, Some(head));
     assert_eq!(reopened.leaderboard(None, 10).unwrap(), leaderboard);
     // A redelivered block changes nothing.
-    assert!(!reopened.apply_finalized(last, Some(last_proof)).unwrap());
+    assert!(
+        !reopened
+            .apply_finalized(last, Some(last_proof), Heard::Elsewhere)
+            .unwrap()
+    );
 }
 
 #[test]
@@ -215,7 +223,9 @@ fn a_lost_index_is_rebuilt_from_the_stored_blocks() {
     let leaderboard = {
         let (chain, _) = open(&test, dir.path());
         for (block, proof) in &test.blocks {
-            chain.apply_finalized(block, Some(proof)).unwrap();
+            chain
+                .apply_finalized(block, Some(proof), Heard::Elsewhere)
+                .unwrap();
         }
         let board = chain.leaderboard(None, 10).unwrap();
         chain.store().delete_synced_meta(b"node/index").unwrap();
@@ -241,11 +251,15 @@ fn sync_progress_shows_in_the_status_until_caught_up() {
     let progress = status.sync.expect("progress while syncing");
     assert_eq!((progress.height, progress.target), (0, target));
     for (block, proof) in &test.blocks[..3] {
-        chain.apply_finalized(block, Some(proof)).unwrap();
+        chain
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
     }
     assert_eq!(chain.status().unwrap().sync.unwrap().height, 2);
     for (block, proof) in &test.blocks[3..] {
-        chain.apply_finalized(block, Some(proof)).unwrap();
+        chain
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
     }
     let status = chain.status().unwrap();
     assert!(!status.syncing && status.sync.is_none());

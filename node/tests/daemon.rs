@@ -8,6 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use node::chain::Heard;
 use node::client::ApiClient;
 use node::config::NodeConfig;
 use node::daemon::{Node, RunningNode};
@@ -53,7 +54,9 @@ async fn a_late_node_catches_up_by_sync_then_follows() {
         .expect("A starts");
     // A has all but the last two blocks.
     for (block, proof) in &test.blocks[..total as usize - 2] {
-        a.chain().apply_finalized(block, Some(proof)).unwrap();
+        a.chain()
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
     }
 
     let home_b = tempfile::tempdir().unwrap();
@@ -84,7 +87,9 @@ async fn a_late_node_catches_up_by_sync_then_follows() {
     // New blocks finalized at A reach B (gossip, or sync if the mesh is
     // not formed yet), with the leaderboard and rounds B indexed itself.
     for (block, proof) in &test.blocks[total as usize - 2..] {
-        a.chain().apply_finalized(block, Some(proof)).unwrap();
+        a.chain()
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
     }
     wait_for_height(&b, total - 1, "B to follow").await;
     let leaderboard = client.leaderboard(None, 10).await.unwrap();
@@ -120,7 +125,9 @@ async fn a_node_ten_thousand_blocks_late_catches_up_showing_progress() {
         .await
         .expect("A starts");
     for (block, proof) in &test.blocks[..LATE] {
-        a.chain().apply_finalized(block, Some(proof)).unwrap();
+        a.chain()
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
     }
 
     let home_b = tempfile::tempdir().unwrap();
@@ -135,7 +142,9 @@ async fn a_node_ten_thousand_blocks_late_catches_up_showing_progress() {
     let producer = tokio::spawn(async move {
         for (block, proof) in live {
             sleep(BLOCK_INTERVAL).await;
-            chain_a.apply_finalized(&block, Some(&proof)).unwrap();
+            chain_a
+                .apply_finalized(&block, Some(&proof), Heard::Elsewhere)
+                .unwrap();
         }
     });
     let client = ApiClient::new(&format!("http://{}", b.api_addr())).unwrap();

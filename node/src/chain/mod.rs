@@ -13,7 +13,8 @@
 //! [`Chain::on_finalized`] afterwards (with the ledger's lock released):
 //! it stores the proof, indexes the block, updates the mempool and the
 //! metrics, publishes [`ApiEvent`]s and hands the block with its proof to
-//! the gossip publisher for followers.
+//! the gossip publisher for followers — unless it came by gossip (the mesh
+//! relays it already) or had been applied before.
 //!
 //! It must not decide anything consensus-critical: it only reads the
 //! ledger, and applies blocks only through [`Chain::apply_finalized`],
@@ -294,7 +295,12 @@ impl Chain {
     /// signatures all verify skips the ledger's own verification; any
     /// other goes through [`Ledger::apply`] unchanged, so the outcome and
     /// the error are exactly what they were without the cache.
-    pub fn apply_finalized(&self, block: &Block, proof: Option<&[u8]>) -> Result<bool, ChainError> {
+    pub fn apply_finalized(
+        &self,
+        block: &Block,
+        proof: Option<&[u8]>,
+        heard: Heard,
+    ) -> Result<bool, ChainError> {
         let next = self.read_ledger()?.next_height();
         let verified = block.header.height == next
             && block
@@ -310,11 +316,11 @@ impl Chain {
         };
         match outcome {
             BlockOutcome::Applied(applied) => {
-                self.on_finalized(block, proof, Some(&applied));
+                self.on_finalized(block, proof, Some(&applied), heard);
                 Ok(true)
             }
             BlockOutcome::AlreadyApplied { .. } => {
-                self.on_finalized(block, proof, None);
+                self.on_finalized(block, proof, None, heard);
                 Ok(false)
             }
         }
@@ -324,7 +330,8 @@ impl Chain {
     /// ledger (with the ledger's lock released), by the follower or the
     /// validator core. `proof` is the block's encoded finality proof if it
     /// was finalized by its own certificate; `applied` is `None` when the
-    /// block had been applied before (redelivered after a restart).
+    /// block had been applied before (redelivered after a restart, or
+    /// applied first by the other of a validator node's two appliers).
     ///
     /// It stores the proof and the block-hash entry, folds the block into
     /// the explorer index, prunes the mempool, updates the metrics,
@@ -336,6 +343,7 @@ impl Chain {
         block: &Block,
         proof: Option<&[u8]>,
         applied: Option<&AppliedBlock>,
+        heard: Heard,
     ) {
         let height = block.header.height;
         let _span = tracing::info_span!("block", height, hash = %block.hash()).entered();
@@ -354,7 +362,11 @@ impl Chain {
             self.index_and_publish(block, applied);
         }
         self.prune_mempool(block);
-        if let Some(sender) = self.gossip.lock().ok().and_then(|g| g.clone())
+        // Gossiping again what gossip brought, or what was handled before,
+        // is a duplicate gossipsub refuses (and logs).
+        if applied.is_some()
+            && heard == Heard::Elsewhere
+            && let Some(sender) = self.gossip.lock().ok().and_then(|g| g.clone())
             && let Err(error) = sender.try_send(FinalizedBlock::new(block.clone(), proof))
         {
             tracing::warn!(%error, "finalized block not gossiped: the publisher is behind");
@@ -579,6 +591,16 @@ fn rebuild_index(
     Ok(index)
 }
 
+/// How this node heard of a finalized block it applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// A peer gossiped it: gossipsub relays it already.
+    Gossip,
+    /// Its own engine finalized it, or sync fetched it: it is gossiped to
+    /// followers.
+    Elsewhere,
+}
+
 /// The chain as the validator core's finalized-block sink: each finalized
 /// block it applies goes to [`Chain::on_finalized`].
 #[derive(Clone, Debug)]
@@ -586,7 +608,7 @@ pub struct ChainSink(pub Arc<Chain>);
 
 impl FinalizedSink for ChainSink {
     fn finalized(&mut self, block: &Block, proof: Option<&[u8]>, applied: Option<&AppliedBlock>) {
-        self.0.on_finalized(block, proof, applied);
+        self.0.on_finalized(block, proof, applied, Heard::Elsewhere);
     }
 }
 
