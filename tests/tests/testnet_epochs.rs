@@ -3,28 +3,36 @@
 //! boundaries within a minute while crash bets (the player node's wallet)
 //! and craps bets (the load generator) flow:
 //!
-//! 1. one genesis validator unstakes all its stake with `bitcraps validator
-//!    unstake` (signed with its keystore): the ledger picks a set of 4 at
-//!    the next epoch's middle block, the 5 reshare the group key to the 4
-//!    over the validator network and the chain, and from the next epoch the
-//!    4 vote and sign with their new shares;
+//! 1. a newcomer joins as an operator would: `bitcraps validator new-key`,
+//!    chips from a funded wallet, `bitcraps node start` with the key file
+//!    and the bootstrap peer alone (it follows the chain over libp2p while
+//!    outside the set), then `validator register` and `validator stake`
+//!    signed with its keystore; in the same epoch one genesis validator
+//!    unstakes all its stake. The ledger picks the new set of 5 at the next
+//!    epoch's middle block, the old 5 reshare the group key to it over the
+//!    validator network and the chain, and from the next epoch the new set
+//!    votes and signs with its new shares;
 //! 2. a validator of the new set is SIGKILLed before a boundary and started
 //!    again after it: it must reload its reshared share from its share
 //!    store (`beacon share of the sharing in force loaded` in its log, and
-//!    no refusal) and follow the chain again;
+//!    no refusal) and follow the chain again. Without it a quorum of the
+//!    new set (4 of 5) needs the newcomer's votes: the chain finalizing
+//!    across that boundary proves the newcomer votes;
 //! 3. then, through the API: the epoch advanced past every step; every
 //!    finished round settled (none void) with σ that verifies, with the
 //!    `game-rules` derivation, under the genesis's group key (unchanged by
 //!    resharing), and rounds settled in every epoch from the first bet on —
 //!    on both sides of each boundary; every acknowledged bet is in the
-//!    same block with the same receipt on every node; `testnet check`
-//!    passes (all nodes agree on blocks and roots, supply conserved).
+//!    same block with the same receipt on every node (the newcomer's too);
+//!    `testnet check` passes (all nodes agree on blocks and roots, supply
+//!    conserved) and the newcomer has the same blocks and state roots.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bitcraps_tests::{LiveTestnet, base_port, bitcraps};
+use bitcraps_tests::{LiveTestnet, base_port, bitcraps, bitcraps_binary};
 use consensus::genesis::Genesis;
 use consensus::hash::TxHash;
 use consensus::tx::{Action, TableGame, TableId};
@@ -52,6 +60,163 @@ const VICTIM: &str = "validator-1";
 /// its store, and what it logs when it could not.
 const SHARE_LOADED: &str = "beacon share of the sharing in force loaded";
 const SHARE_REFUSED: &str = "no beacon share of the sharing in force";
+
+/// The newcomer's name in failure messages.
+const NEWCOMER: &str = "newcomer";
+
+/// Ports of the newcomer after the testnet's (7 nodes of 10 ports each).
+const NEWCOMER_PORT_OFFSET: u16 = 80;
+
+/// A node process started outside the testnet tool, killed however the
+/// test ends.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `bitcraps <args>` with `password` as the keystore's password file;
+/// fails the test with the output and the nodes' logs if it fails.
+fn run_cli(net: &LiveTestnet, args: &[&str]) -> String {
+    let (ok, output) = bitcraps(args);
+    if !ok {
+        net.fail(format!("bitcraps {args:?} failed:\n{output}"));
+    }
+    output
+}
+
+/// The value after `label` on a line of `output` that starts with it.
+fn field(output: &str, label: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(label))
+        .map(|rest| rest.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {label:?} in {output}"))
+}
+
+/// Makes a newcomer the way an operator would (its own key file and
+/// keystore, chips from wallet-0, a node started with its key file and the
+/// bootstrap peer's address alone) and waits until it follows the chain.
+/// Returns its process, its API client, its address and its keystore and
+/// password files.
+async fn start_newcomer(
+    net: &LiveTestnet,
+    dir: &Path,
+    base: u16,
+) -> (Process, ApiClient, String, PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| net.fail(e));
+    let (keystore, password, key_file) = (
+        dir.join("newcomer.json"),
+        dir.join("password"),
+        dir.join("validator.key"),
+    );
+    std::fs::write(&password, "newcomer password\n").unwrap_or_else(|e| net.fail(e));
+    let output = run_cli(
+        net,
+        &[
+            "validator",
+            "new-key",
+            keystore.to_str().expect("a UTF-8 path"),
+            "--key-file",
+            key_file.to_str().expect("a UTF-8 path"),
+            "--password-file",
+            password.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    let address = field(&output, "address");
+    let wallets = net.layout().wallets_dir();
+    run_cli(
+        net,
+        &[
+            "wallet",
+            "transfer",
+            &address,
+            &(2 * STAKE).to_string(),
+            "--api",
+            &net.layout().node("player-0").unwrap().http_url(),
+            "--keystore",
+            wallets
+                .join("wallet-0.json")
+                .to_str()
+                .expect("a UTF-8 path"),
+            "--password-file",
+            wallets
+                .join("wallet-0.password")
+                .to_str()
+                .expect("a UTF-8 path"),
+            "--wait",
+        ],
+    );
+    let bootstrap = std::fs::read_to_string(net.dir().join("nodes/bootstrap/bootstrap.addr"))
+        .unwrap_or_else(|e| net.fail(e));
+    let bootstrap = bootstrap
+        .lines()
+        .find(|line| line.contains("/tcp/"))
+        .unwrap_or_else(|| net.fail("no TCP address of the bootstrap peer"))
+        .to_owned();
+    let log = dir.join("node.log");
+    let log_file = std::fs::File::create(&log).unwrap_or_else(|e| net.fail(e));
+    let child = Command::new(bitcraps_binary())
+        .args([
+            "node",
+            "start",
+            "--home",
+            dir.to_str().expect("a UTF-8 path"),
+            "--genesis-file",
+            net.layout().genesis_file().to_str().expect("a UTF-8 path"),
+            "--network-listen",
+            &format!("/ip4/127.0.0.1/tcp/{base}"),
+            "--network-bootstrap",
+            &bootstrap,
+            "--network-mdns",
+            "false",
+            "--log-format",
+            "json",
+            // The checks below read every acknowledged bet at once.
+            "--api-rate-limit-per-second",
+            "0",
+            "--api-listen",
+            &format!("127.0.0.1:{}", base + 1),
+            "--validator-key-file",
+            key_file.to_str().expect("a UTF-8 path"),
+            "--validator-listen",
+            &format!("127.0.0.1:{}", base + 2),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap_or_else(|e| net.fail(e)))
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| net.fail(e));
+    let process = Process { child, log };
+    let client =
+        ApiClient::new(&format!("http://127.0.0.1:{}", base + 1)).unwrap_or_else(|e| net.fail(e));
+    // Outside the set, it follows the chain over libp2p.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (target, _) = height_and_epoch(net, "validator-0").await;
+        let height = match client.status().await {
+            Ok(status) => status.node.height.unwrap_or(0),
+            Err(_) => 0,
+        };
+        if height >= target.max(1) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            net.fail(format!(
+                "{NEWCOMER} does not follow the chain (height {height} of {target}):\n{}",
+                std::fs::read_to_string(&process.log).unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    (process, client, address, keystore, password)
+}
 
 /// The ledger epoch of a height.
 fn epoch_of(height: u64) -> u64 {
@@ -147,6 +312,36 @@ async fn crash_bettor(
         }
     }
     accepted
+}
+
+/// The last lines of a log, for a failure message.
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// The lines of `path` containing any of `needles`, without colours.
+fn log_lines(path: &Path, needles: &[&str]) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| needles.iter().any(|n| line.contains(n)) && !line.contains("simplex"))
+        .map(|line| {
+            let mut plain = String::with_capacity(line.len());
+            let mut escape = false;
+            for c in line.chars() {
+                match (escape, c) {
+                    (false, '\u{1b}') => escape = true,
+                    (true, 'm') => escape = false,
+                    (true, _) => {}
+                    (false, c) => plain.push(c),
+                }
+            }
+            plain
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Lines of `path` containing `needle`.
@@ -252,7 +447,7 @@ async fn nothing_lost(net: &LiveTestnet, bets: &[Acknowledged]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reloads_its_share() {
+async fn a_newcomer_joins_a_leaver_leaves_and_a_restarted_validator_reloads_its_share() {
     let started = Instant::now();
     let net = LiveTestnet::start(&format!(
         "validators = {VALIDATORS}\nplayers = 1\nbase_port = {}\n\n[chain]\n\
@@ -324,8 +519,41 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
         testnet::load::run_tapped(&load_layout, &options, &|_| {}, Some(tap)).await
     });
 
-    // 1. The leaver unstakes everything, signed with its own keystore.
+    // 1. A newcomer joins: its own keys and node, then registration and
+    // stake, signed with its keystore, while the leaver unstakes.
+    let newcomer_dir = net.dir().with_file_name(NEWCOMER);
+    let newcomer_base = net.layout().manifest.base_port + NEWCOMER_PORT_OFFSET;
+    let (newcomer, newcomer_client, newcomer_address, newcomer_keystore, newcomer_password) =
+        start_newcomer(&net, &newcomer_dir, newcomer_base).await;
     let (_, first_epoch) = height_and_epoch(&net, "validator-0").await;
+    let newcomer_url = format!("http://127.0.0.1:{}", newcomer_base + 1);
+    let signed_by_newcomer = |args: &[&str]| {
+        let mut line = args.to_vec();
+        line.extend_from_slice(&[
+            "--api",
+            &newcomer_url,
+            "--keystore",
+            newcomer_keystore.to_str().expect("a UTF-8 path"),
+            "--password-file",
+            newcomer_password.to_str().expect("a UTF-8 path"),
+            "--wait",
+        ]);
+        run_cli(&net, &line)
+    };
+    // Its beacon key is opaque to the ledger (unique among validators).
+    signed_by_newcomer(&[
+        "validator",
+        "register",
+        "--beacon-key",
+        &"7e".repeat(96),
+        "--network-address",
+        &format!("127.0.0.1:{}", newcomer_base + 2),
+    ]);
+    signed_by_newcomer(&["validator", "stake", &STAKE.to_string()]);
+    eprintln!(
+        "{NEWCOMER} staked at (height, epoch) {:?}",
+        height_and_epoch(&net, "validator-0").await
+    );
     let wallets = net.layout().wallets_dir();
     let (ok, output) = bitcraps(&[
         "validator",
@@ -348,16 +576,39 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
     assert!(ok, "unstake failed:\n{output}\n{}", net.logs());
     let leaver = validator_entry(&net, LEAVER).await;
     assert_eq!((leaver.stake, leaver.unbonding), (0, STAKE), "{leaver:?}");
+    eprintln!(
+        "{LEAVER} unstaked at (height, epoch) {:?}",
+        height_and_epoch(&net, "validator-0").await
+    );
+    let newcomer_entry = || async {
+        net.client("validator-0")
+            .validators()
+            .await
+            .unwrap_or_else(|e| net.fail(e))
+            .into_iter()
+            .find(|v| v.address.to_string() == newcomer_address)
+            .unwrap_or_else(|| net.fail(format!("{NEWCOMER} is not registered")))
+    };
+    assert_eq!(newcomer_entry().await.stake, STAKE);
     // The round opens at the next middle block and completes at the end of
     // that epoch (a failed round is retried an epoch later).
     let deadline = Instant::now() + Duration::from_secs(150);
     let reshared_epoch = loop {
-        let (_, epoch) = height_and_epoch(&net, "validator-0").await;
-        if !validator_entry(&net, LEAVER).await.active && active_count(&net).await == 4 {
+        if !validator_entry(&net, LEAVER).await.active
+            && newcomer_entry().await.active
+            && active_count(&net).await == VALIDATORS as usize
+        {
+            // Read after the set: the epoch in which it is in force.
+            let (height, epoch) = height_and_epoch(&net, "validator-0").await;
+            eprintln!("the new set is in force at height {height}, epoch {epoch}");
             break epoch;
         }
         if Instant::now() >= deadline {
-            net.fail("the set never changed to the 4 validators that kept their stake");
+            net.fail(format!(
+                "the set never changed to the 4 validators that kept their stake and the \
+                 newcomer\n---- {NEWCOMER} ----\n{}",
+                tail(&newcomer.log)
+            ));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -375,18 +626,22 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
         0,
         "never restarted yet"
     );
+    // Late in the new set's first epoch by the victim's own height: it
+    // derived and stored its new share at the boundary, 30 blocks before.
     wait_for(
         &net,
-        "validator-0",
-        "the last quarter of an epoch",
+        VICTIM,
+        "the last quarter of the new set's first epoch",
         Duration::from_secs(60),
-        |h, _| h % EPOCH >= EPOCH * 3 / 4,
+        |h, _| epoch_of(h) >= reshared_epoch && h % EPOCH >= EPOCH * 3 / 4,
     )
     .await;
     let (ok, output) = net.testnet(&["kill", VICTIM]);
     assert!(ok, "kill failed:\n{output}\n{}", net.logs());
     let (killed_at, killed_epoch) = height_and_epoch(&net, "validator-0").await;
-    // The other three are a quorum of the four.
+    eprintln!("{VICTIM} killed at height {killed_at}, epoch {killed_epoch}");
+    // The other four are a quorum of the five only with the newcomer's
+    // votes.
     wait_for(
         &net,
         "validator-0",
@@ -397,7 +652,8 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
     .await;
     let (ok, output) = net.testnet(&["restart", VICTIM]);
     assert!(ok, "restart failed:\n{output}\n{}", net.logs());
-    let (_, restarted_epoch) = height_and_epoch(&net, "validator-0").await;
+    let (restarted_at, restarted_epoch) = height_and_epoch(&net, "validator-0").await;
+    eprintln!("{VICTIM} restarted at height {restarted_at}, epoch {restarted_epoch}");
 
     // 3. Two more boundaries, the restarted validator following.
     let (target, _) = wait_for(
@@ -419,8 +675,8 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
     assert_eq!(
         log_count(&victim.log_file(), SHARE_LOADED),
         1,
-        "{VICTIM} did not reload its reshared share\n{}",
-        net.logs()
+        "{VICTIM} did not reload its reshared share; its lines on shares and epochs:\n{}",
+        log_lines(&victim.log_file(), &["share", "epoch", "====", "reshar"])
     );
     assert_eq!(
         log_count(&victim.log_file(), SHARE_REFUSED),
@@ -488,11 +744,18 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
             acknowledged.push(Acknowledged { height, receipt });
         }
     }
-    // The leaver, outside the set, learns blocks only at epoch boundaries
-    // (its validator core's marshal fetches each boundary block; the
-    // node's libp2p follower does not apply blocks on a validator node):
-    // it may trail by up to an epoch, so wait for every node to hold the
-    // last acknowledged block.
+    // The leaver, outside the set, hears of finality from its engine only
+    // at epoch boundaries; its libp2p follower keeps it current, within
+    // seconds, not an epoch (20 s here) behind.
+    let (now, _) = height_and_epoch(&net, "validator-0").await;
+    wait_for(
+        &net,
+        LEAVER,
+        "the current height, outside the set",
+        Duration::from_secs(5),
+        |h, _| h >= now,
+    )
+    .await;
     let last_acknowledged = acknowledged.iter().map(|bet| bet.height).max().unwrap_or(0);
     for node in net.layout().api_nodes() {
         wait_for(
@@ -505,14 +768,66 @@ async fn validators_cross_epochs_reshare_to_a_new_set_and_a_restarted_one_reload
         .await;
     }
     nothing_lost(&net, &acknowledged).await;
+    // The newcomer: every acknowledged bet in the same block with the same
+    // receipt, and the same block (so the same state roots, which each
+    // block's header commits to) at every height.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while newcomer_client
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s.node.height)
+        .unwrap_or(0)
+        < last_acknowledged
+    {
+        if Instant::now() >= deadline {
+            net.fail(format!(
+                "{NEWCOMER} never reached height {last_acknowledged}\n{}",
+                tail(&newcomer.log)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for bet in &acknowledged {
+        let reply = newcomer_client
+            .transaction(&bet.receipt.tx)
+            .await
+            .unwrap_or_else(|e| net.fail(format!("{NEWCOMER}: {}: {e}", bet.receipt.tx)));
+        assert_eq!(
+            (reply.block_height, reply.receipt.as_ref()),
+            (Some(bet.height), Some(&bet.receipt)),
+            "{NEWCOMER}: {} differs from what was acknowledged",
+            bet.receipt.tx
+        );
+    }
+    let reference = net.client("validator-0");
+    for height in 1..=last_acknowledged {
+        let (mine, theirs) = (
+            newcomer_client.block(height).await,
+            reference.block(height).await,
+        );
+        let (mine, theirs) = match (mine, theirs) {
+            (Ok(mine), Ok(theirs)) => (mine, theirs),
+            (mine, theirs) => net.fail(format!("block {height}: {mine:?} / {theirs:?}")),
+        };
+        assert_eq!(
+            mine.hash, theirs.hash,
+            "{NEWCOMER} differs at height {height}"
+        );
+    }
+    assert!(
+        log_count(&newcomer.log, "\"voting\":true") > 0,
+        "{NEWCOMER} never voted\n{}",
+        tail(&newcomer.log)
+    );
 
     let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check failed:\n{output}\n{}", net.logs());
     assert!(output.contains("OK: every node agrees"), "{output}");
     eprintln!(
-        "epochs {first_epoch}..{last_epoch}, resharing in force from epoch {reshared_epoch}, \
-         {VICTIM} down over the boundary after height {killed_at}; settled rounds per epoch \
-         {per_epoch:?}; {} bets acknowledged; {:?}",
+        "epochs {first_epoch}..{last_epoch}, resharing (a newcomer in, {LEAVER} out) in force \
+         from epoch {reshared_epoch}, {VICTIM} down over the boundary after height \
+         {killed_at}; settled rounds per epoch {per_epoch:?}; {} bets acknowledged; {:?}",
         acknowledged.len(),
         started.elapsed()
     );
