@@ -2,7 +2,8 @@
 //! hands finalized blocks to the [`Executor`], and the fault monitor.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::Update;
@@ -24,13 +25,67 @@ use crate::block::{Block, BlockTemplate, FIRST_BLOCK_HEIGHT};
 use crate::hash::{BlockHash, Hash};
 use crate::tx::Equivocation;
 
-/// Milliseconds since the Unix epoch on the runtime clock.
+/// Milliseconds since the Unix epoch on the runtime clock (a validator
+/// reads its own through [`ClockSkew`]).
 pub(crate) fn now_ms(clock: &impl Clock) -> u64 {
     clock
         .current()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64)
         .unwrap_or(0)
+}
+
+/// `ms` shifted by `by` milliseconds, saturating at both ends.
+fn shift(ms: u64, by: i64) -> u64 {
+    if by >= 0 {
+        ms.saturating_add(by.unsigned_abs())
+    } else {
+        ms.saturating_sub(by.unsigned_abs())
+    }
+}
+
+/// A validator's wall clock: the runtime's clock shifted by a signed
+/// offset in milliseconds (the clock's error). Only readings of the wall
+/// clock move — the timestamp a proposal is stamped with, the bound on how
+/// far ahead a proposal's timestamp may be, and proposal pacing — while
+/// durations (timeouts, sleeps) run at the runtime's rate, as on a machine
+/// whose clock is set wrong.
+///
+/// A node runs with the default, zero: its clock is the operating
+/// system's, right or wrong. The simulations give validators offsets, and
+/// step them while they run ([`ClockSkew::set`]), to inject clock skew.
+/// Clones share the offset.
+#[derive(Clone, Debug, Default)]
+pub struct ClockSkew(Arc<AtomicI64>);
+
+impl ClockSkew {
+    /// A clock `offset_ms` ahead of the runtime's (behind if negative).
+    pub fn new(offset_ms: i64) -> ClockSkew {
+        ClockSkew(Arc::new(AtomicI64::new(offset_ms)))
+    }
+
+    /// Steps the clock: from now on it is `offset_ms` ahead.
+    pub fn set(&self, offset_ms: i64) {
+        self.0.store(offset_ms, Ordering::Relaxed);
+    }
+
+    /// How far ahead of the runtime's clock this clock is, in ms.
+    pub fn offset_ms(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Milliseconds since the Unix epoch on this clock.
+    pub(crate) fn now_ms(&self, runtime: &impl Clock) -> u64 {
+        shift(now_ms(runtime), self.offset_ms())
+    }
+
+    /// Sleeps on the runtime until this clock reads `at_ms`.
+    pub(crate) async fn sleep_until_ms(&self, runtime: &impl Clock, at_ms: u64) {
+        let at = shift(at_ms, self.offset_ms().saturating_neg());
+        runtime
+            .sleep_until(UNIX_EPOCH + Duration::from_millis(at))
+            .await;
+    }
 }
 
 /// The commonware application: builds and verifies [`ConsensusBlock`]s,
@@ -42,6 +97,8 @@ pub(crate) struct App<X> {
     pub(crate) genesis_time_ms: u64,
     pub(crate) me: ed25519::PublicKey,
     pub(crate) max_skew: Duration,
+    /// This validator's wall clock (the runtime's, shifted).
+    pub(crate) clock: ClockSkew,
     /// Proposal pacing (see the engine's module documentation).
     pub(crate) max_block_interval: Duration,
     pub(crate) pacing_poll: Duration,
@@ -56,6 +113,7 @@ impl<X> Clone for App<X> {
             genesis_time_ms: self.genesis_time_ms,
             me: self.me.clone(),
             max_skew: self.max_skew,
+            clock: self.clock.clone(),
             max_block_interval: self.max_block_interval,
             pacing_poll: self.pacing_poll,
         }
@@ -75,7 +133,7 @@ pub(crate) fn wallet_key(key: &ed25519::PublicKey) -> Option<PublicKey> {
 }
 
 impl<X: Executor> App<X> {
-    /// Proposal pacing: waits on the runtime clock until the executor has
+    /// Proposal pacing: waits on this validator's clock until the executor has
     /// work for a block on `parent`, or until `max_block_interval` after
     /// the parent's timestamp (`parent_time`, ms), whichever comes first.
     /// The deadline is never more than one interval from now, so a parent
@@ -86,19 +144,17 @@ impl<X: Executor> App<X> {
             return;
         }
         let poll = millis(self.pacing_poll).max(1);
-        let start = now_ms(runtime);
+        let start = self.clock.now_ms(runtime);
         let deadline = parent_time
             .saturating_add(interval)
             .min(start.saturating_add(interval));
         loop {
-            let now = now_ms(runtime);
+            let now = self.clock.now_ms(runtime);
             if now >= deadline || self.executor.lock().has_work(parent, now) {
                 return;
             }
             let wake = now.saturating_add(poll).min(deadline);
-            runtime
-                .sleep_until(UNIX_EPOCH + Duration::from_millis(wake))
-                .await;
+            self.clock.sleep_until_ms(runtime, wake).await;
         }
     }
 
@@ -169,7 +225,7 @@ where
         let parent_block = parent.inner().block();
         let (height, parent_time) = self.child_height_and_parent_time(parent_block)?;
         self.pace(&runtime, parent_block, parent_time).await;
-        let timestamp_ms = now_ms(&runtime).max(parent_time.checked_add(1)?);
+        let timestamp_ms = self.clock.now_ms(&runtime).max(parent_time.checked_add(1)?);
         let template = BlockTemplate {
             chain_id: self.chain_id,
             height,
@@ -223,11 +279,8 @@ where
         // must not depend on this node's clock.
         let skew_ms = millis(self.max_skew);
         let ready_at = block.header.timestamp_ms.saturating_sub(skew_ms);
-        if ready_at > now_ms(&runtime) {
-            let deadline = UNIX_EPOCH + Duration::from_millis(ready_at);
-            runtime
-                .sleep_until(deadline.max(SystemTime::UNIX_EPOCH))
-                .await;
+        if ready_at > self.clock.now_ms(&runtime) {
+            self.clock.sleep_until_ms(&runtime, ready_at).await;
         }
         self.executor.lock().verify(parent.inner().block(), block)
     }
@@ -292,6 +345,9 @@ pub struct Faults {
     pub nullify_finalize: u64,
     /// Finalization certificates seen.
     pub finalizations: u64,
+    /// Nullification certificates seen (views skipped: a leader silent,
+    /// or its proposal not certified, within the timeouts).
+    pub nullifications: u64,
 }
 
 impl Faults {
@@ -341,6 +397,7 @@ impl Reporter for FaultMonitor {
                 Activity::ConflictingFinalize(_) => faults.conflicting_finalize += 1,
                 Activity::NullifyFinalize(_) => faults.nullify_finalize += 1,
                 Activity::Finalization(_) => faults.finalizations += 1,
+                Activity::Nullification(_) => faults.nullifications += 1,
                 _ => {}
             }
         }

@@ -42,7 +42,10 @@
 //! (`sleep_until(ts − max_skew)`), never rejected, because a verdict must
 //! not depend on the local clock. The proposer stamps blocks from the
 //! runtime clock (`context.current()`, simulated time in the deterministic
-//! runtime); the ledger never reads a clock.
+//! runtime) as this validator reads it: shifted by [`Config::clock_skew`],
+//! which is zero in a node and lets the simulations give one validator a
+//! clock that is ahead or behind (it then stamps its proposals, bounds
+//! others' and paces by that clock); the ledger never reads a clock.
 //!
 //! ## The consensus block and its digest
 //!
@@ -192,7 +195,7 @@ use wallet::ChainId;
 use crate::block::{Block, BlockTemplate, MAX_BLOCK_BYTES};
 use crate::tx::Equivocation;
 
-pub use application::{FaultMonitor, Faults};
+pub use application::{ClockSkew, FaultMonitor, Faults};
 pub use block::ConsensusBlock;
 pub use keys::{Committee, ValidatorKeys, dealer_committee};
 pub use light::{FinalityProof, verify_finalized};
@@ -450,6 +453,10 @@ pub struct Config<X> {
     pub timing: Timing,
     /// Storage and memory.
     pub storage: Storage,
+    /// This validator's wall clock as an offset from the runtime's:
+    /// [`ClockSkew::default`] (zero) in [`Config::new`] and in a node. The
+    /// simulations set it to inject clock skew.
+    pub clock_skew: ClockSkew,
 }
 
 impl<X> Config<X> {
@@ -479,6 +486,7 @@ impl<X> Config<X> {
             epoch_length: NonZeroU64::new(u64::MAX).expect("non-zero"),
             timing: Timing::default(),
             storage: Storage::default(),
+            clock_skew: ClockSkew::default(),
         }
     }
 }

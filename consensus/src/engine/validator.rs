@@ -425,6 +425,7 @@ where
         genesis_time_ms: config.genesis_time_ms,
         me: me.clone(),
         max_skew: timing.max_skew,
+        clock: config.clock_skew.clone(),
         max_block_interval: timing.max_block_interval,
         pacing_poll: timing.pacing_poll,
     };
