@@ -26,10 +26,23 @@
 //!   holds one transaction the first's lacks, so when their validator
 //!   leads the copies propose different blocks and sign both.
 //!
-//! Clock skew is not injected: the deterministic runtime has one clock for
-//! every task, and the engine stamps proposals from it, so skewing one
-//! validator would need a clock wrapper through the engine's generic
-//! context.
+//! - **clock skew** within the allowed drift: a validator's wall clock is
+//!   an offset from the runtime's one clock ([`crate::engine::ClockSkew`],
+//!   zero in a node), so it stamps its proposals, bounds the timestamps of
+//!   others' and paces its own by its skewed clock, exactly as a node whose
+//!   clock is set wrong; durations and timeouts run at the true rate. From
+//!   a stream of the seed of its own (the other faults stay those the seed
+//!   always had), each validator's clock is off from the start (1 in 2)
+//!   and one validator's clock may step, forward or back, at a step (1 in
+//!   5). Offsets are within ± half the engine's `max_skew` (500 ms), one of
+//!   the bounds 1 time in 4: any two clocks then differ by at most the
+//!   allowed drift, so an honest proposal is never from the future as
+//!   another validator reads it, while a clock behind builds on parents
+//!   stamped by one ahead (the timestamp is the parent's + 1 ms) and a
+//!   clock stepped back must still stamp strictly later than its last
+//!   block. The offsets are part of the printed schedule. A clock beyond
+//!   the drift is a test of its own
+//!   (`a_clock_beyond_the_drift_gets_no_block_in`).
 //!
 //! After the schedule everything heals (crashed validators restart, links
 //! are healthy again), betting stops, and the driver waits until every bet
@@ -37,7 +50,8 @@
 //!
 //! 1. no two validators finalized different blocks at a height, and every
 //!    chain is contiguous from the genesis;
-//! 2. the state roots after every height are identical;
+//! 2. the state roots after every height are identical, and so are the
+//!    game rounds' records;
 //! 3. total supply is conserved: every block kept the ledger's invariants
 //!    (supply, bankroll, books, pending randomness), the final ledgers
 //!    reopened from their stores check too, nothing was minted and the
@@ -55,7 +69,10 @@
 //!    is its genesis stake less exactly what was slashed, and it is not in
 //!    the set of an epoch whose resharing round opened after its first
 //!    slash (the set changes only by a completed resharing; a failed
-//!    round postpones the change, see `ledger::reshare`).
+//!    round postpones the change, see `ledger::reshare`);
+//! 8. timestamps strictly increase along every chain, and no finalized
+//!    block is stamped further ahead of the (simulated) true time at which
+//!    it was first finalized than the allowed drift.
 //!
 //! A violation fails the test with the seed and the schedule; the same
 //! seed replays the same run bit for bit (`BITCRAPS_SEED=<seed>`).
@@ -82,6 +99,7 @@ use super::sim::{
     Cluster, Durable, FAST, Seen, Shares, VALIDATOR_STAKE, craps_table, keys, mix, player,
 };
 use super::*;
+use crate::engine::Timing;
 use crate::genesis::Params;
 use crate::receipt::{BetResult, LedgerEvent};
 use crate::tx::{Action, TableGame, TableId};
@@ -192,12 +210,34 @@ enum Bet {
     Craps { kind: BetKind, amount: u64 },
 }
 
-/// One step: wait, then inject a fault (if any) and place bets.
+/// One step: wait, then inject a fault (if any), step a validator's
+/// clock (if any) and place bets.
 #[derive(Clone, Debug)]
 struct Step {
     after_ms: u64,
     fault: Option<Fault>,
+    /// A clock step: validator `.0`'s clock is `.1` ms ahead from now on.
+    clock: Option<(usize, i64)>,
     bets: Vec<(u8, Bet)>,
+}
+
+/// How far (ms) a validator's clock may be off in the schedules: half the
+/// engine's allowed drift ([`Timing::max_skew`]), so that any two clocks
+/// differ by at most the allowed drift.
+fn skew_bound_ms() -> i64 {
+    i64::try_from(Timing::default().max_skew.as_millis() / 2).expect("a small drift")
+}
+
+/// A clock offset within [`skew_bound_ms`]: one of the bounds 1 time in
+/// 4, else uniform between them.
+fn draw_skew(rng: &mut Rng) -> i64 {
+    let bound = skew_bound_ms();
+    let offset = if rng.chance(250) {
+        bound
+    } else {
+        rng.range(0, 2 * bound as u64) as i64 - bound
+    };
+    if rng.chance(500) { offset } else { -offset }
 }
 
 /// A whole schedule, derived from its seed alone.
@@ -211,6 +251,8 @@ struct Plan {
     /// validators (its sibling with the others), and the honest validator
     /// that talks with both.
     twin: Option<(usize, Vec<usize>, usize)>,
+    /// Validators whose clock is off from the start: (validator, ms ahead).
+    skews: Vec<(usize, i64)>,
     steps: Vec<Step>,
 }
 
@@ -330,8 +372,26 @@ impl Plan {
             steps.push(Step {
                 after_ms,
                 fault,
+                clock: None,
                 bets,
             });
+        }
+        // Clock skew comes from a stream of its own, so the rest of the
+        // schedule is the one the seed always had: each validator's clock
+        // is off (1 in 2), and at a step (1 in 5) one validator's clock
+        // steps to another offset, forward or back.
+        let mut clocks = Rng::new(mix(seed ^ 0xc10c_c10c));
+        let mut skews = Vec::new();
+        for i in 0..n {
+            if clocks.chance(500) {
+                skews.push((i, draw_skew(&mut clocks)));
+            }
+        }
+        for step in &mut steps {
+            if clocks.chance(200) {
+                let i = clocks.range(0, n as u64 - 1) as usize;
+                step.clock = Some((i, draw_skew(&mut clocks)));
+            }
         }
         Plan {
             seed,
@@ -339,6 +399,7 @@ impl Plan {
             epoch_length_blocks,
             byzantine,
             twin,
+            skews,
             steps,
         }
     }
@@ -359,13 +420,17 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "seed {}: {} validators, epochs of {} blocks, byzantine shares {:?}, twin {:?}",
-            self.seed, self.n, self.epoch_length_blocks, self.byzantine, self.twin
+            "seed {}: {} validators, epochs of {} blocks, byzantine shares {:?}, twin {:?}, clocks ahead (ms) {:?}",
+            self.seed, self.n, self.epoch_length_blocks, self.byzantine, self.twin, self.skews
         )?;
         let mut at = 0;
         for step in &self.steps {
             at += step.after_ms;
-            writeln!(f, "  +{at:>6} ms  {:?}  bets {:?}", step.fault, step.bets)?;
+            write!(f, "  +{at:>6} ms  {:?}", step.fault)?;
+            if let Some((i, ms)) = step.clock {
+                write!(f, "  clock of {i} to {ms:+} ms")?;
+            }
+            writeln!(f, "  bets {:?}", step.bets)?;
         }
         Ok(())
     }
@@ -390,6 +455,15 @@ struct Outcome {
     /// The slashed offender is out of the final epoch's set, chosen by a
     /// resharing round opened after its first slash.
     offender_left: bool,
+    /// Finalized blocks on the first honest chain, by proposer.
+    proposed: BTreeMap<usize, usize>,
+    /// Nullification certificates the first honest node saw.
+    nullifications: u64,
+    /// Blocks stamped later than the (simulated) true time at which they
+    /// were first finalized: only a clock ahead stamps such a block.
+    ahead: usize,
+    /// Crash bets settled on the first honest chain.
+    crash_settled: usize,
     simulated: Duration,
 }
 
@@ -508,6 +582,10 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
         cluster.add_twin(*k);
     }
     cluster.use_stores(dir);
+    for &(i, ms) in &plan.skews {
+        cluster.clocks[i].set(ms);
+        *outcome.faults.entry("clock skew").or_default() += 1;
+    }
     let shares = |i: usize| match plan.byzantine {
         Some((b, shares)) if b == i => shares,
         _ => Shares::Honest,
@@ -602,6 +680,10 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
                     cluster.duplicate[*i].store(*rate, Ordering::Relaxed);
                 }
             }
+        }
+        if let Some((i, ms)) = step.clock {
+            cluster.clocks[i].set(ms);
+            *outcome.faults.entry("clock step").or_default() += 1;
         }
         for (who, bet) in &step.bets {
             let action = match *bet {
@@ -718,6 +800,53 @@ fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
                     }
                 }
             }
+            // The game rounds finished at the heights both finalized.
+            let common = |s: &Seen, other: &Seen| -> Vec<_> {
+                s.rounds
+                    .iter()
+                    .filter(|(height, _)| other.chain.contains_key(height))
+                    .cloned()
+                    .collect()
+            };
+            if common(&seens[a], &seens[b]) != common(&seens[b], &seens[a]) {
+                v.push(format!(
+                    "validators {a} and {b} differ in their round records"
+                ));
+            }
+        }
+    }
+
+    // 8. Timestamps: strictly increasing along every chain, and no block
+    // stamped further ahead of the (simulated) true time at which it was
+    // first finalized than the allowed drift: a clock skewed beyond it
+    // does not get its blocks in.
+    let drift_ms = u64::try_from(cluster.timing.max_skew.as_millis()).unwrap_or(u64::MAX);
+    for (i, seen) in seens.iter().enumerate() {
+        let mut last = cluster.keys.genesis.genesis_time_ms;
+        for (height, &stamp) in &seen.timestamps {
+            if stamp <= last {
+                v.push(format!(
+                    "validator {i}: timestamp {stamp} at {height} is not after {last}"
+                ));
+            }
+            last = stamp;
+            let first_final = seens
+                .iter()
+                .filter_map(|s| s.finalized_at.get(height))
+                .min()
+                .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|at| u64::try_from(at.as_millis()).unwrap_or(u64::MAX));
+            if i == reporter && first_final.is_some_and(|at| stamp > at) {
+                outcome.ahead += 1;
+            }
+            if let Some(at) = first_final
+                && stamp > at.saturating_add(drift_ms)
+            {
+                v.push(format!(
+                    "validator {i}: block {height} stamped {stamp}, {} ms ahead of its finalization",
+                    stamp - at
+                ));
+            }
         }
     }
 
@@ -832,6 +961,22 @@ fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
         .iter()
         .filter(|(_, e)| matches!(e, LedgerEvent::Slashed { .. }))
         .count();
+    let crash_table = table_created(&seens[reporter], 1);
+    outcome.crash_settled = seens[reporter]
+        .events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, LedgerEvent::BetSettled { table, .. } if Some(*table) == crash_table)
+        })
+        .count();
+    for proposer in seens[reporter].proposers.values() {
+        let by = (0..plan.n).find(|&k| cluster.keys.wallets[k].public_key() == *proposer);
+        *outcome
+            .proposed
+            .entry(by.unwrap_or(usize::MAX))
+            .or_default() += 1;
+    }
+    outcome.nullifications = cluster.faults(reporter).nullifications;
     drop(seens);
 
     // 3. Supply, from the ledgers reopened from their stores.
@@ -1093,6 +1238,7 @@ fn pass_bet_step(i: usize) -> Step {
     Step {
         after_ms: 1_500,
         fault: None,
+        clock: None,
         bets: vec![(
             BETTORS[i % BETTORS.len()],
             Bet::Craps {
@@ -1112,6 +1258,7 @@ fn an_equivocating_twin_is_slashed_and_leaves_the_set() {
         byzantine: None,
         // Validator 3's copies: one with 0, one with 2; 1 hears both.
         twin: Some((3, vec![0], 1)),
+        skews: Vec::new(),
         steps: (0..8).map(pass_bet_step).collect(),
     };
     let outcome = run(&plan);
@@ -1142,17 +1289,20 @@ fn a_validator_restarted_after_a_resharing_still_signs() {
         steps.push(Step {
             after_ms: 1_500,
             fault: None,
+            clock: None,
             bets: Vec::new(),
         });
     }
     steps.push(Step {
         after_ms: 500,
         fault: Some(Fault::Crash(0)),
+        clock: None,
         bets: Vec::new(),
     });
     steps.push(Step {
         after_ms: 1_000,
         fault: Some(Fault::Restart(0)),
+        clock: None,
         bets: Vec::new(),
     });
     steps.extend((8..16).map(pass_bet_step));
@@ -1162,6 +1312,7 @@ fn a_validator_restarted_after_a_resharing_still_signs() {
         epoch_length_blocks: 12,
         byzantine: None,
         twin: Some((3, vec![0], 1)),
+        skews: Vec::new(),
         steps,
     };
     let outcome = run(&plan);
@@ -1173,6 +1324,161 @@ fn a_validator_restarted_after_a_resharing_still_signs() {
     assert!(outcome.slashes > 0, "the twin was not slashed");
     assert!(outcome.offender_left, "no resharing round completed");
     assert_eq!(outcome.voids, 0, "{plan}beacon rounds voided");
+}
+
+/// Step `i` of a quiet schedule with crash bets: 1.5 s on, every bettor
+/// bets 20 chips on the crash round (automatic cash-outs from 1.2× to
+/// 2.1×; a bet outside the betting window fails and is not placed), and
+/// one in turn a pass line bet.
+fn crash_bet_step(i: usize) -> Step {
+    let mut bets: Vec<(u8, Bet)> = BETTORS
+        .iter()
+        .enumerate()
+        .map(|(k, &who)| {
+            (
+                who,
+                Bet::Crash {
+                    amount: 20,
+                    auto_cash_out: 120 + 30 * k as u64,
+                },
+            )
+        })
+        .collect();
+    bets.push((
+        BETTORS[i % BETTORS.len()],
+        Bet::Craps {
+            kind: BetKind::Pass,
+            amount: 10,
+        },
+    ));
+    Step {
+        after_ms: 1_500,
+        fault: None,
+        clock: None,
+        bets,
+    }
+}
+
+/// Clocks skewed within the allowed drift, one stepped back by the whole
+/// drift and one forward mid-run: the chain finalizes, timestamps stay
+/// strictly increasing and never further ahead of the true time than the
+/// drift, blocks stamped by the clocks ahead are in, every validator
+/// proposes, and crash rounds settle, identically on every node (every
+/// check of the module documentation).
+#[test]
+fn clocks_skewed_within_the_drift_keep_every_promise() {
+    let bound = skew_bound_ms();
+    let mut steps: Vec<Step> = (0..10).map(crash_bet_step).collect();
+    steps[4].clock = Some((0, -bound));
+    steps[6].clock = Some((1, bound));
+    let plan = Plan {
+        seed: 4_343,
+        n: 4,
+        epoch_length_blocks: 20,
+        byzantine: None,
+        twin: None,
+        skews: vec![(0, bound), (1, -bound), (2, bound / 2)],
+        steps,
+    };
+    let outcome = run(&plan);
+    assert!(
+        outcome.violations.is_empty(),
+        "{plan}{:#?}",
+        outcome.violations
+    );
+    let height = outcome.heights[0];
+    assert!(height >= 20, "{plan}only {height} blocks");
+    assert!(
+        outcome.heights.iter().all(|h| *h == height),
+        "{:?}",
+        outcome.heights
+    );
+    assert!(outcome.ahead > 0, "no block was stamped by a clock ahead");
+    for k in 0..plan.n {
+        assert!(
+            outcome.proposed.get(&k).copied().unwrap_or(0) > 0,
+            "validator {k} proposed no finalized block: {:?}",
+            outcome.proposed
+        );
+    }
+    assert!(
+        outcome.crash_settled >= 4,
+        "{} crash bets settled",
+        outcome.crash_settled
+    );
+    eprintln!(
+        "clocks within the drift: {height} blocks by {:?}, {} stamped ahead of the true time, {} crash bets settled, {} nullifications",
+        outcome.proposed, outcome.ahead, outcome.crash_settled, outcome.nullifications
+    );
+    assert_eq!(outcome.faults.get("clock skew"), Some(&3));
+    assert_eq!(outcome.faults.get("clock step"), Some(&2));
+}
+
+/// A validator whose clock is far ahead — 20 times the allowed drift —
+/// has every proposal refused: the others wait for its timestamp to come
+/// within the drift, far longer than the certification timeout, so each
+/// of its views is nullified and the chain goes on through the other
+/// leaders. None of its blocks is finalized, nothing diverges, and no
+/// finalized block is stamped beyond the drift.
+#[test]
+fn a_clock_beyond_the_drift_gets_no_block_in() {
+    let timing = Timing::default();
+    let ahead = 20 * i64::try_from(timing.max_skew.as_millis()).unwrap();
+    assert!(
+        ahead as u128 > (timing.max_skew + timing.certification_timeout).as_millis(),
+        "the wait must outlast the certification timeout"
+    );
+    let plan = Plan {
+        seed: 4_444,
+        n: 4,
+        epoch_length_blocks: 20,
+        byzantine: None,
+        twin: None,
+        skews: vec![(3, ahead)],
+        steps: (0..10).map(crash_bet_step).collect(),
+    };
+    let outcome = run(&plan);
+    assert!(
+        outcome.violations.is_empty(),
+        "{plan}{:#?}",
+        outcome.violations
+    );
+    let height = outcome.heights[0];
+    assert!(height >= 20, "{plan}only {height} blocks");
+    assert!(
+        outcome.heights.iter().all(|h| *h == height),
+        "the fast validator did not follow: {:?}",
+        outcome.heights
+    );
+    assert_eq!(
+        outcome.proposed.get(&3),
+        None,
+        "the fast clock's blocks got in: {:?}",
+        outcome.proposed
+    );
+    for k in 0..3 {
+        assert!(
+            outcome.proposed.get(&k).copied().unwrap_or(0) > 0,
+            "validator {k} proposed no finalized block: {:?}",
+            outcome.proposed
+        );
+    }
+    // Its views (every fourth) timed out: at least one nullification for
+    // each block it would have proposed had the leaders taken turns.
+    assert!(
+        outcome.nullifications as usize >= height / 4,
+        "{} nullifications over {height} blocks",
+        outcome.nullifications
+    );
+    assert!(
+        outcome.crash_settled >= 4,
+        "{} crash bets settled",
+        outcome.crash_settled
+    );
+    eprintln!(
+        "clock {ahead} ms ahead: {height} blocks by {:?}, {} nullifications, {} crash bets settled",
+        outcome.proposed, outcome.nullifications, outcome.crash_settled
+    );
 }
 
 /// Thousands of schedules: `BITCRAPS_SEEDS=N` (default 1000), starting at
@@ -1219,8 +1525,22 @@ fn schedules_are_seeded_and_cover_every_fault() {
     let mut sizes = BTreeSet::new();
     let mut byzantine = BTreeSet::new();
     let mut twins = Vec::new();
+    let (mut skewed, mut stepped) = (0, 0);
+    let bound = skew_bound_ms();
     for seed in 1..=64 {
         let plan = Plan::from_seed(seed);
+        skewed += plan.skews.len();
+        for &(i, ms) in plan
+            .skews
+            .iter()
+            .chain(plan.steps.iter().filter_map(|s| s.clock.as_ref()))
+        {
+            assert!(
+                i < plan.n && ms.abs() <= bound,
+                "seed {seed}: clock {i} at {ms}"
+            );
+        }
+        stepped += plan.steps.iter().filter(|s| s.clock.is_some()).count();
         if plan.twin.is_some() {
             twins.push(seed);
         }
@@ -1243,6 +1563,10 @@ fn schedules_are_seeded_and_cover_every_fault() {
     assert_eq!(sizes, BTreeSet::from([4, 7]));
     eprintln!("seeds with a twin: {twins:?}");
     assert!(!twins.is_empty(), "no twin in 64 schedules");
+    assert!(
+        skewed > 0 && stepped > 0,
+        "{skewed} skews, {stepped} clock steps"
+    );
     assert_eq!(byzantine.len(), 3, "{byzantine:?}");
     for kind in [
         "crash",

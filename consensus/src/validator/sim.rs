@@ -28,7 +28,7 @@ use super::*;
 use crate::beacon::{PublicSharing, SecretShare};
 use crate::encoding::BoundedVec;
 use crate::engine::{
-    Committee, Config, Faults, Running, Storage, Timing, channel, dealer_committee,
+    ClockSkew, Committee, Config, Faults, Running, Storage, Timing, channel, dealer_committee,
     max_message_size, quota, start,
 };
 use crate::genesis::{Genesis, GenesisAccount, GenesisBankroll, Params};
@@ -214,6 +214,8 @@ pub(super) struct Seen {
     pub(super) redelivered: u64,
     /// Height → the proposer of the finalized block.
     pub(super) proposers: BTreeMap<u64, PublicKey>,
+    /// Height → the finalized block's timestamp (ms).
+    pub(super) timestamps: BTreeMap<u64, u64>,
     /// Height → the engine epoch of the block's own finalization
     /// certificate, checked with the group key alone
     /// ([`crate::engine::verify_finalized`]; with
@@ -304,6 +306,8 @@ impl FinalizedSink for Recorder {
         seen.chain
             .insert(applied.height, (applied.block_hash, applied.state_root));
         seen.proposers.insert(applied.height, block.header.proposer);
+        seen.timestamps
+            .insert(applied.height, block.header.timestamp_ms);
         seen.txs.insert(applied.height, block.transaction_hashes());
         seen.finalized_at
             .insert(applied.height, self.clock.current());
@@ -441,6 +445,9 @@ pub(super) struct Cluster {
     pub(super) seen: Vec<Shared>,
     /// Per validator: per mille of received messages delivered twice.
     pub(super) duplicate: Vec<Arc<AtomicU32>>,
+    /// Per node: its wall clock's offset (kept across restarts: the
+    /// clock is the machine's).
+    pub(super) clocks: Vec<ClockSkew>,
     /// Per validator: where its ledger lives.
     pub(super) durable: Vec<Durable>,
     /// Per validator: where its resharing shares are persisted (with a
@@ -495,6 +502,7 @@ impl Cluster {
             queues: (0..n).map(|_| TxQueue::default()).collect(),
             seen: (0..n).map(|_| Shared::default()).collect(),
             duplicate: (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect(),
+            clocks: (0..n).map(|_| ClockSkew::default()).collect(),
             durable: (0..n).map(|_| Durable::Fresh).collect(),
             share_stores: (0..n).map(|_| None).collect(),
             running: (0..n).map(|_| None).collect(),
@@ -548,6 +556,7 @@ impl Cluster {
         self.queues.push(TxQueue::default());
         self.seen.push(Shared::default());
         self.duplicate.push(Arc::new(AtomicU32::new(0)));
+        self.clocks.push(ClockSkew::default());
         self.durable.push(Durable::Fresh);
         self.share_stores.push(None);
         self.running.push(None);
@@ -608,6 +617,7 @@ impl Cluster {
             faults.conflicting_finalize += now.conflicting_finalize;
             faults.nullify_finalize += now.nullify_finalize;
             faults.finalizations += now.finalizations;
+            faults.nullifications += now.nullifications;
         }
         faults
     }
@@ -917,6 +927,7 @@ impl Cluster {
             ..Storage::default()
         };
         config.timing = self.timing.clone();
+        config.clock_skew = self.clocks[slot].clone();
         let running = start(
             context.child("validator"),
             config,
