@@ -402,6 +402,7 @@ impl BlockValidator for Follower {
             None => Verdict::Ignore,
             Some(false) => Verdict::Reject,
             Some(true) => {
+                tracing::debug!(target: "bitcraps::latency", height, "finalized block received");
                 self.chain.note_target(height);
                 if self.queue(block.clone(), true, Heard::Gossip) {
                     self.wake.notify_one();

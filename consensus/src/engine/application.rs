@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::Update;
@@ -86,6 +86,18 @@ impl ClockSkew {
             .sleep_until(UNIX_EPOCH + Duration::from_millis(at))
             .await;
     }
+}
+
+/// The `tracing` target of the engine's latency events (debug level):
+/// each proposal, verification, certificate and finalized block with its
+/// view or height, so one run's logs show where a block's time went.
+pub(crate) const LATENCY: &str = "bitcraps::latency";
+
+/// Microseconds from `from` to `to` on the runtime clock (0 if backwards).
+pub(crate) fn micros(from: SystemTime, to: SystemTime) -> u64 {
+    to.duration_since(from)
+        .map(|d| d.as_micros().min(u128::from(u64::MAX)) as u64)
+        .unwrap_or(0)
 }
 
 /// The commonware application: builds and verifies [`ConsensusBlock`]s,
@@ -224,7 +236,9 @@ where
         let parent = ancestry.next().await?;
         let parent_block = parent.inner().block();
         let (height, parent_time) = self.child_height_and_parent_time(parent_block)?;
+        let started = runtime.current();
         self.pace(&runtime, parent_block, parent_time).await;
+        let paced = runtime.current();
         let timestamp_ms = self.clock.now_ms(&runtime).max(parent_time.checked_add(1)?);
         let template = BlockTemplate {
             chain_id: self.chain_id,
@@ -248,6 +262,15 @@ where
             tracing::warn!(height, "executor built a block off its template; skipping");
             return None;
         }
+        tracing::debug!(
+            target: LATENCY,
+            view = context.round.view().get(),
+            height,
+            txs = block.transactions.len(),
+            paced_us = micros(started, paced),
+            built_us = micros(paced, runtime.current()),
+            "proposed"
+        );
         let block = ConsensusBlock::proposed(context, block);
         let digest = commonware_cryptography::Digestible::digest(&block);
         Some(Digested::precomputed(block, digest))
@@ -258,6 +281,7 @@ where
         (runtime, context): (E, ConsensusContext),
         mut ancestry: impl Ancestry<ConsensusBlock>,
     ) -> bool {
+        let entered = runtime.current();
         // Marshal's stream yields the proposed block, then its parent.
         let Some(proposed) = ancestry.next().await else {
             return false;
@@ -272,9 +296,11 @@ where
         else {
             return false;
         };
+        let fetched = runtime.current();
         if *embedded != context || !self.check_stateless(&context, parent.inner(), block) {
             return false;
         }
+        let checked = runtime.current();
         // A block from the future is waited for, not rejected: the verdict
         // must not depend on this node's clock.
         let skew_ms = millis(self.max_skew);
@@ -282,7 +308,24 @@ where
         if ready_at > self.clock.now_ms(&runtime) {
             self.clock.sleep_until_ms(&runtime, ready_at).await;
         }
-        self.executor.lock().verify(parent.inner().block(), block)
+        let started = runtime.current();
+        let mut executor = self.executor.lock();
+        let locked = runtime.current();
+        let verdict = executor.verify(parent.inner().block(), block);
+        drop(executor);
+        tracing::debug!(
+            target: LATENCY,
+            view = context.round.view().get(),
+            height = block.header.height,
+            txs = block.transactions.len(),
+            verdict,
+            fetch_us = micros(entered, fetched),
+            check_us = micros(fetched, checked),
+            lock_us = micros(started, locked),
+            verified_us = micros(locked, runtime.current()),
+            "verified"
+        );
+        verdict
     }
 }
 
@@ -399,6 +442,18 @@ impl Reporter for FaultMonitor {
                 Activity::Finalization(_) => faults.finalizations += 1,
                 Activity::Nullification(_) => faults.nullifications += 1,
                 _ => {}
+            }
+        }
+        if tracing::enabled!(target: LATENCY, tracing::Level::DEBUG) {
+            let (event, view) = match &activity {
+                Activity::Notarization(n) => ("notarized", n.proposal.round.view().get()),
+                Activity::Certification(n) => ("certified", n.proposal.round.view().get()),
+                Activity::Finalization(f) => ("finalized", f.proposal.round.view().get()),
+                Activity::Nullification(n) => ("nullified", n.round.view().get()),
+                _ => ("", 0),
+            };
+            if !event.is_empty() {
+                tracing::debug!(target: LATENCY, view, event, "certificate");
             }
         }
         if let (Some(sender), Some(evidence)) =

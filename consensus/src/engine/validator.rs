@@ -31,7 +31,7 @@ use commonware_utils::{Acknowledgement as _, N3f1, NonZeroDuration};
 use rand_chacha::rand_core::CryptoRng;
 
 use super::application::{
-    App, FaultMonitor, Faults, FinalizerInbox, deliver_finalized, run_evidence,
+    App, FaultMonitor, Faults, FinalizerInbox, LATENCY, deliver_finalized, micros, run_evidence,
 };
 use super::block::ConsensusBlock;
 use super::epochs::{EpochSchemes, LedgerEpocher};
@@ -536,8 +536,15 @@ where
         let Update::Block(block, ack) = update else {
             continue;
         };
+        let delivered = epochs.context.current();
         deliver_finalized(&executor, &marshal_mailbox, &block).await;
         let height = block.height();
+        tracing::debug!(
+            target: LATENCY,
+            height = height.get().saturating_sub(1),
+            applied_us = micros(delivered, epochs.context.current()),
+            "finalized block applied"
+        );
         let current = epochs.current.load(Ordering::Acquire);
         let ends_epoch = epocher.last(Epoch::new(current)) == Some(height);
         if ends_epoch {

@@ -334,9 +334,9 @@ impl Chain {
     /// applied first by the other of a validator node's two appliers).
     ///
     /// It stores the proof and the block-hash entry, folds the block into
-    /// the explorer index, prunes the mempool, updates the metrics,
-    /// publishes [`ApiEvent`]s, and hands the block with its proof to the
-    /// gossip publisher. Failures are logged, never fatal: the block is
+    /// the explorer index, prunes the mempool, updates the metrics and
+    /// publishes [`ApiEvent`]s, after handing the block with its proof to
+    /// the gossip publisher. Failures are logged, never fatal: the block is
     /// already durably applied.
     pub fn on_finalized(
         &self,
@@ -347,6 +347,18 @@ impl Chain {
     ) {
         let height = block.header.height;
         let _span = tracing::info_span!("block", height, hash = %block.hash()).entered();
+        tracing::debug!(target: "bitcraps::latency", height, "finalized block on the ledger");
+        // Gossip first: followers need the block and its proof, not this
+        // node's explorer index. Gossiping again what gossip brought, or
+        // what was handled before, is a duplicate gossipsub refuses (and
+        // logs).
+        if applied.is_some()
+            && heard == Heard::Elsewhere
+            && let Some(sender) = self.gossip.lock().ok().and_then(|g| g.clone())
+            && let Err(error) = sender.try_send(FinalizedBlock::new(block.clone(), proof))
+        {
+            tracing::warn!(%error, "finalized block not gossiped: the publisher is behind");
+        }
         if let Some(proof) = proof
             && let Err(error) = self.store.put_synced_meta(&proof_key(height), proof)
         {
@@ -362,15 +374,6 @@ impl Chain {
             self.index_and_publish(block, applied);
         }
         self.prune_mempool(block);
-        // Gossiping again what gossip brought, or what was handled before,
-        // is a duplicate gossipsub refuses (and logs).
-        if applied.is_some()
-            && heard == Heard::Elsewhere
-            && let Some(sender) = self.gossip.lock().ok().and_then(|g| g.clone())
-            && let Err(error) = sender.try_send(FinalizedBlock::new(block.clone(), proof))
-        {
-            tracing::warn!(%error, "finalized block not gossiped: the publisher is behind");
-        }
     }
 
     fn index_and_publish(&self, block: &Block, applied: &AppliedBlock) {
@@ -465,6 +468,7 @@ impl Chain {
         }
         // No subscriber is not an error.
         let _ = self.events.send(EventBatch::from(events));
+        tracing::debug!(target: "bitcraps::latency", height, "events published");
         tracing::info!(
             txs = block.transactions.len(),
             proposer = %block.header.proposer.address(),

@@ -112,8 +112,12 @@ impl<V: AccountView + Send + Sync + 'static> TransactionValidator for MempoolGos
         let Ok(mut mempool) = self.mempool.lock() else {
             return Verdict::Ignore;
         };
+        let hash = tx.hash();
         match mempool.insert(tx, &self.view) {
-            Ok(_) => Verdict::Accept,
+            Ok(_) => {
+                tracing::trace!(target: "bitcraps::latency", %hash, "transaction pooled from gossip");
+                Verdict::Accept
+            }
             Err(error) => verdict_for(&error),
         }
     }
