@@ -354,12 +354,14 @@ impl Reporter for FinalizerInbox {
 /// Hands a finalized block, with its encoded finalization, to the
 /// executor (the caller acknowledges it to marshal afterwards).
 pub(crate) async fn deliver_finalized<X: Executor>(
+    runtime: &impl Clock,
     executor: &Arc<Mutex<X>>,
     marshal: &Mailbox<Scheme, Standard<ConsensusBlock>>,
     block: &Digested<ConsensusBlock>,
 ) {
     if let (Some(inner), Some(context)) = (block.inner().block(), block.inner().consensus_context())
     {
+        let entered = runtime.current();
         // Marshal stores a finalization for a block finalized by its own
         // certificate; a block finalized through a descendant's
         // certificate has none.
@@ -373,7 +375,19 @@ pub(crate) async fn deliver_finalized<X: Executor>(
                 }
                 .to_bytes()
             });
-        executor.lock().finalized(inner, proof.as_deref());
+        let fetched = runtime.current();
+        let mut executor = executor.lock();
+        let locked = runtime.current();
+        executor.finalized(inner, proof.as_deref());
+        drop(executor);
+        tracing::debug!(
+            target: LATENCY,
+            height = inner.header.height,
+            proof_us = micros(entered, fetched),
+            lock_us = micros(fetched, locked),
+            apply_us = micros(locked, runtime.current()),
+            "finalized block delivered"
+        );
     }
 }
 

@@ -537,7 +537,7 @@ where
             continue;
         };
         let delivered = epochs.context.current();
-        deliver_finalized(&executor, &marshal_mailbox, &block).await;
+        deliver_finalized(&epochs.context, &executor, &marshal_mailbox, &block).await;
         let height = block.height();
         tracing::debug!(
             target: LATENCY,
