@@ -34,9 +34,9 @@
 //! validator votes, its engine is usually first; outside the set (a
 //! newcomer waiting to be chosen, a validator that left) the engine hears
 //! of finality only at epoch boundaries, and this is what keeps its ledger
-//! current: its API, its view of the validator set (the peers it dials),
-//! and the resharing round it must take part in to join. It never decides
-//! what is final beyond checking proofs.
+//! current: its API and its view of the validator set (the peers its
+//! validator network tracks). It never decides what is final beyond
+//! checking proofs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -402,7 +402,7 @@ impl BlockValidator for Follower {
             None => Verdict::Ignore,
             Some(false) => Verdict::Reject,
             Some(true) => {
-                tracing::debug!(target: "bitcraps::latency", height, "finalized block received");
+                tracing::debug!(target: consensus::engine::LATENCY, height, "finalized block received");
                 self.chain.note_target(height);
                 if self.queue(block.clone(), true, Heard::Gossip) {
                     self.wake.notify_one();

@@ -81,8 +81,8 @@ impl Drop for Process {
     }
 }
 
-/// `bitcraps <args>` with `password` as the keystore's password file;
-/// fails the test with the output and the nodes' logs if it fails.
+/// Runs `bitcraps <args>` and returns its output; fails the test with it
+/// if the command fails.
 fn run_cli(net: &LiveTestnet, args: &[&str]) -> String {
     let (ok, output) = bitcraps(args);
     if !ok {

@@ -88,10 +88,12 @@ impl ClockSkew {
     }
 }
 
-/// The `tracing` target of the engine's latency events (debug level):
-/// each proposal, verification, certificate and finalized block with its
-/// view or height, so one run's logs show where a block's time went.
-pub(crate) const LATENCY: &str = "bitcraps::latency";
+/// The `tracing` target of the latency events (debug level; transaction
+/// hashes at trace): each proposal, verification, certificate and
+/// finalized block with its view or height here, and the node's hops
+/// (submission, gossip, ledger, events), so one run's logs show where a
+/// bet's time went (`scripts/latency-breakdown`).
+pub const LATENCY: &str = "bitcraps::latency";
 
 /// Microseconds from `from` to `to` on the runtime clock (0 if backwards).
 pub(crate) fn micros(from: SystemTime, to: SystemTime) -> u64 {

@@ -195,7 +195,7 @@ use wallet::ChainId;
 use crate::block::{Block, BlockTemplate, MAX_BLOCK_BYTES};
 use crate::tx::Equivocation;
 
-pub use application::{ClockSkew, FaultMonitor, Faults};
+pub use application::{ClockSkew, FaultMonitor, Faults, LATENCY};
 pub use block::ConsensusBlock;
 pub use keys::{Committee, ValidatorKeys, dealer_committee};
 pub use light::{FinalityProof, verify_finalized};

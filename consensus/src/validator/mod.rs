@@ -1010,14 +1010,14 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         // is checked here, so the proposal passes everyone's verification.
         match state.apply_verified(&block, &self.verifier) {
             Ok(BlockOutcome::Applied(_)) => {
-                if tracing::enabled!(target: "bitcraps::latency", tracing::Level::TRACE) {
+                if tracing::enabled!(target: crate::engine::LATENCY, tracing::Level::TRACE) {
                     let hashes: Vec<String> = block
                         .transactions
                         .iter()
                         .map(|tx| tx.hash().to_string())
                         .collect();
                     tracing::trace!(
-                        target: "bitcraps::latency",
+                        target: crate::engine::LATENCY,
                         height = block.header.height,
                         txs = %hashes.join(","),
                         "proposal's transactions"

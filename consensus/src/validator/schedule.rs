@@ -1359,6 +1359,26 @@ fn crash_bet_step(i: usize) -> Step {
     }
 }
 
+/// Runs a clock test's plan and checks what both clock tests need: no
+/// violation, at least 20 blocks, and every node (a skewed one too) at the
+/// same height. Returns the outcome and that height.
+fn run_clock_plan(plan: &Plan) -> (Outcome, usize) {
+    let outcome = run(plan);
+    assert!(
+        outcome.violations.is_empty(),
+        "{plan}{:#?}",
+        outcome.violations
+    );
+    let height = outcome.heights[0];
+    assert!(height >= 20, "{plan}only {height} blocks");
+    assert!(
+        outcome.heights.iter().all(|h| *h == height),
+        "a node did not follow: {:?}",
+        outcome.heights
+    );
+    (outcome, height)
+}
+
 /// Clocks skewed within the allowed drift, one stepped back by the whole
 /// drift and one forward mid-run: the chain finalizes, timestamps stay
 /// strictly increasing and never further ahead of the true time than the
@@ -1380,19 +1400,7 @@ fn clocks_skewed_within_the_drift_keep_every_promise() {
         skews: vec![(0, bound), (1, -bound), (2, bound / 2)],
         steps,
     };
-    let outcome = run(&plan);
-    assert!(
-        outcome.violations.is_empty(),
-        "{plan}{:#?}",
-        outcome.violations
-    );
-    let height = outcome.heights[0];
-    assert!(height >= 20, "{plan}only {height} blocks");
-    assert!(
-        outcome.heights.iter().all(|h| *h == height),
-        "{:?}",
-        outcome.heights
-    );
+    let (outcome, height) = run_clock_plan(&plan);
     assert!(outcome.ahead > 0, "no block was stamped by a clock ahead");
     for k in 0..plan.n {
         assert!(
@@ -1437,19 +1445,7 @@ fn a_clock_beyond_the_drift_gets_no_block_in() {
         skews: vec![(3, ahead)],
         steps: (0..10).map(crash_bet_step).collect(),
     };
-    let outcome = run(&plan);
-    assert!(
-        outcome.violations.is_empty(),
-        "{plan}{:#?}",
-        outcome.violations
-    );
-    let height = outcome.heights[0];
-    assert!(height >= 20, "{plan}only {height} blocks");
-    assert!(
-        outcome.heights.iter().all(|h| *h == height),
-        "the fast validator did not follow: {:?}",
-        outcome.heights
-    );
+    let (outcome, height) = run_clock_plan(&plan);
     assert_eq!(
         outcome.proposed.get(&3),
         None,

@@ -347,7 +347,7 @@ impl Chain {
     ) {
         let height = block.header.height;
         let _span = tracing::info_span!("block", height, hash = %block.hash()).entered();
-        tracing::debug!(target: "bitcraps::latency", height, "finalized block on the ledger");
+        tracing::debug!(target: consensus::engine::LATENCY, height, "finalized block on the ledger");
         // Gossip first: followers need the block and its proof, not this
         // node's explorer index. Gossiping again what gossip brought, or
         // what was handled before, is a duplicate gossipsub refuses (and
@@ -468,7 +468,7 @@ impl Chain {
         }
         // No subscriber is not an error.
         let _ = self.events.send(EventBatch::from(events));
-        tracing::debug!(target: "bitcraps::latency", height, "events published");
+        tracing::debug!(target: consensus::engine::LATENCY, height, "events published");
         tracing::info!(
             txs = block.transactions.len(),
             proposer = %block.header.proposer.address(),

@@ -111,7 +111,7 @@ impl Chain {
             (hash, signed)
         };
         let (hash, signed) = admitted;
-        tracing::trace!(target: "bitcraps::latency", %hash, "transaction submitted");
+        tracing::trace!(target: consensus::engine::LATENCY, %hash, "transaction submitted");
         let _span = tracing::debug_span!("tx", %hash).entered();
         match (self.network(), tokio::runtime::Handle::try_current()) {
             (Some(network), Ok(runtime)) => {

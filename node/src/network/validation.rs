@@ -115,7 +115,7 @@ impl<V: AccountView + Send + Sync + 'static> TransactionValidator for MempoolGos
         let hash = tx.hash();
         match mempool.insert(tx, &self.view) {
             Ok(_) => {
-                tracing::trace!(target: "bitcraps::latency", %hash, "transaction pooled from gossip");
+                tracing::trace!(target: consensus::engine::LATENCY, %hash, "transaction pooled from gossip");
                 Verdict::Accept
             }
             Err(error) => verdict_for(&error),
