@@ -101,7 +101,7 @@ fn field(output: &str, label: &str) -> String {
 }
 
 /// Makes a newcomer the way an operator would (its own key file and
-/// keystore, chips from wallet-0, a node started with its key file and the
+/// keystore, chips from wallet-1, a node started with its key file and the
 /// bootstrap peer's address alone) and waits until it follows the chain.
 /// Returns its process, its API client, its address and its keystore and
 /// password files.
@@ -130,6 +130,9 @@ async fn start_newcomer(
         ],
     );
     let address = field(&output, "address");
+    // From wallet-1, which no one else signs with: wallet-0 is player-0's
+    // node wallet, whose crash bets take nonces concurrently (the CLI's
+    // pending nonce raced them: "nonce 1 is taken by a pooled transaction").
     let wallets = net.layout().wallets_dir();
     run_cli(
         net,
@@ -142,12 +145,12 @@ async fn start_newcomer(
             &net.layout().node("player-0").unwrap().http_url(),
             "--keystore",
             wallets
-                .join("wallet-0.json")
+                .join("wallet-1.json")
                 .to_str()
                 .expect("a UTF-8 path"),
             "--password-file",
             wallets
-                .join("wallet-0.password")
+                .join("wallet-1.password")
                 .to_str()
                 .expect("a UTF-8 path"),
             "--wait",
