@@ -430,6 +430,102 @@ impl Ledger {
         self.apply_block(block, beacon, false)
     }
 
+    /// Applies `block` by taking over `post`, the state an in-memory fork
+    /// of this ledger ([`Ledger::fork_in_memory`]) reached by applying
+    /// `block`, whose result was `applied`. Nothing is executed again: the
+    /// fork's commit is written as it is (an in-memory ledger's commits are
+    /// the stored one's, byte for byte) and the fork's state becomes this
+    /// ledger's. A validator has already executed every block it verified,
+    /// so finality costs it one write instead of a second execution.
+    ///
+    /// A block at or below the last applied height is handled as by
+    /// [`Ledger::apply`]. Errors, changing nothing: `block` does not extend
+    /// this ledger's head, or `post` and `applied` are not `block`'s
+    /// post-state and result (the caller's bug), or the store failed.
+    pub fn adopt(
+        &mut self,
+        block: &Block,
+        post: &Ledger,
+        applied: Box<AppliedBlock>,
+    ) -> Result<BlockOutcome, LedgerError> {
+        let height = block.header.height;
+        let next = self.next_height();
+        if height < next {
+            return self.already_applied(block);
+        }
+        if height > next {
+            return Err(LedgerError::WrongHeight {
+                expected: next,
+                found: height,
+            });
+        }
+        debug_assert!(
+            self.state.is_clean(),
+            "a previous block left changes behind"
+        );
+        let parent = self.next_parent();
+        if block.header.parent != parent {
+            return Err(LedgerError::WrongParent {
+                expected: parent,
+                found: block.header.parent,
+            });
+        }
+        let root = self.state_root();
+        if block.header.parent_state_root != root {
+            return Err(LedgerError::WrongParentStateRoot {
+                expected: root,
+                found: block.header.parent_state_root,
+            });
+        }
+        let block_hash = block.hash();
+        let Some(head) = post.head.filter(|head| {
+            head.height == height
+                && head.block_hash == block_hash
+                && applied.height == height
+                && applied.block_hash == block_hash
+                && applied.state_root == head.state_root
+                && post.genesis_hash == self.genesis_hash
+                && post.state.is_clean()
+        }) else {
+            return Err(LedgerError::corrupt(format!(
+                "the state offered for height {height} is not the block's post-state"
+            )));
+        };
+        match (&mut self.backend, &post.backend) {
+            (Backend::Store(store), _) => {
+                if let ApplyOutcome::AlreadyApplied { last_applied } =
+                    store.apply_block(&applied.commit)?
+                {
+                    return Err(LedgerError::corrupt(format!(
+                        "the store already applied height {last_applied} behind the ledger's back"
+                    )));
+                }
+            }
+            (
+                Backend::Memory {
+                    nodes,
+                    applied: chain,
+                },
+                Backend::Memory {
+                    nodes: post_nodes, ..
+                },
+            ) => {
+                *nodes = post_nodes.clone();
+                chain.insert(height, block_hash);
+            }
+            (Backend::Memory { .. }, Backend::Store(_)) => {
+                return Err(LedgerError::corrupt(
+                    "a post-state to adopt is an in-memory fork, not a store",
+                ));
+            }
+        }
+        self.state = post.state.clone();
+        self.head = Some(head);
+        self.genesis_root = None;
+        self.pending_genesis = None;
+        Ok(BlockOutcome::Applied(applied))
+    }
+
     fn apply_block(
         &mut self,
         block: &Block,

@@ -24,10 +24,12 @@
 //!   a proposal therefore never fails its own verification — and cache it;
 //! - **verify** `B` on `P`: a cached `B` is valid; otherwise apply `B` to a
 //!   fork of `P`'s post-state: valid iff the ledger accepts it; cache it;
-//! - **finalized** `B`: apply it durably to the shared ledger (a block
-//!   already applied is a no-op, so redelivery after a restart is safe),
-//!   make `B`'s cached post-state the new mirror (or apply `B` to the
-//!   mirror if it was never seen here), drop cached states at or below `B`'s
+//! - **finalized** `B`: apply it durably to the shared ledger — a `B`
+//!   cached here is not executed again: its cached result is written and
+//!   its post-state adopted ([`Ledger::adopt`]); a block already applied
+//!   is a no-op, so redelivery after a restart is safe — make `B`'s cached
+//!   post-state the new mirror (or apply `B` to the mirror if it was never
+//!   seen here), drop cached states at or below `B`'s
 //!   height, tell the mempool and the sink, and — if `B`'s height committed
 //!   something that waits for randomness — sign this validator's beacon
 //!   share of `(chain, epoch, height, B's hash)`, add it to the pool and
@@ -43,8 +45,9 @@
 //!   submitted to the [`TransactionSource`]; pursued until the offence is
 //!   punished or the ledger refused it (`validator/slashing.rs`).
 //!
-//! Each call costs one copy of the state (not of the chain) plus the
-//! block's execution. Shares are signed only here, after finality, only
+//! Proposing and verifying cost one copy of the state (not of the chain)
+//! plus the block's execution; finalizing a block seen here costs one copy
+//! of its post-state and the store write. Shares are signed only here, after finality, only
 //! for the finalized block at a height (see [`crate::beacon`] for why the
 //! per-view VRF seed must never settle a bet).
 //!
@@ -321,10 +324,12 @@ pub struct BeaconKeys {
     pub verifier: ThresholdBeaconVerifier,
 }
 
-/// A block proposed or verified here and the ledger state after it.
+/// A block proposed or verified here, the ledger state after it and what
+/// applying it produced (written as it is when the block is finalized).
 struct Speculative {
     block: Block,
     state: Ledger,
+    applied: Box<AppliedBlock>,
 }
 
 /// The [`Executor`] of a validator: ledger, beacon and transactions (see
@@ -552,8 +557,8 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
         };
         // Its transactions' signatures are checked here (`apply`): nothing
         // guarantees the engine checked this block on this node.
-        if let Ok(BlockOutcome::Applied(_)) = state.apply(parent, &self.verifier) {
-            self.cache(parent.clone(), state);
+        if let Ok(BlockOutcome::Applied(applied)) = state.apply(parent, &self.verifier) {
+            self.cache(parent.clone(), state, applied);
         }
     }
 
@@ -607,9 +612,15 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
 
     /// Keeps `block`'s post-state, dropping the lowest heights past
     /// [`MAX_SPECULATIVE_STATES`].
-    fn cache(&mut self, block: Block, state: Ledger) {
-        self.speculative
-            .insert(block.hash(), Speculative { block, state });
+    fn cache(&mut self, block: Block, state: Ledger, applied: Box<AppliedBlock>) {
+        self.speculative.insert(
+            block.hash(),
+            Speculative {
+                block,
+                state,
+                applied,
+            },
+        );
         while self.speculative.len() > MAX_SPECULATIVE_STATES {
             let lowest = self
                 .speculative
@@ -856,14 +867,15 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
         }
     }
 
-    /// Brings the mirror to `block` (already applied durably).
-    fn advance_mirror(&mut self, block: &Block) {
+    /// Brings the mirror to `block` (already applied durably), taking
+    /// `post`, the block's post-state, if it was cached here.
+    fn advance_mirror(&mut self, block: &Block, post: Option<Ledger>) {
         let hash = block.hash();
         if self.mirror.head().map(|h| h.block_hash) == Some(hash) {
             return;
         }
-        if let Some(speculative) = self.speculative.remove(&hash) {
-            self.mirror = speculative.state;
+        if let Some(post) = post {
+            self.mirror = post;
             return;
         }
         match self.mirror.apply_verified(block, &self.verifier) {
@@ -1009,7 +1021,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         // Signatures were checked on the mempool's entry; everything else
         // is checked here, so the proposal passes everyone's verification.
         match state.apply_verified(&block, &self.verifier) {
-            Ok(BlockOutcome::Applied(_)) => {
+            Ok(BlockOutcome::Applied(applied)) => {
                 if tracing::enabled!(target: crate::engine::LATENCY, tracing::Level::TRACE) {
                     let hashes: Vec<String> = block
                         .transactions
@@ -1023,7 +1035,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
                         "proposal's transactions"
                     );
                 }
-                self.cache(block.clone(), state);
+                self.cache(block.clone(), state, applied);
                 Some(block)
             }
             Ok(BlockOutcome::AlreadyApplied { .. }) => None,
@@ -1051,8 +1063,8 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         };
         // The engine checked the block's signatures before asking.
         match state.apply_verified(block, &self.verifier) {
-            Ok(BlockOutcome::Applied(_)) => {
-                self.cache(block.clone(), state);
+            Ok(BlockOutcome::Applied(applied)) => {
+                self.cache(block.clone(), state, applied);
                 true
             }
             Ok(BlockOutcome::AlreadyApplied { .. }) => false,
@@ -1066,9 +1078,20 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
     fn finalized(&mut self, block: &Block, proof: Option<&[u8]>) {
         let height = block.header.height;
         let hash = block.hash();
-        let (outcome, waits, floor) = {
+        // A block verified or proposed here was executed then: its result
+        // is written as it is, not computed a second time.
+        let speculative = self.speculative.remove(&hash);
+        let (outcome, post, waits, floor) = {
             let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
-            let outcome = ledger.apply_verified(block, &self.verifier);
+            let (outcome, post) = match speculative {
+                Some(Speculative { state, applied, .. }) if ledger.next_height() == height => {
+                    (ledger.adopt(block, &state, applied), Some(state))
+                }
+                Some(Speculative { state, .. }) => {
+                    (ledger.apply_verified(block, &self.verifier), Some(state))
+                }
+                None => (ledger.apply_verified(block, &self.verifier), None),
+            };
             // The epoch of the block's height, as the ledger recorded it.
             let waits = ledger
                 .pending_randomness()
@@ -1080,7 +1103,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
                 .map(|(h, pending)| (*h, pending.epoch))
                 .next()
                 .unwrap_or((height.saturating_add(1), ledger.epoch()));
-            (outcome, waits, (floor, ledger.epoch()))
+            (outcome, post, waits, (floor, ledger.epoch()))
         };
         let applied = match outcome {
             Ok(BlockOutcome::Applied(applied)) => Some(applied),
@@ -1092,7 +1115,7 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
                 return;
             }
         };
-        self.advance_mirror(block);
+        self.advance_mirror(block, post);
         self.speculative
             .retain(|_, s| s.block.header.height > height);
         let included = block.transaction_hashes();

@@ -339,6 +339,119 @@ fn independent_ledgers_agree_at_every_height_and_reopening_changes_nothing() {
 }
 
 #[test]
+fn adopting_a_forks_result_writes_what_applying_writes() {
+    // As a validator does: execute each block on an in-memory fork of the
+    // finalized state, then adopt the fork's result on the stored ledger.
+    let genesis = random_genesis();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_c = tempfile::tempdir().unwrap();
+    let open = |path: &std::path::Path| {
+        let store = Arc::new(Store::open(path).unwrap());
+        Ledger::open(store, &genesis).unwrap()
+    };
+    let mut a = Chain::with_ledger(open(dir_a.path()));
+    let mut c = open(dir_c.path());
+    let mut mirror = c.fork_in_memory().unwrap();
+    let mut rng = Rng(77);
+    for i in 0..60 {
+        a.auto_beacon = rng.below(6) != 0;
+        let txs = random_txs(&mut a, &mut rng);
+        let block = a.next_block(txs);
+        let applied = a.apply_block(&block).expect("a");
+        let mut fork = mirror.fork_in_memory().unwrap();
+        let result = fork.apply(&block, &a.beacon).unwrap();
+        let BlockOutcome::Applied(result) = result else {
+            panic!("the fork applied height {i} before");
+        };
+        let adopted = c
+            .adopt(&block, &fork, result)
+            .unwrap()
+            .applied()
+            .expect("c");
+        assert_eq!(
+            adopted.commit, applied.commit,
+            "height {i}: identical writes"
+        );
+        assert_eq!(adopted.receipts, applied.receipts);
+        assert_eq!(c.head(), a.ledger.head());
+        // Adopting again is a no-op, as applying again is.
+        let again = mirror.fork_in_memory().unwrap();
+        let stale = Box::new(adopted);
+        assert!(matches!(
+            c.adopt(&block, &again, stale),
+            Ok(BlockOutcome::AlreadyApplied { .. })
+        ));
+        mirror = fork;
+    }
+    c.check_invariants().unwrap();
+    let head = c.head();
+    drop(c);
+    let reopened = open(dir_c.path());
+    assert_eq!(
+        reopened.head(),
+        head,
+        "the adopted state is what the store holds"
+    );
+    assert_eq!(reopened.state_root(), a.ledger.state_root());
+    reopened.check_invariants().unwrap();
+}
+
+/// `block` executed on a fork of `base`: the post-state and the result.
+fn executed(
+    base: &Ledger,
+    block: &Block,
+    beacon: &TestBeacon,
+) -> (Ledger, Box<crate::ledger::AppliedBlock>) {
+    let mut fork = base.fork_in_memory().unwrap();
+    match fork.apply(block, beacon) {
+        Ok(BlockOutcome::Applied(result)) => (fork, result),
+        other => panic!("the block does not apply: {other:?}"),
+    }
+}
+
+#[test]
+fn a_post_state_that_is_not_the_blocks_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut ledger = Ledger::open(store.clone(), &genesis).unwrap();
+    let base = ledger.fork_in_memory().unwrap();
+    let mut chain = Chain::new(&genesis);
+    let tx = transfer(&mut chain, 1, 2, 5);
+    let block = chain.next_block(vec![tx]);
+    let balance = ledger.account(&addr(2)).balance;
+    // The post-state of another block at the same height.
+    let mut rival = block.clone();
+    rival.header.timestamp_ms += 1;
+    let (fork, result) = executed(&base, &block, &chain.beacon);
+    let error = ledger.adopt(&rival, &fork, result).unwrap_err();
+    assert!(matches!(error, LedgerError::CorruptState { .. }), "{error}");
+    // A block that does not extend the head.
+    let mut orphan = block.clone();
+    orphan.header.parent = Hash::new([9; 32]);
+    let (fork, result) = executed(&base, &block, &chain.beacon);
+    assert!(matches!(
+        ledger.adopt(&orphan, &fork, result),
+        Err(LedgerError::WrongParent { .. })
+    ));
+    // The state before the block, offered as its post-state.
+    let (_, result) = executed(&base, &block, &chain.beacon);
+    assert!(ledger.adopt(&block, &base, result).is_err());
+    assert_eq!(ledger.head(), None, "nothing was applied");
+    assert_eq!(store.last_applied_height().unwrap(), None);
+    assert_eq!(ledger.account(&addr(2)).balance, balance);
+    // The right one is adopted.
+    let (fork, result) = executed(&base, &block, &chain.beacon);
+    ledger
+        .adopt(&block, &fork, result)
+        .unwrap()
+        .applied()
+        .expect("adopted");
+    assert_eq!(ledger.head(), fork.head());
+    assert_eq!(store.last_applied_height().unwrap(), Some(0));
+}
+
+#[test]
 fn a_store_from_another_genesis_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
