@@ -47,6 +47,17 @@
 //! clock that is ahead or behind (it then stamps its proposals, bounds
 //! others' and paces by that clock); the ledger never reads a clock.
 //!
+//! What the wait implies for a clock ahead by `skew` more than
+//! `max_skew`: its views are certified `skew − max_skew` late by the
+//! others, so while that is under `certification_timeout` its blocks get
+//! in late, and beyond it its views are nullified. Either way, since a
+//! block is final only once a quorum has certified it, and a quorum holds
+//! an honest clock, a finalized timestamp is never more than `max_skew`
+//! ahead of the honest clocks when it is first final: the chain's time,
+//! which drives the ledger's timed steps, does not run ahead of them by
+//! more (an honest leader after a fast one stamps `parent + 1 ms`, under
+//! the same wait). See the clock tests in `validator::schedule`.
+//!
 //! ## The consensus block and its digest
 //!
 //! Our [`Block`] does not carry simplex's consensus context (round, leader,
