@@ -50,6 +50,20 @@
 //! new view: stale nonces, expired transactions, fees below a raised
 //! minimum and transactions the balance no longer covers are dropped.
 //!
+//! ## Local transactions and the journal
+//!
+//! A transaction submitted through this node's own API enters by
+//! [`Mempool::insert_local`]: the same rules, but it is marked local
+//! (gossip uses [`Mempool::insert`]). The pool is memory only; the
+//! [`journal`] keeps the local transactions on disk — appended and synced
+//! before the API answers, compacted to [`Mempool::local_transactions`]
+//! once the dead records (transactions that left the pool by any of the
+//! ways above, or were replaced or evicted) outweigh the live ones — and
+//! at start puts them back through [`Mempool::insert_local`], so the
+//! admission rules drop what was finalized meanwhile or is no longer
+//! valid. Gossiped transactions are not journaled: the peers that sent
+//! them still have them.
+//!
 //! ## Proposing and re-gossip
 //!
 //! [`Mempool::select`] returns what a proposer should put in a block: from
@@ -73,6 +87,7 @@
 //! pool and the same selections on every machine.
 
 mod error;
+pub mod journal;
 mod source;
 mod view;
 
@@ -80,6 +95,7 @@ mod view;
 mod tests;
 
 pub use error::MempoolError;
+pub use journal::{JOURNAL_FILE, JournalError, JournalLimits, TxJournal};
 pub use source::{MAX_PROPOSAL_TX_BYTES, MempoolSource};
 pub use view::{AccountState, AccountView};
 
@@ -291,6 +307,9 @@ struct Entry {
     arrival: u64,
     /// The `next_height` at which it was last published (or admitted).
     published_at: u64,
+    /// Submitted through this node's own API (or restored from its
+    /// journal), not received by gossip: the journal keeps it.
+    local: bool,
 }
 
 /// One sender's pooled transactions by nonce, and what the ledger said of
@@ -346,6 +365,10 @@ pub struct Mempool {
     /// Every sender's highest-nonce transaction, cheapest and oldest first.
     tails: BTreeSet<TailKey>,
     bytes: usize,
+    /// How many of the pooled transactions are local, and their encoded
+    /// bytes: what the journal should hold.
+    local_count: usize,
+    local_bytes: usize,
     next_arrival: u64,
     /// The `next_height` of the latest view seen.
     height: u64,
@@ -375,6 +398,8 @@ impl Mempool {
             by_hash: BTreeMap::new(),
             tails: BTreeSet::new(),
             bytes: 0,
+            local_count: 0,
+            local_bytes: 0,
             next_arrival: 0,
             height: 0,
             metrics: MempoolMetrics::default(),
@@ -399,6 +424,28 @@ impl Mempool {
     /// The encoded bytes of all pooled transactions.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// How many pooled transactions are local (see
+    /// [`Mempool::insert_local`]).
+    pub fn local_len(&self) -> usize {
+        self.local_count
+    }
+
+    /// The encoded bytes of the local pooled transactions.
+    pub fn local_bytes(&self) -> usize {
+        self.local_bytes
+    }
+
+    /// The local pooled transactions, by sender and then nonce: what the
+    /// journal is compacted to.
+    pub fn local_transactions(&self) -> Vec<SignedTransaction> {
+        self.senders
+            .values()
+            .flat_map(|q| q.txs.values())
+            .filter(|e| e.local)
+            .map(|e| e.tx.clone())
+            .collect()
     }
 
     /// How many senders have pooled transactions.
@@ -451,9 +498,42 @@ impl Mempool {
         tx: CheckedTransaction,
         view: &V,
     ) -> Result<Admitted, MempoolError> {
+        self.insert_from(tx, view, false)
+    }
+
+    /// Like [`Mempool::insert`], for a transaction submitted through this
+    /// node's own API (or restored from its journal): the same rules, but
+    /// it is marked local, so [`Mempool::local_transactions`] lists it
+    /// until it leaves the pool and the journal keeps it until then. A
+    /// transaction that replaces it is local only if submitted locally
+    /// too.
+    pub fn insert_local<V: AccountView + ?Sized>(
+        &mut self,
+        tx: CheckedTransaction,
+        view: &V,
+    ) -> Result<Admitted, MempoolError> {
+        self.insert_from(tx, view, true)
+    }
+
+    fn insert_from<V: AccountView + ?Sized>(
+        &mut self,
+        tx: CheckedTransaction,
+        view: &V,
+        local: bool,
+    ) -> Result<Admitted, MempoolError> {
         match self.admission(&tx, view) {
-            Ok(plan) => Ok(self.apply(tx, plan)),
+            Ok(plan) => Ok(self.apply(tx, plan, local)),
             Err(error) => Err(self.refuse(error)),
+        }
+    }
+
+    /// Removes one pooled transaction, whatever its state: the API takes
+    /// back a local transaction the journal could not record, so that
+    /// what it refused is not kept. Returns whether it was pooled.
+    pub fn remove(&mut self, hash: &TxHash) -> bool {
+        match self.by_hash.get(hash).copied() {
+            Some((sender, nonce)) => self.remove_entry(&sender, nonce).is_some(),
+            None => false,
         }
     }
 
@@ -626,7 +706,7 @@ impl Mempool {
     }
 
     /// Carries out an admission decided by [`Mempool::admission`].
-    fn apply(&mut self, checked: CheckedTransaction, plan: Plan) -> Admitted {
+    fn apply(&mut self, checked: CheckedTransaction, plan: Plan, local: bool) -> Admitted {
         let mut evicted = Vec::with_capacity(plan.evict.len());
         for (victim, nonce) in &plan.evict {
             if let Some(entry) = self.remove_entry(victim, *nonce) {
@@ -647,6 +727,7 @@ impl Mempool {
             size: checked.size,
             arrival: self.next_arrival,
             published_at: plan.published_at,
+            local,
             tx: checked.tx,
         };
         self.next_arrival += 1;
@@ -659,6 +740,10 @@ impl Mempool {
         queue.balance = plan.account.balance;
         self.by_hash.insert(entry.hash, (sender, nonce));
         self.bytes += entry.size;
+        if local {
+            self.local_count += 1;
+            self.local_bytes += entry.size;
+        }
         let hash = entry.hash;
         queue.txs.insert(nonce, entry);
         if let Some(key) = queue.tail_key(sender) {
@@ -688,6 +773,10 @@ impl Mempool {
         if let Some(entry) = &entry {
             self.by_hash.remove(&entry.hash);
             self.bytes -= entry.size;
+            if entry.local {
+                self.local_count -= 1;
+                self.local_bytes -= entry.size;
+            }
         }
         entry
     }

@@ -480,6 +480,69 @@ fn inclusion_and_new_heights_remove_what_cannot_be_applied() {
     assert_eq!(pool.sender_count(), 0);
 }
 
+/// Local transactions are listed for the journal until they leave the
+/// pool by any way: replaced (by a gossiped one, which is not local),
+/// evicted, included, pruned, removed.
+#[test]
+fn local_transactions_are_tracked_until_they_leave() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let mut view = View::new()
+        .fund(&a, 1_000, 0)
+        .fund(&b, 1_000, 0)
+        .fund(&c, 1_000, 0);
+    let size = transfer(&a, 0, 1, 1).encode().len();
+    let mut config = MempoolConfig::new(CHAIN);
+    config.max_txs = 5;
+    let mut pool = Mempool::new(config);
+    let a0 = transfer(&a, 0, 2, 1);
+    let a1 = transfer(&a, 1, 2, 1);
+    let a2 = transfer(&a, 2, 2, 1);
+    let b0 = transfer(&b, 0, 3, 1);
+    let gossip = transfer(&c, 0, 9, 1);
+    for tx in [&a0, &a1, &a2, &b0] {
+        pool.insert_local(checked(tx.clone()), &view).unwrap();
+    }
+    pool.insert(checked(gossip.clone()), &view).unwrap();
+    assert_eq!(pool.local_len(), 4);
+    assert_eq!(pool.local_bytes(), 4 * size);
+    // By sender, then nonce.
+    let local = pool.local_transactions();
+    let a_first = a.address() < b.address();
+    let expected = if a_first {
+        [&a0, &a1, &a2, &b0]
+    } else {
+        [&b0, &a0, &a1, &a2]
+    };
+    assert_eq!(local.iter().collect::<Vec<_>>(), expected);
+
+    // Replaced by gossip: the replacement is not local.
+    let b0_gossip = transfer(&b, 0, 5, 1);
+    pool.insert(checked(b0_gossip), &view).unwrap();
+    assert_eq!(pool.local_transactions(), [a0.clone(), a1, a2.clone()]);
+    // Evicted for room: a2 is the cheapest tail.
+    let admitted = pool.insert(checked(transfer(&c, 1, 9, 1)), &view).unwrap();
+    assert_eq!(admitted.evicted, [a2.hash()]);
+    assert_eq!(pool.local_len(), 2);
+    // Included, and pruned at the new height.
+    assert_eq!(pool.remove_included(&[a0.hash()]), 1);
+    assert_eq!(pool.local_len(), 1);
+    view = view.fund(&a, 1_000, 2);
+    view.next_height = 2;
+    assert_eq!(pool.on_new_height(&view).stale.len(), 1);
+    assert_eq!(pool.local_len(), 0);
+    assert_eq!(pool.local_bytes(), 0);
+
+    // Removed on purpose (the journal refused it), whatever its state.
+    let c2 = transfer(&c, 2, 9, 1);
+    pool.insert_local(checked(c2.clone()), &view).unwrap();
+    assert_eq!(pool.local_len(), 1);
+    assert!(pool.remove(&c2.hash()));
+    assert!(!pool.remove(&c2.hash()));
+    assert!(!pool.contains(&c2.hash()));
+    assert_eq!((pool.local_len(), pool.local_bytes()), (0, 0));
+    assert!(pool.contains(&gossip.hash()));
+}
+
 #[test]
 fn regossip_after_the_configured_number_of_heights() {
     let a = key(1);
