@@ -6,15 +6,19 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
+use consensus::encoding::encode;
 use consensus::ledger::records::RoundRecord;
 use consensus::storage::Store;
-use node::api::{ApiEvent, EventBatch, Game, NodeView, Page, RoundStatus, Topic};
-use node::chain::{Chain, Heard};
-use node::mempool::{Mempool, MempoolConfig};
+use consensus::tx::{Action, SignedTransaction, Transaction};
+use game_rules::Chips;
+use node::api::{ApiEvent, EventBatch, Game, NodeView, Page, RoundStatus, SubmitError, Topic};
+use node::chain::{Chain, Heard, Restored};
+use node::mempool::journal::read_journal;
+use node::mempool::{JOURNAL_FILE, JournalLimits, Mempool, MempoolConfig, TxJournal};
 use node::metrics::Metrics;
 use tokio::sync::broadcast;
 
-use support::TestChain;
+use support::{TestChain, kp};
 
 fn open(chain: &TestChain, dir: &std::path::Path) -> (Chain, broadcast::Receiver<EventBatch>) {
     let store = Arc::new(Store::open(dir).expect("store"));
@@ -263,4 +267,87 @@ fn sync_progress_shows_in_the_status_until_caught_up() {
     }
     let status = chain.status().unwrap();
     assert!(!status.syncing && status.sync.is_none());
+}
+
+/// A transfer of player 1's with a chosen nonce and fee.
+fn transfer(test: &TestChain, nonce: u64, fee: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: test.genesis.chain_id(),
+        sender: kp(1).public_key(),
+        nonce,
+        fee: Chips(fee),
+        expiry_height: 1_000,
+        action: Action::Transfer {
+            to: kp(2).address(),
+            amount: Chips(5),
+        },
+    }
+    .sign(&kp(1))
+}
+
+fn journaled(path: &std::path::Path) -> Vec<Vec<u8>> {
+    read_journal(std::fs::File::open(path).unwrap(), u64::MAX)
+        .unwrap()
+        .records
+}
+
+/// What the API accepts is in the journal before the answer; what leaves
+/// the pool (replaced, finalized) is compacted away; a journal that cannot
+/// be written refuses the transaction and leaves the pool as it was.
+#[test]
+fn the_journal_keeps_what_the_api_accepted_until_it_leaves_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    let (chain, _events) = open(&test, &dir.path().join("data"));
+    let journal_dir = dir.path().join("journal");
+    std::fs::create_dir(&journal_dir).unwrap();
+    let path = journal_dir.join(JOURNAL_FILE);
+    let limits = JournalLimits::for_mempool(&MempoolConfig::new(test.genesis.chain_id()));
+    let (journal, recovered) = TxJournal::open(&path, limits).unwrap();
+    assert_eq!(
+        chain.restore_journal(journal, recovered.records),
+        Restored::default()
+    );
+    assert!(!chain.compact_journal().unwrap(), "nothing to compact");
+
+    let (first, second) = (transfer(&test, 0, 1), transfer(&test, 1, 1));
+    let far = transfer(&test, 500, 1);
+    let results = chain.submit_transactions(vec![first.clone(), second.clone(), far]);
+    assert_eq!(results[0].as_ref().unwrap(), &first.hash());
+    assert_eq!(results[1].as_ref().unwrap(), &second.hash());
+    assert!(matches!(results[2], Err(SubmitError::Refused(_))));
+    assert_eq!(journaled(&path), [encode(&first), encode(&second)]);
+
+    // Replaced by a higher fee: the old record is dead, but one dead
+    // record among two live ones is not worth a rewrite yet.
+    let replacement = transfer(&test, 1, 5);
+    chain.submit_transaction(replacement.clone()).unwrap();
+    assert_eq!(chain.mempool().lock().unwrap().local_len(), 2);
+    assert!(!chain.compact_journal().unwrap());
+    assert_eq!(journaled(&path).len(), 3);
+
+    // Both finalized: nothing is live, the journal is compacted to empty.
+    let (block, proof) = test.next_block(vec![first, replacement]);
+    chain
+        .apply_finalized(&block, Some(&proof), Heard::Elsewhere)
+        .unwrap();
+    assert_eq!(chain.mempool().lock().unwrap().local_len(), 0);
+    assert!(chain.compact_journal().unwrap());
+    assert!(journaled(&path).is_empty());
+
+    // A journal that cannot be written (its directory is gone, so the
+    // rewrite a newly opened journal needs fails): the API refuses, saying
+    // why, and the pool does not keep what it refused.
+    std::fs::remove_dir_all(&journal_dir).unwrap();
+    let (journal, _) = TxJournal::open(&path, limits).unwrap();
+    chain.restore_journal(journal, Vec::new());
+    let third = transfer(&test, 2, 1);
+    match chain.submit_transaction(third.clone()) {
+        Err(SubmitError::Internal(message)) => {
+            assert!(message.contains("mempool.journal = false"), "{message}");
+            assert!(message.contains("not accepted"), "{message}");
+        }
+        other => panic!("accepted without a journal: {other:?}"),
+    }
+    assert!(!chain.mempool().lock().unwrap().contains(&third.hash()));
 }

@@ -617,15 +617,20 @@ pub(crate) async fn submit_transaction(
 
 /// Checks a transaction's stateless rules (its signature through the
 /// process's signature cache, so the node's own checks after this one do
-/// not verify it again) and submits it.
-fn check_and_submit(view: &dyn NodeView, tx: SignedTransaction) -> Result<TxHash, ApiError> {
+/// not verify it again).
+fn check(view: &dyn NodeView, tx: &SignedTransaction) -> Result<(), ApiError> {
     tx.check(&view.chain_id()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_transaction",
             format!("{e}; fix the transaction and sign it again"),
         )
-    })?;
+    })
+}
+
+/// Checks a transaction ([`check`]) and submits it.
+fn check_and_submit(view: &dyn NodeView, tx: SignedTransaction) -> Result<TxHash, ApiError> {
+    check(view, &tx)?;
     view.submit_transaction(tx).map_err(ApiError::from)
 }
 
@@ -690,13 +695,7 @@ pub(crate) async fn submit_batch(
         .limiter
         .charge(ip, owner, Instant::now(), count as u32 - 1);
     let results = read(&state, move |v| {
-        Ok::<_, ApiError>(
-            batch
-                .txs
-                .iter()
-                .map(|text| batch_item(v, text))
-                .collect::<Vec<_>>(),
-        )
+        Ok::<_, ApiError>(batch_items(v, &batch.txs))
     })
     .await?;
     let accepted = results
@@ -706,21 +705,48 @@ pub(crate) async fn submit_batch(
     Ok((StatusCode::OK, Json(BatchSubmitted { accepted, results })).into_response())
 }
 
-/// One transaction of a batch, as `POST /v1/txs` would take it.
-fn batch_item(view: &dyn NodeView, text: &str) -> BatchItem {
-    let tx = match decode_hex(text).and_then(|raw| decode_transaction(&raw)) {
-        Ok(tx) => tx,
-        Err(error) => return refused(None, error),
-    };
-    let hash = tx.hash();
-    match check_and_submit(view, tx) {
-        Ok(hash) => BatchItem {
-            hash: Some(hash),
-            status: BatchItemStatus::Pending,
-            error: None,
-        },
-        Err(error) => refused(Some(hash), error),
+/// The transactions of a batch, each as `POST /v1/txs` would take it:
+/// decoded and checked one by one, then those that passed submitted
+/// together ([`NodeView::submit_transactions`]: one journal sync for the
+/// batch). One item per text, in order.
+fn batch_items(view: &dyn NodeView, texts: &[String]) -> Vec<BatchItem> {
+    let mut items: Vec<Option<BatchItem>> = Vec::with_capacity(texts.len());
+    let mut checked = Vec::new();
+    let mut slots = Vec::new();
+    for text in texts {
+        let tx = match decode_hex(text).and_then(|raw| decode_transaction(&raw)) {
+            Ok(tx) => tx,
+            Err(error) => {
+                items.push(Some(refused(None, error)));
+                continue;
+            }
+        };
+        let hash = tx.hash();
+        match check(view, &tx) {
+            Ok(()) => {
+                slots.push((items.len(), hash));
+                items.push(None);
+                checked.push(tx);
+            }
+            Err(error) => items.push(Some(refused(Some(hash), error))),
+        }
     }
+    let mut results = view.submit_transactions(checked).into_iter();
+    for (slot, hash) in slots {
+        items[slot] = Some(match results.next() {
+            Some(Ok(hash)) => BatchItem {
+                hash: Some(hash),
+                status: BatchItemStatus::Pending,
+                error: None,
+            },
+            Some(Err(error)) => refused(Some(hash), error.into()),
+            None => refused(
+                Some(hash),
+                ApiError::internal("the node gave no result for this transaction; see its logs"),
+            ),
+        });
+    }
+    items.into_iter().flatten().collect()
 }
 
 fn refused(hash: Option<TxHash>, error: ApiError) -> BatchItem {

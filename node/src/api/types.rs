@@ -124,6 +124,16 @@ pub trait NodeView: Send + Sync + 'static {
     /// API has already decoded it under its size bound and checked its
     /// chain, form and signature ([`SignedTransaction::check`]).
     fn submit_transaction(&self, tx: SignedTransaction) -> Result<TxHash, SubmitError>;
+
+    /// Offers several transactions at once (`POST /v1/txs/batch`), each
+    /// as [`NodeView::submit_transaction`] would, in order; one result per
+    /// transaction. The node overrides it to make the whole batch durable
+    /// in its journal with one disk sync rather than one per transaction.
+    fn submit_transactions(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxHash, SubmitError>> {
+        txs.into_iter()
+            .map(|tx| self.submit_transaction(tx))
+            .collect()
+    }
 }
 
 /// The node's own key, for the auth-gated wallet routes: it signs an

@@ -16,6 +16,14 @@
 //! the gossip publisher for followers — unless it came by gossip (the mesh
 //! relays it already) or had been applied before.
 //!
+//! Transactions from the API (and the wallet routes) go through
+//! `submit.rs`: admitted to the mempool as local, made durable
+//! in the mempool journal (one sync per request) before the API answers,
+//! then published. The journal loses its dead records by compaction, not
+//! when [`Chain::on_finalized`] prunes the mempool: pruning only changes
+//! what the mempool lists as local, and the daemon compacts periodically
+//! off the finality path.
+//!
 //! It must not decide anything consensus-critical: it only reads the
 //! ledger, and applies blocks only through [`Chain::apply_finalized`],
 //! which the follower calls once a block is proven final.
@@ -34,9 +42,11 @@
 //! rebuilt from the stored blocks at the next [`Chain::open`].
 
 pub(crate) mod index;
+mod submit;
 mod view;
 mod wallet;
 
+pub use submit::Restored;
 pub use view::LedgerAccounts;
 pub use wallet::{DEFAULT_EXPIRY_BLOCKS, KeyWallet};
 
@@ -54,7 +64,7 @@ use consensus::validator::FinalizedSink;
 use tokio::sync::mpsc;
 
 use crate::api::{ApiEvent, EventBatch, EventSender, Game, SyncProgress};
-use crate::mempool::Mempool;
+use crate::mempool::{Mempool, TxJournal};
 use crate::metrics::{GameLabel, Metrics};
 use crate::network::{BlockSource, FinalizedBlock, Network};
 use index::{Index, event_accounts, event_table};
@@ -131,6 +141,9 @@ pub struct Chain {
     events: EventSender,
     metrics: Arc<Metrics>,
     mempool: Arc<Mutex<Mempool>>,
+    /// The journal of local transactions, once restored (none if
+    /// `mempool.journal` is off).
+    journal: Mutex<Option<TxJournal>>,
     network: RwLock<Option<Network>>,
     gossip: Mutex<Option<mpsc::Sender<FinalizedBlock>>>,
     sync: Mutex<SyncTracker>,
@@ -183,6 +196,7 @@ impl Chain {
             events,
             metrics,
             mempool,
+            journal: Mutex::new(None),
             network: RwLock::new(None),
             gossip: Mutex::new(None),
             sync: Mutex::new(SyncTracker::default()),

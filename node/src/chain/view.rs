@@ -31,7 +31,7 @@ use crate::api::{
     RoundInfo, RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, SubmitError, TableInfo,
     TxInclusion, TxRecord, ValidatorInfo, ViewError,
 };
-use crate::mempool::{AccountState, AccountView, CheckedTransaction, MempoolError};
+use crate::mempool::{AccountState, AccountView};
 
 /// History cursors: `height << 16 | position` (a block holds far fewer
 /// than 2^16 transactions).
@@ -82,51 +82,7 @@ impl AccountView for LedgerAccounts {
     }
 }
 
-/// A mempool refusal as the API reports it.
-pub(crate) fn submit_error(error: MempoolError) -> SubmitError {
-    match error {
-        MempoolError::AlreadyKnown { hash } => SubmitError::AlreadyKnown(hash),
-        MempoolError::Full { .. } | MempoolError::SenderFull { .. } => {
-            SubmitError::Busy(error.to_string())
-        }
-        error if error.is_invalid_everywhere() => SubmitError::Invalid(error.to_string()),
-        error => SubmitError::Refused(error.to_string()),
-    }
-}
-
 impl Chain {
-    /// Admits a transaction to the mempool and publishes it on gossip.
-    pub(crate) fn submit(&self, tx: SignedTransaction) -> Result<TxHash, SubmitError> {
-        let checked = CheckedTransaction::check(tx, &self.chain_id).map_err(submit_error)?;
-        let view = LedgerAccounts::new(self.ledger.clone());
-        let admitted = {
-            let mut mempool = self
-                .mempool
-                .lock()
-                .map_err(|_| SubmitError::Internal("the mempool is unusable".into()))?;
-            let signed = checked.tx().clone();
-            let hash = checked.hash();
-            mempool.insert(checked, &view).map_err(submit_error)?;
-            self.metrics.set_mempool(mempool.len(), mempool.bytes());
-            (hash, signed)
-        };
-        let (hash, signed) = admitted;
-        tracing::trace!(target: consensus::engine::LATENCY, %hash, "transaction submitted");
-        let _span = tracing::debug_span!("tx", %hash).entered();
-        match (self.network(), tokio::runtime::Handle::try_current()) {
-            (Some(network), Ok(runtime)) => {
-                runtime.spawn(async move {
-                    if let Err(error) = network.publish_transaction(&signed).await {
-                        // Re-gossip publishes it again later.
-                        tracing::debug!(%hash, %error, "transaction not published yet");
-                    }
-                });
-            }
-            _ => tracing::debug!(%hash, "no network: the transaction stays in the mempool"),
-        }
-        Ok(hash)
-    }
-
     fn stored_block(&self, height: u64) -> Result<Option<Block>, ViewError> {
         Ok(self.block(height)?)
     }
@@ -717,6 +673,10 @@ impl NodeView for Chain {
 
     fn submit_transaction(&self, tx: SignedTransaction) -> Result<TxHash, SubmitError> {
         self.submit(tx)
+    }
+
+    fn submit_transactions(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxHash, SubmitError>> {
+        self.submit_all(txs)
     }
 }
 

@@ -1,0 +1,221 @@
+//! Local transactions: what this node's API (and its wallet routes)
+//! submits — admitted to the mempool as local, made durable in the
+//! mempool journal before the API answers, then published on gossip — and
+//! the journal's other two duties: bringing those transactions back at
+//! start ([`Chain::restore_journal`]) and dropping the ones that left the
+//! pool ([`Chain::compact_journal`]). See [`crate::mempool::journal`].
+//!
+//! Lock order: the journal, then the mempool (a compaction lists the
+//! pool's local transactions while holding the journal). Submission
+//! releases the mempool before it takes the journal, so a compaction that
+//! runs between admitting a transaction and journaling it either lists it
+//! (and the append after it repeats the record, which the next start
+//! skips as already pooled) or runs before the admission (and the append
+//! goes into the compacted journal): a transaction is never missing.
+
+use consensus::encoding::encode;
+use consensus::hash::{HashDomain, TxHash, hash};
+use consensus::tx::SignedTransaction;
+
+use super::Chain;
+use super::view::LedgerAccounts;
+use crate::api::SubmitError;
+use crate::mempool::{CheckedTransaction, JournalError, MempoolError, TxJournal};
+
+/// A mempool refusal as the API reports it.
+pub(crate) fn submit_error(error: MempoolError) -> SubmitError {
+    match error {
+        MempoolError::AlreadyKnown { hash } => SubmitError::AlreadyKnown(hash),
+        MempoolError::Full { .. } | MempoolError::SenderFull { .. } => {
+            SubmitError::Busy(error.to_string())
+        }
+        error if error.is_invalid_everywhere() => SubmitError::Invalid(error.to_string()),
+        error => SubmitError::Refused(error.to_string()),
+    }
+}
+
+/// What [`Chain::restore_journal`] did with the journal's transactions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Back in the mempool, and being published.
+    pub admitted: usize,
+    /// Refused by the mempool: included or superseded meanwhile, expired,
+    /// no longer affordable, malformed.
+    pub dropped: usize,
+}
+
+impl Chain {
+    /// Admits a transaction to the mempool as local, journals it and
+    /// publishes it on gossip.
+    pub(crate) fn submit(&self, tx: SignedTransaction) -> Result<TxHash, SubmitError> {
+        self.submit_all(vec![tx])
+            .pop()
+            .expect("submit_all gives one result per transaction")
+    }
+
+    /// Admits transactions to the mempool as local, one by one; makes
+    /// those it took durable in the journal with one disk sync; then
+    /// publishes them. One result per transaction, in order. If the
+    /// journal cannot record them they are taken out of the mempool again
+    /// and refused (the API's "accepted" is a promise that they survive a
+    /// crash); a block proposed from this node's mempool in that instant
+    /// may still include one.
+    pub(crate) fn submit_all(
+        &self,
+        txs: Vec<SignedTransaction>,
+    ) -> Vec<Result<TxHash, SubmitError>> {
+        let view = LedgerAccounts::new(self.ledger.clone());
+        let mut results = Vec::with_capacity(txs.len());
+        let mut admitted: Vec<(usize, SignedTransaction)> = Vec::new();
+        for tx in txs {
+            let result = CheckedTransaction::check(tx, &self.chain_id)
+                .map_err(submit_error)
+                .and_then(|checked| {
+                    let mut mempool = self
+                        .mempool
+                        .lock()
+                        .map_err(|_| SubmitError::Internal("the mempool is unusable".into()))?;
+                    let (hash, signed) = (checked.hash(), checked.tx().clone());
+                    mempool.insert_local(checked, &view).map_err(submit_error)?;
+                    self.metrics.set_mempool(mempool.len(), mempool.bytes());
+                    Ok((hash, signed))
+                });
+            match result {
+                Ok((hash, signed)) => {
+                    admitted.push((results.len(), signed));
+                    results.push(Ok(hash));
+                }
+                Err(error) => results.push(Err(error)),
+            }
+        }
+        let new: Vec<Vec<u8>> = admitted.iter().map(|(_, tx)| encode(tx)).collect();
+        if let Err(error) = self.journal_new(&new) {
+            tracing::error!(%error, count = admitted.len(), "transactions refused: the journal cannot record them");
+            let message = format!(
+                "{error}; the transaction was not accepted, submit it again once that is fixed"
+            );
+            if let Ok(mut mempool) = self.mempool.lock() {
+                for (slot, _) in &admitted {
+                    if let Some(Ok(hash)) = results.get(*slot) {
+                        mempool.remove(hash);
+                    }
+                }
+                self.metrics.set_mempool(mempool.len(), mempool.bytes());
+            }
+            for (slot, _) in &admitted {
+                results[*slot] = Err(SubmitError::Internal(message.clone()));
+            }
+            return results;
+        }
+        for (slot, signed) in admitted {
+            if let Some(Ok(hash)) = results.get(slot) {
+                tracing::trace!(target: consensus::engine::LATENCY, %hash, "transaction submitted");
+                self.publish(*hash, signed);
+            }
+        }
+        results
+    }
+
+    /// Publishes a local transaction on gossip, in the background.
+    fn publish(&self, hash: TxHash, signed: SignedTransaction) {
+        let _span = tracing::debug_span!("tx", %hash).entered();
+        match (self.network(), tokio::runtime::Handle::try_current()) {
+            (Some(network), Ok(runtime)) => {
+                runtime.spawn(async move {
+                    if let Err(error) = network.publish_transaction(&signed).await {
+                        // Held by the network until a peer subscribes, or
+                        // published again by re-gossip.
+                        tracing::debug!(%hash, %error, "transaction not published yet");
+                    }
+                });
+            }
+            _ => tracing::debug!(%hash, "no network: the transaction stays in the mempool"),
+        }
+    }
+
+    /// Journals the encodings of newly admitted local transactions (a
+    /// no-op without a journal).
+    fn journal_new(&self, new: &[Vec<u8>]) -> Result<(), JournalError> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let mut slot = self.journal.lock().map_err(|_| JournalError::Unusable)?;
+        match slot.as_mut() {
+            Some(journal) => journal.record(new, || self.local_records()),
+            None => Ok(()),
+        }
+    }
+
+    /// The encodings of the mempool's local transactions, or `None` if
+    /// the mempool is unusable.
+    fn local_records(&self) -> Option<Vec<Vec<u8>>> {
+        let local = self.mempool.lock().ok()?.local_transactions();
+        Some(local.iter().map(encode).collect())
+    }
+
+    /// Puts the transactions of the journal read at start (`records`)
+    /// back into the mempool as local — each through the normal admission
+    /// against the current ledger, so one finalized meanwhile or now
+    /// invalid is dropped (logged at debug) — compacts the journal to what
+    /// was admitted, keeps it for what the API submits from now on, and
+    /// publishes what was admitted (the network holds it until a peer
+    /// subscribes). A journal that cannot be compacted now is logged and
+    /// compacted at its next write.
+    pub fn restore_journal(&self, mut journal: TxJournal, records: Vec<Vec<u8>>) -> Restored {
+        let view = LedgerAccounts::new(self.ledger.clone());
+        let mut restored = Restored::default();
+        let mut admitted = Vec::new();
+        if let Ok(mut mempool) = self.mempool.lock() {
+            for bytes in records {
+                let tx_hash = hash(HashDomain::SignedTransaction, &bytes);
+                let result = CheckedTransaction::decode(&bytes, &self.chain_id).and_then(|tx| {
+                    let signed = tx.tx().clone();
+                    mempool.insert_local(tx, &view).map(|_| signed)
+                });
+                match result {
+                    Ok(signed) => admitted.push((tx_hash, signed)),
+                    Err(error) => {
+                        restored.dropped += 1;
+                        tracing::debug!(hash = %tx_hash, %error, "journaled transaction dropped");
+                    }
+                }
+            }
+            self.metrics.set_mempool(mempool.len(), mempool.bytes());
+        }
+        restored.admitted = admitted.len();
+        match self.local_records() {
+            Some(live) => {
+                if let Err(error) = journal.rewrite(&live) {
+                    tracing::warn!(%error, "the mempool journal could not be compacted at start; retried at its next write");
+                }
+            }
+            None => tracing::warn!("the mempool is unusable; its journal is left as it was"),
+        }
+        if let Ok(mut slot) = self.journal.lock() {
+            *slot = Some(journal);
+        }
+        for (hash, signed) in admitted {
+            self.publish(hash, signed);
+        }
+        restored
+    }
+
+    /// Compacts the journal if [`TxJournal::compaction_due`] says so;
+    /// returns whether it did. The daemon calls it periodically.
+    pub fn compact_journal(&self) -> Result<bool, JournalError> {
+        let mut slot = self.journal.lock().map_err(|_| JournalError::Unusable)?;
+        let Some(journal) = slot.as_mut() else {
+            return Ok(false);
+        };
+        let (count, bytes) = {
+            let mempool = self.mempool.lock().map_err(|_| JournalError::Unusable)?;
+            (mempool.local_len(), mempool.local_bytes())
+        };
+        if !journal.compaction_due(count, bytes) {
+            return Ok(false);
+        }
+        let live = self.local_records().ok_or(JournalError::Unusable)?;
+        journal.rewrite(&live)?;
+        Ok(true)
+    }
+}
