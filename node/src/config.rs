@@ -26,6 +26,9 @@
 //! mdns = true
 //! tx_batch_linger_ms = 5   # how long a gossiped transaction waits for others to share its message
 //!
+//! [mempool]
+//! journal = true        # keep this node's own API transactions on disk until they leave the pool
+//!
 //! [api]                 # node::api::ApiConfig
 //! listen = "127.0.0.1:7380"
 //! cookie_file = "api.cookie"
@@ -212,6 +215,25 @@ impl Default for NetworkSection {
     }
 }
 
+/// The `[mempool]` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolSection {
+    /// Keep the transactions submitted through this node's own API in a
+    /// journal, `<data_dir>/mempool.journal`, synced before the API
+    /// answers, and put them back into the mempool (and publish them) at
+    /// the next start: a node killed while cut off from its peers does
+    /// not lose what it accepted (see `node::mempool::journal`). Default
+    /// on. Off, the node neither reads nor removes an existing journal.
+    pub journal: bool,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        MempoolSection { journal: true }
+    }
+}
+
 /// The `[wallet]` section: the node's own key, which the auth-gated wallet
 /// routes of the API spend from. Without a keystore those routes answer
 /// 503 `no_wallet`.
@@ -264,6 +286,8 @@ pub struct NodeConfig {
     pub genesis_file: PathBuf,
     /// libp2p.
     pub network: NetworkSection,
+    /// The mempool.
+    pub mempool: MempoolSection,
     /// The local API.
     pub api: ApiConfig,
     /// Logging.
@@ -305,6 +329,7 @@ impl Default for NodeConfig {
             data_dir: PathBuf::from("data"),
             genesis_file: PathBuf::from("genesis.json"),
             network: NetworkSection::default(),
+            mempool: MempoolSection::default(),
             api: ApiConfig::default(),
             log: LogConfig::default(),
             wallet: WalletConfig::default(),
@@ -359,6 +384,10 @@ pub struct ConfigArgs {
     /// for others to share its message (default 5, at most 1000).
     #[arg(long, env = "BITCRAPS_NETWORK_TX_BATCH_LINGER_MS", value_name = "MS")]
     pub network_tx_batch_linger_ms: Option<u64>,
+    /// `mempool.journal`: keep this node's own API transactions on disk
+    /// until they leave the pool (default true).
+    #[arg(long, env = "BITCRAPS_MEMPOOL_JOURNAL", value_name = "BOOL")]
+    pub mempool_journal: Option<bool>,
     /// `api.listen`: the local API's address.
     #[arg(long, env = "BITCRAPS_API_LISTEN", value_name = "ADDR")]
     pub api_listen: Option<SocketAddr>,
@@ -513,6 +542,7 @@ impl NodeConfig {
             &mut self.network.tx_batch_linger_ms,
             &args.network_tx_batch_linger_ms,
         );
+        set(&mut self.mempool.journal, &args.mempool_journal);
         set(&mut self.api.listen, &args.api_listen);
         set(&mut self.api.cookie_file, &args.api_cookie_file);
         set(&mut self.api.allowed_hosts, &args.api_allowed_hosts);
@@ -924,6 +954,40 @@ mod tests {
             NodeConfig::load(&missing),
             Err(ConfigError::Read { .. })
         ));
+    }
+
+    /// The journal is on unless the file, the variable or the flag turns
+    /// it off, and `config show` prints it.
+    #[test]
+    fn the_mempool_journal_is_on_by_default_and_has_every_form() {
+        let home = home_with(None);
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert!(loaded.config.mempool.journal);
+        assert!(
+            loaded
+                .config
+                .to_toml()
+                .contains("[mempool]\njournal = true\n"),
+            "{}",
+            loaded.config.to_toml()
+        );
+        let home = home_with(Some("[mempool]\njournal = false\n"));
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert!(!loaded.config.mempool.journal);
+        let loaded = NodeConfig::load(&args(home.path(), &["--mempool-journal", "true"])).unwrap();
+        assert!(loaded.config.mempool.journal);
+        let command = <Cli as clap::CommandFactory>::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("mempool-journal"))
+            .expect("the flag exists");
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("BITCRAPS_MEMPOOL_JOURNAL")
+        );
+        let home = home_with(Some("[mempool]\njournl = false\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(error.to_string().contains("journl"), "{error}");
     }
 
     #[test]

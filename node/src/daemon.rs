@@ -5,8 +5,17 @@
 //! starts the libp2p network with the mempool judging gossiped
 //! transactions and the chain follower judging gossiped blocks, serves the
 //! local API over the chain (and the node's wallet, if it has one), and
-//! runs the follower plus three small tasks: network events, the gossip
-//! publisher of finalized blocks and the mempool's re-gossip.
+//! runs the follower plus four small tasks: network events, the gossip
+//! publisher of finalized blocks, the mempool's re-gossip and the
+//! compaction of its journal.
+//!
+//! With `mempool.journal` on (the default), before the validator core or
+//! the API start it reads the journal of the transactions this node's API
+//! accepted before it stopped (`<data_dir>/mempool.journal`, see
+//! [`crate::mempool::journal`]), puts them back into the mempool through
+//! its normal admission and publishes them: a node killed while cut off
+//! from its peers loses none of them.
+//!
 //! [`RunningNode::shutdown`] stops everything in reverse order (the API
 //! removes its cookie file; every store write is already synced). [`run`]
 //! is `bitcraps node start`: start, log where everything is, wait for
@@ -39,7 +48,9 @@ use crate::api::{ApiHandle, ApiServer, ApiStartError, NodeView, NodeWallet};
 use crate::chain::{Chain, ChainError, ChainSink, KeyWallet, LedgerAccounts};
 use crate::config::{LogConfig, LogFormat, NodeConfig, WALLET_PASSWORD_ENV};
 use crate::follow::{FinalityVerifier, FollowConfig, FollowError, Follower};
-use crate::mempool::{Mempool, MempoolConfig, MempoolSource};
+use crate::mempool::{
+    JOURNAL_FILE, JournalError, JournalLimits, Mempool, MempoolConfig, MempoolSource, TxJournal,
+};
 use crate::metrics::Metrics;
 use crate::network::{
     FinalizedBlock, MempoolGossip, Multiaddr, Network, NetworkError, NetworkEvent, NetworkServices,
@@ -61,6 +72,12 @@ pub const REGOSSIP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The most transactions re-published per round.
 pub const REGOSSIP_BATCH: usize = 256;
+
+/// How often the mempool journal is checked for dead records (local
+/// transactions that left the pool: finalized, expired, replaced,
+/// evicted) and compacted if they outweigh the live ones. Between checks
+/// they only cost a few signature checks at the next start.
+pub const JOURNAL_COMPACT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why the node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +123,9 @@ pub enum DaemonError {
     /// The validator core could not start.
     #[error("validator: {0}")]
     Validator(#[from] ValidatorError),
+    /// The mempool journal could not be read.
+    #[error("{0}")]
+    Journal(#[from] JournalError),
     /// A start-up task failed unexpectedly.
     #[error("a start-up task failed: {0}")]
     Task(String),
@@ -215,7 +235,9 @@ impl Node {
                 source,
             })?;
         let metrics = Arc::new(Metrics::new());
-        let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::new(chain_id))));
+        let mempool_config = MempoolConfig::new(chain_id);
+        let journal_limits = JournalLimits::for_mempool(&mempool_config);
+        let mempool = Arc::new(Mutex::new(Mempool::new(mempool_config)));
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let chain = {
             let (mempool, events, metrics) = (mempool.clone(), events.clone(), metrics.clone());
@@ -253,6 +275,18 @@ impl Node {
         chain.attach_network(network.clone());
         chain.metrics().attach_network(network.shared_metrics());
         let listen_addrs = network.listen_addrs().await?;
+        if config.mempool.journal {
+            let path = config.data_dir.join(JOURNAL_FILE);
+            let chain = chain.clone();
+            let restored =
+                tokio::task::spawn_blocking(move || restore_journal(&chain, path, journal_limits))
+                    .await
+                    .map_err(|e| DaemonError::Task(e.to_string()));
+            if let Err(error) = restored.and_then(|r| r.map_err(DaemonError::from)) {
+                network.shutdown().await;
+                return Err(error);
+            }
+        }
 
         let wallet: Option<Arc<dyn NodeWallet>> = match &config.wallet.keystore {
             None => None,
@@ -283,6 +317,12 @@ impl Node {
             network.clone(),
             shutdown_rx.clone(),
         )));
+        if config.mempool.journal {
+            tasks.push(tokio::spawn(compact_journal(
+                chain.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         let cut = ValidatorCut::default();
         if let Some(faults) = &config.fault_injection {
             tracing::warn!(file = %faults.partition_file.display(), "fault injection on: this node obeys its partition file");
@@ -438,6 +478,55 @@ async fn wait_for_signal() -> Result<(), DaemonError> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await.map_err(DaemonError::Signal)
+    }
+}
+
+/// Reads the mempool journal at `path` and hands its transactions to
+/// [`Chain::restore_journal`], logging what the reading had to skip.
+fn restore_journal(
+    chain: &Chain,
+    path: PathBuf,
+    limits: JournalLimits,
+) -> Result<(), JournalError> {
+    let (journal, recovered) = TxJournal::open(&path, limits)?;
+    if recovered.corrupt > 0 || recovered.stopped.is_some() {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        tracing::warn!(
+            journal = %path.display(),
+            corrupt_records = recovered.corrupt,
+            stopped = ?recovered.stopped,
+            unread_bytes = size.saturating_sub(recovered.intact_bytes),
+            "the mempool journal was damaged (a crash in the middle of a write leaves a torn last record); what could be read is restored, the rest dropped"
+        );
+    }
+    let found = recovered.records.len();
+    let restored = chain.restore_journal(journal, recovered.records);
+    if found > 0 {
+        tracing::info!(
+            found,
+            admitted = restored.admitted,
+            dropped = restored.dropped,
+            "local transactions restored from the mempool journal"
+        );
+    }
+    Ok(())
+}
+
+/// Compacts the mempool journal when its dead records outweigh the live
+/// ones (see [`Chain::compact_journal`]).
+async fn compact_journal(chain: Arc<Chain>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(JOURNAL_COMPACT_INTERVAL) => {}
+        }
+        let chain = chain.clone();
+        match tokio::task::spawn_blocking(move || chain.compact_journal()).await {
+            Ok(Ok(true)) => tracing::debug!("mempool journal compacted"),
+            Ok(Ok(false)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "mempool journal not compacted"),
+            Err(error) => tracing::warn!(%error, "the mempool journal compaction failed"),
+        }
     }
 }
 

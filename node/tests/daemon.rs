@@ -1,20 +1,29 @@
 //! Two real nodes (`node::daemon::Node::start`) on loopback: A has the
 //! chain, B starts empty with A as its bootstrap peer, catches up by block
 //! sync (its API reports the progress), then follows new blocks A finalizes;
-//! shutdown removes the API cookie.
+//! shutdown removes the API cookie. And a node killed while alone keeps
+//! what its API accepted, in its mempool journal.
 
 mod support;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use consensus::encoding::encode;
+use consensus::ledger::Ledger;
+use consensus::storage::Store;
+use consensus::tx::Action;
+use game_rules::Chips;
 use node::chain::Heard;
 use node::client::ApiClient;
 use node::config::NodeConfig;
 use node::daemon::{Node, RunningNode};
+use node::mempool::JOURNAL_FILE;
+use node::mempool::journal::read_journal;
 use tokio::time::{Instant, sleep};
 
-use support::{TestChain, write_genesis};
+use support::{TestChain, kp, write_genesis};
 
 fn config(home: &Path, genesis: &Path, bootstrap: Vec<node::network::Multiaddr>) -> NodeConfig {
     let mut config = NodeConfig {
@@ -204,4 +213,130 @@ async fn a_node_ten_thousand_blocks_late_catches_up_showing_progress() {
     );
     b.shutdown().await;
     a.shutdown().await;
+}
+
+/// The payloads of the mempool journal in `home`'s data directory.
+fn journal_records(home: &Path) -> Vec<Vec<u8>> {
+    let file = std::fs::File::open(home.join("data").join(JOURNAL_FILE)).expect("a journal");
+    let recovered = read_journal(file, u64::MAX).expect("the journal reads");
+    assert_eq!(recovered.stopped, None);
+    recovered.records
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Issue #8: a node whose API accepted transactions while it had no peer
+/// (the network can only hold them) and that dies before it could publish
+/// them — its runtime dropped with every task, nothing shut down or
+/// flushed — keeps them in its mempool journal. Restarted from the same
+/// directory, it puts them back through the mempool's admission (one
+/// finalized meanwhile is dropped) and publishes the rest, which reach
+/// its new peer. Without the journal the restarted node's mempool is
+/// empty and the peer never hears of them.
+#[test]
+fn transactions_accepted_while_alone_survive_a_kill_and_reach_a_peer() {
+    let mut test = TestChain::new();
+    let shared = tempfile::tempdir().unwrap();
+    let genesis = write_genesis(&test.genesis, shared.path());
+    let (player, to) = (kp(1), kp(2).address());
+    let transfer = |test: &mut TestChain| {
+        test.tx(
+            &player,
+            Action::Transfer {
+                to,
+                amount: Chips(5),
+            },
+        )
+    };
+    let included = transfer(&mut test);
+    let pending = transfer(&mut test);
+    let (block, proof) = test.next_block(vec![included.clone()]);
+    let home_a = tempfile::tempdir().unwrap();
+
+    // First life: A alone accepts both.
+    let first = runtime();
+    first.block_on(async {
+        let a = Node::start(config(home_a.path(), &genesis, Vec::new()))
+            .await
+            .expect("A starts");
+        assert_eq!(a.network().peer_count(), 0);
+        let client = ApiClient::new(&format!("http://{}", a.api_addr())).unwrap();
+        for tx in [&included, &pending] {
+            let submitted = client.submit_transaction(tx).await.expect("accepted");
+            assert_eq!(submitted.hash, tx.hash());
+        }
+        // The network holds them for want of a peer.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while a.network().metrics().snapshot().txs_held < 2 {
+            assert!(Instant::now() < deadline, "the network never held them");
+            sleep(Duration::from_millis(20)).await;
+        }
+        // `a` is dropped, not shut down: its tasks run until the runtime
+        // goes.
+    });
+    // Killed: the runtime goes, and with it every task of the node.
+    drop(first);
+    assert_eq!(
+        journal_records(home_a.path()),
+        [encode(&included), encode(&pending)],
+        "the API answered only once both were on disk"
+    );
+
+    // Meanwhile the chain finalized the first (A learns of it as if it had
+    // synced the block).
+    {
+        let store = Arc::new(Store::open(home_a.path().join("data")).expect("A's store"));
+        let mut ledger = Ledger::open(store, &test.genesis).expect("A's ledger");
+        let beacon = test.genesis.beacon_verifier().expect("a beacon");
+        ledger.apply(&block, &beacon).expect("the block applies");
+    }
+
+    // Second life: B, at the same height, then A from its directory with
+    // B as its peer.
+    let second = runtime();
+    second.block_on(async {
+        let home_b = tempfile::tempdir().unwrap();
+        let b = Node::start(config(home_b.path(), &genesis, Vec::new()))
+            .await
+            .expect("B starts");
+        b.chain()
+            .apply_finalized(&block, Some(&proof), Heard::Elsewhere)
+            .unwrap();
+        let a = Node::start(config(home_a.path(), &genesis, b.listen_addrs().to_vec()))
+            .await
+            .expect("A restarts from its directory");
+        {
+            let mempool = a.chain().mempool().lock().unwrap();
+            assert!(mempool.contains(&pending.hash()), "restored");
+            assert!(!mempool.contains(&included.hash()), "finalized meanwhile");
+            assert_eq!(mempool.local_len(), 1);
+        }
+        assert_eq!(
+            journal_records(home_a.path()),
+            [encode(&pending)],
+            "compacted at start to what was restored"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !b
+            .chain()
+            .mempool()
+            .lock()
+            .unwrap()
+            .contains(&pending.hash())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the restored transaction never reached B"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+        a.shutdown().await;
+        b.shutdown().await;
+    });
 }

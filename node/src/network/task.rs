@@ -602,8 +602,11 @@ impl State {
     /// re-gossip, dozens of blocks later: until then every later nonce of
     /// its sender waited in the validators' mempools behind the gap (the
     /// ~30 s stalls after a player node's partition healed), and if the
-    /// node stopped first the gap was never filled (its mempool is not
-    /// kept), which stalled every sender with a held transaction for good.
+    /// node stopped first the gap was never filled, which stalled every
+    /// sender with a held transaction for good. (Held transactions are
+    /// memory only too; those the node's own API accepted are also in the
+    /// mempool journal, `crate::mempool::journal`, which publishes them
+    /// again after a restart.)
     fn hold(&mut self, tx: Vec<u8>) {
         if !self.held_ids.insert(*blake3::hash(&tx).as_bytes()) {
             return;
