@@ -208,7 +208,7 @@ pub fn secret_share(share: Share) -> SecretShare {
     SecretShare::new(share)
 }
 
-fn max_participants() -> NonZeroU32 {
+pub(crate) fn max_participants() -> NonZeroU32 {
     NonZeroU32::new(MAX_PARTICIPANTS).expect("MAX_PARTICIPANTS is not zero")
 }
 
@@ -742,6 +742,13 @@ pub type RoundPlayer = Player<V, PrivateKey>;
 /// A dealer's public commitment.
 pub type DealerPublic = feldman_desmedt::DealerPubMsg<V>;
 
+/// A dealer's private dealing to one player (its evaluation of the
+/// dealer's polynomial at the player's index: a secret).
+pub type DealerPrivate = DealerPrivMsg;
+
+/// A player's acknowledgement of a dealing.
+pub type PlayerAck = feldman_desmedt::PlayerAck<PublicKey>;
+
 /// What a dealer starts a round with: its state machine, its public
 /// commitment, and each player's private dealing.
 pub type DealerStart = (RoundDealer, DealerPublic, Vec<(PublicKey, DealerPrivMsg)>);
@@ -783,4 +790,20 @@ pub fn receive_dealing(
 /// A dealer's signed log, encoded for a dealer-log transaction.
 pub fn finalize_dealer(dealer: RoundDealer) -> Vec<u8> {
     dealer.finalize::<N3f1>().encode().to_vec()
+}
+
+/// Whether `dealer`'s recorded `log` of round `info` (checked) lists
+/// `player`'s acknowledgement: the player then needs that dealer's dealing
+/// to derive its share should the log be among those the output uses.
+pub fn log_acknowledges(
+    info: &RoundInfo,
+    dealer: &PublicKey,
+    log: &[u8],
+    player: &PublicKey,
+) -> Result<bool, BeaconError> {
+    let log = check_log(info, decode_log(log)?, dealer)?;
+    Ok(match log.summary() {
+        feldman_desmedt::DealerLogSummary::Ok { acks, .. } => acks.position(player).is_some(),
+        _ => false,
+    })
 }

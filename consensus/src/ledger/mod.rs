@@ -903,6 +903,14 @@ impl Ledger {
         self.state.beacon_output(self.genesis_output.as_deref())
     }
 
+    /// The beacon sharing in force in `epoch` (at most the current epoch):
+    /// the one in force now from its first epoch on, a superseded one
+    /// while it is kept for evidence (see [`reshare`]). `Ok(None)` if the
+    /// state keeps no sharing of `epoch`.
+    pub fn sharing_at(&self, epoch: u64) -> Result<Option<DkgOutput>, LedgerError> {
+        self.state.sharing_at(self.genesis_output.as_deref(), epoch)
+    }
+
     /// The output standing for the genesis `beacon_sharing`.
     pub fn genesis_beacon_output(&self) -> Option<&DkgOutput> {
         self.genesis_output.as_deref()

@@ -79,9 +79,12 @@
 //!   round: dealings live in memory) has no share of the new sharing and
 //!   signs no beacon shares until the next round gives it one.
 
+mod dealing_store;
 #[cfg(test)]
 mod epochs;
 mod reshare;
+#[cfg(test)]
+mod reshare_restart;
 #[cfg(test)]
 mod schedule;
 mod share_store;
@@ -110,6 +113,9 @@ use crate::tx::{Equivocation, SignedTransaction};
 use commonware_utils::TryCollect as _;
 use slashing::Slashing;
 
+pub use dealing_store::{
+    DealingStore, DealingStoreError, LoadedDealings, StoredDealing, max_dealing_file_bytes,
+};
 pub use reshare::{DkgSend, ReshareStep, Resharer};
 pub use share_store::{ShareStore, ShareStoreError};
 
@@ -437,8 +443,14 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     }
 
     /// Takes part in resharing rounds with `resharer` (whose receive side
-    /// the caller feeds from the validator network's DKG channel).
+    /// the caller feeds from the validator network's DKG channel). With a
+    /// share store ([`ValidatorApp::use_share_store`], before or after
+    /// this), the resharer persists its accepted dealings in the store's
+    /// directory ([`Resharer::use_dealing_store`]).
     pub fn with_resharer(mut self, resharer: Resharer) -> ValidatorApp<T, K> {
+        if let Some(store) = &self.shares {
+            resharer.use_dealing_store(store.dealings());
+        }
         self.resharer = Some(resharer);
         self
     }
@@ -452,7 +464,10 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     /// resharing replaced the genesis sharing, takes this validator's share
     /// of the sharing in force from it (the key file's share serves only
     /// the genesis sharing). The store is kept even when loading fails:
-    /// later rounds' shares are still written to it.
+    /// later rounds' shares are still written to it. The resharer (given
+    /// before or after this) persists the dealings it accepts in the same
+    /// directory ([`ShareStore::dealings`]), so a restart during a round
+    /// keeps this validator's part in it.
     ///
     /// Errors: the file of the sharing in force is unreadable, malformed
     /// or not this validator's share of it (refused: this validator then
@@ -460,6 +475,9 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
     /// players and no file holds its share ([`ShareStoreError::Missing`]).
     pub fn use_share_store(&mut self, store: ShareStore) -> Result<(), ShareStoreError> {
         let loaded = self.load_share(&store);
+        if let Some(resharer) = &self.resharer {
+            resharer.use_dealing_store(store.dealings());
+        }
         self.shares = Some(store);
         loaded
     }
@@ -756,6 +774,7 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
             match step {
                 ReshareStep::SubmitLog { round, log } => self.submit_log(round, log),
                 ReshareStep::NewShare {
+                    round,
                     epoch,
                     share,
                     output,
@@ -773,10 +792,11 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
                         // was loaded from its store: keep it.
                         continue;
                     }
-                    // Durable before it signs anything: derived from
-                    // dealings held only in memory, it cannot be derived
+                    // Durable before it signs anything: once it is, the
+                    // round's dealings are erased, and it cannot be derived
                     // again after a restart. (A failed write is logged and
-                    // the share still used: this incarnation can sign.)
+                    // the share still used: this incarnation can sign; the
+                    // dealings are kept, so a restart derives it again.)
                     let durable = match (&share, &self.shares) {
                         (Some(share), Some(store)) => match store.save(epoch, share) {
                             Ok(()) => true,
@@ -809,13 +829,16 @@ impl<T: TransactionSource, K: FinalizedSink> ValidatorApp<T, K> {
                     if self.signer.is_none() {
                         tracing::info!(epoch, "not in the new set: holding no beacon share");
                     }
-                    // Old sharings' files go once the new share is durable
-                    // (or none is due): proactive security.
-                    if durable
-                        && let Some(store) = &self.shares
-                        && let Err(error) = store.prune_before(epoch)
-                    {
-                        tracing::error!(epoch, %error, "cannot erase older beacon shares");
+                    // Old sharings' files and the round's dealings go once
+                    // the new share is durable (or none is due): proactive
+                    // security.
+                    if durable {
+                        if let Some(store) = &self.shares
+                            && let Err(error) = store.prune_before(epoch)
+                        {
+                            tracing::error!(epoch, %error, "cannot erase older beacon shares");
+                        }
+                        resharer.forget_dealings(round);
                     }
                 }
             }

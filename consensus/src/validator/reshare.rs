@@ -20,15 +20,50 @@
 //! block are kept (at most one per peer, only for a later round) and
 //! replayed when the round opens.
 //!
-//! The state lives in memory: a validator restarted during a round has
-//! lost its dealer (it does not log; the round needs only a quorum of
-//! dealers) and the dealings it acknowledged (it gets no share unless the
-//! dealers revealed its dealing; it is then among the faulty for the new
-//! epoch's beacon). Persisting dealings is left for later. The share a
+//! **Restarts.** With a dealing store ([`Resharer::use_dealing_store`];
+//! the application gives it the share store's directory, see
+//! [`super::DealingStore`]) a player writes each dealing it accepts —
+//! the round, the dealer, the dealer's commitment and its private dealing
+//! — durably *before* it sends the acknowledgement. A resharer started
+//! while a round is open (a restarted validator) rebuilds its player from
+//! the files of that round, verifying each dealing again against its
+//! commitment (a file that does not decode or verify is reported and left
+//! out), and sends the acknowledgements again to the dealers whose logs
+//! the ledger has not recorded yet (acknowledgements are deterministic,
+//! so they are the ones it sent). When the ledger completes the round it
+//! derives its share from exactly the logs the ledger recorded, as if it
+//! had never stopped. A resharer started after the round completed, for a
+//! validator that holds no share of the new sharing (it stopped before
+//! the application wrote the new share), derives it the same way from the
+//! files of the round (and the logs' reveals). What it cannot recover:
+//! dealings that reached it while it was down (their dealers got no
+//! acknowledgement and reveal them in their logs, which still gives it
+//! those parts of its share), and a dealing whose write failed (it is
+//! acknowledged anyway, as without a store; reported as an error).
+//!
+//! A dealer records in the same store that it dealt in the round before
+//! sending its first dealing. A restarted dealer does **not** deal again:
+//! its dealing state (its random polynomial, the acknowledgements it
+//! collected) is gone, a second dealing would be refused by every player
+//! that kept the first and its log would reveal their shares, and the
+//! round needs only a quorum of dealers' logs. So it sends no log for the
+//! round. (Without a store, or if the record cannot be written, a
+//! restarted dealer deals again as a new one.)
+//!
+//! The files of a round are deleted when the round fails, when this
+//! validator derives no share from it, or — when it does — once the
+//! application has written the new share ([`Resharer::forget_dealings`]);
+//! opening a round deletes those of every earlier round. The share a
 //! completed round gives is persisted by the application
 //! ([`super::ShareStore`]) before it signs with it; a resharer started
-//! after a round completed reports no share for it, and the application
-//! keeps the one it loaded.
+//! after a round completed, for a validator that loaded its share of the
+//! new sharing from there, reports no share for the round, and the
+//! application keeps the one it loaded.
+//!
+//! Without a dealing store everything lives in memory: a validator
+//! restarted during a round has lost the dealings it acknowledged (it gets
+//! no share unless the dealers revealed its dealing; it is then among the
+//! faulty for the new epoch's beacon).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -38,6 +73,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng as _;
 use wallet::PublicKey;
 
+use super::dealing_store::{DealingStore, DealingStoreError};
 use crate::beacon::dkg::{self, DkgMessage, DkgOutput, RoundDealer, RoundInfo, RoundPlayer};
 use crate::beacon::{MAX_PARTICIPANTS, SecretShare};
 use crate::ledger::Ledger;
@@ -58,7 +94,11 @@ pub enum ReshareStep {
     },
     /// A round completed: from `epoch` this validator signs with `share`
     /// (`None`: it is not in the new set and must erase its old share).
+    /// Once `share` is durable, call [`Resharer::forget_dealings`] with
+    /// `round`.
     NewShare {
+        /// The round.
+        round: u64,
         /// The first epoch of the new sharing.
         epoch: u64,
         /// The new share, if this validator is a player.
@@ -107,6 +147,8 @@ struct Inner {
     early: BTreeMap<dkg::PublicKey, DkgMessage>,
     /// The last round this validator finished (completed or failed).
     done: Option<u64>,
+    /// Where accepted dealings are persisted (`None`: in memory only).
+    store: Option<DealingStore>,
 }
 
 impl Resharer {
@@ -133,8 +175,34 @@ impl Resharer {
                 active: None,
                 early: BTreeMap::new(),
                 done: None,
+                store: None,
             })),
         })
+    }
+
+    /// Persists in `store` each dealing this validator accepts as a player
+    /// (before acknowledging it) and that it dealt in a round (before
+    /// dealing), and rebuilds its part in an open round from `store` when
+    /// it first sees the round (see the [module documentation](self)).
+    /// Call it before the first [`Resharer::finalized`]: a round already
+    /// open here keeps the dealings it holds in memory only.
+    pub fn use_dealing_store(&self, store: DealingStore) {
+        let mut inner = self.lock();
+        if let Some(active) = &inner.active {
+            tracing::warn!(
+                round = active.round.round,
+                "dealing store attached during a round: its earlier dealings are not persisted"
+            );
+        }
+        inner.store = Some(store);
+    }
+
+    /// The share that round `round` gave this validator is durable (or it
+    /// got none): deletes the persisted dealings of that round and every
+    /// earlier one. (A failed round, and a completed one that gave no
+    /// share, have theirs deleted by the resharer itself.)
+    pub fn forget_dealings(&self, round: u64) {
+        self.lock().forget_dealings(round);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -180,7 +248,25 @@ impl Inner {
                 let Some(player) = active.player.as_mut() else {
                     return;
                 };
-                match dkg::receive_dealing(player, from.clone(), public, private) {
+                let kept = self
+                    .store
+                    .as_ref()
+                    .map(|store| (store, public.clone(), private.clone()));
+                let accepted = dkg::receive_dealing(player, from.clone(), public, private);
+                // Durable before acknowledged: once its dealer logs the
+                // acknowledgement it no longer reveals the dealing, so a
+                // restarted player needs its copy.
+                if let (Ok(Some(_)), Some((store, public, private))) = (&accepted, kept)
+                    && let Err(error) = store.save(active.round.round, &from, &public, &private)
+                {
+                    tracing::error!(
+                        round = active.round.round,
+                        dealer = ?from,
+                        %error,
+                        "cannot persist an accepted dealing: acknowledging it anyway (a restart before the round completes may cost this validator its new share)"
+                    );
+                }
+                match accepted {
                     Ok(Some(ack)) if from == self.me => {
                         // Its own dealing: the network does not loop back.
                         if let Some(dealing) = active.dealing.as_mut()
@@ -248,10 +334,11 @@ impl Inner {
                 }
             }
             RoundStatus::Completed { epoch } => {
-                steps.extend(self.complete(ledger, &round, epoch));
+                steps.extend(self.complete(ledger, &round, epoch, share));
             }
             RoundStatus::Failed => {
                 self.finish(round.round);
+                self.forget_dealings(round.round);
             }
         }
         steps
@@ -263,6 +350,97 @@ impl Inner {
         self.early.retain(|_, m| m.round() > round);
     }
 
+    /// Deletes the persisted dealings of `round` and earlier rounds.
+    fn forget_dealings(&self, round: u64) {
+        if let Some(store) = &self.store
+            && let Err(error) = store.prune_before(round.saturating_add(1))
+        {
+            tracing::error!(round, %error, "cannot erase the persisted dealings of the round");
+        }
+    }
+
+    /// This validator's player of `round` described by `info`, if it is
+    /// one of the round's players, with the dealings persisted for the
+    /// round replayed into it (a restart: each verified again, exactly as
+    /// when it arrived); and the acknowledgements replaying gave, by
+    /// dealer (the ones it sent: ed25519 signatures are deterministic).
+    fn player_of(
+        &self,
+        info: &RoundInfo,
+        round: &ReshareRound,
+    ) -> Option<(RoundPlayer, Vec<(dkg::PublicKey, dkg::PlayerAck)>)> {
+        if !round.players.contains(&self.wallet) {
+            return None;
+        }
+        let mut player = dkg::new_player(info, self.identity.clone()).ok()?;
+        let mut acks = Vec::new();
+        let Some(store) = &self.store else {
+            return Some((player, acks));
+        };
+        let loaded = match store.load_round(round.round) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(round = round.round, %error, "cannot read the persisted dealings");
+                return Some((player, acks));
+            }
+        };
+        for error in &loaded.refused {
+            tracing::error!(round = round.round, %error, "a persisted dealing refused");
+        }
+        for stored in loaded.dealings {
+            let dealer = stored.dealer;
+            match dkg::receive_dealing(&mut player, dealer.clone(), stored.public, stored.private) {
+                Ok(Some(ack)) => acks.push((dealer, ack)),
+                Ok(None) => {}
+                Err(error) => {
+                    let error = DealingStoreError::Invalid {
+                        path: store.path_of(round.round, &dealer),
+                        reason: error.to_string(),
+                    };
+                    tracing::error!(round = round.round, %error, "a persisted dealing refused");
+                }
+            }
+        }
+        if !acks.is_empty() {
+            tracing::info!(
+                round = round.round,
+                dealings = acks.len(),
+                "the dealings acknowledged before a restart are restored"
+            );
+        }
+        // A log that lists this validator's acknowledgement of a dealing it
+        // does not hold: if the output uses that log, no share (the dealer
+        // did not reveal it). Say so now rather than at the round's end.
+        for (dealer, log) in reshare::round_logs(round).unwrap_or_default() {
+            if acks.iter().all(|(restored, _)| *restored != dealer)
+                && dkg::log_acknowledges(info, &dealer, &log, &self.me).unwrap_or(false)
+            {
+                tracing::warn!(
+                    round = round.round,
+                    ?dealer,
+                    "the ledger records this validator's acknowledgement of a dealing it has not kept: if the round's output uses that log, it gets no share"
+                );
+            }
+        }
+        Some((player, acks))
+    }
+
+    /// Whether this validator dealt in `round` before (a restart), as its
+    /// store recorded. A record it cannot read counts as dealt (not
+    /// dealing is always safe).
+    fn dealt_before(&self, round: u64) -> bool {
+        let Some(store) = &self.store else {
+            return false;
+        };
+        match store.has_dealt(round) {
+            Ok(dealt) => dealt,
+            Err(error) => {
+                tracing::error!(round, %error, "the record of this validator's dealing: taken as dealt");
+                true
+            }
+        }
+    }
+
     fn open(&mut self, ledger: &Ledger, round: &ReshareRound, share: Option<&SecretShare>) {
         // While the round is open, the sharing in force is its previous one.
         let Ok(Some(previous)) = ledger.beacon_output() else {
@@ -271,40 +449,61 @@ impl Inner {
         let Ok(info) = reshare::round_info(&previous, round) else {
             return;
         };
-        let player = round
-            .players
-            .contains(&self.wallet)
-            .then(|| dkg::new_player(&info, self.identity.clone()).ok())
-            .flatten();
+        // Earlier rounds are over: their dealings are of no use any more.
+        if let Some(store) = &self.store
+            && let Err(error) = store.prune_before(round.round)
+        {
+            tracing::error!(round = round.round, %error, "cannot erase the dealings of earlier rounds");
+        }
+        let (player, restored) = match self.player_of(&info, round) {
+            Some((player, acks)) => (Some(player), acks),
+            None => (None, Vec::new()),
+        };
         let mut dealing = None;
         let mut to_self = None;
         if round.dealers.contains(&self.wallet)
             && let Some(share) = share
             && previous.index_of(&self.me) == Some(share.index())
         {
-            match dkg::start_dealer(&mut self.rng, &info, self.identity.clone(), share) {
-                Ok((dealer, public, private)) => {
-                    let players = private.len();
-                    for (player, message) in private {
-                        let message = DkgMessage::Dealing {
-                            round: round.round,
-                            public: public.clone(),
-                            private: message,
-                        };
-                        if player == self.me {
-                            to_self = Some(message);
-                        } else {
-                            (self.send)(&player, message.encode());
+            if self.dealt_before(round.round) {
+                tracing::info!(
+                    round = round.round,
+                    "dealt in this round before a restart: not dealing again (the round needs only a quorum of dealers)"
+                );
+            } else {
+                match dkg::start_dealer(&mut self.rng, &info, self.identity.clone(), share) {
+                    Ok((dealer, public, private)) => {
+                        if let Some(store) = &self.store
+                            && let Err(error) = store.mark_dealt(round.round)
+                        {
+                            tracing::error!(
+                                round = round.round,
+                                %error,
+                                "cannot record this dealing: dealing anyway (after a restart this validator would deal again)"
+                            );
                         }
+                        let players = private.len();
+                        for (player, message) in private {
+                            let message = DkgMessage::Dealing {
+                                round: round.round,
+                                public: public.clone(),
+                                private: message,
+                            };
+                            if player == self.me {
+                                to_self = Some(message);
+                            } else {
+                                (self.send)(&player, message.encode());
+                            }
+                        }
+                        dealing = Some(Dealing {
+                            dealer: Some(dealer),
+                            acked: BTreeSet::new(),
+                            players,
+                            log: None,
+                        });
                     }
-                    dealing = Some(Dealing {
-                        dealer: Some(dealer),
-                        acked: BTreeSet::new(),
-                        players,
-                        log: None,
-                    });
+                    Err(error) => tracing::error!(round = round.round, %error, "cannot deal"),
                 }
-                Err(error) => tracing::error!(round = round.round, %error, "cannot deal"),
             }
         }
         self.active = Some(Active {
@@ -313,6 +512,22 @@ impl Inner {
             dealing,
             player,
         });
+        // The acknowledgements of restored dealings, again, to the dealers
+        // still collecting them (one lost when this validator stopped would
+        // make its dealer reveal the dealing). Its own dealer is gone.
+        for (dealer, ack) in restored {
+            let logged = round
+                .logs
+                .iter()
+                .any(|(key, _)| reshare::identity(key).is_ok_and(|key| key == dealer));
+            if dealer != self.me && !logged {
+                let message = DkgMessage::Ack {
+                    round: round.round,
+                    ack,
+                };
+                (self.send)(&dealer, message.encode());
+            }
+        }
         if let Some(message) = to_self {
             self.handle(self.me.clone(), message);
         }
@@ -343,18 +558,26 @@ impl Inner {
         })
     }
 
-    fn complete(&mut self, ledger: &Ledger, round: &ReshareRound, epoch: u64) -> Vec<ReshareStep> {
+    fn complete(
+        &mut self,
+        ledger: &Ledger,
+        round: &ReshareRound,
+        epoch: u64,
+        share: Option<&SecretShare>,
+    ) -> Vec<ReshareStep> {
         let Ok(Some(output)) = ledger.beacon_output() else {
             return Vec::new();
         };
-        let active = self.active.take();
+        let restored = match self.active.take() {
+            Some(active) if active.round.round == round.round => {
+                active.player.map(|player| (player, active.info))
+            }
+            // Started after the round completed (a restart).
+            _ => self.restore_completed(ledger, round, epoch, &output, share),
+        };
         self.finish(round.round);
-        let share = match active {
-            Some(Active {
-                player: Some(player),
-                info,
-                ..
-            }) => match reshare::round_logs(round) {
+        let share = match restored {
+            Some((player, info)) => match reshare::round_logs(round) {
                 Ok(logs) => {
                     match dkg::finalize_player(player, &info, &logs, &output, &mut self.rng) {
                         Ok(share) => Some(share),
@@ -366,12 +589,52 @@ impl Inner {
                 }
                 Err(_) => None,
             },
-            _ => None,
+            None => None,
         };
+        // The dealings go once the share is durable (the application says
+        // so), or now if they gave none.
+        if share.is_none() {
+            self.forget_dealings(round.round);
+        }
         vec![ReshareStep::NewShare {
+            round: round.round,
             epoch,
             share,
             output: Box::new(output),
         }]
+    }
+
+    /// The player of completed `round` for a resharer started after the
+    /// round completed, if this validator is one of the new sharing's
+    /// players and `share` (the application's) is not its share of it (it
+    /// stopped before the application wrote the new share, or was down
+    /// through the round): rebuilt from the dealings persisted for the
+    /// round (if any; the logs' reveals give the rest), with the round's
+    /// description (on the sharing it replaced, in force until `epoch`).
+    fn restore_completed(
+        &self,
+        ledger: &Ledger,
+        round: &ReshareRound,
+        epoch: u64,
+        output: &DkgOutput,
+        share: Option<&SecretShare>,
+    ) -> Option<(RoundPlayer, RoundInfo)> {
+        let index = output.index_of(&self.me)?;
+        if share.is_some_and(|share| share.index() == index && output.sharing().holds(share)) {
+            return None;
+        }
+        let previous = match ledger.sharing_at(epoch.checked_sub(1)?) {
+            Ok(Some(previous)) => previous,
+            _ => {
+                tracing::warn!(
+                    round = round.round,
+                    "the sharing the round replaced is no longer kept: no share from the round"
+                );
+                return None;
+            }
+        };
+        let info = reshare::round_info(&previous, round).ok()?;
+        let (player, _) = self.player_of(&info, round)?;
+        Some((player, info))
     }
 }

@@ -477,6 +477,12 @@ struct Outcome {
     longest_stall: Duration,
     /// Crash bets settled on the first honest chain.
     crash_settled: usize,
+    /// The last resharing round on the first honest chain: (opening
+    /// height, deadline, status).
+    last_round: Option<(u64, u64, crate::ledger::reshare::RoundStatus)>,
+    /// At each crash and restart, in order: (validator, restart?, blocks
+    /// the first honest node had finalized).
+    downtime: Vec<(usize, bool, usize)>,
     simulated: Duration,
 }
 
@@ -669,6 +675,12 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
         context.sleep(Duration::from_millis(step.after_ms)).await;
         if let Some(fault) = &step.fault {
             *outcome.faults.entry(fault.kind()).or_default() += 1;
+            if let Fault::Crash(i) | Fault::Restart(i) = fault {
+                let restart = matches!(fault, Fault::Restart(_));
+                outcome
+                    .downtime
+                    .push((*i, restart, cluster.heights()[all[0]]));
+            }
             match fault {
                 Fault::Crash(i) => cluster.crash(*i),
                 Fault::Restart(i) => cluster.start(&context, *i, shares(*i)).await,
@@ -1042,6 +1054,15 @@ fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
         }
         if i == reporter {
             outcome.epochs = ledger.epoch();
+            outcome.last_round = ledger
+                .resharing()
+                .and_then(|r| r.round.as_ref())
+                .map(|round| (round.opened_at, round.deadline, round.status));
+        }
+        // 9. Every honest validator in the set of the sharing in force
+        // holds its share of it durably, however it crashed meanwhile.
+        if !twins.contains(&i) {
+            check_share(cluster, &ledger, i, v);
         }
         // 7. The stake cut and the set, from the store.
         if let (Some(offender), Some((first_slash, total))) = (&offender, slashed.get(&i)) {
@@ -1074,6 +1095,41 @@ fn check(cluster: &Cluster, plan: &Plan, outcome: &mut Outcome) {
                 outcome.offender_left = true;
             }
         }
+    }
+}
+
+/// Check 9 for validator `i`, from its reopened `ledger`: if a resharing
+/// round put it in the set of the sharing in force, its share store holds
+/// its share of that sharing (checked against the sharing's polynomial).
+fn check_share(cluster: &Cluster, ledger: &Ledger, i: usize, v: &mut Vec<String>) {
+    let Some(record) = ledger.resharing() else {
+        return;
+    };
+    // The genesis sharing's share is the key file's.
+    if record.since_epoch == 0 {
+        return;
+    }
+    let output = match ledger.beacon_output() {
+        Ok(Some(output)) => output,
+        other => {
+            v.push(format!("validator {i}: the sharing in force: {other:?}"));
+            return;
+        }
+    };
+    let me = cluster.key(i);
+    if output.index_of(&me).is_none() {
+        return;
+    }
+    let Some(store) = &cluster.share_stores[i] else {
+        return;
+    };
+    match store.load(record.since_epoch, &output, &me) {
+        Ok(Some(_)) => {}
+        Ok(None) => v.push(format!(
+            "validator {i}: in the set of the sharing in force from epoch {} but no share of it in its store",
+            record.since_epoch
+        )),
+        Err(error) => v.push(format!("validator {i}: {error}")),
     }
 }
 
@@ -1350,6 +1406,70 @@ fn a_validator_restarted_after_a_resharing_still_signs() {
     );
     assert!(outcome.slashes > 0, "the twin was not slashed");
     assert!(outcome.offender_left, "no resharing round completed");
+    assert_eq!(outcome.voids, 0, "{plan}beacon rounds voided");
+}
+
+/// A validator restarted *during* a resharing round keeps its part in it
+/// and gets its share of the new sharing: the twin's slash makes the set
+/// change, validator 2 (a dealer and a player of the round) crashes after
+/// it acknowledged its dealings and its own log is in, and restarts from
+/// its own storage before the round closes. The new set has three
+/// members, so every later σ needs validator 2's share: no beacon round
+/// voids, and check 9 finds the share in its store. Without the dealing
+/// store its restarted resharer would have lost the dealings whose
+/// acknowledgements the dealers logged, and every later round would void.
+#[test]
+fn a_validator_restarted_during_a_resharing_round_keeps_its_share() {
+    let mut steps = vec![
+        Step {
+            after_ms: 2_600,
+            fault: Some(Fault::Crash(2)),
+            clock: None,
+            bets: Vec::new(),
+        },
+        Step {
+            after_ms: 1_000,
+            fault: Some(Fault::Restart(2)),
+            clock: None,
+            bets: Vec::new(),
+        },
+    ];
+    steps.extend((0..12).map(pass_bet_step));
+    let plan = Plan {
+        seed: 4_242,
+        n: 4,
+        epoch_length_blocks: 12,
+        byzantine: None,
+        twin: Some((3, vec![0], 1)),
+        skews: Vec::new(),
+        steps,
+    };
+    let outcome = run(&plan);
+    assert!(
+        outcome.violations.is_empty(),
+        "{plan}{:#?}",
+        outcome.violations
+    );
+    assert!(outcome.offender_left, "no resharing round completed");
+    // The round the crash fell in is the one that completed: opened
+    // before the crash, closed after the restart.
+    let Some((opened_at, deadline, status)) = outcome.last_round else {
+        panic!("{plan}no resharing round");
+    };
+    assert!(
+        matches!(
+            status,
+            crate::ledger::reshare::RoundStatus::Completed { .. }
+        ),
+        "{plan}{status:?}"
+    );
+    let [(2, false, crashed), (2, true, restarted)] = outcome.downtime[..] else {
+        panic!("{plan}{:?}", outcome.downtime);
+    };
+    assert!(
+        crashed as u64 > opened_at && (restarted as u64) <= deadline,
+        "{plan}the crash ({crashed} blocks) and the restart ({restarted}) are not inside round {opened_at}..={deadline}"
+    );
     assert_eq!(outcome.voids, 0, "{plan}beacon rounds voided");
 }
 

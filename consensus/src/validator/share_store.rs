@@ -106,11 +106,7 @@ impl ShareStore {
     /// The store in `dir`, created (mode 0700 on Unix) if absent.
     pub fn open(dir: impl Into<PathBuf>) -> Result<ShareStore, ShareStoreError> {
         let dir = dir.into();
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir).map_err(|source| ShareStoreError::Io {
+        create_private_dir(&dir).map_err(|source| ShareStoreError::Io {
             path: dir.clone(),
             source,
         })?;
@@ -132,27 +128,19 @@ impl ShareStore {
     /// Replaces an existing file of the same epoch.
     pub fn save(&self, epoch: u64, share: &SecretShare) -> Result<(), ShareStoreError> {
         let path = self.path_of(epoch);
-        let temp = path.with_extension("bin.tmp");
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| ShareStoreError::Io { path, source }
-        };
         // The buffer holds the scalar: zeroized when dropped.
         let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_FILE_BYTES));
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&epoch.to_le_bytes());
         bytes.extend_from_slice(&share.to_bytes());
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temp).map_err(io(&temp))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io(&temp))?;
-        drop(file);
-        fs::rename(&temp, &path).map_err(io(&path))?;
-        self.sync_dir()
+        write_durably(&self.dir, &path, &bytes)
+            .map_err(|(path, source)| ShareStoreError::Io { path, source })
+    }
+
+    /// The store of this validator's accepted resharing dealings, in the
+    /// same directory (see [`super::DealingStore`]).
+    pub fn dealings(&self) -> super::DealingStore {
+        super::DealingStore::in_dir(self.dir.clone())
     }
 
     /// The share of the sharing in force from `epoch` (`output`), if a file
@@ -169,25 +157,14 @@ impl ShareStore {
             path: path.clone(),
             reason: reason.to_owned(),
         };
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ShareStoreError::Io {
-                    path: path.clone(),
-                    source,
-                });
-            }
-        };
-        // Read at most one byte past the largest file: a bigger file is
-        // refused without reading it whole.
-        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_FILE_BYTES + 1));
-        file.take(MAX_FILE_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| ShareStoreError::Io {
+        let Some(bytes) =
+            read_bounded(&path, MAX_FILE_BYTES).map_err(|source| ShareStoreError::Io {
                 path: path.clone(),
                 source,
-            })?;
+            })?
+        else {
+            return Ok(None);
+        };
         if bytes.len() > MAX_FILE_BYTES {
             return Err(malformed("too large for a share file"));
         }
@@ -278,17 +255,78 @@ impl ShareStore {
 
     /// Makes renames and deletions in the directory durable.
     fn sync_dir(&self) -> Result<(), ShareStoreError> {
-        // Only Unix can open and fsync a directory; elsewhere the rename's
-        // durability is the file system's.
-        #[cfg(unix)]
-        fs::File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| ShareStoreError::Io {
-                path: self.dir.clone(),
-                source,
-            })?;
-        Ok(())
+        sync_dir(&self.dir).map_err(|source| ShareStoreError::Io {
+            path: self.dir.clone(),
+            source,
+        })
     }
+}
+
+// The file handling both stores of this directory share (this one and
+// [`super::DealingStore`]).
+
+/// Creates `dir` (and its parents) with mode 0700 on Unix, if absent.
+pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes `bytes` to `path` in `dir` durably: a temporary file next to it
+/// (`<path>.tmp`, mode 0600 on Unix), fsync, rename over `path`, fsync of
+/// `dir`. A crash leaves the old file or the whole new one. On failure,
+/// the path that failed and why.
+pub(super) fn write_durably(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    let temp = PathBuf::from(temp);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| (path, source)
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temp).map_err(io(&temp))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(&temp))?;
+    drop(file);
+    fs::rename(&temp, path).map_err(io(path))?;
+    sync_dir(dir).map_err(io(dir))
+}
+
+/// The bytes of `path`, at most `max + 1` of them (so a file larger than
+/// `max` is seen to be, without reading it whole), in a buffer zeroized
+/// when dropped. `Ok(None)`: no such file.
+pub(super) fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut bytes = Zeroizing::new(Vec::with_capacity(max.saturating_add(1)));
+    file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Makes renames and deletions in `dir` durable.
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    // Only Unix can open and fsync a directory; elsewhere the rename's
+    // durability is the file system's.
+    #[cfg(unix)]
+    fs::File::open(dir).and_then(|dir| dir.sync_all())?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -450,9 +450,10 @@ pub(super) struct Cluster {
     pub(super) clocks: Vec<ClockSkew>,
     /// Per validator: where its ledger lives.
     pub(super) durable: Vec<Durable>,
-    /// Per validator: where its resharing shares are persisted (with a
-    /// store only: a fresh ledger starts at genesis anyway).
-    share_stores: Vec<Option<ShareStore>>,
+    /// Per validator: where its resharing shares (and the dealings of a
+    /// round running) are persisted (with a store only: a fresh ledger
+    /// starts at genesis anyway).
+    pub(super) share_stores: Vec<Option<ShareStore>>,
     /// Per validator: the running incarnation, if any.
     running: Vec<Option<Incarnation>>,
     /// Per validator: how many times it was started.

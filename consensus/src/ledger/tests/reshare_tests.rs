@@ -72,7 +72,7 @@ pub(crate) fn members(committee: &Committee, extra: &[u64]) -> Vec<Member> {
         .collect()
 }
 
-fn params() -> Params {
+pub(crate) fn params() -> Params {
     Params {
         epoch_length_blocks: 10,
         unbonding_blocks: 20,
@@ -108,7 +108,7 @@ pub(crate) fn chain_of(committee: &Committee, members: &[Member], params: Params
 }
 
 /// Applies empty blocks until a round is open.
-fn until_open(chain: &mut Chain) -> reshare::ReshareRound {
+pub(crate) fn until_open(chain: &mut Chain) -> reshare::ReshareRound {
     for _ in 0..100 {
         if let Some(round) = chain.ledger.resharing().and_then(|r| r.round.clone())
             && round.status == RoundStatus::Open
@@ -177,7 +177,7 @@ pub(crate) fn deal(
 }
 
 /// Applies empty blocks until the next epoch starts.
-fn to_next_epoch(chain: &mut Chain) {
+pub(crate) fn to_next_epoch(chain: &mut Chain) {
     let epoch = chain.ledger.epoch();
     while chain.ledger.epoch() == epoch {
         chain.apply(Vec::new());
@@ -275,7 +275,11 @@ fn sigma(
 /// group key is the same, and σ of the new epoch needs the new shares.
 /// The transactions that make `newcomer` a validator of the next set and
 /// take `leaving` out of it: register and stake, unstake.
-fn replace(chain: &mut Chain, newcomer: &Keypair, leaving: &Keypair) -> Vec<SignedTransaction> {
+pub(crate) fn replace(
+    chain: &mut Chain,
+    newcomer: &Keypair,
+    leaving: &Keypair,
+) -> Vec<SignedTransaction> {
     vec![
         chain.tx(
             newcomer,
