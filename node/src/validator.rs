@@ -49,7 +49,14 @@
 //! there and checked against that sharing's public polynomial. A file that
 //! is missing or fails the check is reported as an error and refused: the
 //! validator then runs (and votes) but signs no beacon shares until a
-//! later round gives it a share.
+//! later round gives it a share. The same directory holds the dealings
+//! the validator accepted in a round still running
+//! ([`consensus::validator::DealingStore`], wired by
+//! `ValidatorApp::use_share_store`): each is written before it is
+//! acknowledged, so a validator restarted during a round rebuilds its part
+//! and still gets its share (or derives it after the restart, if it
+//! stopped before the share was written); a round's dealings are deleted
+//! once its share is durable.
 //!
 //! A testnet makes its validators with the dealer (the genesis must say
 //! `dealer_beacon = true`): `consensus::engine::dealer_committee(n, seed)`,
@@ -110,7 +117,7 @@ const DKG_PER_SECOND: u32 = 16;
 const SHARES_PER_SECOND: u32 = 256;
 
 /// The directory under the data directory where resharing rounds' beacon
-/// shares are persisted.
+/// shares (and the dealings of a round running) are persisted.
 pub const SHARES_DIR: &str = "beacon-shares";
 
 /// The prefix of the validator network's namespace; the chain id follows.

@@ -74,10 +74,24 @@
 //!   it signs anything, the files of older sharings are deleted once it is,
 //!   and a restarted validator loads the share of the sharing in force
 //!   (checked against that sharing's public polynomial at its index; the
-//!   key file's genesis share serves epoch 0). A validator that stops
-//!   between the ledger completing a round and the write (or during the
-//!   round: dealings live in memory) has no share of the new sharing and
-//!   signs no beacon shares until the next round gives it one.
+//!   key file's genesis share serves epoch 0). The resharer persists, in
+//!   the same directory ([`DealingStore`]), each dealing it accepts before
+//!   acknowledging it, and that it dealt before dealing; the round's files
+//!   are deleted once the new share is durable. So a validator restarted
+//!   during a round rebuilds its part from them and derives its share when
+//!   the round completes, and one that stopped between the ledger
+//!   completing a round and the share's write (or was down through the
+//!   round) derives it at its first finalized block after the restart, from
+//!   the files and the dealers' reveals; it signs beacon shares from then
+//!   on (its engine, which took the committee of the epoch it resumed in
+//!   at its start, votes with the share from the next epoch). A restarted
+//!   dealer does not deal again (see [`Resharer`]). A validator gets no
+//!   share of the new sharing — and signs no beacon shares until a later
+//!   round gives it one — only if a dealing it acknowledged is lost
+//!   (a file missing, altered or never written: each is reported) and the
+//!   round's output uses that dealer's log, or if it restarts only once the
+//!   ledger no longer keeps the round (a later round opened) or the sharing
+//!   the round replaced.
 
 mod dealing_store;
 #[cfg(test)]

@@ -21,49 +21,60 @@
 //! replayed when the round opens.
 //!
 //! **Restarts.** With a dealing store ([`Resharer::use_dealing_store`];
-//! the application gives it the share store's directory, see
-//! [`super::DealingStore`]) a player writes each dealing it accepts —
-//! the round, the dealer, the dealer's commitment and its private dealing
-//! — durably *before* it sends the acknowledgement. A resharer started
-//! while a round is open (a restarted validator) rebuilds its player from
-//! the files of that round, verifying each dealing again against its
-//! commitment (a file that does not decode or verify is reported and left
-//! out), and sends the acknowledgements again to the dealers whose logs
-//! the ledger has not recorded yet (acknowledgements are deterministic,
-//! so they are the ones it sent). When the ledger completes the round it
+//! the application gives it its share store's directory, see
+//! [`super::DealingStore`]) a player writes each dealing it accepts — the
+//! round, the dealer, the dealer's commitment and its private dealing —
+//! durably *before* it sends the acknowledgement: once a dealer logs the
+//! acknowledgement it no longer reveals that dealing, so the player's copy
+//! is the only one. A resharer that first sees a round already open (a
+//! restarted validator) rebuilds its player from that round's files,
+//! verifying each dealing again against its commitment exactly as when it
+//! arrived (a file that does not decode or verify is reported and left
+//! out), and sends its acknowledgements again to the dealers whose logs
+//! the ledger has not recorded yet (they are the ones it sent: ed25519
+//! signatures are deterministic; one lost in the crash would make its
+//! dealer reveal the dealing). When the ledger completes the round it
 //! derives its share from exactly the logs the ledger recorded, as if it
-//! had never stopped. A resharer started after the round completed, for a
-//! validator that holds no share of the new sharing (it stopped before
-//! the application wrote the new share), derives it the same way from the
-//! files of the round (and the logs' reveals). What it cannot recover:
-//! dealings that reached it while it was down (their dealers got no
-//! acknowledgement and reveal them in their logs, which still gives it
-//! those parts of its share), and a dealing whose write failed (it is
-//! acknowledged anyway, as without a store; reported as an error).
+//! had never stopped. A resharer that first sees the round completed, for
+//! a player that holds no share of the new sharing (it stopped before the
+//! application wrote it, or was down through the round), rebuilds the
+//! player the same way and derives the share from the round's files and
+//! the dealings the logs reveal. Dealings that reached the validator while
+//! it was down are not lost either: their dealers got no acknowledgement
+//! and reveal them in their logs. What is lost: a dealing it acknowledged
+//! whose file is missing, altered or was never written (a failed write is
+//! reported, and the dealing acknowledged anyway, as without a store) —
+//! if the output uses that dealer's log, this validator gets no share (a
+//! warning says so at the restart) — and everything once the ledger no
+//! longer keeps the round (a later round opened) or the sharing it
+//! replaced (past the evidence window).
 //!
-//! A dealer records in the same store that it dealt in the round before
-//! sending its first dealing. A restarted dealer does **not** deal again:
-//! its dealing state (its random polynomial, the acknowledgements it
-//! collected) is gone, a second dealing would be refused by every player
-//! that kept the first and its log would reveal their shares, and the
-//! round needs only a quorum of dealers' logs. So it sends no log for the
-//! round. (Without a store, or if the record cannot be written, a
+//! **A restarted dealer does not deal again.** A dealer records in the
+//! same store that it dealt in the round before it sends its first
+//! dealing, and a restarted one that finds the record stays out of the
+//! round's dealing: its state (its random polynomial, the
+//! acknowledgements collected) is gone, a second dealing would be ignored
+//! by every player that kept the first, so its log would have to reveal
+//! their new dealings in the clear (or, with too many reveals, be
+//! unusable), and the round needs only a quorum of dealers' logs. A log it
+//! submitted before stopping still counts if it reaches a block; it signs
+//! no other. (Without a store, or if the record cannot be written, a
 //! restarted dealer deals again as a new one.)
 //!
-//! The files of a round are deleted when the round fails, when this
-//! validator derives no share from it, or — when it does — once the
-//! application has written the new share ([`Resharer::forget_dealings`]);
-//! opening a round deletes those of every earlier round. The share a
-//! completed round gives is persisted by the application
-//! ([`super::ShareStore`]) before it signs with it; a resharer started
-//! after a round completed, for a validator that loaded its share of the
-//! new sharing from there, reports no share for the round, and the
-//! application keeps the one it loaded.
+//! **Erasure.** A round's files are deleted when the round fails, when it
+//! gives this validator no share, or — when it gives one — once the
+//! application has written the new share ([`Resharer::forget_dealings`];
+//! until then a restart derives the share again); opening a round deletes
+//! those of every earlier round. The share a completed round gives is
+//! persisted by the application ([`super::ShareStore`]) before it signs
+//! with it; a resharer started after a round completed, for a validator
+//! that loaded its share of the new sharing from there, reports no share
+//! for the round, and the application keeps the one it loaded.
 //!
-//! Without a dealing store everything lives in memory: a validator
+//! Without a dealing store the state lives in memory: a validator
 //! restarted during a round has lost the dealings it acknowledged (it gets
 //! no share unless the dealers revealed its dealing; it is then among the
-//! faulty for the new epoch's beacon).
+//! faulty for the new epoch's beacon) and deals again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -221,9 +232,12 @@ impl Resharer {
     }
 
     /// Follows the finalized `ledger` after a block: opens this validator's
-    /// part in a new round, signs its log when due, and derives its share
-    /// when the round completes. `share` is its share of the sharing in
-    /// force (`None` if it holds none).
+    /// part in a new round (rebuilt from the dealing store after a
+    /// restart), signs its log when due, and derives its share when the
+    /// round completes. `share` is its share of the sharing in force
+    /// (`None` if it holds none): it deals with it, and once a round
+    /// completed, a resharer that took no part in the round derives a share
+    /// only if `share` is not this validator's share of the new sharing.
     pub fn finalized(&self, ledger: &Ledger, share: Option<&SecretShare>) -> Vec<ReshareStep> {
         self.lock().finalized(ledger, share)
     }

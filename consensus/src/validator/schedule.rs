@@ -76,7 +76,11 @@
 //!    round postpones the change, see `ledger::reshare`);
 //! 8. timestamps strictly increase along every chain, and no finalized
 //!    block is stamped further ahead of the (simulated) true time at which
-//!    it was first finalized than the allowed drift.
+//!    it was first finalized than the allowed drift;
+//! 9. every honest validator in the set of a sharing a resharing round put
+//!    in force holds its share of it in its share store (checked against
+//!    the sharing's polynomial), however it crashed and restarted during
+//!    or after the round.
 //!
 //! A violation fails the test with the seed and the schedule; the same
 //! seed replays the same run bit for bit (`BITCRAPS_SEED=<seed>`).

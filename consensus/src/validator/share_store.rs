@@ -1,12 +1,22 @@
 //! A validator's beacon shares on disk, one file per sharing.
 //!
 //! A resharing round ([`super::Resharer`]) gives each player its share of
-//! the next sharing once, from the dealings it received in memory: a
-//! validator that loses it (a restart) cannot derive it again and signs no
-//! beacon shares until the next round, and once one validator per
-//! threshold has restarted the beacon rounds void. So the application
-//! writes each new share here *before* signing with it, and a restarted
-//! validator loads the share of the sharing in force from here.
+//! the next sharing from the dealings it accepted, and those are erased
+//! once the share is here: a validator that loses the share (a restart)
+//! cannot derive it again and signs no beacon shares until the next round,
+//! and once one validator per threshold has restarted the beacon rounds
+//! void. So the application writes each new share here *before* signing
+//! with it, and a restarted validator loads the share of the sharing in
+//! force from here.
+//!
+//! The same directory holds the dealings of a round still running
+//! ([`super::DealingStore`], files `dealing-…` and `dealt-…`; see
+//! [`ShareStore::dealings`]), written before they are acknowledged, so
+//! that a validator restarted during a round still derives its share.
+//! They are deleted once the share they gave is durable here (or the round
+//! failed, or gave none), and those of earlier rounds when a round opens:
+//! with them this validator's share can be derived again, so they must not
+//! outlive it any more than the share files may (below).
 //!
 //! **Layout.** One file per sharing, named by the first epoch of that
 //! sharing (`share-<epoch, 20 digits>.bin`, the `since_epoch` the ledger
