@@ -448,21 +448,10 @@ impl Ledger {
         post: &Ledger,
         applied: Box<AppliedBlock>,
     ) -> Result<BlockOutcome, LedgerError> {
+        if let Some(outcome) = self.before_next(block)? {
+            return Ok(outcome);
+        }
         let height = block.header.height;
-        let next = self.next_height();
-        if height < next {
-            return self.already_applied(block);
-        }
-        if height > next {
-            return Err(LedgerError::WrongHeight {
-                expected: next,
-                found: height,
-            });
-        }
-        debug_assert!(
-            self.state.is_clean(),
-            "a previous block left changes behind"
-        );
         let parent = self.next_parent();
         if block.header.parent != parent {
             return Err(LedgerError::WrongParent {
@@ -532,21 +521,9 @@ impl Ledger {
         beacon: &dyn BeaconVerifier,
         verify_signatures: bool,
     ) -> Result<BlockOutcome, LedgerError> {
-        let height = block.header.height;
-        let next = self.next_height();
-        if height < next {
-            return self.already_applied(block);
+        if let Some(outcome) = self.before_next(block)? {
+            return Ok(outcome);
         }
-        if height > next {
-            return Err(LedgerError::WrongHeight {
-                expected: next,
-                found: height,
-            });
-        }
-        debug_assert!(
-            self.state.is_clean(),
-            "a previous block left changes behind"
-        );
         self.check_header(block)?;
         block.check_well_formed(&self.chain_id)?;
         if verify_signatures {
@@ -574,6 +551,28 @@ impl Ledger {
                 Err(error)
             }
         }
+    }
+
+    /// `block`'s outcome if it is not the next block: at or below the head
+    /// it is a no-op or a conflict, past the next height an error. `None`:
+    /// it is the next block, to be applied.
+    fn before_next(&self, block: &Block) -> Result<Option<BlockOutcome>, LedgerError> {
+        let height = block.header.height;
+        let next = self.next_height();
+        if height < next {
+            return self.already_applied(block).map(Some);
+        }
+        if height > next {
+            return Err(LedgerError::WrongHeight {
+                expected: next,
+                found: height,
+            });
+        }
+        debug_assert!(
+            self.state.is_clean(),
+            "a previous block left changes behind"
+        );
+        Ok(None)
     }
 
     fn already_applied(&self, block: &Block) -> Result<BlockOutcome, LedgerError> {
