@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use consensus::tx::{Action, BeaconKey, NetworkAddress};
+use consensus::tx::{Action, NetworkAddress};
 use game_rules::Chips;
 use node::api::ValidatorInfo;
 use serde_json::json;
@@ -63,9 +63,6 @@ enum ValidatorCommand {
 /// What `validator register` announces.
 #[derive(clap::Args, Debug, PartialEq)]
 struct RegisterArgs {
-    /// The BLS12-381 beacon public key, hex (48 or 96 bytes).
-    #[arg(long, value_name = "HEX")]
-    beacon_key: BeaconKey,
     /// Where peers reach the validator, e.g. /ip4/203.0.113.5/tcp/7300.
     #[arg(long, value_name = "ADDRESS")]
     network_address: NetworkAddress,
@@ -124,7 +121,6 @@ async fn execute(args: Args) -> anyhow::Result<()> {
             };
             Action::RegisterValidator {
                 consensus_key,
-                beacon_key: register.beacon_key.clone(),
                 network_address: register.network_address.clone(),
             }
         }
@@ -236,11 +232,8 @@ mod tests {
 
     #[test]
     fn parses_the_validator_commands() {
-        let key = "ab".repeat(96);
         let args = parse(&[
             "register",
-            "--beacon-key",
-            &key,
             "--network-address",
             "/ip4/127.0.0.1/tcp/7300",
             "--keystore",
@@ -250,13 +243,20 @@ mod tests {
         let ValidatorCommand::Register(register) = args.command else {
             panic!("not register");
         };
-        assert_eq!(register.beacon_key.len(), 96);
+        assert_eq!(register.network_address.as_str(), "/ip4/127.0.0.1/tcp/7300");
         assert_eq!(register.consensus_key, None);
         assert!(
-            parse(&["register", "--beacon-key", "zz", "--network-address", "a"]).is_err(),
-            "the beacon key is hex"
+            parse(&[
+                "register",
+                "--beacon-key",
+                &"ab".repeat(96),
+                "--network-address",
+                "a"
+            ])
+            .is_err(),
+            "there is no beacon key to give"
         );
-        assert!(parse(&["register", "--network-address", "a"]).is_err());
+        assert!(parse(&["register"]).is_err(), "the address is needed");
         assert_eq!(
             parse(&["stake", "100"]).unwrap().command,
             ValidatorCommand::Stake { amount: 100 }
@@ -305,8 +305,7 @@ mod tests {
 
     #[test]
     fn register_needs_a_keystore() {
-        let key = "ab".repeat(48);
-        let args = parse(&["register", "--beacon-key", &key, "--network-address", "a"]).unwrap();
+        let args = parse(&["register", "--network-address", "a"]).unwrap();
         let error = api::block_on(execute(args)).unwrap_err();
         assert!(format!("{error:#}").contains("--keystore"), "{error:#}");
     }

@@ -22,7 +22,7 @@
 use std::hint::black_box;
 
 use consensus::block::{Block, BlockTemplate};
-use consensus::encoding::{BoundedBytes, BoundedVec};
+use consensus::encoding::BoundedVec;
 use consensus::genesis::{Genesis, GenesisAccount, GenesisBankroll, GenesisValidator, Params};
 use consensus::hash::BlockHash;
 use consensus::ledger::{BeaconError, BeaconVerifier, Ledger};
@@ -75,7 +75,6 @@ fn genesis(players: &[Keypair], validator: &Keypair) -> Genesis {
         },
         validators: BoundedVec::new(vec![GenesisValidator {
             consensus_key: validator.public_key(),
-            beacon_key: BoundedBytes::new(vec![1; 48]).unwrap(),
             network_address: "/ip4/127.0.0.1/tcp/9000".parse().unwrap(),
             stake: Chips(10_000),
         }])

@@ -31,8 +31,8 @@
 //! of the chain (resharing keeps it). A chain that runs validators must
 //! have one; with it, the validators must be listed in ascending
 //! consensus-key order (the committee order of the BFT engine, so share `i`
-//! belongs to validator `i` in both) and each `beacon_key` must be that
-//! validator's share public key.
+//! belongs to validator `i` in both), one share each. A validator has no
+//! beacon key of its own: its share is identified by its consensus key.
 
 use std::collections::BTreeSet;
 
@@ -46,7 +46,7 @@ use crate::beacon::{PublicSharing, ThresholdBeaconVerifier};
 use crate::block::MAX_TXS_PER_BLOCK;
 use crate::encoding::{BoundedString, BoundedVec, DecodeError, decode, encode};
 use crate::hash::{Hash, HashDomain, hash};
-use crate::tx::{BEACON_KEY_LENGTHS, BeaconKey, NetworkAddress};
+use crate::tx::NetworkAddress;
 
 /// The largest genesis JSON file read, in bytes; larger input is refused
 /// before parsing.
@@ -95,8 +95,6 @@ pub struct GenesisValidator {
     /// Its ed25519 consensus key (hex); its stake belongs to this key's
     /// address.
     pub consensus_key: PublicKey,
-    /// Its BLS12-381 beacon public key (hex, 48 or 96 bytes).
-    pub beacon_key: BeaconKey,
     /// Where the other validators reach its validator-network endpoint
     /// (`host:port`, e.g. `127.0.0.1:7400`).
     pub network_address: NetworkAddress,
@@ -297,20 +295,6 @@ pub enum GenesisError {
         /// The later validator's position.
         index: usize,
     },
-    /// A beacon key listed twice in `validators`.
-    #[error("validator {index} has the same beacon key as an earlier validator")]
-    DuplicateBeaconKey {
-        /// The later validator's position.
-        index: usize,
-    },
-    /// A beacon key that is neither 48 nor 96 bytes.
-    #[error("validator {index}'s beacon key is {len} bytes: BLS12-381 public keys are 48 or 96")]
-    InvalidBeaconKey {
-        /// The validator's position.
-        index: usize,
-        /// The key's length.
-        len: usize,
-    },
     /// An empty network address.
     #[error("validator {index} has an empty network_address")]
     EmptyNetworkAddress {
@@ -342,12 +326,6 @@ pub enum GenesisError {
     )]
     ValidatorsUnsorted {
         /// The first validator out of order.
-        index: usize,
-    },
-    /// A beacon key that is not the validator's share public key.
-    #[error("validator {index}'s beacon_key is not share {index}'s public key in beacon_sharing")]
-    BeaconKeyNotShare {
-        /// The validator's position.
         index: usize,
     },
     /// Balances, bankroll and stakes together exceed `u64::MAX` chips.
@@ -489,19 +467,9 @@ impl Genesis {
             });
         }
         let mut keys = BTreeSet::new();
-        let mut beacon_keys = BTreeSet::new();
         for (index, validator) in self.validators.iter().enumerate() {
             if !keys.insert(validator.consensus_key) {
                 return Err(GenesisError::DuplicateValidatorKey { index });
-            }
-            if !BEACON_KEY_LENGTHS.contains(&validator.beacon_key.len()) {
-                return Err(GenesisError::InvalidBeaconKey {
-                    index,
-                    len: validator.beacon_key.len(),
-                });
-            }
-            if !beacon_keys.insert(validator.beacon_key.as_bytes()) {
-                return Err(GenesisError::DuplicateBeaconKey { index });
             }
             if validator.network_address.trim().is_empty() {
                 return Err(GenesisError::EmptyNetworkAddress { index });
@@ -524,7 +492,7 @@ impl Genesis {
     }
 
     /// The `beacon_sharing` rules: one share per validator, validators in
-    /// ascending key order, each beacon key the share's public key.
+    /// ascending key order (share `i` is validator `i`'s).
     fn check_sharing(&self, sharing: &PublicSharing) -> Result<(), GenesisError> {
         if sharing.participants() as usize != self.validators.len() {
             return Err(GenesisError::SharingSize {
@@ -535,12 +503,6 @@ impl Genesis {
         for (index, pair) in self.validators.windows(2).enumerate() {
             if pair[0].consensus_key.as_bytes() >= pair[1].consensus_key.as_bytes() {
                 return Err(GenesisError::ValidatorsUnsorted { index: index + 1 });
-            }
-        }
-        for (index, validator) in self.validators.iter().enumerate() {
-            let expected = sharing.share_public_key(index as u32);
-            if expected.as_ref().map(|key| &key[..]) != Some(validator.beacon_key.as_bytes()) {
-                return Err(GenesisError::BeaconKeyNotShare { index });
             }
         }
         Ok(())

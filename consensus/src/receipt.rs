@@ -156,7 +156,7 @@ pub enum RejectReason {
     },
     /// The sender is not a registered validator.
     NotAValidator,
-    /// The sender (or the consensus or beacon key) is already registered.
+    /// The sender (its consensus key) is already registered.
     AlreadyRegistered,
     /// The validator set is full.
     TooManyValidators {

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consensus::block::{Block, BlockTemplate};
-use consensus::encoding::{BoundedBytes, BoundedVec};
+use consensus::encoding::BoundedVec;
 use consensus::genesis::{
     FaucetParams, Genesis, GenesisAccount, GenesisBankroll, GenesisValidator, Params,
 };
@@ -100,7 +100,6 @@ fn genesis() -> Genesis {
         },
         validators: BoundedVec::new(vec![GenesisValidator {
             consensus_key: validator().public_key(),
-            beacon_key: BoundedBytes::new(vec![1; 48]).unwrap(),
             network_address: "/ip4/127.0.0.1/tcp/9000".parse().unwrap(),
             stake: Chips(10_000),
         }])

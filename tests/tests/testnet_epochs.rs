@@ -543,12 +543,10 @@ async fn a_newcomer_joins_a_leaver_leaves_and_a_restarted_validator_reloads_its_
         ]);
         run_cli(&net, &line)
     };
-    // Its beacon key is opaque to the ledger (unique among validators).
+    // No beacon key: its shares come from the resharing round.
     signed_by_newcomer(&[
         "validator",
         "register",
-        "--beacon-key",
-        &"7e".repeat(96),
         "--network-address",
         &format!("127.0.0.1:{}", newcomer_base + 2),
     ]);

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use super::EngineError;
 use crate::beacon::{PublicSharing, SecretShare, dkg};
 use crate::genesis::GenesisValidator;
-use crate::tx::{BeaconKey, NetworkAddress};
+use crate::tx::NetworkAddress;
 
 /// The BLAKE3 key-derivation context that turns a committee seed into the
 /// seeds of the identities and of the dealer.
@@ -73,24 +73,16 @@ impl Committee {
                 self.validators.len()
             )));
         }
-        let sharing = self.beacon_sharing()?;
-        self.validators
+        Ok(self
+            .validators
             .iter()
             .zip(addresses)
-            .enumerate()
-            .map(|(index, (keys, address))| {
-                let beacon_key = sharing
-                    .share_public_key(index as u32)
-                    .ok_or_else(|| EngineError::InvalidConfig(format!("no share {index}")))?;
-                Ok(GenesisValidator {
-                    consensus_key: keys.keypair().public_key(),
-                    beacon_key: BeaconKey::new(beacon_key.to_vec())
-                        .map_err(|e| EngineError::InvalidConfig(e.to_string()))?,
-                    network_address: address.clone(),
-                    stake,
-                })
+            .map(|(keys, address)| GenesisValidator {
+                consensus_key: keys.keypair().public_key(),
+                network_address: address.clone(),
+                stake,
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -1,5 +1,4 @@
 use super::*;
-use crate::encoding::BoundedBytes;
 use proptest::prelude::*;
 use wallet::Keypair;
 
@@ -10,7 +9,6 @@ fn keypair(seed: u8) -> Keypair {
 fn validator(seed: u8) -> GenesisValidator {
     GenesisValidator {
         consensus_key: keypair(seed).public_key(),
-        beacon_key: BoundedBytes::new(vec![seed; 96]).unwrap(),
         network_address: format!("/ip4/127.0.0.1/tcp/{}", 9000 + u16::from(seed))
             .parse()
             .unwrap(),
@@ -82,7 +80,13 @@ fn json_uses_the_text_forms() {
         json["validators"][0]["consensus_key"],
         keypair(11).public_key().to_string()
     );
-    assert_eq!(json["validators"][0]["beacon_key"], "0b".repeat(96));
+    let fields: Vec<_> = json["validators"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, ["consensus_key", "network_address", "stake"]);
     assert_eq!(json["params"]["crash_risk_cap_bps"], 300);
     assert_eq!(json["params"]["faucet"]["max_per_request"], 1_000);
     assert_eq!(json["dealer_beacon"], true);
@@ -181,11 +185,6 @@ fn the_chain_id_changes_when_any_field_changes() {
         ("validator key", |g| {
             let mut v = g.validators.to_vec();
             v[0].consensus_key = keypair(99).public_key();
-            g.validators = BoundedVec::new(v).unwrap();
-        }),
-        ("validator beacon key", |g| {
-            let mut v = g.validators.to_vec();
-            v[0].beacon_key = BoundedBytes::new(vec![1; 48]).unwrap();
             g.validators = BoundedVec::new(v).unwrap();
         }),
         ("validator address", |g| {
@@ -288,22 +287,6 @@ fn validate_refuses_what_no_chain_should_start_from() {
                 g.validators = BoundedVec::new(v).unwrap();
             },
             GenesisError::DuplicateValidatorKey { index: 2 },
-        ),
-        (
-            |g| {
-                let mut v = g.validators.to_vec();
-                v[3].beacon_key = v[1].beacon_key.clone();
-                g.validators = BoundedVec::new(v).unwrap();
-            },
-            GenesisError::DuplicateBeaconKey { index: 3 },
-        ),
-        (
-            |g| {
-                let mut v = g.validators.to_vec();
-                v[1].beacon_key = BoundedBytes::new(vec![1; 95]).unwrap();
-                g.validators = BoundedVec::new(v).unwrap();
-            },
-            GenesisError::InvalidBeaconKey { index: 1, len: 95 },
         ),
         (
             |g| {
@@ -524,14 +507,5 @@ fn a_beacon_sharing_must_match_the_validators() {
     assert!(matches!(
         swapped.validate(),
         Err(GenesisError::ValidatorsUnsorted { index: 2 })
-    ));
-    // Each beacon key is its share's public key.
-    let mut wrong_key = genesis.clone();
-    let mut validators = wrong_key.validators.to_vec();
-    validators[3].beacon_key = with_committee(5).validators[4].beacon_key.clone();
-    wrong_key.validators = BoundedVec::new(validators).unwrap();
-    assert!(matches!(
-        wrong_key.validate(),
-        Err(GenesisError::BeaconKeyNotShare { index: 3 })
     ));
 }

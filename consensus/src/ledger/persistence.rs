@@ -78,7 +78,6 @@ pub(crate) fn genesis_state(genesis: &Genesis) -> Result<State, LedgerError> {
             Validator {
                 consensus_key: validator.consensus_key,
                 account: validator.consensus_key.address(),
-                beacon_key: validator.beacon_key.clone(),
                 network_address: validator.network_address.clone(),
                 stake: validator.stake,
                 slashed: false,

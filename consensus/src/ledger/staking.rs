@@ -2,8 +2,9 @@
 //!
 //! - `RegisterValidator` records the sender as a validator; its consensus
 //!   key must be the sender's own key (there is no proof of possession of
-//!   another key yet), and its beacon key is stored opaque (unique among
-//!   validators). A validator starts with no stake.
+//!   another key yet) and not already registered. A validator starts with
+//!   no stake. Its beacon share comes from the resharing rounds
+//!   ([`super::reshare`]), whose players are validators' consensus keys.
 //! - `Stake` bonds balance to the sender's validator; `Unstake` moves bonded
 //!   stake to an unbonding entry paid back after `unbonding_blocks` (still
 //!   slashable until then).
@@ -58,7 +59,7 @@ use super::state::{EpochRecord, EvidenceUsed, State, Unbonding, Validator};
 use crate::beacon::dkg::DkgOutput;
 use crate::genesis::{BPS_DENOMINATOR, Params};
 use crate::receipt::{LedgerEvent, RejectReason};
-use crate::tx::{BeaconKey, ConflictKind, ConsensusCommittee, Evidence, NetworkAddress, Slot};
+use crate::tx::{ConflictKind, ConsensusCommittee, Evidence, NetworkAddress, Slot};
 
 /// How many epochs back evidence is still punished.
 pub fn evidence_window(params: &Params) -> u64 {
@@ -151,18 +152,12 @@ impl State {
         sender: &Sender,
         out: &mut Out,
         consensus_key: &PublicKey,
-        beacon_key: &BeaconKey,
         network_address: &NetworkAddress,
     ) -> TxResult {
         if *consensus_key != sender.key {
             return Err(RejectReason::ConsensusKeyNotSender.into());
         }
-        if self.validators.contains(consensus_key)
-            || self
-                .validators
-                .iter()
-                .any(|(_, v)| v.beacon_key.as_bytes() == beacon_key.as_bytes())
-        {
+        if self.validators.contains(consensus_key) {
             return Err(RejectReason::AlreadyRegistered.into());
         }
         self.validators.insert(
@@ -170,7 +165,6 @@ impl State {
             Validator {
                 consensus_key: *consensus_key,
                 account: sender.address,
-                beacon_key: beacon_key.clone(),
                 network_address: network_address.clone(),
                 stake: Chips::ZERO,
                 slashed: false,

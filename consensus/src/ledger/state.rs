@@ -21,7 +21,7 @@ use super::reshare::{PastSharing, Resharing};
 use super::tables::Table;
 use crate::encoding::encode;
 use crate::hash::Hash;
-use crate::tx::{BeaconKey, NetworkAddress, Slot, TableId};
+use crate::tx::{NetworkAddress, Slot, TableId};
 
 /// A map whose changes within a block are journaled (see the module doc).
 #[derive(Clone, Debug)]
@@ -289,8 +289,6 @@ pub struct Validator {
     pub consensus_key: PublicKey,
     /// The account that staked and receives fees and released stake.
     pub account: Address,
-    /// Its BLS beacon key, opaque here.
-    pub beacon_key: BeaconKey,
     /// Where peers reach it.
     pub network_address: NetworkAddress,
     /// Bonded stake.

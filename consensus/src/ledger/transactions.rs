@@ -202,9 +202,8 @@ impl State {
             Action::CrashCashOut { table } => self.crash_cash_out(sender, out, *table),
             Action::RegisterValidator {
                 consensus_key,
-                beacon_key,
                 network_address,
-            } => self.register_validator(sender, out, consensus_key, beacon_key, network_address),
+            } => self.register_validator(sender, out, consensus_key, network_address),
             Action::Stake { amount } => self.stake(sender, out, *amount),
             Action::Unstake { amount } => self.unstake(env, sender, out, *amount),
             Action::SlashingEvidence { evidence } => self.slash(env, out, evidence),

@@ -25,10 +25,6 @@ pub const MAX_TABLE_NAME_BYTES: usize = 32;
 /// bytes.
 pub const MAX_NETWORK_ADDRESS_BYTES: usize = 128;
 
-/// The longest beacon (BLS12-381) public key, in bytes: 96 (a G2 key); a G1
-/// key is 48. The key is opaque here; the beacon validates it.
-pub const MAX_BEACON_KEY_BYTES: usize = 96;
-
 /// The most bytes a dealer log of a resharing round
 /// ([`Action::DealerLog`]) may have: what is left of [`super::MAX_TX_BYTES`]
 /// after the transaction's envelope (256 bytes are reserved for it; the
@@ -40,10 +36,6 @@ pub const MAX_DEALER_LOG_BYTES: usize = super::MAX_TX_BYTES - 256;
 /// A dealer's signed log of a resharing round, in commonware's encoding
 /// (`SignedDealerLog`), at most [`MAX_DEALER_LOG_BYTES`]; hex in text.
 pub type DealerLogBytes = BoundedBytes<MAX_DEALER_LOG_BYTES>;
-
-/// The lengths a beacon public key may have: 48 (compressed G1) or 96
-/// (compressed G2).
-pub const BEACON_KEY_LENGTHS: [usize; 2] = [48, 96];
 
 /// The largest bet limit a table may set, for crash and craps alike:
 /// [`TableRules::MAX_BET_CAP`] (2^48 chips), so no stake, odds or win can
@@ -57,10 +49,6 @@ pub type TableName = BoundedString<MAX_TABLE_NAME_BYTES>;
 
 /// A validator's network address, at most [`MAX_NETWORK_ADDRESS_BYTES`].
 pub type NetworkAddress = BoundedString<MAX_NETWORK_ADDRESS_BYTES>;
-
-/// A validator's beacon (BLS12-381) public key, at most
-/// [`MAX_BEACON_KEY_BYTES`]; hex in text.
-pub type BeaconKey = BoundedBytes<MAX_BEACON_KEY_BYTES>;
 
 /// The ledger's number for a table. Text: the number.
 #[derive(
@@ -169,6 +157,10 @@ impl TableGame {
 }
 
 /// What a transaction does. The sender pays the fee whatever the action.
+// `SlashingEvidence` holds its evidence inline (a double vote is a few
+// hundred bytes, see `Evidence`), the largest variant by far: evidence is
+// rare, and boxing it would change the variant's shape for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -284,9 +276,6 @@ pub enum Action {
         /// The ed25519 key that signs its consensus messages (usually the
         /// sender's own key).
         consensus_key: PublicKey,
-        /// Its BLS12-381 beacon public key, 48 or 96 bytes (hex in text);
-        /// validated by the beacon.
-        beacon_key: BeaconKey,
         /// Where peers reach it (e.g. a multiaddr), non-empty.
         network_address: NetworkAddress,
     },
@@ -430,15 +419,8 @@ impl Action {
                 }
             }
             Action::RegisterValidator {
-                beacon_key,
-                network_address,
-                ..
+                network_address, ..
             } => {
-                if !BEACON_KEY_LENGTHS.contains(&beacon_key.len()) {
-                    return Err(TxError::InvalidBeaconKeyLength {
-                        len: beacon_key.len(),
-                    });
-                }
                 if network_address.trim().is_empty() {
                     return Err(TxError::EmptyField {
                         field: "network_address",

@@ -45,9 +45,8 @@ mod evidence;
 mod verdicts;
 
 pub use action::{
-    Action, BEACON_KEY_LENGTHS, BeaconKey, DealerLogBytes, MAX_BEACON_KEY_BYTES,
-    MAX_DEALER_LOG_BYTES, MAX_NETWORK_ADDRESS_BYTES, MAX_TABLE_BET, MAX_TABLE_NAME_BYTES,
-    NetworkAddress, TableGame, TableId, TableName,
+    Action, DealerLogBytes, MAX_DEALER_LOG_BYTES, MAX_NETWORK_ADDRESS_BYTES, MAX_TABLE_BET,
+    MAX_TABLE_NAME_BYTES, NetworkAddress, TableGame, TableId, TableName,
 };
 pub use equivocation::{
     CommitteeError, ConflictKind, ConsensusCommittee, Equivocation, MAX_EQUIVOCATION_BYTES, Offence,
@@ -106,12 +105,6 @@ pub enum TxError {
     InvalidAutoCashOut {
         /// The target, in hundredths.
         hundredths: u64,
-    },
-    /// A beacon key that is neither 48 nor 96 bytes.
-    #[error("a beacon key of {len} bytes: BLS12-381 public keys are 48 or 96 bytes")]
-    InvalidBeaconKeyLength {
-        /// Its length.
-        len: usize,
     },
     /// Slashing evidence that proves nothing.
     #[error("invalid evidence: {0}")]

@@ -175,13 +175,12 @@ pub(crate) mod strategies {
                     auto_cash_out
                 }),
             table().prop_map(|table| Action::CrashCashOut { table }),
-            (public_key(), bytes(), text()).prop_map(
-                |(consensus_key, beacon_key, network_address)| Action::RegisterValidator {
+            (public_key(), text()).prop_map(|(consensus_key, network_address)| {
+                Action::RegisterValidator {
                     consensus_key,
-                    beacon_key,
                     network_address,
                 }
-            ),
+            }),
             chips().prop_map(|amount| Action::Stake { amount }),
             chips().prop_map(|amount| Action::Unstake { amount }),
             evidence().prop_map(|evidence| Action::SlashingEvidence { evidence }),
@@ -283,7 +282,6 @@ pub(crate) fn largest_transactions() -> Vec<SignedTransaction> {
         },
         Action::RegisterValidator {
             consensus_key: k.public_key(),
-            beacon_key: BoundedBytes::new(vec![0xff; MAX_BEACON_KEY_BYTES]).unwrap(),
             network_address: BoundedString::new("a".repeat(MAX_NETWORK_ADDRESS_BYTES)).unwrap(),
         },
         Action::SlashingEvidence {
@@ -338,7 +336,7 @@ fn every_possible_transaction_fits_the_limit() {
     // 1 evidence tag, 1 kind tag, a 4-byte length and two votes of at most
     // 163 bytes each (round 2×10, parent view 10, digest 32, signer 5,
     // vote and seed signatures 2×48) = 485 bytes (a double vote is 426, a
-    // validator registration 417).
+    // validator registration 317).
     assert_eq!(MAX_EQUIVOCATION_BYTES, 2 * 163);
     assert_eq!(MAX_DEALER_LOG_BYTES, 1792);
     assert_eq!(largest, 1957);
@@ -399,6 +397,45 @@ fn golden_transaction_encoding() {
 
 const GOLDEN_TRANSFER_HASH: &str =
     "7eb57cfab93b5161d9c7d02667e86ec3b53590d180566243d263404bcf6cd6bc";
+
+/// Pins a validator registration's layout: tag 13, the consensus key, the
+/// network address, nothing else (a validator has no beacon key of its
+/// own: its shares come from the resharing rounds, which name it by its
+/// consensus key).
+#[test]
+fn golden_register_validator_encoding() {
+    let k = keypair(5);
+    let action = Action::RegisterValidator {
+        consensus_key: k.public_key(),
+        network_address: BoundedString::new("127.0.0.1:7402").unwrap(),
+    };
+    let mut expected = vec![13u8];
+    expected.extend_from_slice(k.public_key().as_bytes());
+    expected.extend_from_slice(&14u32.to_le_bytes());
+    expected.extend_from_slice(b"127.0.0.1:7402");
+    assert_eq!(crate::encoding::encode(&action), expected);
+
+    let signed = Transaction {
+        chain_id: CHAIN,
+        sender: k.public_key(),
+        nonce: 0,
+        fee: Chips(1),
+        expiry_height: 1_000,
+        action,
+    }
+    .sign(&k);
+    let bytes = signed.encode();
+    assert_eq!(bytes.len(), 88 + expected.len() + 64);
+    assert_eq!(SignedTransaction::decode(&bytes), Ok(signed.clone()));
+    // The former layout, a length-prefixed beacon key after the consensus
+    // key, does not decode.
+    let key_end = 88 + 1 + 32;
+    let mut old = bytes[..key_end].to_vec();
+    old.extend_from_slice(&48u32.to_le_bytes());
+    old.extend_from_slice(&[0x7e; 48]);
+    old.extend_from_slice(&bytes[key_end..]);
+    assert!(SignedTransaction::decode(&old).is_err());
+}
 
 #[test]
 fn text_forms_in_json() {
@@ -592,15 +629,6 @@ fn stateless_refusals() {
         (
             Action::RegisterValidator {
                 consensus_key: k.public_key(),
-                beacon_key: BoundedBytes::new(vec![1; 47]).unwrap(),
-                network_address: BoundedString::new("/ip4/127.0.0.1/tcp/1").unwrap(),
-            },
-            TxError::InvalidBeaconKeyLength { len: 47 },
-        ),
-        (
-            Action::RegisterValidator {
-                consensus_key: k.public_key(),
-                beacon_key: BoundedBytes::new(vec![1; 48]).unwrap(),
                 network_address: BoundedString::new("").unwrap(),
             },
             TxError::EmptyField {
@@ -635,7 +663,6 @@ fn stateless_refusals() {
         },
         Action::RegisterValidator {
             consensus_key: k.public_key(),
-            beacon_key: BoundedBytes::new(vec![1; 96]).unwrap(),
             network_address: BoundedString::new("/dns/v1/tcp/9000").unwrap(),
         },
     ] {

@@ -14,7 +14,6 @@ use game_rules::craps::BetKind;
 
 use super::sim::{self, Cluster, Seen, Shares, player, with_newcomers};
 use super::*;
-use crate::encoding::BoundedBytes;
 use crate::engine::EpochStatus;
 use crate::genesis::Params;
 use crate::ledger::RoundRecord;
@@ -99,7 +98,6 @@ fn a_newcomer_votes_and_a_leaver_stops_at_the_epoch_boundary() {
             &newcomer,
             Action::RegisterValidator {
                 consensus_key: newcomer.public_key(),
-                beacon_key: BoundedBytes::new(vec![77; 96]).unwrap(),
                 network_address: "127.0.0.1:9077".parse().unwrap(),
             },
         );

@@ -70,7 +70,7 @@ impl TransactionSource for MempoolSource {
 mod tests {
     use std::sync::RwLock;
 
-    use consensus::encoding::{BoundedBytes, BoundedVec};
+    use consensus::encoding::BoundedVec;
     use consensus::genesis::{Genesis, GenesisAccount, GenesisBankroll, GenesisValidator, Params};
     use consensus::ledger::Ledger;
     use consensus::tx::{Action, Transaction};
@@ -101,7 +101,6 @@ mod tests {
             },
             validators: BoundedVec::new(vec![GenesisValidator {
                 consensus_key: key(9).public_key(),
-                beacon_key: BoundedBytes::new(vec![9; 48]).unwrap(),
                 network_address: "127.0.0.1:9000".parse().unwrap(),
                 stake: params.min_validator_stake,
             }])

@@ -93,10 +93,6 @@ impl TestChain {
             .enumerate()
             .map(|(i, key)| GenesisValidator {
                 consensus_key: key.public_key(),
-                beacon_key: BoundedBytes::from_slice(
-                    &keys.sharing.share_public_key(i as u32).expect("share key"),
-                )
-                .expect("96 bytes"),
                 network_address: format!("/ip4/127.0.0.1/tcp/{}", 9000 + i)
                     .parse()
                     .expect("address"),

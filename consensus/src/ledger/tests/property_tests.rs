@@ -6,7 +6,6 @@ use game_rules::Chips;
 use proptest::prelude::*;
 
 use super::support::*;
-use crate::encoding::BoundedBytes;
 use crate::genesis::{Genesis, Params};
 use wallet::Address;
 
@@ -138,7 +137,6 @@ pub(crate) fn random_action(rng: &mut Rng, ledger: &Ledger) -> (u8, Action) {
         },
         34 => Action::RegisterValidator {
             consensus_key: kp(who).public_key(),
-            beacon_key: BoundedBytes::new(vec![who; 48]).unwrap(),
             network_address: "/ip4/127.0.0.1/tcp/1".parse().unwrap(),
         },
         35 => Action::Stake {

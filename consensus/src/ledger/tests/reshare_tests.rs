@@ -285,7 +285,6 @@ pub(crate) fn replace(
             newcomer,
             Action::RegisterValidator {
                 consensus_key: newcomer.public_key(),
-                beacon_key: BoundedBytes::new(vec![77; 96]).unwrap(),
                 network_address: "127.0.0.1:9077".parse().unwrap(),
             },
         ),

@@ -3,7 +3,6 @@
 use game_rules::Chips;
 
 use super::support::*;
-use crate::encoding::BoundedBytes;
 use crate::genesis::Params;
 use crate::hash::{HashDomain, hash};
 use crate::receipt::{LedgerEvent, RejectReason};
@@ -20,7 +19,6 @@ fn staking_params() -> Params {
 fn register(seed: u8) -> Action {
     Action::RegisterValidator {
         consensus_key: kp(seed).public_key(),
-        beacon_key: BoundedBytes::new(vec![seed; 96]).unwrap(),
         network_address: format!("/ip4/10.0.0.{seed}/tcp/9000").parse().unwrap(),
     }
 }
@@ -48,7 +46,6 @@ fn validators_join_and_leave_at_epoch_boundaries_and_split_the_fees() {
             1,
             Action::RegisterValidator {
                 consensus_key: kp(2).public_key(),
-                beacon_key: BoundedBytes::new(vec![1; 48]).unwrap(),
                 network_address: "/ip4/1.2.3.4/tcp/1".parse().unwrap(),
             },
         ),

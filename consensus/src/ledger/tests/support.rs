@@ -95,7 +95,6 @@ pub(crate) fn params() -> Params {
 pub(crate) fn validator(seed: u8, stake: u64) -> GenesisValidator {
     GenesisValidator {
         consensus_key: kp(seed).public_key(),
-        beacon_key: BoundedBytes::new(vec![seed; 48]).expect("48 bytes"),
         network_address: format!("/ip4/127.0.0.1/tcp/{}", 9000 + u16::from(seed))
             .parse()
             .expect("address"),
