@@ -1630,7 +1630,10 @@ fn a_clock_beyond_the_drift_and_the_timeout_gets_no_block_in() {
     );
 }
 
-/// Runs a schedule of crash bets with the clocks of `ahead` (validator,
+/// An epoch longer than any clock run (about 130 blocks).
+const ONE_EPOCH_BLOCKS: u64 = 1_000;
+
+/// Runs `steps` steps of crash bets (1.5 s apart) with the clocks of `ahead` (validator,
 /// ms) ahead by more than the allowed drift but less than the drift plus
 /// the certification timeout, the others exact, and checks what the
 /// engine owes such clocks whatever their number, up to two of four:
@@ -1658,7 +1661,19 @@ fn a_clock_beyond_the_drift_and_the_timeout_gets_no_block_in() {
 ///   ahead of the honest clocks. The bound is reached, not vacuous: a fast
 ///   block is final a round trip or so after the exact clocks come within
 ///   `max_skew` of it, so some block leads by more than half of it.
-fn run_clocks_ahead(seed: u64, ahead: &[(usize, i64)]) -> (Plan, Outcome, usize) {
+///
+/// The run stays in one epoch ([`ONE_EPOCH_BLOCKS`]), so the stall
+/// measured is the clocks' alone. A new epoch's engine starts with no
+/// record of anyone's activity, and a validator that has heard from a
+/// quorum but not yet from view 2's leader skips that leader at once
+/// (commonware's skip policy, `TimeoutReason::Inactivity`). One such skip
+/// is harmless; two of four split view 2 between notarize and nullify
+/// votes until the 2 s certification timeout (seen with seed 4545 at the
+/// fifth epoch start of a 20-block-epoch run, after the chain id changed:
+/// 2.27 s). That is an epoch-start effect with or without a clock ahead,
+/// bounded by the certification timeout; README's reliability section
+/// keeps it as an open finding.
+fn run_clocks_ahead(seed: u64, ahead: &[(usize, i64)], steps: usize) -> (Plan, Outcome, usize) {
     let timing = Timing::default();
     let drift = i64::try_from(timing.max_skew.as_millis()).unwrap();
     let window = drift + i64::try_from(timing.certification_timeout.as_millis()).unwrap();
@@ -1669,11 +1684,11 @@ fn run_clocks_ahead(seed: u64, ahead: &[(usize, i64)]) -> (Plan, Outcome, usize)
     let plan = Plan {
         seed,
         n: 4,
-        epoch_length_blocks: 20,
+        epoch_length_blocks: ONE_EPOCH_BLOCKS,
         byzantine: None,
         twin: None,
         skews: ahead.to_vec(),
-        steps: (0..10).map(crash_bet_step).collect(),
+        steps: (0..steps).map(crash_bet_step).collect(),
     };
     let (outcome, height) = run_clock_plan(&plan);
     eprintln!(
@@ -1735,7 +1750,7 @@ fn assert_rate(plan: &Plan, outcome: &Outcome, height: usize, per_minute: u128) 
 /// pacing plus a round trip, and the fast one, certified within the
 /// certification timeout (2 s): four blocks in under 4 s.
 fn one_clock_ahead(seed: u64, ms: i64) {
-    let (plan, outcome, height) = run_clocks_ahead(seed, &[(3, ms)]);
+    let (plan, outcome, height) = run_clocks_ahead(seed, &[(3, ms)], 10);
     for k in 0..3 {
         assert!(
             outcome.proposed.get(&k).copied().unwrap_or(0) > 0,
@@ -1790,7 +1805,7 @@ fn a_clock_2_s_ahead_is_waited_for() {
 /// pacing: three blocks in under 6 s, 30 a minute.
 #[test]
 fn two_clocks_ahead_by_different_amounts_are_waited_for() {
-    let (plan, outcome, height) = run_clocks_ahead(4_848, &[(1, 1_000), (3, 2_000)]);
+    let (plan, outcome, height) = run_clocks_ahead(4_848, &[(1, 1_000), (3, 2_000)], 20);
     assert_rate(&plan, &outcome, height, 30);
 }
 
