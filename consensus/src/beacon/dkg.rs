@@ -749,6 +749,16 @@ pub type DealerPrivate = DealerPrivMsg;
 /// A player's acknowledgement of a dealing.
 pub type PlayerAck = feldman_desmedt::PlayerAck<PublicKey>;
 
+/// The BLAKE3 key-derivation context of [`commitment_digest`].
+const COMMITMENT_DIGEST_CONTEXT: &str = "bitcraps v1 resharing dealer commitment";
+
+/// A digest of a dealer's commitment: which dealing of a round a player
+/// acknowledged (an acknowledgement signs the commitment, and a commitment
+/// fixes each player's valid evaluation), or a restarted dealer re-created.
+pub fn commitment_digest(public: &DealerPublic) -> [u8; 32] {
+    blake3::derive_key(COMMITMENT_DIGEST_CONTEXT, &public.encode())
+}
+
 /// What a dealer starts a round with: its state machine, its public
 /// commitment, and each player's private dealing.
 pub type DealerStart = (RoundDealer, DealerPublic, Vec<(PublicKey, DealerPrivMsg)>);

@@ -9,9 +9,15 @@
 //! accepts is written here *before* its acknowledgement is sent, and a
 //! restarted validator rebuilds its player from the files of the round
 //! (each dealing verified again against its dealer's commitment, exactly as
-//! when it arrived). A dealer also records here that it dealt in a round,
-//! before sending its first dealing: a restarted dealer does not deal
-//! again (see [`super::Resharer`]).
+//! when it arrived).
+//!
+//! A dealer keeps its part here too (see [`super::Resharer`]): before it
+//! sends its first dealing, the seed of the generator its dealing was
+//! drawn from (commonware's dealer is deterministic in it, so a restarted
+//! dealer re-creates the identical dealing, sends it again and collects
+//! the acknowledgements again), and once it signed its log, the log
+//! (before submitting it: a restarted dealer submits those exact bytes
+//! again and never signs another log for the round).
 //!
 //! **Layout.** The directory is the [`super::ShareStore`]'s (mode 0700 on
 //! Unix); names do not collide with the share files:
@@ -21,24 +27,35 @@
 //!   little endian), the dealer's ed25519 key (32 bytes), the private
 //!   dealing (a 32-byte scalar), then the dealer's public commitment
 //!   (commonware's encoding; a file is at most [`max_dealing_file_bytes`]);
-//! - `dealt-<round, 20 digits>.bin`: this validator dealt in the round (an
-//!   8-byte magic, `BCDEALT1`, and the round).
+//! - `dealer-<round, 20 digits>.bin`: this validator's dealing of the
+//!   round: an 8-byte magic (`BCDSEED1`), the round, the 32-byte seed of
+//!   the dealing's generator (secret: with it the dealing is re-created)
+//!   and the [`dkg::commitment_digest`] of the dealing it gives;
+//! - `dealerlog-<round, 20 digits>.bin`: this validator's signed log of
+//!   the round: an 8-byte magic (`BCDLOG01`), the round, the log as a
+//!   dealer-log transaction carries it (at most
+//!   [`crate::tx::MAX_DEALER_LOG_BYTES`]).
 //!
 //! Files are written like share files: mode 0600, a temporary name,
 //! fsync, rename, directory fsync (a crash leaves the whole file or none).
 //!
-//! **Loading is checked.** A dealing file is read only up to the largest
-//! size a dealing file can have, and accepted only if it decodes exactly
-//! (canonical, no trailing byte, a non-zero scalar) and names the round and
-//! dealer its file name does; anything else is a typed
-//! [`DealingStoreError`], never a panic. The resharer then verifies each
-//! dealing against its commitment and the round, and refuses one that
-//! does not verify ([`DealingStoreError::Invalid`]): a refused file is
-//! reported and the validator carries on without it.
+//! **Loading is checked.** A file is read only up to the largest size a
+//! file of its kind can have, and accepted only if it decodes exactly
+//! (canonical, no trailing byte; for a dealing a non-zero scalar, for a
+//! log a canonical signed log) and names the round (and dealer) its file
+//! name does; anything else is a typed [`DealingStoreError`], never a
+//! panic. The resharer then verifies each dealing against its commitment
+//! and the round, a re-created dealing against the recorded digest, and a
+//! log's signature for the round ([`DealingStoreError::Invalid`]): a
+//! refused dealing is reported and the validator carries on without it; a
+//! refused dealer file or log is reported and the validator does not deal
+//! in the round (not dealing is always safe: the round needs only a
+//! quorum of dealers).
 //!
-//! **Dealings are erased with their round.** A dealing is secret material
-//! of the *new* sharing (with a threshold of them, or of the shares they
-//! make, the key can be signed with). Once the new share is durable in the
+//! **Dealings are erased with their round.** A dealing (and a dealer's
+//! seed, which gives all of its dealings) is secret material of the *new*
+//! sharing (with a threshold of them, or of the shares they make, the key
+//! can be signed with). Once the new share is durable in the
 //! share store, or the round failed, or this validator has no share to
 //! derive from it, the files of that round and every earlier one are
 //! deleted ([`DealingStore::prune_before`]); opening a round also deletes
@@ -51,15 +68,24 @@ use std::path::{Path, PathBuf};
 use commonware_codec::{Copying, DecodeExt as _, Encode as _, EncodeSize as _, FixedSize, Read};
 use zeroize::Zeroize as _;
 
-use super::share_store::{create_private_dir, read_bounded, sync_dir, write_durably};
+use super::share_store::{RecordError, create_private_dir, read_record, sync_dir, write_durably};
 use crate::beacon::MAX_PARTICIPANTS;
 use crate::beacon::dkg::{self, DealerPrivate, DealerPublic};
 
 /// The first bytes of a dealing file (format version 1).
 const DEALING_MAGIC: &[u8; 8] = b"BCDEAL01";
 
-/// The first bytes of a dealt marker (format version 1).
-const DEALT_MAGIC: &[u8; 8] = b"BCDEALT1";
+/// The first bytes of a dealer file (format version 1).
+const DEALER_MAGIC: &[u8; 8] = b"BCDSEED1";
+
+/// The first bytes of a dealer-log file (format version 1).
+const LOG_MAGIC: &[u8; 8] = b"BCDLOG01";
+
+/// The size of a dealer file: magic, round, seed, commitment digest.
+const DEALER_FILE_BYTES: usize = DEALER_MAGIC.len() + 8 + 32 + 32;
+
+/// The largest dealer-log file: magic, round, the largest log.
+const MAX_LOG_FILE_BYTES: usize = LOG_MAGIC.len() + 8 + crate::tx::MAX_DEALER_LOG_BYTES;
 
 /// The bytes of a dealing file before its commitment: magic, round,
 /// dealer, private dealing.
@@ -83,27 +109,30 @@ pub enum DealingStoreError {
         #[source]
         source: std::io::Error,
     },
-    /// A file that is not a dealing file (wrong size, magic or encoding).
-    #[error("resharing dealing file {path} is malformed: {reason}")]
+    /// A file that is not what its name says (a dealing, dealer or
+    /// dealer-log file: wrong size, magic or encoding).
+    #[error("resharing file {path} is malformed: {reason}")]
     Malformed {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
-    /// A well-formed dealing file of another round or dealer than its name
-    /// says (a renamed or misplaced file).
-    #[error("resharing dealing file {path} is not the one its name says: {reason}")]
+    /// A well-formed file of another round (or, for a dealing, dealer)
+    /// than its name says (a renamed or misplaced file).
+    #[error("resharing file {path} is not the one its name says: {reason}")]
     Mismatch {
         /// The file.
         path: PathBuf,
         /// What does not match.
         reason: String,
     },
-    /// A well-formed dealing that does not verify for this validator in
-    /// its round (against the dealer's commitment, the round's dealers or
-    /// the sharing being reshared): altered, or another validator's.
-    #[error("resharing dealing file {path} does not verify: {reason}")]
+    /// A well-formed file that does not check for this validator in its
+    /// round: a dealing that does not verify (against the dealer's
+    /// commitment, the round's dealers or the sharing being reshared), or
+    /// a log not signed by this validator for the round: altered, or
+    /// another validator's.
+    #[error("resharing file {path} does not verify: {reason}")]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -135,6 +164,25 @@ impl std::fmt::Debug for StoredDealing {
     }
 }
 
+/// What this validator recorded, as a dealer of a round, before sending
+/// its first dealing: enough to re-create the identical dealing.
+pub struct StoredDealer {
+    /// The seed of the generator the dealing is drawn from (secret).
+    pub seed: zeroize::Zeroizing<[u8; 32]>,
+    /// The [`dkg::commitment_digest`] of the dealing: a re-created dealing
+    /// that differs (another share, another library) must not be sent.
+    pub commitment: [u8; 32],
+}
+
+impl std::fmt::Debug for StoredDealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredDealer")
+            .field("seed", &"<redacted>")
+            .field("commitment", &hex::encode(self.commitment))
+            .finish()
+    }
+}
+
 /// The dealings of one round found on disk.
 #[derive(Debug, Default)]
 pub struct LoadedDealings {
@@ -154,7 +202,17 @@ pub struct DealingStore {
 /// What a file name of this store says.
 enum Name {
     Dealing { round: u64, dealer: String },
-    Dealt { round: u64 },
+    Dealer { round: u64 },
+    Log { round: u64 },
+}
+
+impl Name {
+    /// The round the file is of.
+    fn round(&self) -> u64 {
+        match self {
+            Name::Dealing { round, .. } | Name::Dealer { round } | Name::Log { round } => *round,
+        }
+    }
 }
 
 /// A 20-digit round number.
@@ -183,8 +241,13 @@ fn parse_name(name: &str) -> Option<Name> {
             dealer: dealer.to_owned(),
         });
     }
-    let round = round_digits(stem.strip_prefix("dealt-")?)?;
-    Some(Name::Dealt { round })
+    if let Some(rest) = stem.strip_prefix("dealerlog-") {
+        return Some(Name::Log {
+            round: round_digits(rest)?,
+        });
+    }
+    let round = round_digits(stem.strip_prefix("dealer-")?)?;
+    Some(Name::Dealer { round })
 }
 
 impl DealingStore {
@@ -216,9 +279,14 @@ impl DealingStore {
         ))
     }
 
-    /// The file that says this validator dealt in `round`.
-    pub fn dealt_path(&self, round: u64) -> PathBuf {
-        self.dir.join(format!("dealt-{round:020}.bin"))
+    /// The file of this validator's dealing of `round` (its seed).
+    pub fn dealer_path(&self, round: u64) -> PathBuf {
+        self.dir.join(format!("dealer-{round:020}.bin"))
+    }
+
+    /// The file of this validator's signed log of `round`.
+    pub fn log_path(&self, round: u64) -> PathBuf {
+        self.dir.join(format!("dealerlog-{round:020}.bin"))
     }
 
     /// Writes `dealer`'s dealing of `round` durably (see the
@@ -293,46 +361,83 @@ impl DealingStore {
         Ok(loaded)
     }
 
-    /// Records durably that this validator dealt in `round`.
-    pub fn mark_dealt(&self, round: u64) -> Result<(), DealingStoreError> {
-        let mut bytes = Vec::with_capacity(DEALT_MAGIC.len() + 8);
-        bytes.extend_from_slice(DEALT_MAGIC);
+    /// Records durably, before this validator sends its first dealing of
+    /// `round`, the `seed` that dealing is drawn from and the
+    /// [`dkg::commitment_digest`] of its commitment.
+    pub fn save_dealer(
+        &self,
+        round: u64,
+        seed: &[u8; 32],
+        commitment: &[u8; 32],
+    ) -> Result<(), DealingStoreError> {
+        let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(DEALER_FILE_BYTES));
+        bytes.extend_from_slice(DEALER_MAGIC);
         bytes.extend_from_slice(&round.to_le_bytes());
-        write_durably(&self.dir, &self.dealt_path(round), &bytes)
+        bytes.extend_from_slice(seed);
+        bytes.extend_from_slice(commitment);
+        write_durably(&self.dir, &self.dealer_path(round), &bytes)
             .map_err(|(path, source)| DealingStoreError::Io { path, source })
     }
 
-    /// Whether this validator recorded that it dealt in `round`
-    /// ([`DealingStore::mark_dealt`]). A file of that name which is not a
-    /// marker of `round` is an error: the caller should then assume it
-    /// dealt (not dealing is always safe).
-    pub fn has_dealt(&self, round: u64) -> Result<bool, DealingStoreError> {
-        let path = self.dealt_path(round);
-        let max = DEALT_MAGIC.len() + 8;
-        let Some(bytes) = read_bounded(&path, max).map_err(|source| DealingStoreError::Io {
-            path: path.clone(),
-            source,
-        })?
+    /// What [`DealingStore::save_dealer`] recorded for `round`, if a file
+    /// holds it. `Ok(None)`: no file (this validator did not deal).
+    pub fn load_dealer(&self, round: u64) -> Result<Option<StoredDealer>, DealingStoreError> {
+        let path = self.dealer_path(round);
+        let Some(body) =
+            self.read_round(&path, DEALER_MAGIC, DEALER_FILE_BYTES, round, "dealer file")?
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        let Some(stored) = bytes
-            .strip_prefix(DEALT_MAGIC.as_slice())
-            .and_then(|rest| <[u8; 8]>::try_from(rest).ok())
+        let Some((seed, commitment)) = body
+            .split_first_chunk::<32>()
+            .and_then(|(seed, rest)| Some((seed, <[u8; 32]>::try_from(rest).ok()?)))
         else {
             return Err(DealingStoreError::Malformed {
                 path,
-                reason: "not a dealt marker".into(),
+                reason: format!(
+                    "{} bytes where a dealer file has {DEALER_FILE_BYTES}",
+                    body.len() + DEALER_MAGIC.len() + 8
+                ),
             });
         };
-        let stored = u64::from_le_bytes(stored);
-        if stored != round {
-            return Err(DealingStoreError::Mismatch {
-                path,
-                reason: format!("the marker is of round {stored}"),
-            });
-        }
-        Ok(true)
+        Ok(Some(StoredDealer {
+            seed: zeroize::Zeroizing::new(*seed),
+            commitment,
+        }))
+    }
+
+    /// Records durably this validator's signed `log` of `round` (encoded as
+    /// a dealer-log transaction carries it), before it is submitted.
+    pub fn save_log(&self, round: u64, log: &[u8]) -> Result<(), DealingStoreError> {
+        let mut bytes = Vec::with_capacity(LOG_MAGIC.len() + 8 + log.len());
+        bytes.extend_from_slice(LOG_MAGIC);
+        bytes.extend_from_slice(&round.to_le_bytes());
+        bytes.extend_from_slice(log);
+        write_durably(&self.dir, &self.log_path(round), &bytes)
+            .map_err(|(path, source)| DealingStoreError::Io { path, source })
+    }
+
+    /// The signed log [`DealingStore::save_log`] recorded for `round`, if a
+    /// file holds one: its exact bytes, checked to decode canonically as a
+    /// signed log (its signature is the caller's to check). `Ok(None)`: no
+    /// file.
+    pub fn load_log(&self, round: u64) -> Result<Option<Vec<u8>>, DealingStoreError> {
+        let path = self.log_path(round);
+        let Some(body) = self.read_round(
+            &path,
+            LOG_MAGIC,
+            MAX_LOG_FILE_BYTES,
+            round,
+            "dealer-log file",
+        )?
+        else {
+            return Ok(None);
+        };
+        dkg::decode_log(&body).map_err(|e| DealingStoreError::Malformed {
+            path,
+            reason: format!("the log: {e}"),
+        })?;
+        Ok(Some(body.to_vec()))
     }
 
     /// Deletes the files of rounds before `round` (dealings, dealt markers
@@ -342,9 +447,7 @@ impl DealingStore {
         let mut old: Vec<PathBuf> = self
             .entries()?
             .into_iter()
-            .filter(|(_, name)| match name {
-                Name::Dealing { round: r, .. } | Name::Dealt { round: r } => *r < round,
-            })
+            .filter(|(_, name)| name.round() < round)
             .map(|(path, _)| path)
             .collect();
         if old.is_empty() {
@@ -387,6 +490,42 @@ impl DealingStore {
         Ok(entries)
     }
 
+    /// The body of the file `path` of this store (`what`: its kind), which
+    /// starts with `magic`, is at most `max` bytes long and must be of
+    /// `round`. `Ok(None)`: no such file.
+    fn read_round(
+        &self,
+        path: &Path,
+        magic: &[u8; 8],
+        max: usize,
+        round: u64,
+        what: &str,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, DealingStoreError> {
+        let record = match read_record(path, magic, max, what) {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(None),
+            Err(RecordError::Io(source)) => {
+                return Err(DealingStoreError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+            Err(RecordError::Malformed(reason)) => {
+                return Err(DealingStoreError::Malformed {
+                    path: path.to_owned(),
+                    reason,
+                });
+            }
+        };
+        if record.number != round {
+            return Err(DealingStoreError::Mismatch {
+                path: path.to_owned(),
+                reason: format!("the file is of round {}", record.number),
+            });
+        }
+        Ok(Some(record.body))
+    }
+
     /// Reads and decodes the dealing file `path`, which must be of `round`
     /// (and of `dealer`, if given; else of the dealer its name gives).
     fn read(
@@ -403,22 +542,15 @@ impl DealingStore {
             path: path.to_owned(),
             reason,
         };
-        let max = max_dealing_file_bytes();
-        let Some(bytes) = read_bounded(path, max).map_err(|source| DealingStoreError::Io {
-            path: path.to_owned(),
-            source,
-        })?
+        let Some(rest) = self.read_round(
+            path,
+            DEALING_MAGIC,
+            max_dealing_file_bytes(),
+            round,
+            "dealing file",
+        )?
         else {
             return Ok(None);
-        };
-        if bytes.len() > max {
-            return Err(malformed("too large for a dealing file"));
-        }
-        let Some(rest) = bytes.strip_prefix(DEALING_MAGIC.as_slice()) else {
-            return Err(malformed("not a dealing file (bad magic)"));
-        };
-        let Some((stored_round, rest)) = rest.split_first_chunk::<8>() else {
-            return Err(malformed("truncated"));
         };
         let Some((stored_dealer, rest)) = rest.split_first_chunk::<{ dkg::PublicKey::SIZE }>()
         else {
@@ -427,10 +559,6 @@ impl DealingStore {
         let Some((scalar, commitment)) = rest.split_first_chunk::<{ DealerPrivate::SIZE }>() else {
             return Err(malformed("truncated"));
         };
-        let stored_round = u64::from_le_bytes(*stored_round);
-        if stored_round != round {
-            return Err(mismatch(format!("the file is of round {stored_round}")));
-        }
         let named = match dealer {
             Some(dealer) => hex::encode(dealer.as_ref()),
             None => path
@@ -439,7 +567,7 @@ impl DealingStore {
                 .and_then(parse_name)
                 .and_then(|name| match name {
                     Name::Dealing { dealer, .. } => Some(dealer),
-                    Name::Dealt { .. } => None,
+                    Name::Dealer { .. } | Name::Log { .. } => None,
                 })
                 .ok_or_else(|| mismatch("not named as a dealing file".into()))?,
         };
@@ -485,6 +613,8 @@ mod tests {
         public: DealerPublic,
         /// Player `i`'s private dealing from dealer 0.
         private: Vec<DealerPrivate>,
+        /// Dealer 0's signed log (no acknowledgements: all revealed).
+        log: Vec<u8>,
     }
 
     fn round() -> Round {
@@ -493,7 +623,7 @@ mod tests {
         let DkgResult { output, shares } = deal(&players, &[7; 32]).unwrap();
         let info = dkg::round_info(3, Some(&output), &players, &players).unwrap();
         let share = shares.iter().find(|(p, _)| *p == players[0]).unwrap();
-        let (_, public, private) = dkg::start_dealer(
+        let (dealer, public, private) = dkg::start_dealer(
             &mut ChaCha20Rng::seed_from_u64(1),
             &info,
             keys[0].clone(),
@@ -509,6 +639,7 @@ mod tests {
             keys,
             public,
             private,
+            log: dkg::finalize_dealer(dealer),
         }
     }
 
@@ -646,31 +777,122 @@ mod tests {
     }
 
     #[test]
-    fn the_dealt_marker_and_pruning() {
+    fn a_dealer_file_round_trips_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DealingStore::open(dir.path()).unwrap();
+        let seed = [0x5a; 32];
+        let digest = dkg::commitment_digest(&round().public);
+        assert!(store.load_dealer(2).unwrap().is_none());
+        store.save_dealer(2, &seed, &digest).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(store.dealer_path(2))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let back = store.load_dealer(2).unwrap().unwrap();
+        assert_eq!(*back.seed, seed);
+        assert_eq!(back.commitment, digest);
+        assert!(!format!("{back:?}").contains(&hex::encode(seed)));
+        assert!(store.load_dealer(3).unwrap().is_none());
+
+        let good = fs::read(store.dealer_path(2)).unwrap();
+        assert_eq!(good.len(), DEALER_FILE_BYTES);
+        // Another round's file under this round's name.
+        fs::copy(store.dealer_path(2), store.dealer_path(3)).unwrap();
+        assert!(matches!(
+            store.load_dealer(3),
+            Err(DealingStoreError::Mismatch { .. })
+        ));
+        let mut wrong_magic = good.clone();
+        wrong_magic[7] ^= 1;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let dealing = valid_file().to_vec();
+        for (name, bytes) in [
+            ("wrong magic", wrong_magic),
+            ("trailing byte", trailing),
+            ("truncated", good[..good.len() - 1].to_vec()),
+            ("no digest", good[..good.len() - 32].to_vec()),
+            ("header only", good[..16].to_vec()),
+            ("half a header", good[..12].to_vec()),
+            ("empty", Vec::new()),
+            ("a dealing file", dealing),
+            ("huge", vec![0xab; 1 << 20]),
+        ] {
+            fs::write(store.dealer_path(2), &bytes).unwrap();
+            let error = store.load_dealer(2).unwrap_err();
+            assert!(
+                matches!(error, DealingStoreError::Malformed { .. }),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_log_file_keeps_the_exact_bytes_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DealingStore::open(dir.path()).unwrap();
+        let r = round();
+        assert!(store.load_log(3).unwrap().is_none());
+        store.save_log(3, &r.log).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(store.log_path(3))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(store.load_log(3).unwrap().unwrap(), r.log);
+        // It is dealer 0's log of the round (the resharer checks that).
+        let signed = dkg::decode_log(&r.log).unwrap();
+        assert!(dkg::check_log(&r.info, signed, &r.keys[0].public_key()).is_ok());
+
+        let good = fs::read(store.log_path(3)).unwrap();
+        fs::copy(store.log_path(3), store.log_path(4)).unwrap();
+        assert!(matches!(
+            store.load_log(4),
+            Err(DealingStoreError::Mismatch { .. })
+        ));
+        let mut wrong_magic = good.clone();
+        wrong_magic[0] ^= 1;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut garbage = good[..16].to_vec();
+        garbage.resize(good.len(), 0xff);
+        for (name, bytes) in [
+            ("wrong magic", wrong_magic),
+            ("trailing byte", trailing),
+            ("not a log", garbage),
+            ("truncated", good[..good.len() - 1].to_vec()),
+            ("no log", good[..16].to_vec()),
+            ("empty", Vec::new()),
+            ("oversized", vec![0; MAX_LOG_FILE_BYTES + 1]),
+        ] {
+            fs::write(store.log_path(3), &bytes).unwrap();
+            let error = store.load_log(3).unwrap_err();
+            assert!(
+                matches!(error, DealingStoreError::Malformed { .. }),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn pruning_deletes_every_file_of_earlier_rounds() {
         let dir = tempfile::tempdir().unwrap();
         let store = DealingStore::open(dir.path()).unwrap();
         let r = round();
         let dealer = r.keys[0].public_key();
-        assert!(!store.has_dealt(2).unwrap());
-        store.mark_dealt(2).unwrap();
-        assert!(store.has_dealt(2).unwrap());
-        assert!(!store.has_dealt(3).unwrap());
-        fs::copy(store.dealt_path(2), store.dealt_path(3)).unwrap();
-        assert!(matches!(
-            store.has_dealt(3),
-            Err(DealingStoreError::Mismatch { .. })
-        ));
-        fs::write(store.dealt_path(4), b"BCDEALT1\x04").unwrap();
-        assert!(matches!(
-            store.has_dealt(4),
-            Err(DealingStoreError::Malformed { .. })
-        ));
-        fs::write(store.dealt_path(5), vec![0; 1 << 16]).unwrap();
-        assert!(matches!(
-            store.has_dealt(5),
-            Err(DealingStoreError::Malformed { .. })
-        ));
-
+        for round in [2, 3] {
+            store.save_dealer(round, &[1; 32], &[2; 32]).unwrap();
+            store.save_log(round, &r.log).unwrap();
+        }
         for round in [1, 2, 3] {
             store
                 .save(round, &dealer, &r.public, &r.private[1])
@@ -694,16 +916,17 @@ mod tests {
         assert_eq!(
             left,
             vec![
+                "dealer-00000000000000000003.bin".to_string(),
+                "dealerlog-00000000000000000003.bin".to_string(),
                 format!("dealing-00000000000000000003-{hex}.bin"),
                 "dealing-2-unrelated.bin".to_string(),
-                "dealt-00000000000000000003.bin".to_string(),
-                "dealt-00000000000000000004.bin".to_string(),
-                "dealt-00000000000000000005.bin".to_string(),
                 "share-00000000000000000001.bin".to_string(),
                 "unrelated".to_string(),
             ]
         );
         assert!(store.load(3, &dealer).unwrap().is_some());
+        assert!(store.load_dealer(3).unwrap().is_some());
+        assert_eq!(store.load_log(3).unwrap().unwrap(), r.log);
     }
 
     /// One valid dealing file's bytes (round 3, dealer 0, player 1).
@@ -751,6 +974,32 @@ mod tests {
             let mut data = valid_file()[..HEADER_BYTES - DealerPrivate::SIZE].to_vec();
             data.extend_from_slice(&tail);
             load_bytes(&data);
+        }
+
+        #[test]
+        fn random_dealer_and_log_files_never_panic(
+            data in prop::collection::vec(any::<u8>(), 0..2048),
+            header in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = DealingStore::open(dir.path()).unwrap();
+            for (magic, path) in [(DEALER_MAGIC, store.dealer_path(3)), (LOG_MAGIC, store.log_path(3))] {
+                // Half the time past the magic and the round.
+                let mut bytes = Vec::new();
+                if header {
+                    bytes.extend_from_slice(magic);
+                    bytes.extend_from_slice(&3u64.to_le_bytes());
+                }
+                bytes.extend_from_slice(&data);
+                fs::write(&path, &bytes).unwrap();
+            }
+            if let Ok(Some(stored)) = store.load_dealer(3) {
+                prop_assert_eq!(data.len(), 64);
+                prop_assert_eq!(&stored.seed[..], &data[..32]);
+            }
+            if let Ok(Some(log)) = store.load_log(3) {
+                prop_assert_eq!(log, data);
+            }
         }
 
         #[test]

@@ -76,7 +76,8 @@
 //!   (checked against that sharing's public polynomial at its index; the
 //!   key file's genesis share serves epoch 0). The resharer persists, in
 //!   the same directory ([`DealingStore`]), each dealing it accepts before
-//!   acknowledging it, and that it dealt before dealing; the round's files
+//!   acknowledging it, the seed of its own dealing before dealing and its
+//!   signed log before submitting it; the round's files
 //!   are deleted once the new share is durable. So a validator restarted
 //!   during a round rebuilds its part from them and derives its share when
 //!   the round completes, and one that stopped between the ledger
@@ -85,7 +86,9 @@
 //!   the files and the dealers' reveals; it signs beacon shares from then
 //!   on (its engine, which took the committee of the epoch it resumed in
 //!   at its start, votes with the share from the next epoch). A restarted
-//!   dealer does not deal again (see [`Resharer`]). A validator gets no
+//!   dealer re-creates its dealing, collects the acknowledgements again and
+//!   logs it, or submits again the log it signed (see [`Resharer`]). A
+//!   validator gets no
 //!   share of the new sharing — and signs no beacon shares until a later
 //!   round gives it one — only if a dealing it acknowledged is lost
 //!   (a file missing, altered or never written: each is reported) and the

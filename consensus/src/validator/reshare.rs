@@ -49,17 +49,24 @@
 //! longer keeps the round (a later round opened) or the sharing it
 //! replaced (past the evidence window).
 //!
-//! **A restarted dealer does not deal again.** A dealer records in the
-//! same store that it dealt in the round before it sends its first
-//! dealing, and a restarted one that finds the record stays out of the
-//! round's dealing: its state (its random polynomial, the
-//! acknowledgements collected) is gone, a second dealing would be ignored
-//! by every player that kept the first, so its log would have to reveal
-//! their new dealings in the clear (or, with too many reveals, be
-//! unusable), and the round needs only a quorum of dealers' logs. A log it
-//! submitted before stopping still counts if it reaches a block; it signs
-//! no other. (Without a store, or if the record cannot be written, a
-//! restarted dealer deals again as a new one.)
+//! **A restarted dealer resumes.** A dealer draws its dealing from a
+//! fresh seed (from its generator) and records the seed, with a digest of
+//! the commitment it gives, in the same store before it sends its first
+//! dealing (if the record cannot be written it does not deal). A
+//! restarted one re-creates the identical dealing from the seed
+//! (commonware's dealer is deterministic in its generator; a dealing that
+//! does not match the digest is not sent), sends it again and collects the
+//! acknowledgements again: a player answers a dealing it already holds
+//! with the same acknowledgement, and refuses a different dealing from the
+//! same dealer in the round (which is why a dealer must never make a
+//! second one). Once it signed its log, the dealer writes the log to the
+//! store before submitting it (a failed write is tried again at the next
+//! block; the log goes nowhere before); a restarted one that finds it
+//! submits those exact bytes again, until the log is in a block or the
+//! round is over, and signs no other. A record that cannot be read or
+//! does not check is reported and the dealer stays out of the round's
+//! dealing (the round needs only a quorum of dealers' logs); so does a
+//! dealer whose log the ledger already has.
 //!
 //! **Erasure.** A round's files are deleted when the round fails, when it
 //! gives this validator no share, or — when it gives one — once the
@@ -74,14 +81,15 @@
 //! Without a dealing store the state lives in memory: a validator
 //! restarted during a round has lost the dealings it acknowledged (it gets
 //! no share unless the dealers revealed its dealing; it is then among the
-//! faulty for the new epoch's beacon) and deals again.
+//! faulty for the new epoch's beacon) and deals again as a new dealer,
+//! whose dealing every player that kept the first refuses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::Signer as _;
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng as _;
+use rand_chacha::rand_core::{Rng as _, SeedableRng as _};
 use wallet::PublicKey;
 
 use super::dealing_store::{DealingStore, DealingStoreError};
@@ -138,13 +146,32 @@ struct Dealing {
     players: usize,
     /// The log, once signed (kept to submit again if it is lost).
     log: Option<Vec<u8>>,
+    /// Whether the log is in the store (or there is no store): only then
+    /// is it submitted, so that a restart never signs a second one.
+    log_kept: bool,
 }
+
+/// The acknowledgements this validator gave as a player, by dealer: the
+/// [`dkg::commitment_digest`] of the dealing and the acknowledgement (sent
+/// again, the same bytes, when that dealer sends the same dealing again).
+type Given = BTreeMap<dkg::PublicKey, ([u8; 32], dkg::PlayerAck)>;
 
 struct Active {
     round: ReshareRound,
     info: RoundInfo,
     dealing: Option<Dealing>,
     player: Option<RoundPlayer>,
+    given: Given,
+}
+
+/// How this validator takes its dealer's part in a round it opens here.
+enum Resume {
+    /// A new dealing (no store, or nothing recorded for the round).
+    New,
+    /// The dealing recorded before a restart: re-created from its seed.
+    Seed(super::dealing_store::StoredDealer),
+    /// The log signed before a restart: submitted again.
+    Log(Vec<u8>),
 }
 
 struct Inner {
@@ -192,8 +219,9 @@ impl Resharer {
     }
 
     /// Persists in `store` each dealing this validator accepts as a player
-    /// (before acknowledging it) and that it dealt in a round (before
-    /// dealing), and rebuilds its part in an open round from `store` when
+    /// (before acknowledging it), and as a dealer the seed of its dealing
+    /// (before dealing) and its signed log (before submitting it), and
+    /// rebuilds its part in an open round from `store` when
     /// it first sees the round (see the [module documentation](self)).
     /// Call it before the first [`Resharer::finalized`]: a round already
     /// open here keeps the dealings it holds in memory only.
@@ -262,6 +290,7 @@ impl Inner {
                 let Some(player) = active.player.as_mut() else {
                     return;
                 };
+                let digest = dkg::commitment_digest(&public);
                 let kept = self
                     .store
                     .as_ref()
@@ -280,24 +309,42 @@ impl Inner {
                         "cannot persist an accepted dealing: acknowledging it anyway (a restart before the round completes may cost this validator its new share)"
                     );
                 }
-                match accepted {
-                    Ok(Some(ack)) if from == self.me => {
-                        // Its own dealing: the network does not loop back.
-                        if let Some(dealing) = active.dealing.as_mut()
-                            && let Some(dealer) = dealing.dealer.as_mut()
-                            && dealer.receive_player_ack(from.clone(), ack).is_ok()
-                        {
-                            dealing.acked.insert(from);
-                        }
-                    }
+                let ack = match accepted {
                     Ok(Some(ack)) => {
-                        let round = active.round.round;
-                        (self.send)(&from, DkgMessage::Ack { round, ack }.encode());
+                        active.given.insert(from.clone(), (digest, ack.clone()));
+                        ack
                     }
-                    Ok(None) => {}
+                    // A dealing from a dealer it already heard: the same one
+                    // again (a restarted dealer collecting its
+                    // acknowledgements again) gets the same acknowledgement;
+                    // another one is refused, the first stands.
+                    Ok(None) => match active.given.get(&from) {
+                        Some((acked, ack)) if *acked == digest => ack.clone(),
+                        _ => {
+                            tracing::warn!(
+                                round = active.round.round,
+                                dealer = ?from,
+                                "a second, different dealing from this dealer in the round refused (the first stands)"
+                            );
+                            return;
+                        }
+                    },
                     Err(error) => {
                         tracing::warn!(dealer = ?from, %error, "a dealing refused");
+                        return;
                     }
+                };
+                if from == self.me {
+                    // Its own dealing: the network does not loop back.
+                    if let Some(dealing) = active.dealing.as_mut()
+                        && let Some(dealer) = dealing.dealer.as_mut()
+                        && dealer.receive_player_ack(from.clone(), ack).is_ok()
+                    {
+                        dealing.acked.insert(from);
+                    }
+                } else {
+                    let round = active.round.round;
+                    (self.send)(&from, DkgMessage::Ack { round, ack }.encode());
                 }
             }
             DkgMessage::Ack { ack, .. } => {
@@ -378,16 +425,12 @@ impl Inner {
     /// round replayed into it (a restart: each verified again, exactly as
     /// when it arrived); and the acknowledgements replaying gave, by
     /// dealer (the ones it sent: ed25519 signatures are deterministic).
-    fn player_of(
-        &self,
-        info: &RoundInfo,
-        round: &ReshareRound,
-    ) -> Option<(RoundPlayer, Vec<(dkg::PublicKey, dkg::PlayerAck)>)> {
+    fn player_of(&self, info: &RoundInfo, round: &ReshareRound) -> Option<(RoundPlayer, Given)> {
         if !round.players.contains(&self.wallet) {
             return None;
         }
         let mut player = dkg::new_player(info, self.identity.clone()).ok()?;
-        let mut acks = Vec::new();
+        let mut acks = Given::new();
         let Some(store) = &self.store else {
             return Some((player, acks));
         };
@@ -403,8 +446,11 @@ impl Inner {
         }
         for stored in loaded.dealings {
             let dealer = stored.dealer;
+            let digest = dkg::commitment_digest(&stored.public);
             match dkg::receive_dealing(&mut player, dealer.clone(), stored.public, stored.private) {
-                Ok(Some(ack)) => acks.push((dealer, ack)),
+                Ok(Some(ack)) => {
+                    acks.insert(dealer, (digest, ack));
+                }
                 Ok(None) => {}
                 Err(error) => {
                     let error = DealingStoreError::Invalid {
@@ -426,7 +472,7 @@ impl Inner {
         // does not hold: if the output uses that log, no share (the dealer
         // did not reveal it). Say so now rather than at the round's end.
         for (dealer, log) in reshare::round_logs(round).unwrap_or_default() {
-            if acks.iter().all(|(restored, _)| *restored != dealer)
+            if !acks.contains_key(&dealer)
                 && dkg::log_acknowledges(info, &dealer, &log, &self.me).unwrap_or(false)
             {
                 tracing::warn!(
@@ -439,20 +485,148 @@ impl Inner {
         Some((player, acks))
     }
 
-    /// Whether this validator dealt in `round` before (a restart), as its
-    /// store recorded. A record it cannot read counts as dealt (not
-    /// dealing is always safe).
-    fn dealt_before(&self, round: u64) -> bool {
+    /// How this validator deals in `round` (described by `info`): as its
+    /// store recorded before a restart, or anew. `None`: it must not deal
+    /// (what its store holds for the round cannot be read or does not
+    /// check; not dealing is always safe, the round needs only a quorum of
+    /// dealers).
+    fn resume_dealing(&self, info: &RoundInfo, round: u64) -> Option<Resume> {
         let Some(store) = &self.store else {
-            return false;
+            return Some(Resume::New);
         };
-        match store.has_dealt(round) {
-            Ok(dealt) => dealt,
+        let refused = |error: &DealingStoreError| {
+            tracing::error!(
+                round,
+                %error,
+                "this validator's record of its dealing is refused: not dealing in the round (the round needs only a quorum of dealers)"
+            );
+        };
+        match store.load_log(round) {
+            Ok(Some(log)) => {
+                let checked =
+                    dkg::decode_log(&log).and_then(|signed| dkg::check_log(info, signed, &self.me));
+                return match checked {
+                    Ok(_) => Some(Resume::Log(log)),
+                    Err(error) => {
+                        refused(&DealingStoreError::Invalid {
+                            path: store.log_path(round),
+                            reason: error.to_string(),
+                        });
+                        None
+                    }
+                };
+            }
+            Ok(None) => {}
             Err(error) => {
-                tracing::error!(round, %error, "the record of this validator's dealing: taken as dealt");
-                true
+                refused(&error);
+                return None;
             }
         }
+        match store.load_dealer(round) {
+            Ok(Some(stored)) => Some(Resume::Seed(stored)),
+            Ok(None) => Some(Resume::New),
+            Err(error) => {
+                refused(&error);
+                None
+            }
+        }
+    }
+
+    /// This validator's dealing in `round` (it is a dealer holding
+    /// `share`), and the private dealings to send, by player: resumed as
+    /// its store recorded before a restart (its log, or its dealing
+    /// re-created from the recorded seed, checked to be the same), or a new
+    /// one, recorded before anything is sent. `None`: it does not deal.
+    fn start_dealing(
+        &mut self,
+        info: &RoundInfo,
+        round: &ReshareRound,
+        share: &SecretShare,
+    ) -> Option<(Dealing, Vec<(dkg::PublicKey, DkgMessage)>)> {
+        let number = round.round;
+        let (seed, recorded) = match self.resume_dealing(info, number)? {
+            Resume::Log(log) => {
+                tracing::info!(
+                    round = number,
+                    "the dealer log signed before a restart is submitted again"
+                );
+                let dealing = Dealing {
+                    dealer: None,
+                    acked: BTreeSet::new(),
+                    players: round.players.len(),
+                    log: Some(log),
+                    log_kept: true,
+                };
+                return Some((dealing, Vec::new()));
+            }
+            Resume::Seed(stored) => (stored.seed, Some(stored.commitment)),
+            Resume::New => {
+                let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+                self.rng.fill_bytes(seed.as_mut());
+                (seed, None)
+            }
+        };
+        // commonware's dealer draws its polynomial from this generator
+        // only: the same seed, share and round give the same dealing.
+        let (dealer, public, private) = match dkg::start_dealer(
+            &mut ChaCha20Rng::from_seed(*seed),
+            info,
+            self.identity.clone(),
+            share,
+        ) {
+            Ok(started) => started,
+            Err(error) => {
+                tracing::error!(round = number, %error, "cannot deal");
+                return None;
+            }
+        };
+        let digest = dkg::commitment_digest(&public);
+        match (recorded, &self.store) {
+            (Some(recorded), _) if recorded != digest => {
+                tracing::error!(
+                    round = number,
+                    "the dealing re-created after a restart is not the one recorded (another share?): not dealing in the round"
+                );
+                return None;
+            }
+            (Some(_), _) => tracing::info!(
+                round = number,
+                "the dealing sent before a restart is re-created and sent again"
+            ),
+            (None, Some(store)) => {
+                // Before any share leaves: a restart then re-creates this
+                // dealing rather than making a second one (which every
+                // player that kept the first would refuse).
+                if let Err(error) = store.save_dealer(number, &seed, &digest) {
+                    tracing::error!(
+                        round = number,
+                        %error,
+                        "cannot record this validator's dealing: not dealing in the round"
+                    );
+                    return None;
+                }
+            }
+            (None, None) => {}
+        }
+        let messages = private
+            .into_iter()
+            .map(|(player, private)| {
+                let message = DkgMessage::Dealing {
+                    round: number,
+                    public: public.clone(),
+                    private,
+                };
+                (player, message)
+            })
+            .collect();
+        let dealing = Dealing {
+            dealer: Some(dealer),
+            acked: BTreeSet::new(),
+            players: round.players.len(),
+            log: None,
+            log_kept: false,
+        };
+        Some((dealing, messages))
     }
 
     fn open(&mut self, ledger: &Ledger, round: &ReshareRound, share: Option<&SecretShare>) {
@@ -471,52 +645,24 @@ impl Inner {
         }
         let (player, restored) = match self.player_of(&info, round) {
             Some((player, acks)) => (Some(player), acks),
-            None => (None, Vec::new()),
+            None => (None, Given::new()),
         };
         let mut dealing = None;
         let mut to_self = None;
+        // A dealer whose log the ledger has has nothing left to do.
+        let logged = round.logs.iter().any(|(dealer, _)| *dealer == self.wallet);
         if round.dealers.contains(&self.wallet)
+            && !logged
             && let Some(share) = share
             && previous.index_of(&self.me) == Some(share.index())
+            && let Some((started, messages)) = self.start_dealing(&info, round, share)
         {
-            if self.dealt_before(round.round) {
-                tracing::info!(
-                    round = round.round,
-                    "dealt in this round before a restart: not dealing again (the round needs only a quorum of dealers)"
-                );
-            } else {
-                match dkg::start_dealer(&mut self.rng, &info, self.identity.clone(), share) {
-                    Ok((dealer, public, private)) => {
-                        if let Some(store) = &self.store
-                            && let Err(error) = store.mark_dealt(round.round)
-                        {
-                            tracing::error!(
-                                round = round.round,
-                                %error,
-                                "cannot record this dealing: dealing anyway (after a restart this validator would deal again)"
-                            );
-                        }
-                        let players = private.len();
-                        for (player, message) in private {
-                            let message = DkgMessage::Dealing {
-                                round: round.round,
-                                public: public.clone(),
-                                private: message,
-                            };
-                            if player == self.me {
-                                to_self = Some(message);
-                            } else {
-                                (self.send)(&player, message.encode());
-                            }
-                        }
-                        dealing = Some(Dealing {
-                            dealer: Some(dealer),
-                            acked: BTreeSet::new(),
-                            players,
-                            log: None,
-                        });
-                    }
-                    Err(error) => tracing::error!(round = round.round, %error, "cannot deal"),
+            dealing = Some(started);
+            for (player, message) in messages {
+                if player == self.me {
+                    to_self = Some(message);
+                } else {
+                    (self.send)(&player, message.encode());
                 }
             }
         }
@@ -525,11 +671,13 @@ impl Inner {
             info,
             dealing,
             player,
+            given: restored.clone(),
         });
         // The acknowledgements of restored dealings, again, to the dealers
         // still collecting them (one lost when this validator stopped would
-        // make its dealer reveal the dealing). Its own dealer is gone.
-        for (dealer, ack) in restored {
+        // make its dealer reveal the dealing). Its own dealer, if it deals
+        // again, has its acknowledgement when it hands itself its dealing.
+        for (dealer, (_, ack)) in restored {
             let logged = round
                 .logs
                 .iter()
@@ -566,6 +714,22 @@ impl Inner {
             dealing.log = Some(dkg::finalize_dealer(dealer));
         }
         let log = dealing.log.clone()?;
+        // Durable before submitted: a restarted dealer submits these bytes
+        // again and signs no other log. A failed write is tried again at
+        // the next block; until it succeeds the log goes nowhere.
+        if !dealing.log_kept {
+            if let Some(store) = &self.store
+                && let Err(error) = store.save_log(round.round, &log)
+            {
+                tracing::error!(
+                    round = round.round,
+                    %error,
+                    "cannot persist this validator's signed dealer log: not submitting it yet (tried again at the next block)"
+                );
+                return None;
+            }
+            dealing.log_kept = true;
+        }
         Some(ReshareStep::SubmitLog {
             round: round.round,
             log,

@@ -5,14 +5,18 @@
 //! validator 1 unstakes and the newcomer stakes, so a round opens with
 //! dealers 0–3 and players 0, 2, 3 and the newcomer.
 //!
-//! Validator [`P`] (a dealer and a player) accepts the dealings of
-//! dealers 0, 1 and itself, then stops before dealer [`LATE`]'s dealing
-//! reaches it (that one is lost: its dealer gets no acknowledgement and
-//! reveals it in its log). A new [`Resharer`] is made for it over the same
-//! directory and the round runs to its end on the ledger: the restarted
-//! player's share must be its share of the ledger's new sharing (the
-//! sharing's public polynomial at its index), and it must not have dealt
-//! again.
+//! Validator [`P`] (a dealer and a player) deals, collects every
+//! acknowledgement and accepts the dealings of dealers 0, 1 and itself,
+//! then stops — before it signed its log, or (a scenario) after it signed
+//! it but before the log reached a block — and before dealer [`LATE`]'s
+//! dealing reaches it (that one is lost: its dealer gets no
+//! acknowledgement and reveals it in its log). A new [`Resharer`] is made
+//! for it over the same directory and the round runs to its end on the
+//! ledger: the restarted player's share must be its share of the ledger's
+//! new sharing (the sharing's public polynomial at its index), and the
+//! restarted dealer's log must be in the round — re-created and
+//! acknowledged again by every player, or the very bytes it signed before
+//! it stopped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -58,6 +62,12 @@ struct Scenario {
     /// Whether [`P`] is down through the whole round instead (it starts
     /// only after the round completed).
     absent: bool,
+    /// Whether [`P`] stops only after it signed its log (which is lost
+    /// with it, before reaching a block).
+    after_log: bool,
+    /// A byte of [`P`]'s recorded dealer seed to flip while it is down (it
+    /// would re-create another dealing, which must not be sent).
+    tamper_seed: bool,
 }
 
 const RESTARTED: Scenario = Scenario {
@@ -65,6 +75,8 @@ const RESTARTED: Scenario = Scenario {
     down_at_completion: false,
     tamper: false,
     absent: false,
+    after_log: false,
+    tamper_seed: false,
 };
 
 /// What the scenario found.
@@ -76,8 +88,12 @@ struct Outcome {
     /// The messages [`P`]'s resharer sent when it was started again, mid
     /// round, decoded, by recipient.
     resent: Vec<(dkg::PublicKey, DkgMessage)>,
-    /// The dealers whose logs the ledger recorded.
-    logged: Vec<dkg::PublicKey>,
+    /// The dealers whose logs the ledger recorded, with the logs.
+    logged: BTreeMap<dkg::PublicKey, Vec<u8>>,
+    /// The log [`P`] signed before it stopped, if it did.
+    signed_before_stop: Option<Vec<u8>>,
+    /// The round's description.
+    info: dkg::RoundInfo,
     /// What the other validators derived (by member index).
     others: BTreeMap<usize, Option<SecretShare>>,
     /// The files in [`P`]'s directory after the round, before and after
@@ -142,14 +158,15 @@ fn deliver(
 }
 
 /// Lets every running resharer follow the chain; returns the dealer-log
-/// transactions they ask for (once per dealer) and records new shares.
+/// transactions they ask for (once per dealer), by node, and records new
+/// shares.
 fn follow(
     chain: &mut Chain,
     nodes: &[Node],
     members: &[Member],
     submitted: &mut Vec<usize>,
     shares: &mut BTreeMap<usize, Option<SecretShare>>,
-) -> Vec<crate::tx::SignedTransaction> {
+) -> Vec<(usize, crate::tx::SignedTransaction)> {
     let mut txs = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let Some(resharer) = &node.resharer else {
@@ -160,13 +177,11 @@ fn follow(
                 ReshareStep::SubmitLog { round, log } => {
                     if !submitted.contains(&i) {
                         submitted.push(i);
-                        txs.push(chain.tx(
-                            &members[i].wallet,
-                            Action::DealerLog {
-                                round,
-                                log: BoundedBytes::new(log).unwrap(),
-                            },
-                        ));
+                        let action = Action::DealerLog {
+                            round,
+                            log: BoundedBytes::new(log).unwrap(),
+                        };
+                        txs.push((i, chain.tx(&members[i].wallet, action)));
                     }
                 }
                 ReshareStep::NewShare { share, .. } => {
@@ -201,6 +216,9 @@ fn run(scenario: Scenario) -> Outcome {
     assert_eq!(round.dealers.len(), 4);
     assert!(round.players.contains(&members[P].wallet.public_key()));
     assert!(!round.players.contains(&leaving.public_key()));
+    let info =
+        crate::ledger::reshare::round_info(&chain.ledger.beacon_output().unwrap().unwrap(), &round)
+            .unwrap();
 
     let queue: Queue = Arc::default();
     let mut nodes: Vec<Node> = members
@@ -236,6 +254,24 @@ fn run(scenario: Scenario) -> Outcome {
     });
     assert_eq!(held.len(), 1);
 
+    // The dealers sign their logs; P's is lost with it (it stops before
+    // the log reaches a block), the others' go in the next block.
+    let mut signed_before_stop = None;
+    if scenario.after_log {
+        let mut others = Vec::new();
+        for (i, tx) in follow(&mut chain, &nodes, &members, &mut submitted, &mut shares) {
+            match (i, &tx.tx.action) {
+                (P, Action::DealerLog { log, .. }) => {
+                    signed_before_stop = Some(log.to_vec());
+                    submitted.retain(|&j| j != P);
+                }
+                _ => others.push(tx),
+            }
+        }
+        assert!(signed_before_stop.is_some(), "P signed no log");
+        all_applied(&chain.apply(others));
+    }
+
     // P stops; the held dealing reaches it while it is down (lost).
     nodes[P].resharer = None;
     drop(held);
@@ -248,6 +284,17 @@ fn run(scenario: Scenario) -> Outcome {
         // The last byte of the private scalar: it still decodes, but no
         // longer verifies against the commitment.
         bytes[8 + 8 + 32 + 31] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    if scenario.tamper_seed {
+        let dealings = ShareStore::open(nodes[P].dir.as_ref().unwrap())
+            .unwrap()
+            .dealings();
+        let path = dealings.dealer_path(round.round);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // A byte of the seed: the file decodes, the dealing it gives is
+        // another.
+        bytes[8 + 8] ^= 1;
         std::fs::write(&path, bytes).unwrap();
     }
     // A new resharer over the same directory, with another seed.
@@ -283,7 +330,7 @@ fn run(scenario: Scenario) -> Outcome {
         {
             nodes[P].resharer = None;
         }
-        all_applied(&chain.apply(txs));
+        all_applied(&chain.apply(txs.into_iter().map(|(_, tx)| tx).collect()));
         deliver(&queue, &nodes, |_, _, _| false);
         txs = follow(&mut chain, &nodes, &members, &mut submitted, &mut shares);
         deliver(&queue, &nodes, |_, _, _| false);
@@ -303,7 +350,10 @@ fn run(scenario: Scenario) -> Outcome {
     let logged = record
         .logs
         .iter()
-        .map(|(dealer, _)| crate::ledger::reshare::identity(dealer).unwrap())
+        .map(|(dealer, log)| {
+            let dealer = crate::ledger::reshare::identity(dealer).unwrap();
+            (dealer, log.clone())
+        })
         .collect();
     let output = chain.ledger.beacon_output().unwrap().unwrap();
     let share = shares
@@ -324,6 +374,8 @@ fn run(scenario: Scenario) -> Outcome {
         output,
         resent,
         logged,
+        signed_before_stop,
+        info,
         others: shares,
         files: (before, after),
         leaver_files,
@@ -346,11 +398,38 @@ fn assert_share_of(output: &DkgOutput, who: &Member, share: Option<&SecretShare>
     );
 }
 
-#[test]
-fn a_player_restarted_mid_round_derives_its_share_from_its_persisted_dealings() {
-    let outcome = run(RESTARTED);
-    assert!(!outcome.started_after_completion);
-    let key = |i: usize| outcome.members[i].identity.public_key();
+/// Whether `dealer`'s `log` of the round `info` acknowledges every one
+/// of `players` (none revealed).
+fn acknowledges_all(
+    info: &dkg::RoundInfo,
+    dealer: &dkg::PublicKey,
+    log: &[u8],
+    players: &[dkg::PublicKey],
+) -> bool {
+    players
+        .iter()
+        .all(|player| dkg::log_acknowledges(info, dealer, log, player).unwrap())
+}
+
+/// What [`P`] sent when started again mid round: the players it sent a
+/// dealing, and the dealers it sent an acknowledgement (sorted).
+fn resent_by_kind(outcome: &Outcome) -> (Vec<dkg::PublicKey>, Vec<dkg::PublicKey>) {
+    let (mut dealt, mut acked) = (Vec::new(), Vec::new());
+    for (to, message) in &outcome.resent {
+        match message {
+            DkgMessage::Dealing { .. } => dealt.push(to.clone()),
+            DkgMessage::Ack { .. } => acked.push(to.clone()),
+        }
+    }
+    dealt.sort();
+    acked.sort();
+    (dealt, acked)
+}
+
+/// Everyone but the leaver holds its share of the new sharing: with a
+/// threshold of them every later beacon signature verifies under the
+/// group key, which the ledger checked the round kept.
+fn assert_every_player_has_its_share(outcome: &Outcome) {
     assert_share_of(&outcome.output, &outcome.members[P], outcome.share.as_ref());
     for i in [0, LATE, NEWCOMER] {
         assert_share_of(
@@ -360,40 +439,94 @@ fn a_player_restarted_mid_round_derives_its_share_from_its_persisted_dealings() 
         );
     }
     assert!(outcome.others[&LEAVER].is_none());
-    // Restarted, P dealt no second time: it only acknowledged again the
-    // dealings of the dealers still collecting (0 and the leaver; not its
-    // own, whose dealer is gone, nor LATE's, which never reached it).
-    let mut resent: Vec<dkg::PublicKey> = outcome
-        .resent
-        .iter()
-        .map(|(to, message)| {
-            assert!(matches!(message, DkgMessage::Ack { .. }), "P dealt again");
-            to.clone()
-        })
-        .collect();
-    resent.sort();
-    let mut expected = vec![key(0), key(LEAVER)];
-    expected.sort();
-    assert_eq!(resent, expected);
-    // So its log is not among the ledger's; LATE's (revealing P's dealing)
-    // is.
-    assert!(!outcome.logged.contains(&key(P)));
-    assert!(outcome.logged.contains(&key(LATE)));
-    // The dealings stay until the application has the share durable, then
-    // go; the leaver (no share to derive) erased its dealt record itself.
+}
+
+#[test]
+fn a_validator_restarted_mid_round_deals_again_and_derives_its_share() {
+    let outcome = run(RESTARTED);
+    assert!(!outcome.started_after_completion);
+    let key = |i: usize| outcome.members[i].identity.public_key();
+    assert_every_player_has_its_share(&outcome);
+    // Restarted, P re-created its dealing and sent it again to the other
+    // players, and acknowledged again the dealings of the dealers still
+    // collecting (0 and the leaver; not LATE's, which never reached it;
+    // its own it acknowledged to itself).
+    let (dealt, acked) = resent_by_kind(&outcome);
+    let mut players = vec![key(0), key(LATE), key(NEWCOMER)];
+    players.sort();
+    assert_eq!(dealt, players);
+    let mut dealers = vec![key(0), key(LEAVER)];
+    dealers.sort();
+    assert_eq!(acked, dealers);
+    // Every player acknowledged the re-sent dealing again (it is the one
+    // they kept: a different one would have been refused), so P's log is
+    // in the round, revealing nothing; LATE's (revealing P's dealing) too.
+    let log = &outcome.logged[&key(P)];
+    let all: Vec<dkg::PublicKey> = [0, P, LATE, NEWCOMER].map(key).to_vec();
+    assert!(acknowledges_all(&outcome.info, &key(P), log, &all));
+    assert!(outcome.logged.contains_key(&key(LATE)));
+    // The dealings, P's seed and log stay until the application has the
+    // share durable, then go; the leaver (no share to derive) erased its
+    // own files itself.
     let (before, after) = &outcome.files;
     assert_eq!(
         before.iter().filter(|f| f.starts_with("dealing-")).count(),
         3,
         "{before:?}"
     );
-    assert!(before.iter().any(|f| f.starts_with("dealt-")), "{before:?}");
+    assert!(
+        before.iter().any(|f| f.starts_with("dealer-")),
+        "{before:?}"
+    );
+    assert!(
+        before.iter().any(|f| f.starts_with("dealerlog-")),
+        "{before:?}"
+    );
     assert!(after.is_empty(), "{after:?}");
     assert!(
         outcome.leaver_files.is_empty(),
         "{:?}",
         outcome.leaver_files
     );
+}
+
+/// A dealer stopped after it signed its log, before the log reached a
+/// block, submits the very bytes it signed after the restart (it deals
+/// no second time and signs no other log), and they are the round's.
+#[test]
+fn a_dealer_restarted_after_signing_its_log_submits_the_same_log() {
+    let outcome = run(Scenario {
+        after_log: true,
+        ..RESTARTED
+    });
+    let key = |i: usize| outcome.members[i].identity.public_key();
+    assert_every_player_has_its_share(&outcome);
+    // No dealing again; no acknowledgement either: the other dealers'
+    // logs went in while it was down.
+    let (dealt, acked) = resent_by_kind(&outcome);
+    assert!(dealt.is_empty(), "P dealt again: {dealt:?}");
+    assert!(acked.is_empty(), "{acked:?}");
+    let signed = outcome.signed_before_stop.as_ref().unwrap();
+    assert_eq!(&outcome.logged[&key(P)], signed);
+    let all: Vec<dkg::PublicKey> = [0, P, LATE, NEWCOMER].map(key).to_vec();
+    assert!(acknowledges_all(&outcome.info, &key(P), signed, &all));
+}
+
+/// A recorded seed altered on disk gives another dealing after the
+/// restart: the dealer refuses to send it (its players would refuse it)
+/// and stays out of the round's dealing, as before this record existed;
+/// the round completes on the other dealers' logs.
+#[test]
+fn an_altered_dealer_seed_is_refused_and_the_dealer_stays_out() {
+    let outcome = run(Scenario {
+        tamper_seed: true,
+        ..RESTARTED
+    });
+    let key = |i: usize| outcome.members[i].identity.public_key();
+    assert_every_player_has_its_share(&outcome);
+    let (dealt, _) = resent_by_kind(&outcome);
+    assert!(dealt.is_empty(), "P dealt again: {dealt:?}");
+    assert!(!outcome.logged.contains_key(&key(P)));
 }
 
 #[test]
@@ -427,7 +560,8 @@ fn without_a_dealing_store_the_restarted_player_gets_no_share() {
         ..RESTARTED
     });
     assert!(outcome.share.is_none());
-    // The others are not affected.
+    // The others are not affected (P deals again as a new dealer: every
+    // player that kept its first dealing refuses the second).
     assert_share_of(
         &outcome.output,
         &outcome.members[NEWCOMER],
@@ -446,8 +580,8 @@ fn an_altered_persisted_dealing_is_refused_and_the_rest_restored() {
         ..RESTARTED
     });
     let key = |i: usize| outcome.members[i].identity.public_key();
-    let resent: Vec<&dkg::PublicKey> = outcome.resent.iter().map(|(to, _)| to).collect();
-    assert_eq!(resent, vec![&key(LEAVER)]);
+    let (_, acked) = resent_by_kind(&outcome);
+    assert_eq!(acked, vec![key(LEAVER)]);
     assert!(outcome.share.is_none());
     assert_share_of(
         &outcome.output,
@@ -470,4 +604,85 @@ fn a_player_down_through_the_round_derives_its_share_from_the_reveals() {
     assert!(outcome.resent.is_empty());
     assert_share_of(&outcome.output, &outcome.members[P], outcome.share.as_ref());
     assert!(outcome.files.0.is_empty(), "{:?}", outcome.files.0);
+}
+
+/// A player answers a dealer that sends its dealing again (a restarted
+/// dealer collecting its acknowledgements again) with the same
+/// acknowledgement, and refuses a different dealing from that dealer in
+/// the round — before and after a restart of its own.
+#[test]
+fn a_player_acknowledges_the_same_dealing_again_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let committee = dealer_committee(4, &[5; 32]).unwrap();
+    let members = members(&committee, &[77]);
+    let mut chain = chain_of(&committee, &members, params());
+    let newcomer = wallet_of(&members[NEWCOMER].identity);
+    let leaving = wallet_of(&members[LEAVER].identity);
+    let txs = replace(&mut chain, &newcomer, &leaving);
+    all_applied(&chain.apply(txs));
+    let round = until_open(&mut chain);
+    let info =
+        crate::ledger::reshare::round_info(&chain.ledger.beacon_output().unwrap().unwrap(), &round)
+            .unwrap();
+    let dealer = members[0].identity.public_key();
+    let me = members[NEWCOMER].identity.public_key();
+    // Dealer 0's dealing to the newcomer, drawn from `seed`.
+    let dealing = |seed: u64| {
+        use rand_chacha::rand_core::SeedableRng as _;
+        let (_, public, private) = dkg::start_dealer(
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed),
+            &info,
+            members[0].identity.clone(),
+            members[0].share.as_ref().unwrap(),
+        )
+        .unwrap();
+        let private = private.into_iter().find(|(p, _)| *p == me).unwrap().1;
+        DkgMessage::Dealing {
+            round: round.round,
+            public,
+            private,
+        }
+        .encode()
+    };
+    let queue: Queue = Arc::default();
+    // What the newcomer sent dealer 0 since the last call.
+    let sent = |queue: &Queue| -> Vec<Vec<u8>> {
+        queue
+            .lock()
+            .unwrap()
+            .drain(..)
+            .filter(|(_, to, _)| *to == dealer)
+            .map(|(.., bytes)| bytes)
+            .collect()
+    };
+    let mut node = Node {
+        identity: members[NEWCOMER].identity.clone(),
+        resharer: None,
+        dir: Some(dir.path().to_owned()),
+    };
+    start(&mut node, &queue, 9);
+    let resharer = node.resharer.clone().unwrap();
+    assert!(resharer.finalized(&chain.ledger, None).is_empty());
+    resharer.receive(&dealer, &dealing(1));
+    let ack = sent(&queue);
+    assert_eq!(ack.len(), 1);
+    assert!(matches!(
+        DkgMessage::decode(&ack[0]),
+        Ok(DkgMessage::Ack { .. })
+    ));
+    resharer.receive(&dealer, &dealing(1));
+    assert_eq!(sent(&queue), ack, "the same dealing again");
+    resharer.receive(&dealer, &dealing(2));
+    assert!(sent(&queue).is_empty(), "another dealing acknowledged");
+
+    // Restarted: it acknowledges the kept dealing again at once (dealer 0
+    // has no log in yet), and answers as before.
+    start(&mut node, &queue, 10);
+    let resharer = node.resharer.clone().unwrap();
+    assert!(resharer.finalized(&chain.ledger, None).is_empty());
+    assert_eq!(sent(&queue), ack);
+    resharer.receive(&dealer, &dealing(1));
+    assert_eq!(sent(&queue), ack, "the same dealing after a restart");
+    resharer.receive(&dealer, &dealing(2));
+    assert!(sent(&queue).is_empty(), "another dealing after a restart");
 }

@@ -10,7 +10,8 @@
 //! force from here.
 //!
 //! The same directory holds the dealings of a round still running
-//! ([`super::DealingStore`], files `dealing-…` and `dealt-…`; see
+//! ([`super::DealingStore`], files `dealing-…`, `dealer-…` and
+//! `dealerlog-…`; see
 //! [`ShareStore::dealings`]), written before they are acknowledged, so
 //! that a validator restarted during a round still derives its share.
 //! They are deleted once the share they gave is durable here (or the round
@@ -167,24 +168,18 @@ impl ShareStore {
             path: path.clone(),
             reason: reason.to_owned(),
         };
-        let Some(bytes) =
-            read_bounded(&path, MAX_FILE_BYTES).map_err(|source| ShareStoreError::Io {
-                path: path.clone(),
-                source,
-            })?
-        else {
-            return Ok(None);
+        let record = match read_record(&path, MAGIC, MAX_FILE_BYTES, "share file") {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(None),
+            Err(RecordError::Io(source)) => {
+                return Err(ShareStoreError::Io {
+                    path: path.clone(),
+                    source,
+                });
+            }
+            Err(RecordError::Malformed(reason)) => return Err(malformed(&reason)),
         };
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(malformed("too large for a share file"));
-        }
-        let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
-            return Err(malformed("not a share file (bad magic)"));
-        };
-        let Some((stored, encoded)) = rest.split_first_chunk::<8>() else {
-            return Err(malformed("truncated"));
-        };
-        let stored = u64::from_le_bytes(*stored);
+        let (stored, encoded) = (record.number, record.body.as_slice());
         let mismatch = |reason: String| ShareStoreError::Mismatch {
             path: path.clone(),
             epoch,
@@ -316,7 +311,7 @@ pub(super) fn write_durably(
 /// The bytes of `path`, at most `max + 1` of them (so a file larger than
 /// `max` is seen to be, without reading it whole), in a buffer zeroized
 /// when dropped. `Ok(None)`: no such file.
-pub(super) fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -326,6 +321,52 @@ pub(super) fn read_bounded(path: &Path, max: usize) -> std::io::Result<Option<Ze
     file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
         .read_to_end(&mut bytes)?;
     Ok(Some(bytes))
+}
+
+/// Why [`read_record`] found no record of the kind asked for.
+pub(super) enum RecordError {
+    /// The file system refused to read the file.
+    Io(std::io::Error),
+    /// The file is not a record of that kind (what is wrong with it).
+    Malformed(String),
+}
+
+/// A file of this directory's stores: an 8-byte magic (its kind and format
+/// version), a number (u64, little endian: the epoch or round it is of),
+/// then its body.
+pub(super) struct Record {
+    /// The epoch or round the file says it is of.
+    pub(super) number: u64,
+    /// What follows the number (zeroized when dropped: it may be secret).
+    pub(super) body: Zeroizing<Vec<u8>>,
+}
+
+/// Reads the record at `path`, which must start with `magic` and be at
+/// most `max` bytes long (a larger file is refused without being read
+/// whole); `what` names its kind in error messages. `Ok(None)`: no such
+/// file. The caller checks the number and decodes the body.
+pub(super) fn read_record(
+    path: &Path,
+    magic: &[u8; 8],
+    max: usize,
+    what: &str,
+) -> Result<Option<Record>, RecordError> {
+    let Some(mut body) = read_bounded(path, max).map_err(RecordError::Io)? else {
+        return Ok(None);
+    };
+    if body.len() > max {
+        return Err(RecordError::Malformed(format!("too large for a {what}")));
+    }
+    if !body.starts_with(magic) {
+        return Err(RecordError::Malformed(format!("not a {what} (bad magic)")));
+    }
+    let Some(number) = body[magic.len()..].first_chunk::<8>() else {
+        return Err(RecordError::Malformed("truncated".into()));
+    };
+    let number = u64::from_le_bytes(*number);
+    // In place, so no copy of a secret body is left behind.
+    body.drain(..magic.len() + 8);
+    Ok(Some(Record { number, body }))
 }
 
 /// Makes renames and deletions in `dir` durable.
