@@ -500,7 +500,7 @@ fn restore_journal(
         );
     }
     let found = recovered.records.len();
-    let restored = chain.restore_journal(journal, recovered.records);
+    let restored = chain.restore_journal(journal, recovered.records)?;
     if found > 0 {
         tracing::info!(
             found,

@@ -305,7 +305,7 @@ fn the_journal_keeps_what_the_api_accepted_until_it_leaves_the_pool() {
     let limits = JournalLimits::for_mempool(&MempoolConfig::new(test.genesis.chain_id()));
     let (journal, recovered) = TxJournal::open(&path, limits).unwrap();
     assert_eq!(
-        chain.restore_journal(journal, recovered.records),
+        chain.restore_journal(journal, recovered.records).unwrap(),
         Restored::default()
     );
     assert!(!chain.compact_journal().unwrap(), "nothing to compact");
@@ -340,7 +340,7 @@ fn the_journal_keeps_what_the_api_accepted_until_it_leaves_the_pool() {
     // why, and the pool does not keep what it refused.
     std::fs::remove_dir_all(&journal_dir).unwrap();
     let (journal, _) = TxJournal::open(&path, limits).unwrap();
-    chain.restore_journal(journal, Vec::new());
+    chain.restore_journal(journal, Vec::new()).unwrap();
     let third = transfer(&test, 2, 1);
     match chain.submit_transaction(third.clone()) {
         Err(SubmitError::Internal(message)) => {

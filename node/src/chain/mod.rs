@@ -18,7 +18,8 @@
 //!
 //! Transactions from the API (and the wallet routes) go through
 //! `submit.rs`: admitted to the mempool as local, made durable
-//! in the mempool journal (one sync per request) before the API answers,
+//! in the mempool journal (one sync shared by the requests journaling at
+//! the same moment) before the API answers,
 //! then published. The journal loses its dead records by compaction, not
 //! when [`Chain::on_finalized`] prunes the mempool: pruning only changes
 //! what the mempool lists as local, and the daemon compacts periodically
@@ -64,7 +65,7 @@ use consensus::validator::FinalizedSink;
 use tokio::sync::mpsc;
 
 use crate::api::{ApiEvent, EventBatch, EventSender, Game, SyncProgress};
-use crate::mempool::{Mempool, TxJournal};
+use crate::mempool::{GroupCommit, Mempool};
 use crate::metrics::{GameLabel, Metrics};
 use crate::network::{BlockSource, FinalizedBlock, Network};
 use index::{Index, event_accounts, event_table};
@@ -141,9 +142,9 @@ pub struct Chain {
     events: EventSender,
     metrics: Arc<Metrics>,
     mempool: Arc<Mutex<Mempool>>,
-    /// The journal of local transactions, once restored (none if
-    /// `mempool.journal` is off).
-    journal: Mutex<Option<TxJournal>>,
+    /// The journal of local transactions behind its writer thread, once
+    /// restored (none if `mempool.journal` is off).
+    journal: Mutex<Option<Arc<GroupCommit>>>,
     network: RwLock<Option<Network>>,
     gossip: Mutex<Option<mpsc::Sender<FinalizedBlock>>>,
     sync: Mutex<SyncTracker>,

@@ -5,13 +5,21 @@
 //! start ([`Chain::restore_journal`]) and dropping the ones that left the
 //! pool ([`Chain::compact_journal`]). See [`crate::mempool::journal`].
 //!
-//! Lock order: the journal, then the mempool (a compaction lists the
+//! The journal is written by its own thread, group-committing what
+//! concurrent requests queue ([`GroupCommit`]): a request waits for the
+//! sync that covers its records, not for every request ahead of it.
+//!
+//! Lock order: the journal, then the mempool (a compaction, and the
+//! journal's writer when it must rewrite rather than append, list the
 //! pool's local transactions while holding the journal). Submission
-//! releases the mempool before it takes the journal, so a compaction that
-//! runs between admitting a transaction and journaling it either lists it
-//! (and the append after it repeats the record, which the next start
-//! skips as already pooled) or runs before the admission (and the append
-//! goes into the compacted journal): a transaction is never missing.
+//! releases the mempool before it queues its records and holds no lock
+//! while it waits, so a compaction that runs between admitting a
+//! transaction and its group's write either lists it (and the append
+//! after it repeats the record, which the next start skips as already
+//! pooled) or runs before the admission (and the append goes into the
+//! compacted journal): a transaction is never missing.
+
+use std::sync::{Arc, Mutex};
 
 use consensus::encoding::encode;
 use consensus::hash::{HashDomain, TxHash, hash};
@@ -20,7 +28,9 @@ use consensus::tx::SignedTransaction;
 use super::Chain;
 use super::view::LedgerAccounts;
 use crate::api::SubmitError;
-use crate::mempool::{CheckedTransaction, JournalError, MempoolError, TxJournal};
+use crate::mempool::{
+    CheckedTransaction, GroupCommit, JournalError, Mempool, MempoolError, TxJournal,
+};
 
 /// A mempool refusal as the API reports it.
 pub(crate) fn submit_error(error: MempoolError) -> SubmitError {
@@ -54,8 +64,9 @@ impl Chain {
     }
 
     /// Admits transactions to the mempool as local, one by one; makes
-    /// those it took durable in the journal with one disk sync; then
-    /// publishes them. One result per transaction, in order. If the
+    /// those it took durable in the journal, with one disk sync shared
+    /// with whatever other requests are journaling at the same moment;
+    /// then publishes them. One result per transaction, in order. If the
     /// journal cannot record them they are taken out of the mempool again
     /// and refused (the API's "accepted" is a promise that they survive a
     /// crash); a block proposed from this node's mempool in that instant
@@ -89,7 +100,7 @@ impl Chain {
             }
         }
         let new: Vec<Vec<u8>> = admitted.iter().map(|(_, tx)| encode(tx)).collect();
-        if let Err(error) = self.journal_new(&new) {
+        if let Err(error) = self.journal_new(new) {
             tracing::error!(%error, count = admitted.len(), "transactions refused: the journal cannot record them");
             let message = format!(
                 "{error}; the transaction was not accepted, submit it again once that is fixed"
@@ -133,24 +144,23 @@ impl Chain {
         }
     }
 
-    /// Journals the encodings of newly admitted local transactions (a
-    /// no-op without a journal).
-    fn journal_new(&self, new: &[Vec<u8>]) -> Result<(), JournalError> {
+    /// Journals the encodings of newly admitted local transactions,
+    /// returning once they are synced (a no-op without a journal).
+    fn journal_new(&self, new: Vec<Vec<u8>>) -> Result<(), JournalError> {
         if new.is_empty() {
             return Ok(());
         }
-        let mut slot = self.journal.lock().map_err(|_| JournalError::Unusable)?;
-        match slot.as_mut() {
-            Some(journal) => journal.record(new, || self.local_records()),
+        match self.journal()? {
+            Some(journal) => journal.record(new),
             None => Ok(()),
         }
     }
 
-    /// The encodings of the mempool's local transactions, or `None` if
-    /// the mempool is unusable.
-    fn local_records(&self) -> Option<Vec<Vec<u8>>> {
-        let local = self.mempool.lock().ok()?.local_transactions();
-        Some(local.iter().map(encode).collect())
+    /// The journal's writer, if there is a journal. Cloned out, so that no
+    /// lock is held while a request waits for its sync.
+    fn journal(&self) -> Result<Option<Arc<GroupCommit>>, JournalError> {
+        let slot = self.journal.lock().map_err(|_| JournalError::Unusable)?;
+        Ok(slot.clone())
     }
 
     /// Puts the transactions of the journal read at start (`records`)
@@ -160,8 +170,13 @@ impl Chain {
     /// was admitted, keeps it for what the API submits from now on, and
     /// publishes what was admitted (the network holds it until a peer
     /// subscribes). A journal that cannot be compacted now is logged and
-    /// compacted at its next write.
-    pub fn restore_journal(&self, mut journal: TxJournal, records: Vec<Vec<u8>>) -> Restored {
+    /// compacted at its next write. Fails, leaving the node without a
+    /// journal, only if the journal's writer thread cannot be started.
+    pub fn restore_journal(
+        &self,
+        mut journal: TxJournal,
+        records: Vec<Vec<u8>>,
+    ) -> Result<Restored, JournalError> {
         let view = LedgerAccounts::new(self.ledger.clone());
         let mut restored = Restored::default();
         let mut admitted = Vec::new();
@@ -183,7 +198,7 @@ impl Chain {
             self.metrics.set_mempool(mempool.len(), mempool.bytes());
         }
         restored.admitted = admitted.len();
-        match self.local_records() {
+        match local_records(&self.mempool) {
             Some(live) => {
                 if let Err(error) = journal.rewrite(&live) {
                     tracing::warn!(%error, "the mempool journal could not be compacted at start; retried at its next write");
@@ -191,22 +206,26 @@ impl Chain {
             }
             None => tracing::warn!("the mempool is unusable; its journal is left as it was"),
         }
+        let mempool = self.mempool.clone();
+        let writer = GroupCommit::start(journal, move || local_records(&mempool))?;
         if let Ok(mut slot) = self.journal.lock() {
-            *slot = Some(journal);
+            *slot = Some(Arc::new(writer));
         }
         for (hash, signed) in admitted {
             self.publish(hash, signed);
         }
-        restored
+        Ok(restored)
     }
 
     /// Compacts the journal if [`TxJournal::compaction_due`] says so;
     /// returns whether it did. The daemon calls it periodically.
     pub fn compact_journal(&self) -> Result<bool, JournalError> {
-        let mut slot = self.journal.lock().map_err(|_| JournalError::Unusable)?;
-        let Some(journal) = slot.as_mut() else {
+        let Some(writer) = self.journal()? else {
             return Ok(false);
         };
+        // Held to the end: no group is written while the journal is
+        // rewritten.
+        let mut journal = writer.lock()?;
         let (count, bytes) = {
             let mempool = self.mempool.lock().map_err(|_| JournalError::Unusable)?;
             (mempool.local_len(), mempool.local_bytes())
@@ -214,8 +233,15 @@ impl Chain {
         if !journal.compaction_due(count, bytes) {
             return Ok(false);
         }
-        let live = self.local_records().ok_or(JournalError::Unusable)?;
+        let live = local_records(&self.mempool).ok_or(JournalError::Unusable)?;
         journal.rewrite(&live)?;
         Ok(true)
     }
+}
+
+/// The encodings of the mempool's local transactions, or `None` if the
+/// mempool is unusable.
+fn local_records(mempool: &Mutex<Mempool>) -> Option<Vec<Vec<u8>>> {
+    let local = mempool.lock().ok()?.local_transactions();
+    Some(local.iter().map(encode).collect())
 }

@@ -39,11 +39,18 @@
 //! [`TxJournal::record`] appends the records of newly admitted local
 //! transactions in one write, then `fdatasync`s, before the API answers:
 //! the API's "accepted" is the promise the journal keeps, so it is made
-//! only once the transaction would survive a crash or a power cut. One
-//! API request costs one `fdatasync`, however many transactions it carries
-//! (`POST /v1/txs/batch`). `fdatasync` rather than `fsync`: it persists
-//! the data and the file's new length, all a reader needs, without the
-//! timestamps.
+//! only once the transaction would survive a crash or a power cut.
+//! `fdatasync` rather than `fsync`: it persists the data and the file's
+//! new length, all a reader needs, without the timestamps.
+//!
+//! The node does not call it once per API request: requests go through
+//! [`GroupCommit`], whose writer thread appends the records of every
+//! request waiting at that moment in one write and covers them all with
+//! one `fdatasync` (*group commit*), answering each request only once
+//! that sync returned. A request alone costs one sync, as before;
+//! concurrent requests (single-transaction submits from many wallets, or
+//! `bitcraps testnet load --batch 1`) share one instead of queueing for
+//! one each. A failed write or sync fails every request it covered.
 //!
 //! Nothing is written when a transaction leaves the pool. Instead the
 //! journal is *compacted* ([`TxJournal::rewrite`]): written anew with only
@@ -75,6 +82,10 @@ use std::path::{Path, PathBuf};
 use consensus::tx::MAX_TX_BYTES;
 
 use super::MempoolConfig;
+
+pub mod group;
+
+pub use group::GroupCommit;
 
 /// The journal's file name inside the node's data directory.
 pub const JOURNAL_FILE: &str = "mempool.journal";
@@ -131,6 +142,14 @@ pub enum JournalError {
         /// Its length.
         len: usize,
     },
+    /// The journal's writer thread ([`GroupCommit`]) could not be started.
+    #[error(
+        "cannot start the mempool journal's writer thread: {source}; the system is out of threads or memory: free some and restart the node, or set mempool.journal = false"
+    )]
+    Start {
+        /// Why.
+        source: io::Error,
+    },
     /// The mempool or the journal is unusable after a panic elsewhere in
     /// the node, so the pooled local transactions cannot be listed or the
     /// journal cannot be reached.
@@ -138,6 +157,30 @@ pub enum JournalError {
         "the mempool or its journal is unusable after an earlier panic; restart the node (the journal on disk is intact)"
     )]
     Unusable,
+}
+
+impl JournalError {
+    /// The same error again, for each request a failed group commit
+    /// covered. An [`io::Error`] cannot be cloned: its kind and message
+    /// are copied, which is all the error reports.
+    fn duplicate(&self) -> JournalError {
+        let copy = |source: &io::Error| io::Error::new(source.kind(), source.to_string());
+        match self {
+            JournalError::Read { path, source } => JournalError::Read {
+                path: path.clone(),
+                source: copy(source),
+            },
+            JournalError::Write { path, source } => JournalError::Write {
+                path: path.clone(),
+                source: copy(source),
+            },
+            JournalError::BadRecord { len } => JournalError::BadRecord { len: *len },
+            JournalError::Start { source } => JournalError::Start {
+                source: copy(source),
+            },
+            JournalError::Unusable => JournalError::Unusable,
+        }
+    }
 }
 
 /// How large a journal may grow.
@@ -307,6 +350,10 @@ pub struct TxJournal {
     file: Option<File>,
     /// The file's length while `file` is open.
     len: u64,
+    /// A test's view of the appends' syncs (and its way to hold or fail
+    /// them).
+    #[cfg(test)]
+    probe: Option<std::sync::Arc<tests::SyncProbe>>,
 }
 
 impl TxJournal {
@@ -338,6 +385,8 @@ impl TxJournal {
             limits,
             file: None,
             len: 0,
+            #[cfg(test)]
+            probe: None,
         };
         Ok((journal, recovered))
     }
@@ -370,7 +419,13 @@ impl TxJournal {
                 for record in new {
                     encode_record(record, &mut bytes);
                 }
-                match file.write_all(&bytes).and_then(|()| file.sync_data()) {
+                let synced = file.write_all(&bytes).and_then(|()| file.sync_data());
+                #[cfg(test)]
+                let synced = match &self.probe {
+                    Some(probe) => synced.and_then(|()| probe.synced(new)),
+                    None => synced,
+                };
+                match synced {
                     Ok(()) => {
                         self.len += adding;
                         Ok(())
@@ -459,6 +514,12 @@ impl TxJournal {
                 Err(self.write_error(source))
             }
         }
+    }
+
+    /// Lets `probe` watch, hold or fail the syncs of appends.
+    #[cfg(test)]
+    fn probe_syncs(&mut self, probe: std::sync::Arc<tests::SyncProbe>) {
+        self.probe = Some(probe);
     }
 
     fn write_error(&self, source: io::Error) -> JournalError {

@@ -1,6 +1,94 @@
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
 
 use super::*;
+
+/// How long a test waits for something another thread does before it
+/// fails rather than hangs.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Polls `done` until it holds; panics with `what` after [`PATIENCE`].
+pub(crate) fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A test's view of a journal's append syncs ([`TxJournal::probe_syncs`]):
+/// called after each append's real `fdatasync` returned, it logs the
+/// records that sync covered, and can hold the sync (the writer waits in
+/// it) or turn it into a failure.
+#[derive(Debug, Default)]
+pub(crate) struct SyncProbe {
+    /// Syncs that reached the probe.
+    entered: AtomicUsize,
+    /// Whether a sync that reaches the probe from now on fails.
+    fail: AtomicBool,
+    /// Whether a sync that reaches the probe waits for [`SyncProbe::release`].
+    held: Mutex<bool>,
+    released: Condvar,
+    /// The records of each successful sync, in order.
+    synced: Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+impl SyncProbe {
+    /// Called by the journal after a sync of `records`.
+    pub(crate) fn synced(&self, records: &[Vec<u8>]) -> io::Result<()> {
+        // Decided as the sync arrives, so a test can fail the next group
+        // while an earlier one is held.
+        let fail = self.fail.load(Ordering::SeqCst);
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let mut held = self.held.lock().unwrap();
+        while *held {
+            held = self.released.wait(held).unwrap();
+        }
+        drop(held);
+        if fail {
+            return Err(io::Error::other("injected sync failure"));
+        }
+        self.synced.lock().unwrap().push(records.to_vec());
+        Ok(())
+    }
+
+    /// Syncs from now on wait until [`SyncProbe::release`].
+    pub(crate) fn hold(&self) {
+        *self.held.lock().unwrap() = true;
+    }
+
+    /// Lets held syncs return.
+    pub(crate) fn release(&self) {
+        *self.held.lock().unwrap() = false;
+        self.released.notify_all();
+    }
+
+    /// Syncs that arrive from now on fail.
+    pub(crate) fn fail_from_now(&self) {
+        self.fail.store(true, Ordering::SeqCst);
+    }
+
+    /// Syncs that reached the probe so far.
+    pub(crate) fn entered(&self) -> usize {
+        self.entered.load(Ordering::SeqCst)
+    }
+
+    /// The records of each successful sync so far, in order.
+    pub(crate) fn synced_groups(&self) -> Vec<Vec<Vec<u8>>> {
+        self.synced.lock().unwrap().clone()
+    }
+
+    /// Whether a successful sync covered all of `records`.
+    pub(crate) fn covers(&self, records: &[Vec<u8>]) -> bool {
+        let synced = self.synced.lock().unwrap();
+        records
+            .iter()
+            .all(|record| synced.iter().flatten().any(|s| s == record))
+    }
+}
 
 const LIMITS: JournalLimits = JournalLimits {
     max_file_bytes: 1 << 20,
