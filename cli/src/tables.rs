@@ -283,6 +283,7 @@ mod tests {
             max_players: 8,
             players: vec![],
             round: Some(7),
+            shooter: None,
         };
         let mut out = Vec::new();
         write_tables(&mut out, &[table]).unwrap();

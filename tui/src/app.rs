@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use consensus::receipt::LedgerEvent;
 use consensus::tx::{Action, TableGame, TableId, TableName};
 use game_rules::Chips;
 use node::api::{
@@ -977,6 +978,18 @@ impl App {
                 event,
                 ..
             } if self.craps.table == Some(table) => {
+                // A seven-out passes the dice: read the table again at the
+                // next tick so the shooter shown follows without waiting
+                // for the periodic refresh.
+                if matches!(
+                    event,
+                    LedgerEvent::DiceRolled {
+                        seven_out: true,
+                        ..
+                    }
+                ) {
+                    self.refresh.tables_at = None;
+                }
                 if let Some(text) = self.craps.apply(&event, me, self.now_ms) {
                     self.notify(Level::Info, text);
                 }

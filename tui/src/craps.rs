@@ -724,9 +724,32 @@ fn render_dice(frame: &mut Frame, area: Rect, app: &App) {
     };
     lines.push(Line::styled(caption, Style::new().fg(Color::Gray)));
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" dice ")),
+        Paragraph::new(lines).block(Block::bordered().title(dice_title(app))),
         area,
     );
+}
+
+/// The dice panel's title: who holds the dice, as the node last reported
+/// the table (`you` when it is the player, else a short address), or just
+/// `dice` while no one is seated or the table is not loaded.
+fn dice_title(app: &App) -> Line<'static> {
+    let shooter = app
+        .craps
+        .table
+        .and_then(|id| app.table(id))
+        .and_then(|table| table.shooter);
+    match shooter {
+        Some(shooter) if app.me() == Some(shooter) => Line::from(vec![
+            Span::raw(" shooter: "),
+            Span::styled(
+                "you",
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(" "),
+        ]),
+        Some(shooter) => Line::raw(format!(" shooter: {} ", ui::short_address(&shooter))),
+        None => Line::raw(" dice "),
+    }
 }
 
 fn render_rolls(frame: &mut Frame, area: Rect, app: &App) {

@@ -102,6 +102,7 @@ impl NodeView for Node {
                 max_players: 10,
                 players: vec![me()],
                 round: None,
+                shooter: None,
             },
             TableInfo {
                 id: TableId(2),
@@ -115,6 +116,7 @@ impl NodeView for Node {
                 max_players: 8,
                 players: vec![me()],
                 round: None,
+                shooter: Some(me()),
             },
         ])
     }

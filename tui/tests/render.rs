@@ -86,6 +86,23 @@ fn craps_table() {
     press(&mut app, &[Key::Char('6'), Key::Char('[')]);
     check("craps", &app, 80, 24);
     check("craps", &app, 120, 40);
+    // The player holds the dice at this table.
+    let text = draw(&app, 80, 24);
+    assert!(text.contains("shooter: you"), "{text}");
+}
+
+#[test]
+fn the_shooter_is_shown_when_someone_else_holds_the_dice() {
+    let mut app = on(Screen::Craps);
+    let mut tables = support::tables();
+    let craps = tables.iter_mut().find(|t| t.id == support::CRAPS).unwrap();
+    craps.players.push(support::other(3));
+    craps.shooter = Some(support::other(3));
+    app.update(Event::Answer(Answer::Tables(Ok(tables))));
+    let text = draw(&app, 80, 24);
+    let short = tui::ui::short_address(&support::other(3));
+    assert!(text.contains(&format!("shooter: {short}")), "{text}");
+    assert!(!text.contains("shooter: you"), "{text}");
 }
 
 #[test]

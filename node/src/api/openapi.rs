@@ -233,12 +233,16 @@ fn schemas() -> Value {
         "Validators": object("Every validator.", &["validators"], json!({
             "validators": { "type": "array", "items": schema("Validator") },
         })),
-        "Table": object("An open table.", &["id", "name", "owner", "game", "max_players", "players", "round"], json!({
+        "Table": object("An open table.", &["id", "name", "owner", "game", "max_players", "players", "round", "shooter"], json!({
             "id": { "type": "integer" }, "name": { "type": "string" }, "owner": address.clone(),
             "game": external("consensus::tx::TableGame: {\"crash\": {min_bet, max_bet}} or {\"craps\": {min_bet, max_bet, odds}}"),
             "max_players": { "type": "integer" },
             "players": { "type": "array", "items": address.clone() },
             "round": nullable("integer"),
+            "shooter": {
+                "type": ["string", "null"],
+                "description": "Craps: the seated player holding the dice, bech32 craps1…; null at a crash table or an empty craps table",
+            },
         })),
         "Tables": object("Open tables.", &["tables"], json!({
             "tables": { "type": "array", "items": schema("Table") },

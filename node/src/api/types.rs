@@ -364,6 +364,11 @@ pub struct TableInfo {
     pub players: Vec<Address>,
     /// The current round (crash) or roll number (craps), if one is open.
     pub round: Option<u64>,
+    /// Craps: the seated player holding the dice (none at a crash table or
+    /// an empty craps table). Passes to the next seat in join order on a
+    /// seven-out. Absent in replies from nodes older than this field.
+    #[serde(default)]
+    pub shooter: Option<Address>,
 }
 
 /// Where a round is.

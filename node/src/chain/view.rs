@@ -588,17 +588,22 @@ impl NodeView for Chain {
         let ledger = self.read_ledger()?;
         Ok(ledger
             .tables()
-            .map(|(id, table)| TableInfo {
-                id: *id,
-                name: table.name.to_string(),
-                owner: table.owner,
-                game: table.game,
-                max_players: table.max_players,
-                players: table.seating_order(),
-                round: Some(match &table.play {
-                    Play::Crash(crash) => crash.round_number,
-                    Play::Craps(craps) => craps.next_roll,
-                }),
+            .map(|(id, table)| {
+                let players = table.seating_order();
+                let (round, shooter) = match &table.play {
+                    Play::Crash(crash) => (crash.round_number, None),
+                    Play::Craps(craps) => (craps.next_roll, craps.shooter(&players)),
+                };
+                TableInfo {
+                    id: *id,
+                    name: table.name.to_string(),
+                    owner: table.owner,
+                    game: table.game,
+                    max_players: table.max_players,
+                    players,
+                    round: Some(round),
+                    shooter,
+                }
             })
             .collect())
     }

@@ -179,6 +179,7 @@ impl NodeView for TestNode {
             max_players: 10,
             players: vec![keypair().address()],
             round: Some(4),
+            shooter: None,
         }])
     }
 

@@ -54,6 +54,7 @@ fn tables() -> Vec<TableInfo> {
             max_players: 10,
             players: vec![me()],
             round: Some(42),
+            shooter: None,
         },
         TableInfo {
             id: CRAPS,
@@ -67,6 +68,7 @@ fn tables() -> Vec<TableInfo> {
             max_players: 8,
             players: vec![me()],
             round: None,
+            shooter: Some(me()),
         },
     ]
 }

@@ -61,6 +61,7 @@ pub fn tables() -> Vec<TableInfo> {
             max_players: 10,
             players: vec![me(), other(1), other(2)],
             round: Some(42),
+            shooter: None,
         },
         TableInfo {
             id: CRAPS,
@@ -74,6 +75,7 @@ pub fn tables() -> Vec<TableInfo> {
             max_players: 8,
             players: vec![me()],
             round: Some(7),
+            shooter: Some(me()),
         },
     ]
 }

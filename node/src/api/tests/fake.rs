@@ -273,6 +273,7 @@ impl NodeView for FakeNode {
                 max_players: 10,
                 players: vec![],
                 round: Some(3),
+                shooter: None,
             },
             TableInfo {
                 id: TableId(2),
@@ -286,6 +287,7 @@ impl NodeView for FakeNode {
                 max_players: 8,
                 players: vec![keypair().address()],
                 round: None,
+                shooter: Some(keypair().address()),
             },
         ])
     }
