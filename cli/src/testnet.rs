@@ -52,7 +52,9 @@ enum TestnetCommand {
     /// Make keys and a genesis (or reuse the directory's), start the
     /// bootstrap peer, the validators and the player nodes, wait until they
     /// finalize, print where everything is, then run the manifest's fault
-    /// schedule and wait for Ctrl-C (or exit at once with --detach).
+    /// schedule and open the terminal UI on the first player node (in a
+    /// terminal; quitting it stops the testnet), or wait for Ctrl-C with
+    /// --no-tui or when not in a terminal, or exit at once with --detach.
     Up(UpArgs),
     /// Stop a testnet (SIGTERM, SIGKILL after a grace period).
     Down(DirArg),
@@ -115,6 +117,11 @@ struct UpArgs {
     /// ready (stop it with `bitcraps testnet down`).
     #[arg(long)]
     detach: bool,
+    /// Stay in the foreground printing what happens until Ctrl-C instead
+    /// of opening the terminal UI on the first player node (the UI opens
+    /// only when stdin and stdout are a terminal).
+    #[arg(long, conflicts_with = "detach")]
+    no_tui: bool,
     /// How long to wait for every node to be ready and finalizing, seconds.
     #[arg(long, value_name = "SECS", default_value_t = 180)]
     timeout: u64,
@@ -381,6 +388,7 @@ fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
             manifest: args.manifest.clone(),
             fresh: args.fresh,
             detach: true,
+            no_tui: false,
             timeout: 180,
         })?;
     }
@@ -435,7 +443,11 @@ fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
 }
 
 fn print_event(event: &FaultEvent) {
-    println!("[{:>7.1}s] {}: {}", event.at_secs, event.node, event.what);
+    println!("{}", fault_line(event));
+}
+
+fn fault_line(event: &FaultEvent) -> String {
+    format!("[{:>7.1}s] {}: {}", event.at_secs, event.node, event.what)
 }
 
 /// `kill` (with an optional restart) and `restart`, from the command line.
@@ -690,34 +702,50 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!("Ctrl-C stops the testnet.");
+    let ui = if args.no_tui {
+        None
+    } else {
+        tui_target(layout)
+    };
+    // While the UI owns the terminal, what happens goes to a file instead:
+    // a line printed under it would tear the screen.
+    let report = match &ui {
+        Some(_) => Report::to_file(&layout.dir.join("up.log"))?,
+        None => {
+            println!("Ctrl-C stops the testnet.");
+            Report::Stdout
+        }
+    };
     let children: Children = Arc::new(Mutex::new(children));
     let schedule = {
         let layout = layout.clone();
         let children = children.clone();
+        let report = report.clone();
         tokio::spawn(async move {
             if layout.manifest.faults.is_empty() {
                 return;
             }
-            println!(
+            report.line(&format!(
                 "running the manifest's {} fault(s)",
                 layout.manifest.faults.len()
-            );
+            ));
+            let events = report.clone();
             let (_, error) = faults::run_schedule(
                 &layout,
                 &layout.manifest.faults,
                 &children,
-                Arc::new(print_event),
+                Arc::new(move |event: &FaultEvent| events.line(&fault_line(event))),
             )
             .await;
             match error {
-                Some(error) => eprintln!("fault schedule: {error}"),
-                None => println!("fault schedule done"),
+                Some(error) => report.line(&format!("fault schedule: {error}")),
+                None => report.line("fault schedule done"),
             }
         })
     };
     let reaper = {
         let children = children.clone();
+        let report = report.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -726,15 +754,114 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
                     process::reap(&mut guard)
                 };
                 for (name, status) in exited {
-                    println!("{name} exited ({status})");
+                    report.line(&format!("{name} exited ({status})"));
                 }
             }
         })
     };
-    let result = wait_for_signal().await;
+    let result = match ui {
+        Some(options) => {
+            println!(
+                "opening the terminal UI on {}; quitting it (q or Ctrl-C) stops the testnet; events go to {}",
+                options.api,
+                layout.dir.join("up.log").display()
+            );
+            run_tui(options).await
+        }
+        None => wait_for_signal().await,
+    };
     schedule.abort();
     reaper.abort();
     result
+}
+
+/// The UI's options on the first player node, if the UI should open: stdin
+/// and stdout are a terminal and the testnet has a player node.
+fn tui_target(layout: &Layout) -> Option<::tui::Options> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let player = layout
+        .nodes
+        .iter()
+        .find(|n| n.role == testnet::layout::Role::Player)?;
+    Some(::tui::Options {
+        api: player.http_url(),
+        cookie: player.cookie_file.clone(),
+    })
+}
+
+/// Runs the terminal UI until the user quits it or a signal (SIGINT from
+/// outside, as Ctrl-C in the UI is a key, or SIGTERM) arrives, which closes
+/// the UI and restores the terminal before the testnet stops.
+async fn run_tui(options: ::tui::Options) -> anyhow::Result<()> {
+    let api = options.api.clone();
+    let (close, closed) = tokio::sync::oneshot::channel::<()>();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    // The UI runs its own runtime, which cannot start on this one's
+    // threads: it gets a thread of its own.
+    std::thread::Builder::new()
+        .name("tui".into())
+        .spawn(move || {
+            let result = ::tui::run_until(options, async {
+                // A dropped sender also closes the UI.
+                let _ = closed.await;
+            });
+            let _ = done.send(result);
+        })
+        .context("cannot start the terminal UI's thread")?;
+    let mut finished = finished;
+    let signalled = tokio::select! {
+        result = &mut finished => {
+            return match result {
+                Ok(result) => result.with_context(|| format!("the terminal UI on {api} failed")),
+                Err(_) => bail!("the terminal UI on {api} stopped without a result (it panicked; see above)"),
+            };
+        }
+        signal = wait_for_signal() => signal,
+    };
+    let _ = close.send(());
+    // Wait for the UI to give the terminal back before printing anything.
+    let _ = finished.await;
+    signalled
+}
+
+/// Where `testnet up` reports what happens once it is running.
+#[derive(Clone)]
+enum Report {
+    /// Printed (no UI).
+    Stdout,
+    /// Appended to a file (the UI owns the terminal).
+    File(Arc<Mutex<std::fs::File>>),
+}
+
+impl Report {
+    fn to_file(path: &std::path::Path) -> anyhow::Result<Report> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "cannot open {} for the testnet's events; check the directory's permissions or pass --no-tui",
+                    path.display()
+                )
+            })?;
+        Ok(Report::File(Arc::new(Mutex::new(file))))
+    }
+
+    fn line(&self, text: &str) {
+        match self {
+            Report::Stdout => println!("{text}"),
+            Report::File(file) => {
+                use std::io::Write as _;
+                let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+                // A full disk must not take the testnet down with it.
+                let _ = writeln!(file, "{text}");
+            }
+        }
+    }
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM.

@@ -33,4 +33,4 @@ pub mod validator;
 pub mod verify;
 pub mod wallet;
 
-pub use terminal::{Options, TuiError, run};
+pub use terminal::{Options, TuiError, run, run_until};

@@ -7,6 +7,7 @@
 //! way out, whether by quitting, by an error or by a panic (a panic hook
 //! restores it before the panic message is printed).
 
+use std::future::Future;
 use std::io::{self, Stdout};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +55,17 @@ pub enum TuiError {
 
 /// Runs the UI until the user quits.
 pub fn run(options: Options) -> Result<(), TuiError> {
+    run_until(options, std::future::pending())
+}
+
+/// Runs the UI until the user quits or `shutdown` completes (a program
+/// that embeds the UI closes it this way and gets the terminal back).
+/// `shutdown` is polled on the UI's own runtime, so it must not need
+/// another runtime's reactor (a `tokio::sync` channel is fine).
+pub fn run_until(
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), TuiError> {
     let mut client = ApiClient::new(&options.api)?;
     if let Some(cookie) = &options.cookie {
         client = client.with_cookie(cookie);
@@ -65,7 +77,12 @@ pub fn run(options: Options) -> Result<(), TuiError> {
         .map_err(TuiError::Runtime)?;
     install_panic_hook();
     let mut terminal = Screen::enter().map_err(TuiError::Terminal)?;
-    let result = runtime.block_on(event_loop(&mut terminal.terminal, client, options.api));
+    let result = runtime.block_on(event_loop(
+        &mut terminal.terminal,
+        client,
+        options.api,
+        shutdown,
+    ));
     drop(terminal);
     // The reader thread and request tasks may still be waiting; do not wait
     // for them.
@@ -167,7 +184,9 @@ async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     client: ApiClient,
     api: String,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), TuiError> {
+    let mut shutdown = std::pin::pin!(shutdown);
     let (events, mut incoming) = mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_reader(events.clone(), stop.clone());
@@ -181,6 +200,7 @@ async fn event_loop(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let result = loop {
         let event = tokio::select! {
+            () = &mut shutdown => break Ok(()),
             _ = ticker.tick() => Event::Tick(started.elapsed().as_millis() as u64),
             Some(event) = incoming.recv() => event,
             Some(update) = executor.next_update() => Event::Subscription(update),
