@@ -8,7 +8,8 @@
 //! restores it before the panic message is printed).
 
 use std::future::Future;
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
+use std::panic::PanicHookInfo;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,15 +94,29 @@ pub fn run_until(
 /// Leaves raw mode and the alternate screen; safe to call twice.
 fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = leave_screen(&mut io::stdout());
+}
+
+/// Writes what takes the terminal off the alternate screen and shows the
+/// cursor again.
+fn leave_screen(out: &mut impl Write) -> io::Result<()> {
+    execute!(out, LeaveAlternateScreen, crossterm::cursor::Show)
+}
+
+/// The panic hook: `restore` first, so that `previous` (which prints the
+/// message) writes to a normal terminal and the message stays readable.
+fn restoring_hook(
+    restore: impl Fn() + Send + Sync + 'static,
+    previous: Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static>,
+) -> Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static> {
+    Box::new(move |info| {
+        restore();
+        previous(info);
+    })
 }
 
 fn install_panic_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore();
-        previous(info);
-    }));
+    std::panic::set_hook(restoring_hook(restore, std::panic::take_hook()));
 }
 
 /// The terminal in UI mode; restored on drop.
@@ -219,4 +234,54 @@ async fn event_loop(
     };
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::{leave_screen, restoring_hook};
+
+    #[test]
+    fn leaving_the_screen_leaves_the_alternate_screen_and_shows_the_cursor() {
+        let mut out = Vec::new();
+        leave_screen(&mut out).unwrap();
+        // DECRST 1049 (main screen back) then DECTCEM (cursor shown).
+        assert_eq!(String::from_utf8(out).unwrap(), "\x1b[?1049l\x1b[?25h");
+    }
+
+    #[test]
+    fn a_panic_restores_the_terminal_before_its_message_is_printed() {
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let restored = calls.clone();
+        let printed = calls.clone();
+        let hook = restoring_hook(
+            move || restored.lock().unwrap().push("restore".into()),
+            Box::new(move |info| {
+                let message = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .unwrap_or("?")
+                    .to_owned();
+                printed.lock().unwrap().push(format!("print {message}"));
+            }),
+        );
+        // The hook is process-wide: put the harness's back at once. A panic
+        // of another test in the window also goes through this hook, so
+        // only the pair of this panic is looked for.
+        let original = std::panic::take_hook();
+        std::panic::set_hook(hook);
+        let caught = std::panic::catch_unwind(|| panic!("the UI broke"));
+        let _ = std::panic::take_hook();
+        std::panic::set_hook(original);
+        assert!(caught.is_err());
+        let calls = calls.lock().unwrap();
+        assert!(
+            calls
+                .windows(2)
+                .any(|w| w[0] == "restore" && w[1] == "print the UI broke"),
+            "{calls:?}"
+        );
+    }
 }
