@@ -1,7 +1,10 @@
 //! A whole local testnet as real processes, end to end, through the
 //! `bitcraps` binary: `testnet up --detach` (bootstrap peer, 4 validators,
 //! 1 player), `check`, a SIGKILL and restart of a validator, progress on
-//! every node again, `check` again, a short `load`, and `down`; a second
+//! every node again, `check` again, the manifest's fault schedule (a pause
+//! of a validator) through `testnet faults`, `check` again, a short `load`,
+//! `down`, and `up --detach` again without `--fresh` (the same chain goes
+//! on from where it stopped); a second
 //! testnet where one validator is partitioned away (it stalls, the other
 //! three finalize), then healed (it catches up, `check` passes), then split
 //! two against two (neither side has a quorum of 3: both stop), healed
@@ -77,7 +80,8 @@ async fn all_above(net: &LiveTestnet, above: u64, limit: Duration) -> u64 {
 async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consistent() {
     let net = LiveTestnet::start(&format!(
         "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
-         crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
+         crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n\n\
+         [[faults]]\nat_secs = 1\nnode = \"validator-2\"\nkind = \"pause\"\nduration_secs = 3\n",
         base_port(24_000, 30)
     ));
     assert!(net.up_output().contains("tui --api"), "{}", net.up_output());
@@ -97,6 +101,17 @@ async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consisten
 
     let (ok, output) = net.testnet(&["check"]);
     assert!(ok, "check after the kill failed:\n{output}");
+
+    // The manifest's schedule: validator-2 is stopped and continued, then
+    // every node moves on and still agrees.
+    let (ok, output) = net.testnet(&["faults"]);
+    assert!(ok, "faults failed:\n{output}\n{}", net.logs());
+    assert!(output.contains("validator-2: SIGSTOP"), "{output}");
+    assert!(output.contains("validator-2: SIGCONT"), "{output}");
+    let now = all_above(&net, 0, Duration::from_secs(30)).await;
+    all_above(&net, now + 3, Duration::from_secs(90)).await;
+    let (ok, output) = net.testnet(&["check"]);
+    assert!(ok, "check after the fault schedule failed:\n{output}");
 
     let (ok, output) = net.testnet(&[
         "load",
@@ -120,6 +135,14 @@ async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consisten
     assert!(ok, "{output}");
     assert!(output.contains("validator-1"), "{output}");
 
+    let validators = ["validator-0", "validator-1", "validator-2", "validator-3"];
+    let reached = highest_of(&net, &validators).await;
+    let chain = match net.client("validator-0").status().await {
+        Ok(status) => status.node.chain_id,
+        Err(e) => net.fail(format!("validator-0: {e}")),
+    };
+    let genesis = std::fs::read(net.layout().genesis_file()).expect("the genesis is readable");
+
     let (ok, output) = net.testnet(&["down"]);
     assert!(ok, "down failed:\n{output}");
     for node in &net.layout().nodes {
@@ -129,6 +152,33 @@ async fn a_local_testnet_finalizes_survives_a_validator_kill_and_stays_consisten
             node.name
         );
     }
+
+    // Up again without --fresh: the same directory, genesis and chain, from
+    // at least the height reached before the stop.
+    let (ok, output) = net.testnet(&["up", "--detach", "--timeout", "120"]);
+    assert!(ok, "up again failed:\n{output}\n{}", net.logs());
+    assert!(output.contains("reusing the testnet"), "{output}");
+    assert_eq!(
+        std::fs::read(net.layout().genesis_file()).expect("the genesis is readable"),
+        genesis,
+        "up without --fresh rewrote the genesis"
+    );
+    assert_eq!(
+        Layout::load(net.dir()).expect("the layout").chain_id,
+        net.layout().chain_id
+    );
+    let low = lowest_of(&net, &validators).await;
+    assert!(
+        low >= reached,
+        "after up again a validator is at {low}, below {reached} reached before down"
+    );
+    for name in validators {
+        match net.client(name).status().await {
+            Ok(status) => assert_eq!(status.node.chain_id, chain, "{name} is on another chain"),
+            Err(e) => net.fail(format!("{name}: {e}")),
+        }
+    }
+    all_above(&net, reached, Duration::from_secs(60)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
