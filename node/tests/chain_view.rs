@@ -102,6 +102,18 @@ fn node_view_answers_from_a_real_ledger() {
     let tables = chain.tables().unwrap();
     assert_eq!(tables.len(), 2);
     assert_eq!(tables[0].players.len(), 4);
+    // A craps table names its shooter, one of its seated players; a crash
+    // table has none.
+    for table in &tables {
+        match Game::of(&table.game) {
+            Game::Craps => assert!(
+                table.shooter.is_some_and(|s| table.players.contains(&s)),
+                "{table:?}"
+            ),
+            Game::Crash => assert_eq!(table.shooter, None, "{table:?}"),
+        }
+    }
+    assert!(tables.iter().any(|t| Game::of(&t.game) == Game::Craps));
     let bankroll = chain.bankroll().unwrap();
     assert_eq!(bankroll.withdrawal_delay_blocks, 5);
 
