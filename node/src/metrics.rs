@@ -15,9 +15,9 @@
 //! |---|---|---|---|
 //! | `bitcraps_height` | gauge | | chain follower ([`Metrics::set_height`]) |
 //! | `bitcraps_epoch` | gauge | | chain follower ([`Metrics::set_epoch`]) |
-//! | `bitcraps_finalized_views_total` | counter | | consensus ([`Metrics::inc_finalized_views`]) |
-//! | `bitcraps_block_interval_seconds` | histogram | | chain follower ([`Metrics::observe_block_interval`]) |
-//! | `bitcraps_finality_latency_seconds` | histogram | | consensus ([`Metrics::observe_finality_latency`]) |
+//! | `bitcraps_finalized_views_total` | counter | | chain, per finalized block applied ([`Metrics::inc_finalized_views`]) |
+//! | `bitcraps_block_interval_seconds` | histogram | | chain, wall clock between applies ([`Metrics::observe_block_interval`]) |
+//! | `bitcraps_finality_latency_seconds` | histogram | | chain, first seen to applied ([`Metrics::observe_finality_latency`]) |
 //! | `bitcraps_mempool_transactions` | gauge | | mempool ([`Metrics::set_mempool`]) |
 //! | `bitcraps_mempool_bytes` | gauge | | mempool ([`Metrics::set_mempool`]) |
 //! | `bitcraps_peers` | gauge | | network ([`Metrics::set_peers`]) |
@@ -366,18 +366,18 @@ impl Metrics {
         registry.register("epoch", "Current validator epoch", metrics.epoch.clone());
         registry.register(
             "finalized_views",
-            "Consensus views finalized",
+            "Finalized blocks applied to this node's ledger",
             metrics.finalized_views.clone(),
         );
         registry.register_with_unit(
             "block_interval",
-            "Time between consecutive finalized blocks (block timestamps)",
+            "Wall-clock time between this node applying consecutive finalized blocks",
             Unit::Seconds,
             metrics.block_interval.clone(),
         );
         registry.register_with_unit(
             "finality_latency",
-            "Time from a block's proposal to its finalization on this node",
+            "Time from this node first admitting a transaction to its block being applied here",
             Unit::Seconds,
             metrics.finality_latency.clone(),
         );
@@ -541,18 +541,28 @@ impl Metrics {
         self.epoch.set(gauge_value(epoch));
     }
 
-    /// `bitcraps_finalized_views_total`: one more view finalized.
+    /// `bitcraps_finalized_views_total`: one more finalized block applied
+    /// to this node's ledger (each finalized view that produced a block,
+    /// counted once by whichever of the node's appliers applied it; a
+    /// block redelivered after a restart is not counted again). The chain
+    /// calls it, on validators and followers alike.
     pub fn inc_finalized_views(&self) {
         self.finalized_views.inc();
     }
 
-    /// `bitcraps_block_interval_seconds`: the time between a block's
-    /// timestamp and its parent's.
+    /// `bitcraps_block_interval_seconds`: the wall-clock time on this node
+    /// between applying a finalized block and applying the one before it
+    /// (not the blocks' timestamps: while catching up it measures the
+    /// sync speed).
     pub fn observe_block_interval(&self, interval: Duration) {
         self.block_interval.observe(interval.as_secs_f64());
     }
 
-    /// `bitcraps_finality_latency_seconds`: from proposal to finalization.
+    /// `bitcraps_finality_latency_seconds`: for each transaction this
+    /// node admitted to its mempool (from its API, gossip or its journal),
+    /// the time from that first admission to the block including it being
+    /// applied to this node's ledger. Transactions first met inside a
+    /// block are not observed.
     pub fn observe_finality_latency(&self, latency: Duration) {
         self.finality_latency.observe(latency.as_secs_f64());
     }

@@ -363,3 +363,70 @@ fn the_journal_keeps_what_the_api_accepted_until_it_leaves_the_pool() {
     }
     assert!(!chain.mempool().lock().unwrap().contains(&third.hash()));
 }
+
+/// The metric's value in the OpenMetrics text, as printed.
+fn metric<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Applying a finalized block counts it once, and each of its
+/// transactions this node admitted (one from its API, one as gossip does)
+/// gets one finality-latency observation; a transaction first met in the
+/// block, and the same block handled again, add nothing.
+#[test]
+fn applied_blocks_drive_the_finality_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    let (chain, _events) = open(&test, dir.path());
+    let text = chain.metrics().encode();
+    assert_eq!(metric(&text, "bitcraps_finalized_views_total"), "0");
+    assert_eq!(
+        metric(&text, "bitcraps_finality_latency_seconds_count"),
+        "0"
+    );
+
+    let submitted = transfer(&test, 0, 1);
+    chain.submit_transaction(submitted.clone()).unwrap();
+    let gossiped = transfer(&test, 1, 1);
+    {
+        let mut mempool = chain.mempool().lock().unwrap();
+        mempool
+            .insert_bytes(
+                &encode(&gossiped),
+                &node::chain::LedgerAccounts::new(chain.ledger().clone()),
+            )
+            .unwrap();
+    }
+    let unseen = transfer(&test, 2, 1);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (block, proof) = test.next_block(vec![submitted, gossiped, unseen]);
+    assert!(
+        chain
+            .apply_finalized(&block, Some(&proof), Heard::Elsewhere)
+            .unwrap()
+    );
+    let text = chain.metrics().encode();
+    assert_eq!(metric(&text, "bitcraps_finalized_views_total"), "1");
+    assert_eq!(
+        metric(&text, "bitcraps_finality_latency_seconds_count"),
+        "2"
+    );
+    let sum: f64 = metric(&text, "bitcraps_finality_latency_seconds_sum")
+        .parse()
+        .unwrap();
+    assert!(sum >= 0.04, "two waits of at least 20 ms, got {sum}");
+
+    assert!(
+        !chain
+            .apply_finalized(&block, Some(&proof), Heard::Elsewhere)
+            .unwrap()
+    );
+    let text = chain.metrics().encode();
+    assert_eq!(metric(&text, "bitcraps_finalized_views_total"), "1");
+    assert_eq!(
+        metric(&text, "bitcraps_finality_latency_seconds_count"),
+        "2"
+    );
+}

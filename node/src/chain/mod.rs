@@ -418,6 +418,7 @@ impl Chain {
             (changes, games, boards)
         };
         // Metrics.
+        self.metrics.inc_finalized_views();
         self.metrics.set_height(height);
         if let Ok(ledger) = self.ledger.read() {
             self.metrics.set_epoch(ledger.epoch());
@@ -496,7 +497,19 @@ impl Chain {
         let Ok(mut mempool) = self.mempool.lock() else {
             return;
         };
-        mempool.remove_included(&block.transaction_hashes());
+        let included = block.transaction_hashes();
+        // Finality latency as this node's users see it: from the moment
+        // this node first admitted a transaction to its block being on
+        // this node's ledger. Taken once, so a block handled twice (both
+        // appliers of a validator) counts each transaction once.
+        let now = Instant::now();
+        for hash in &included {
+            if let Some(first_seen) = mempool.take_first_seen(hash) {
+                self.metrics
+                    .observe_finality_latency(now.saturating_duration_since(first_seen));
+            }
+        }
+        mempool.remove_included(&included);
         let pruned = mempool.on_new_height(&view);
         if !pruned.is_empty() {
             tracing::debug!(dropped = pruned.len(), "mempool pruned at the new height");

@@ -87,6 +87,7 @@
 //! pool and the same selections on every machine.
 
 mod error;
+mod first_seen;
 pub mod journal;
 mod source;
 mod view;
@@ -99,8 +100,11 @@ pub use journal::{GroupCommit, JOURNAL_FILE, JournalError, JournalLimits, TxJour
 pub use source::{MAX_PROPOSAL_TX_BYTES, MempoolSource};
 pub use view::{AccountState, AccountView};
 
+use first_seen::FirstSeen;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::time::Instant;
 
 use consensus::encoding::encode;
 use consensus::hash::{HashDomain, TxHash, hash};
@@ -373,6 +377,9 @@ pub struct Mempool {
     /// The `next_height` of the latest view seen.
     height: u64,
     metrics: MempoolMetrics,
+    /// When each recent transaction was first admitted, until the chain
+    /// takes it at inclusion ([`Mempool::take_first_seen`]).
+    first_seen: FirstSeen,
 }
 
 /// The most a transaction may cost its sender: fee plus what it obviously
@@ -393,6 +400,10 @@ impl Mempool {
     /// An empty mempool.
     pub fn new(config: MempoolConfig) -> Mempool {
         Mempool {
+            // The pooled transactions plus as many just included (a
+            // validator's core removes them before the chain applies the
+            // block) or dropped without inclusion.
+            first_seen: FirstSeen::new(config.max_txs.saturating_mul(2)),
             config,
             senders: BTreeMap::new(),
             by_hash: BTreeMap::new(),
@@ -745,6 +756,7 @@ impl Mempool {
             self.local_bytes += entry.size;
         }
         let hash = entry.hash;
+        self.first_seen.note(hash, Instant::now());
         queue.txs.insert(nonce, entry);
         if let Some(key) = queue.tail_key(sender) {
             self.tails.insert(key);
@@ -810,6 +822,15 @@ impl Mempool {
             }
         }
         removed
+    }
+
+    /// When this node first admitted the transaction `hash` (by any path:
+    /// API, gossip, journal), forgetting it: the chain takes it once, when
+    /// it applies the block including it. `None` if it was never admitted
+    /// here or is no longer remembered (at most twice `max_txs` instants
+    /// are kept, the oldest forgotten first).
+    pub fn take_first_seen(&mut self, hash: &TxHash) -> Option<Instant> {
+        self.first_seen.take(hash)
     }
 
     /// Re-validates every pooled transaction against the view of a new
