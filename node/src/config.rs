@@ -23,6 +23,7 @@
 //! listen = ["/ip4/127.0.0.1/tcp/7370", "/ip4/127.0.0.1/udp/7370/quic-v1"]
 //! bootstrap = []
 //! node_key_file = "node.key"
+//! identity = "node_key" # or "wallet": the wallet's key is the peer id
 //! mdns = true
 //! tx_batch_linger_ms = 5   # how long a gossiped transaction waits for others to share its message
 //!
@@ -175,8 +176,11 @@ pub struct NetworkSection {
     /// Peers dialled at start, each ending in `/p2p/<peer id>`.
     #[serde(with = "multiaddr_list")]
     pub bootstrap: Vec<Multiaddr>,
-    /// The libp2p identity key (created at first start if missing).
+    /// The libp2p identity key (created at first start if missing), used
+    /// while `identity` is `node_key`.
     pub node_key_file: PathBuf,
+    /// Which key is the node's libp2p identity, and so its peer id.
+    pub identity: NetworkIdentity,
     /// Discover peers on the local network with mDNS.
     pub mdns: bool,
     /// Milliseconds the first transaction of a gossip batch waits for
@@ -209,9 +213,35 @@ impl Default for NetworkSection {
             ],
             bootstrap: Vec::new(),
             node_key_file: PathBuf::from("node.key"),
+            identity: NetworkIdentity::NodeKey,
             mdns: true,
             tx_batch_linger_ms: crate::network::DEFAULT_TX_BATCH_LINGER.as_millis() as u64,
         }
+    }
+}
+
+/// Which key is the node's libp2p identity (`network.identity`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkIdentity {
+    /// The dedicated key in `network.node_key_file` (the default): peers
+    /// cannot link this machine to the account it plays with.
+    #[default]
+    #[value(name = "node_key")]
+    NodeKey,
+    /// The wallet's key (`wallet.keystore`, required): the peer id is
+    /// derived from the same ed25519 key as the account, so peers can
+    /// tell which account this node is — a choice for nodes that want to
+    /// be known as that account, at the cost of that privacy.
+    Wallet,
+}
+
+impl fmt::Display for NetworkIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetworkIdentity::NodeKey => "node_key",
+            NetworkIdentity::Wallet => "wallet",
+        })
     }
 }
 
@@ -377,6 +407,10 @@ pub struct ConfigArgs {
     /// `network.node_key_file`: the libp2p identity key.
     #[arg(long, env = "BITCRAPS_NETWORK_NODE_KEY_FILE", value_name = "FILE")]
     pub network_node_key_file: Option<PathBuf>,
+    /// `network.identity`: the libp2p identity, node_key
+    /// (network.node_key_file, default) or wallet (wallet.keystore's key).
+    #[arg(long, env = "BITCRAPS_NETWORK_IDENTITY", value_name = "KEY")]
+    pub network_identity: Option<NetworkIdentity>,
     /// `network.mdns`: discover peers on the LAN.
     #[arg(long, env = "BITCRAPS_NETWORK_MDNS", value_name = "BOOL")]
     pub network_mdns: Option<bool>,
@@ -537,6 +571,7 @@ impl NodeConfig {
         set(&mut self.network.listen, &args.network_listen);
         set(&mut self.network.bootstrap, &args.network_bootstrap);
         set(&mut self.network.node_key_file, &args.network_node_key_file);
+        set(&mut self.network.identity, &args.network_identity);
         set(&mut self.network.mdns, &args.network_mdns);
         set(
             &mut self.network.tx_batch_linger_ms,
@@ -653,6 +688,14 @@ impl NodeConfig {
                     self.network.tx_batch_linger_ms,
                     crate::network::MAX_TX_BATCH_LINGER.as_millis()
                 ),
+            });
+        }
+        if self.network.identity == NetworkIdentity::Wallet && self.wallet.keystore.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "network.identity",
+                reason:
+                    "\"wallet\" needs the node's wallet: set wallet.keystore, or use \"node_key\""
+                        .into(),
             });
         }
         if self.network.listen.is_empty() {
@@ -988,6 +1031,55 @@ mod tests {
         let home = home_with(Some("[mempool]\njournl = false\n"));
         let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
         assert!(error.to_string().contains("journl"), "{error}");
+    }
+
+    /// The identity is the node key unless the file, the variable or the
+    /// flag says wallet, which needs a keystore; `config show` prints it.
+    #[test]
+    fn the_network_identity_has_every_form_and_needs_a_wallet() {
+        let home = home_with(None);
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert_eq!(loaded.config.network.identity, NetworkIdentity::NodeKey);
+        assert!(
+            loaded
+                .config
+                .to_toml()
+                .contains("identity = \"node_key\"\n"),
+            "{}",
+            loaded.config.to_toml()
+        );
+        let home = home_with(Some(
+            "[network]\nidentity = \"wallet\"\n[wallet]\nkeystore = \"w.json\"\n",
+        ));
+        let loaded = NodeConfig::load(&args(home.path(), &[])).unwrap();
+        assert_eq!(loaded.config.network.identity, NetworkIdentity::Wallet);
+        let loaded =
+            NodeConfig::load(&args(home.path(), &["--network-identity", "node_key"])).unwrap();
+        assert_eq!(loaded.config.network.identity, NetworkIdentity::NodeKey);
+        let command = <Cli as clap::CommandFactory>::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("network-identity"))
+            .expect("the flag exists");
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("BITCRAPS_NETWORK_IDENTITY")
+        );
+        let home = home_with(Some("[network]\nidentity = \"wallet\"\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    key: "network.identity",
+                    ..
+                }
+            ) && error.to_string().contains("wallet.keystore"),
+            "{error}"
+        );
+        let home = home_with(Some("[network]\nidentity = \"peer\"\n"));
+        let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+        assert!(error.to_string().contains("identity"), "{error}");
     }
 
     #[test]

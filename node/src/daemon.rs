@@ -46,7 +46,7 @@ use zeroize::Zeroizing;
 
 use crate::api::{ApiHandle, ApiServer, ApiStartError, NodeView, NodeWallet};
 use crate::chain::{Chain, ChainError, ChainSink, KeyWallet, LedgerAccounts};
-use crate::config::{LogConfig, LogFormat, NodeConfig, WALLET_PASSWORD_ENV};
+use crate::config::{LogConfig, LogFormat, NetworkIdentity, NodeConfig, WALLET_PASSWORD_ENV};
 use crate::follow::{FinalityVerifier, FollowConfig, FollowError, Follower};
 use crate::mempool::{
     JOURNAL_FILE, JournalError, JournalLimits, Mempool, MempoolConfig, MempoolSource, TxJournal,
@@ -120,6 +120,11 @@ pub enum DaemonError {
         /// Why.
         reason: String,
     },
+    /// `network.identity` is `wallet` but the node has no wallet.
+    #[error(
+        "network.identity = \"wallet\" needs the node's wallet: set wallet.keystore, or use network.identity = \"node_key\""
+    )]
+    NoWalletIdentity,
     /// The validator core could not start.
     #[error("validator: {0}")]
     Validator(#[from] ValidatorError),
@@ -261,7 +266,31 @@ impl Node {
             FollowConfig::default(),
         ));
 
-        let key = NodeKey::load_or_generate(&config.network.node_key_file)?;
+        // The wallet is opened before the network: it may be the network's
+        // identity.
+        let wallet_key = match &config.wallet.keystore {
+            None => None,
+            Some(keystore) => {
+                let (keystore, password) = (keystore.clone(), config.wallet.password_file.clone());
+                let key = tokio::task::spawn_blocking(move || {
+                    open_wallet(&keystore, password.as_deref())
+                })
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))??;
+                tracing::info!(address = %key.address(), "wallet loaded");
+                Some(key)
+            }
+        };
+        let key = match (config.network.identity, &wallet_key) {
+            (NetworkIdentity::NodeKey, _) => {
+                NodeKey::load_or_generate(&config.network.node_key_file)?
+            }
+            (NetworkIdentity::Wallet, Some(wallet)) => {
+                NodeKey::from_secret_bytes(&mut wallet.secret_bytes())
+            }
+            (NetworkIdentity::Wallet, None) => return Err(DaemonError::NoWalletIdentity),
+        };
+        tracing::info!(peer_id = %key.peer_id(), identity = %config.network.identity, "network identity");
         let network_config = config.network_config(chain_id);
         let services = NetworkServices {
             transactions: Arc::new(MempoolGossip::new(
@@ -288,18 +317,9 @@ impl Node {
             }
         }
 
-        let wallet: Option<Arc<dyn NodeWallet>> = match &config.wallet.keystore {
+        let wallet: Option<Arc<dyn NodeWallet>> = match wallet_key {
             None => None,
-            Some(keystore) => {
-                let (keystore, password) = (keystore.clone(), config.wallet.password_file.clone());
-                let key = tokio::task::spawn_blocking(move || {
-                    open_wallet(&keystore, password.as_deref())
-                })
-                .await
-                .map_err(|e| DaemonError::Task(e.to_string()))??;
-                tracing::info!(address = %key.address(), "wallet loaded");
-                Some(Arc::new(KeyWallet::new(key, chain.clone())))
-            }
+            Some(key) => Some(Arc::new(KeyWallet::new(key, chain.clone()))),
         };
 
         let (shutdown, shutdown_rx) = watch::channel(false);

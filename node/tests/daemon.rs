@@ -340,3 +340,35 @@ fn transactions_accepted_while_alone_survive_a_kill_and_reach_a_peer() {
         b.shutdown().await;
     });
 }
+
+/// `network.identity = "wallet"`: the peer id is the wallet key's, and no
+/// node key file is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_the_wallet_identity_has_the_wallet_keys_peer_id() {
+    let test = TestChain::new();
+    let home = tempfile::tempdir().unwrap();
+    let genesis = write_genesis(&test.genesis, home.path());
+    let keystore = home.path().join("wallet.json");
+    wallet::Keystore::encrypt(&kp(7), b"pw", wallet::KdfParams::insecure_for_tests())
+        .unwrap()
+        .write_new(&keystore)
+        .unwrap();
+    let password = home.path().join("wallet.password");
+    std::fs::write(&password, "pw\n").unwrap();
+    let mut config = config(home.path(), &genesis, Vec::new());
+    config.wallet.keystore = Some(keystore);
+    config.wallet.password_file = Some(password);
+    config.network.identity = node::config::NetworkIdentity::Wallet;
+    let node = Node::start(config.clone()).await.expect("the node starts");
+    let expected = node::network::NodeKey::from_secret_bytes(&mut [7; 32]).peer_id();
+    assert_eq!(node.peer_id(), expected);
+    assert!(!config.network.node_key_file.exists());
+    node.shutdown().await;
+
+    // The default identity is the node key file, another peer id.
+    config.network.identity = node::config::NetworkIdentity::NodeKey;
+    let node = Node::start(config.clone()).await.expect("the node starts");
+    assert_ne!(node.peer_id(), expected);
+    assert!(config.network.node_key_file.exists());
+    node.shutdown().await;
+}

@@ -53,8 +53,10 @@ impl Keypair {
         }
     }
 
-    /// A copy of the secret, zeroized when dropped. Only for encrypting it.
-    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; Keypair::SECRET_LENGTH]> {
+    /// A copy of the secret, zeroized when dropped: for encrypting it, and
+    /// for a node that uses its wallet key as its libp2p identity (the
+    /// same ed25519 seed gives the same public key there).
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; Keypair::SECRET_LENGTH]> {
         Zeroizing::new(self.signing.to_bytes())
     }
 
