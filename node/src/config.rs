@@ -26,6 +26,12 @@
 //! identity = "node_key" # or "wallet": the wallet's key is the peer id
 //! mdns = true
 //! tx_batch_linger_ms = 5   # how long a gossiped transaction waits for others to share its message
+//! max_established_incoming = 64   # connection limits: further connections are refused
+//! max_established_outgoing = 32
+//! max_established_per_peer = 2
+//! max_pending_incoming = 16
+//! max_pending_outgoing = 16
+//! max_memory_percent = 90 # refuse new connections above this share of physical memory; 0: off
 //!
 //! [mempool]
 //! journal = true        # keep this node's own API transactions on disk until they leave the pool
@@ -66,6 +72,7 @@ use libp2p::Multiaddr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::api::ApiConfig;
+use crate::network::{MemoryLimit, NetworkLimits};
 
 /// The configuration file's name inside the home directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -191,6 +198,22 @@ pub struct NetworkSection {
     /// message carries several. 0 publishes each transaction on its own
     /// (unless several were queued at once); at most 1000.
     pub tx_batch_linger_ms: u64,
+    /// Established inbound connections at most; more are refused (at
+    /// least 1).
+    pub max_established_incoming: u32,
+    /// Established outbound connections at most (at least 1).
+    pub max_established_outgoing: u32,
+    /// Connections to one peer at most (TCP and QUIC at once need 2; at
+    /// least 1).
+    pub max_established_per_peer: u32,
+    /// Inbound connections still handshaking at most (at least 1).
+    pub max_pending_incoming: u32,
+    /// Dials under way at most (at least 1).
+    pub max_pending_outgoing: u32,
+    /// New connections are refused while the process uses more than this
+    /// percentage of the machine's physical memory (1 to 100; 0 turns the
+    /// check off).
+    pub max_memory_percent: u32,
 }
 
 impl NetworkSection {
@@ -198,10 +221,29 @@ impl NetworkSection {
     pub fn tx_batch_linger(&self) -> Duration {
         Duration::from_millis(self.tx_batch_linger_ms)
     }
+
+    /// The connection and memory limits of this section, the rest of
+    /// `base` unchanged.
+    pub fn limits(&self, base: NetworkLimits) -> NetworkLimits {
+        NetworkLimits {
+            max_established_incoming: self.max_established_incoming,
+            max_established_outgoing: self.max_established_outgoing,
+            max_established_per_peer: self.max_established_per_peer,
+            max_pending_incoming: self.max_pending_incoming,
+            max_pending_outgoing: self.max_pending_outgoing,
+            memory: match self.max_memory_percent {
+                0 => MemoryLimit::Off,
+                percent => MemoryLimit::FractionOfPhysical(f64::from(percent) / 100.0),
+            },
+            ..base
+        }
+    }
 }
 
 impl Default for NetworkSection {
     fn default() -> Self {
+        // One source of the defaults: the network's own.
+        let limits = NetworkLimits::default();
         NetworkSection {
             listen: vec![
                 format!("/ip4/127.0.0.1/tcp/{DEFAULT_P2P_PORT}")
@@ -216,6 +258,15 @@ impl Default for NetworkSection {
             identity: NetworkIdentity::NodeKey,
             mdns: true,
             tx_batch_linger_ms: crate::network::DEFAULT_TX_BATCH_LINGER.as_millis() as u64,
+            max_established_incoming: limits.max_established_incoming,
+            max_established_outgoing: limits.max_established_outgoing,
+            max_established_per_peer: limits.max_established_per_peer,
+            max_pending_incoming: limits.max_pending_incoming,
+            max_pending_outgoing: limits.max_pending_outgoing,
+            max_memory_percent: match limits.memory {
+                MemoryLimit::FractionOfPhysical(fraction) => (fraction * 100.0).round() as u32,
+                MemoryLimit::Off | MemoryLimit::Bytes(_) => 0,
+            },
         }
     }
 }
@@ -349,6 +400,7 @@ impl NodeConfig {
         config.mdns = self.network.mdns;
         config.kademlia_server = self.validator.is_some();
         config.tx_batch_linger = self.network.tx_batch_linger();
+        config.limits = self.network.limits(config.limits);
         config
     }
 }
@@ -418,6 +470,45 @@ pub struct ConfigArgs {
     /// for others to share its message (default 5, at most 1000).
     #[arg(long, env = "BITCRAPS_NETWORK_TX_BATCH_LINGER_MS", value_name = "MS")]
     pub network_tx_batch_linger_ms: Option<u64>,
+    /// `network.max_established_incoming`: inbound connections at most
+    /// (default 64).
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_MAX_ESTABLISHED_INCOMING",
+        value_name = "N"
+    )]
+    pub network_max_established_incoming: Option<u32>,
+    /// `network.max_established_outgoing`: outbound connections at most
+    /// (default 32).
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_MAX_ESTABLISHED_OUTGOING",
+        value_name = "N"
+    )]
+    pub network_max_established_outgoing: Option<u32>,
+    /// `network.max_established_per_peer`: connections to one peer at most
+    /// (default 2).
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_MAX_ESTABLISHED_PER_PEER",
+        value_name = "N"
+    )]
+    pub network_max_established_per_peer: Option<u32>,
+    /// `network.max_pending_incoming`: inbound handshakes at once (default
+    /// 16).
+    #[arg(long, env = "BITCRAPS_NETWORK_MAX_PENDING_INCOMING", value_name = "N")]
+    pub network_max_pending_incoming: Option<u32>,
+    /// `network.max_pending_outgoing`: dials at once (default 16).
+    #[arg(long, env = "BITCRAPS_NETWORK_MAX_PENDING_OUTGOING", value_name = "N")]
+    pub network_max_pending_outgoing: Option<u32>,
+    /// `network.max_memory_percent`: refuse new connections above this
+    /// share of physical memory (default 90; 0: off).
+    #[arg(
+        long,
+        env = "BITCRAPS_NETWORK_MAX_MEMORY_PERCENT",
+        value_name = "PERCENT"
+    )]
+    pub network_max_memory_percent: Option<u32>,
     /// `mempool.journal`: keep this node's own API transactions on disk
     /// until they leave the pool (default true).
     #[arg(long, env = "BITCRAPS_MEMPOOL_JOURNAL", value_name = "BOOL")]
@@ -577,6 +668,30 @@ impl NodeConfig {
             &mut self.network.tx_batch_linger_ms,
             &args.network_tx_batch_linger_ms,
         );
+        set(
+            &mut self.network.max_established_incoming,
+            &args.network_max_established_incoming,
+        );
+        set(
+            &mut self.network.max_established_outgoing,
+            &args.network_max_established_outgoing,
+        );
+        set(
+            &mut self.network.max_established_per_peer,
+            &args.network_max_established_per_peer,
+        );
+        set(
+            &mut self.network.max_pending_incoming,
+            &args.network_max_pending_incoming,
+        );
+        set(
+            &mut self.network.max_pending_outgoing,
+            &args.network_max_pending_outgoing,
+        );
+        set(
+            &mut self.network.max_memory_percent,
+            &args.network_max_memory_percent,
+        );
         set(&mut self.mempool.journal, &args.mempool_journal);
         set(&mut self.api.listen, &args.api_listen);
         set(&mut self.api.cookie_file, &args.api_cookie_file);
@@ -687,6 +802,44 @@ impl NodeConfig {
                     "{} ms is over the limit of {} ms; a few milliseconds is enough",
                     self.network.tx_batch_linger_ms,
                     crate::network::MAX_TX_BATCH_LINGER.as_millis()
+                ),
+            });
+        }
+        for (key, value) in [
+            (
+                "network.max_established_incoming",
+                self.network.max_established_incoming,
+            ),
+            (
+                "network.max_established_outgoing",
+                self.network.max_established_outgoing,
+            ),
+            (
+                "network.max_established_per_peer",
+                self.network.max_established_per_peer,
+            ),
+            (
+                "network.max_pending_incoming",
+                self.network.max_pending_incoming,
+            ),
+            (
+                "network.max_pending_outgoing",
+                self.network.max_pending_outgoing,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be at least 1: the node could not connect to anyone".into(),
+                });
+            }
+        }
+        if self.network.max_memory_percent > 100 {
+            return Err(ConfigError::Invalid {
+                key: "network.max_memory_percent",
+                reason: format!(
+                    "{} is over 100; give a percentage of physical memory, or 0 for no limit",
+                    self.network.max_memory_percent
                 ),
             });
         }
@@ -1080,6 +1233,78 @@ mod tests {
         let home = home_with(Some("[network]\nidentity = \"peer\"\n"));
         let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
         assert!(error.to_string().contains("identity"), "{error}");
+    }
+
+    /// The connection and memory limits come from the file, variable or
+    /// flag into the network's configuration; nonsense is refused by key.
+    #[test]
+    fn connection_and_memory_limits_have_every_form() {
+        let chain = wallet::ChainId::new([3; 32]);
+        let defaults = NodeConfig::default().network_config(chain).limits;
+        assert_eq!(defaults, NetworkLimits::default());
+        let home = home_with(Some(
+            "[network]\nmax_established_incoming = 2\nmax_memory_percent = 0\n",
+        ));
+        let loaded = NodeConfig::load(&args(
+            home.path(),
+            &[
+                "--network-max-established-outgoing",
+                "3",
+                "--network-max-established-per-peer",
+                "1",
+                "--network-max-pending-incoming",
+                "4",
+                "--network-max-pending-outgoing",
+                "5",
+            ],
+        ))
+        .unwrap()
+        .config;
+        assert!(
+            loaded.to_toml().contains("max_established_incoming = 2\n"),
+            "{}",
+            loaded.to_toml()
+        );
+        let limits = loaded.network_config(chain).limits;
+        assert_eq!(
+            (
+                limits.max_established_incoming,
+                limits.max_established_outgoing,
+                limits.max_established_per_peer,
+                limits.max_pending_incoming,
+                limits.max_pending_outgoing,
+                limits.memory,
+            ),
+            (2, 3, 1, 4, 5, MemoryLimit::Off)
+        );
+        let loaded = NodeConfig::load(&args(home.path(), &["--network-max-memory-percent", "50"]))
+            .unwrap()
+            .config;
+        assert_eq!(
+            loaded.network_config(chain).limits.memory,
+            MemoryLimit::FractionOfPhysical(0.5)
+        );
+        let command = <Cli as clap::CommandFactory>::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("network-max-established-incoming"))
+            .expect("the flag exists");
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("BITCRAPS_NETWORK_MAX_ESTABLISHED_INCOMING")
+        );
+        for (text, key) in [
+            (
+                "max_established_incoming = 0",
+                "network.max_established_incoming",
+            ),
+            ("max_pending_outgoing = 0", "network.max_pending_outgoing"),
+            ("max_memory_percent = 101", "network.max_memory_percent"),
+        ] {
+            let home = home_with(Some(&format!("[network]\n{text}\n")));
+            let error = NodeConfig::load(&args(home.path(), &[])).unwrap_err();
+            assert!(error.to_string().contains(key), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -927,3 +927,27 @@ fn node_keys_from_a_wallet_secret_match_and_files_round_trip() {
     let error = NodeKey::load_or_generate(&path).unwrap_err().to_string();
     assert!(error.contains("too long"), "{error}");
 }
+
+/// `max_established_incoming` is enforced: with a limit of 2, the third
+/// node dialling in is refused while the first two stay connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_connections_over_the_limit_are_refused() {
+    run(async {
+        let mut config = test_config(false);
+        config.limits.max_established_incoming = 2;
+        let a = start(config, Arc::new(NoBlocks), TestHooks::default()).await;
+        let (b, c, d) = (node(false).await, node(false).await, node(false).await);
+        connect(&b, &a).await;
+        connect(&c, &a).await;
+        d.net.dial(a.addr.clone()).await.unwrap();
+        sleep(Duration::from_secs(1)).await;
+        let peers = a.net.connected_peers().await.unwrap();
+        assert_eq!(peers.len(), 2, "{peers:?}");
+        assert!(!peers.contains(&d.net.local_peer_id()));
+        assert!(d.net.connected_peers().await.unwrap().is_empty());
+        // A slot freed by a closed connection lets the next one in.
+        b.net.shutdown().await;
+        connect(&d, &a).await;
+    })
+    .await;
+}
