@@ -461,6 +461,12 @@ impl Chain {
             }
         }
         for (signed, receipt) in block.transactions.iter().zip(&applied.receipts) {
+            // The node's side of the transaction's application, under its
+            // hash as in gossip validation (`network::validation`); the
+            // ledger's execution itself runs in the block's span above.
+            let _span =
+                tracing::debug_span!("tx", hash = %receipt.tx, status = ?receipt.status).entered();
+            tracing::debug!("transaction applied in a block");
             let mut accounts = vec![signed.sender_address()];
             for event in receipt.events.iter() {
                 for account in event_accounts(event) {
@@ -504,6 +510,7 @@ impl Chain {
         // appliers of a validator) counts each transaction once.
         let now = Instant::now();
         for hash in &included {
+            let _span = tracing::debug_span!("tx", %hash).entered();
             if let Some(first_seen) = mempool.take_first_seen(hash) {
                 self.metrics
                     .observe_finality_latency(now.saturating_duration_since(first_seen));

@@ -239,6 +239,11 @@ pub(crate) fn validate_tx_batch(
     let mut unverified = false;
     let mut fresh = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
+        // One span per transaction id, as around its application in a
+        // block (`Chain::on_finalized`): a transaction's journey can be
+        // followed by its hash. Debug level, so nothing is formatted
+        // unless enabled.
+        let _span = tracing::debug_span!("tx", hash = %item.hash).entered();
         if validator.is_known(&item.hash) {
             ignored += 1;
             continue;
@@ -262,6 +267,7 @@ pub(crate) fn validate_tx_batch(
     let mut admitted = Vec::with_capacity(fresh.len());
     let mut invalid = false;
     for tx in fresh {
+        let _span = tracing::debug_span!("tx", hash = %tx.hash()).entered();
         let signed = tx.tx().clone();
         match validator.validate_transaction(tx, from) {
             Verdict::Accept => admitted.push(signed),
