@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use clap::{Args, Subcommand};
 use node::client::ApiClient;
-use node::config::{ConfigArgs, LoadedConfig, NodeConfig, WALLET_PASSWORD_ENV};
+use node::config::{ConfigArgs, LoadedConfig, NetworkIdentity, NodeConfig, WALLET_PASSWORD_ENV};
 use node::daemon;
 use node::network::NodeKey;
 use serde_json::json;
@@ -204,15 +204,22 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
     }
     let mut config = NodeConfig::default();
     config.apply(&args.config);
+    if args.wallet && config.wallet.keystore.is_none() {
+        // Where the wallet made below goes, known before validation so that
+        // settings needing a keystore (`network.identity = "wallet"`) pass.
+        config.wallet.keystore = Some(PathBuf::from(WALLET_FILE));
+    }
     config.validate().map_err(|e| coded(EXIT_CONFIG, e))?;
     std::fs::create_dir_all(&home)
         .with_context(|| format!("cannot create the home directory {}", home.display()))?;
 
     let mut wallet = None;
+    let mut wallet_identity = None;
     if args.wallet {
         let password = wallet_password(&home, &config)?;
         let mnemonic = Mnemonic::generate().map_err(|e| anyhow!("{e}"))?;
         let keypair = mnemonic.to_keypair("");
+        wallet_identity = Some(NodeKey::from_secret_bytes(&mut keypair.secret_bytes()).peer_id());
         let keystore = Keystore::encrypt(&keypair, password.as_bytes(), KdfParams::default())
             .map_err(|e| anyhow!("cannot encrypt the wallet: {e}"))?;
         let path = config
@@ -238,7 +245,15 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
             Some(target)
         }
     };
-    let key = NodeKey::load_or_generate(&home.join(&config.network.node_key_file))?;
+    // The peer id the node will have: its node key's, or its wallet's. A
+    // wallet keystore made elsewhere is locked here, so its peer id is
+    // known only once the node starts and unlocks it.
+    let peer_id = match config.network.identity {
+        NetworkIdentity::NodeKey => {
+            Some(NodeKey::load_or_generate(&home.join(&config.network.node_key_file))?.peer_id())
+        }
+        NetworkIdentity::Wallet => wallet_identity,
+    };
     config.write_new(&file).map_err(|e| coded(EXIT_EXISTS, e))?;
 
     if args.json {
@@ -250,7 +265,7 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&json!({
                 "home": home,
                 "config": file,
-                "peer_id": key.peer_id().to_string(),
+                "peer_id": peer_id.map(|id| id.to_string()),
                 "genesis": genesis,
                 "wallet": wallet,
             }))?
@@ -258,7 +273,10 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
     } else {
         println!("initialized {}", home.display());
         println!("  config   {}", file.display());
-        println!("  peer id  {}", key.peer_id());
+        match peer_id {
+            Some(id) => println!("  peer id  {id}"),
+            None => println!("  peer id  the wallet keystore's, shown when the node starts"),
+        }
         match &genesis {
             Some(path) => println!("  genesis  {}", path.display()),
             None => println!(

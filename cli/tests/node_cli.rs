@@ -144,3 +144,56 @@ fn init_writes_a_home_once_and_status_reports_an_absent_node() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BITCRAPS_WALLET_PASSWORD"));
 }
+
+/// `node init --wallet --network-identity wallet` makes the wallet and
+/// reports the peer id the node will have: the wallet key's, with no node
+/// key file; without a wallet to use, the identity is refused.
+#[test]
+fn init_with_the_wallet_identity_reports_the_wallets_peer_id() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("node");
+    let out = bitcraps(
+        &[
+            "node",
+            "init",
+            "--home",
+            dir.to_str().unwrap(),
+            "--wallet",
+            "--network-identity",
+            "wallet",
+            "--json",
+        ],
+        &[("BITCRAPS_WALLET_PASSWORD", "a test password")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phrase = report["wallet"]["mnemonic"].as_str().unwrap();
+    let keypair = wallet::Mnemonic::parse(phrase).unwrap().to_keypair("");
+    let expected = node::network::NodeKey::from_secret_bytes(&mut keypair.secret_bytes()).peer_id();
+    assert_eq!(
+        report["peer_id"].as_str(),
+        Some(expected.to_string().as_str())
+    );
+    assert!(!dir.join("node.key").exists());
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(config.contains("identity = \"wallet\""), "{config}");
+
+    let other = home.path().join("other");
+    let refused = bitcraps(
+        &[
+            "node",
+            "init",
+            "--home",
+            other.to_str().unwrap(),
+            "--network-identity",
+            "wallet",
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(!other.join("config.toml").exists());
+}
