@@ -68,7 +68,9 @@ use std::path::{Path, PathBuf};
 use commonware_codec::{Copying, DecodeExt as _, Encode as _, EncodeSize as _, FixedSize, Read};
 use zeroize::Zeroize as _;
 
-use super::share_store::{RecordError, create_private_dir, read_record, sync_dir, write_durably};
+use super::share_store::{
+    RecordError, create_private_dir, read_record, remove_durably, write_durably,
+};
 use crate::beacon::MAX_PARTICIPANTS;
 use crate::beacon::dkg::{self, DealerPrivate, DealerPublic};
 
@@ -440,37 +442,18 @@ impl DealingStore {
         Ok(Some(body.to_vec()))
     }
 
-    /// Deletes the files of rounds before `round` (dealings, dealt markers
-    /// and temporary files left by an interrupted write), then fsyncs the
+    /// Deletes the files of rounds before `round` (dealings, dealer seeds and
+    /// logs, and temporary files left by an interrupted write), then fsyncs the
     /// directory. Files that are not this store's are left.
     pub fn prune_before(&self, round: u64) -> Result<(), DealingStoreError> {
-        let mut old: Vec<PathBuf> = self
+        let old: Vec<PathBuf> = self
             .entries()?
             .into_iter()
             .filter(|(_, name)| name.round() < round)
             .map(|(path, _)| path)
             .collect();
-        if old.is_empty() {
-            return Ok(());
-        }
-        // Directory order is the file system's: delete in name order.
-        old.sort();
-        for path in &old {
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(DealingStoreError::Io {
-                        path: path.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        sync_dir(&self.dir).map_err(|source| DealingStoreError::Io {
-            path: self.dir.clone(),
-            source,
-        })
+        remove_durably(old, &self.dir)
+            .map_err(|(path, source)| DealingStoreError::Io { path, source })
     }
 
     /// The files of this store in its directory, with what their names say.

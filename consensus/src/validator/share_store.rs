@@ -238,32 +238,8 @@ impl ShareStore {
                 old.push(entry.path());
             }
         }
-        if old.is_empty() {
-            return Ok(());
-        }
-        // Directory order is the file system's: delete in name order.
-        old.sort();
-        for path in &old {
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(ShareStoreError::Io {
-                        path: path.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        self.sync_dir()
-    }
-
-    /// Makes renames and deletions in the directory durable.
-    fn sync_dir(&self) -> Result<(), ShareStoreError> {
-        sync_dir(&self.dir).map_err(|source| ShareStoreError::Io {
-            path: self.dir.clone(),
-            source,
-        })
+        remove_durably(old, &self.dir)
+            .map_err(|(path, source)| ShareStoreError::Io { path, source })
     }
 }
 
@@ -367,6 +343,28 @@ pub(super) fn read_record(
     // In place, so no copy of a secret body is left behind.
     body.drain(..magic.len() + 8);
     Ok(Some(Record { number, body }))
+}
+
+/// Deletes `paths` in name order (directory order is the file system's),
+/// a file already gone counting as deleted, then fsyncs `dir` so the
+/// deletions are durable. Nothing to delete is a no-op. On failure, the
+/// path that failed (the directory for the fsync) and the error.
+pub(super) fn remove_durably(
+    mut paths: Vec<PathBuf>,
+    dir: &Path,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    paths.sort();
+    for path in paths {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err((path, error)),
+        }
+    }
+    sync_dir(dir).map_err(|error| (dir.to_path_buf(), error))
 }
 
 /// Makes renames and deletions in `dir` durable.
