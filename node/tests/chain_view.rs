@@ -12,9 +12,11 @@ use consensus::storage::Store;
 use consensus::tx::{Action, SignedTransaction, Transaction};
 use game_rules::Chips;
 use node::api::{ApiEvent, EventBatch, Game, NodeView, Page, RoundStatus, SubmitError, Topic};
-use node::chain::{Chain, Heard, Restored};
+use node::chain::{Chain, Heard, LedgerAccounts, Restored};
 use node::mempool::journal::read_journal;
-use node::mempool::{JOURNAL_FILE, JournalLimits, Mempool, MempoolConfig, TxJournal};
+use node::mempool::{
+    CheckedTransaction, JOURNAL_FILE, JournalLimits, Mempool, MempoolConfig, TxJournal,
+};
 use node::metrics::Metrics;
 use tokio::sync::broadcast;
 
@@ -250,6 +252,51 @@ fn a_lost_index_is_rebuilt_from_the_stored_blocks() {
     let (chain, _) = open(&test, dir.path());
     assert_eq!(chain.leaderboard(None, 10).unwrap(), leaderboard);
     assert!(!leaderboard.is_empty());
+}
+
+/// A block's transactions leave the mempool only after the block is on the
+/// ledger: a transaction in both is included, never "pending" (a chaos run
+/// with 7 validators saw one so reported while its node caught up).
+#[test]
+fn an_included_transaction_still_in_the_mempool_is_reported_included() {
+    let test = {
+        let mut test = TestChain::new();
+        test.play(4);
+        test
+    };
+    let (bet_height, bet) = test
+        .blocks
+        .iter()
+        .enumerate()
+        .find_map(|(height, (block, _))| Some((height as u64, block.transactions.first()?.clone())))
+        .expect("a block with a transaction");
+    // The ledger as it was before the bet's block, to admit the bet.
+    let before_dir = tempfile::tempdir().unwrap();
+    let (before, _) = open(&test, before_dir.path());
+    for (block, proof) in &test.blocks[..bet_height as usize] {
+        before
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, _) = open(&test, dir.path());
+    for (block, proof) in &test.blocks {
+        chain
+            .apply_finalized(block, Some(proof), Heard::Elsewhere)
+            .unwrap();
+    }
+    let checked = CheckedTransaction::check(bet.clone(), &test.genesis.chain_id()).unwrap();
+    chain
+        .mempool()
+        .lock()
+        .unwrap()
+        .insert(checked, &LedgerAccounts::new(before.ledger().clone()))
+        .expect("admissible before its block");
+    assert!(chain.mempool().lock().unwrap().contains(&bet.hash()));
+
+    let record = chain.transaction(&bet.hash()).unwrap().expect("known");
+    let inclusion = record.inclusion.expect("included, not pending");
+    assert_eq!(inclusion.height, bet_height);
 }
 
 #[test]

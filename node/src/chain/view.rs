@@ -87,6 +87,37 @@ impl Chain {
         Ok(self.block(height)?)
     }
 
+    /// A transaction this node's ledger includes, with its receipt.
+    fn included_transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
+        let Some(location) = self.store.tx_location(&hash.to_bytes()).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(block) = self.stored_block(location.height)? else {
+            return Ok(None);
+        };
+        let Some(tx) = block.transactions.get(location.position as usize).cloned() else {
+            return Err(internal(format!(
+                "the tx index points past the transactions of block {}",
+                location.height
+            )));
+        };
+        let receipt = self
+            .store
+            .receipt(location)
+            .map_err(internal)?
+            .ok_or_else(|| internal("an included transaction has no receipt"))?;
+        let receipt = Receipt::decode(&receipt).map_err(internal)?;
+        Ok(Some(TxRecord {
+            tx,
+            inclusion: Some(TxInclusion {
+                height: location.height,
+                block_hash: block.hash(),
+                index: location.position,
+                receipt,
+            }),
+        }))
+    }
+
     /// Round bets and stakes from the node's index.
     fn round_totals(&self, table: TableId, round: u64) -> (u64, u64) {
         self.index
@@ -459,39 +490,22 @@ impl NodeView for Chain {
     }
 
     fn transaction(&self, hash: &TxHash) -> Result<Option<TxRecord>, ViewError> {
+        // The ledger first: a block's transactions leave the mempool only
+        // after the block is on the ledger, so asking the mempool first
+        // would call an included transaction pending for that moment (a
+        // chaos run saw it on a validator catching up). The ledger again
+        // last, for a transaction that moved from the mempool to a block
+        // between the two reads.
+        if let Some(included) = self.included_transaction(hash)? {
+            return Ok(Some(included));
+        }
         if let Some(tx) = self.mempool.lock().ok().and_then(|m| m.get(hash).cloned()) {
             return Ok(Some(TxRecord {
                 tx,
                 inclusion: None,
             }));
         }
-        let Some(location) = self.store.tx_location(&hash.to_bytes()).map_err(internal)? else {
-            return Ok(None);
-        };
-        let Some(block) = self.stored_block(location.height)? else {
-            return Ok(None);
-        };
-        let Some(tx) = block.transactions.get(location.position as usize).cloned() else {
-            return Err(internal(format!(
-                "the tx index points past the transactions of block {}",
-                location.height
-            )));
-        };
-        let receipt = self
-            .store
-            .receipt(location)
-            .map_err(internal)?
-            .ok_or_else(|| internal("an included transaction has no receipt"))?;
-        let receipt = Receipt::decode(&receipt).map_err(internal)?;
-        Ok(Some(TxRecord {
-            tx,
-            inclusion: Some(TxInclusion {
-                height: location.height,
-                block_hash: block.hash(),
-                index: location.position,
-                receipt,
-            }),
-        }))
+        self.included_transaction(hash)
     }
 
     fn account(&self, address: &Address, page: Page) -> Result<AccountInfo, ViewError> {
