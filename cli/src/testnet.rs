@@ -705,7 +705,13 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     let ui = if args.no_tui {
         None
     } else {
-        tui_target(layout)
+        match tui_target(layout) {
+            Ok(options) => Some(options),
+            Err(why) => {
+                println!("{why}");
+                None
+            }
+        }
     };
     // While the UI owns the terminal, what happens goes to a file instead:
     // a line printed under it would tear the screen.
@@ -775,18 +781,25 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     result
 }
 
-/// The UI's options on the first player node, if the UI should open: stdin
-/// and stdout are a terminal and the testnet has a player node.
-fn tui_target(layout: &Layout) -> Option<::tui::Options> {
+/// The UI's options on the first player node if the UI should open: stdin
+/// and stdout are a terminal and the testnet has a player node; else what
+/// to tell the user instead.
+fn tui_target(layout: &Layout) -> Result<::tui::Options, &'static str> {
     use std::io::IsTerminal as _;
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return None;
-    }
-    let player = layout
+    let Some(player) = layout
         .nodes
         .iter()
-        .find(|n| n.role == testnet::layout::Role::Player)?;
-    Some(::tui::Options {
+        .find(|n| n.role == testnet::layout::Role::Player)
+    else {
+        return Err("the testnet has no player node: no terminal UI to open");
+    };
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(
+            "not opening the terminal UI: standard input or output is not a terminal; \
+             open it from a terminal with the `tui` command above",
+        );
+    }
+    Ok(::tui::Options {
         api: player.http_url(),
         cookie: player.cookie_file.clone(),
     })
