@@ -12,7 +12,7 @@
 //! connections but never answers (a paused node): both are reported as
 //! unreachable, neither holds the check up beyond its request timeout.
 //!
-//! Ports: 33000 + (pid % 4)·100, in this suite's 33000–33999 range.
+//! Ports: 29000–29399 (`base_port(29_000, 4)`), below the ephemeral range.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -159,7 +159,7 @@ fn check_names_the_node_the_height_and_the_state_root_that_differ_and_exits_non_
     let work = tempfile::tempdir().expect("a temporary directory");
     let dir = work.path().join("net");
     let manifest = work.path().join("net.toml");
-    let base_port = 33_000 + (std::process::id() % 4) as u16 * 100;
+    let base_port = bitcraps_tests::base_port(29_000, 4);
     std::fs::write(
         &manifest,
         format!("validators = 4\nplayers = 1\nbase_port = {base_port}\n"),

@@ -14,7 +14,7 @@
 //!    same chain resumes (every validator at or above the height reached
 //!    before), and Ctrl-C stops it again.
 //!
-//! Ports: 33500 + (pid % 4)·100, in this suite's 33000–33999 range.
+//! Ports: 29500–29899 (`base_port(29_500, 4)`), below the ephemeral range.
 
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::process::CommandExt as _;
@@ -200,7 +200,7 @@ fn ctrl_c_stops_every_node_keeps_the_state_and_up_resumes_it() {
     let work = tempfile::tempdir().expect("a temporary directory");
     let dir = work.path().join("net");
     let manifest = work.path().join("net.toml");
-    let base_port = 33_500 + (std::process::id() % 4) as u16 * 100;
+    let base_port = bitcraps_tests::base_port(29_500, 4);
     std::fs::write(
         &manifest,
         format!("validators = 4\nplayers = 1\nbase_port = {base_port}\n"),
