@@ -125,6 +125,21 @@ struct UpArgs {
     /// How long to wait for every node to be ready and finalizing, seconds.
     #[arg(long, value_name = "SECS", default_value_t = 180)]
     timeout: u64,
+    /// Print what happens on standard error (`chaos --up --json`, whose
+    /// standard output is the JSON report alone).
+    #[arg(skip)]
+    report_on_stderr: bool,
+}
+
+impl UpArgs {
+    /// Prints one line of what `up` is doing.
+    fn say(&self, line: impl std::fmt::Display) {
+        if self.report_on_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
 }
 
 #[derive(Args)]
@@ -390,6 +405,7 @@ fn run_chaos(args: ChaosArgs) -> anyhow::Result<()> {
             detach: true,
             no_tui: false,
             timeout: 180,
+            report_on_stderr: args.json,
         })?;
     }
     let layout = args.dir.layout()?;
@@ -641,18 +657,18 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         binary,
     })?;
     match prepared {
-        Prepared::Created => println!(
+        Prepared::Created => args.say(format_args!(
             "made a new testnet in {}: {} validators, {} player node(s), chain {}",
             layout.dir.display(),
             layout.manifest.validators,
             layout.manifest.players,
             layout.chain_id
-        ),
-        Prepared::Reused => println!(
+        )),
+        Prepared::Reused => args.say(format_args!(
             "reusing the testnet in {} (chain {}); --fresh starts a new one",
             layout.dir.display(),
             layout.chain_id
-        ),
+        )),
     }
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -662,7 +678,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         }
         let result = run_up(&layout, &args).await;
         if !args.detach || result.is_err() {
-            println!("stopping the testnet");
+            args.say("stopping the testnet");
             let stops = net::stop_all(&layout, GRACE);
             let _ = std::fs::remove_file(&supervisor);
             report_stops(stops)?;
@@ -673,9 +689,9 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
 
 async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.timeout);
-    println!("starting {} processes…", layout.nodes.len());
+    args.say(format_args!("starting {} processes…", layout.nodes.len()));
     let mut children = net::start_all(layout, timeout).await?;
-    println!("waiting until every node is ready and finalizing…");
+    args.say("waiting until every node is ready and finalizing…");
     tokio::select! {
         ready = net::wait_ready(layout, timeout, &mut children) => ready?,
         signal = wait_for_signal() => {
@@ -684,22 +700,22 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
         }
     }
     let tables = house::open(layout).await?;
-    println!("\n{}", net::describe(layout));
+    args.say(format_args!("\n{}", net::describe(layout)));
     for table in &tables {
-        println!(
+        args.say(format_args!(
             "table {}: {} ({}, {} of {} seats taken)",
             table.id.0,
             table.name,
             node::api::Game::of(&table.game),
             table.players.len(),
             table.max_players
-        );
+        ));
     }
     if args.detach {
-        println!(
+        args.say(format_args!(
             "running in the background; stop it with `bitcraps testnet down --dir {}`",
             layout.dir.display()
-        );
+        ));
         return Ok(());
     }
     let ui = if args.no_tui {

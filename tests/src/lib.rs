@@ -112,8 +112,8 @@ pub fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 /// Stops the testnet in the directory however the test ends. A
-/// [`LiveTestnet`] holds one; make one directly only around
-/// [`up_detached`].
+/// [`LiveTestnet`] holds one; make one directly only around a command
+/// that starts a testnet ([`up_detached`], `testnet chaos --up`).
 pub struct Down(pub PathBuf);
 
 impl Drop for Down {

@@ -19,7 +19,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bitcraps_tests::{Down, base_port, bitcraps_binary, logs, up_detached};
+use bitcraps_tests::{Down, base_port, bitcraps_binary, logs};
 use serde_json::Value;
 use testnet::chaos::{self, ChaosFault, ChaosOptions, Targets};
 use testnet::layout::Layout;
@@ -46,20 +46,28 @@ fn nodes_killed_paused_restarted_and_cut_off_under_load_lose_nothing_and_agree()
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("net");
     let _down = Down(dir.clone());
-    up_detached(
-        &dir,
-        &format!(
+    let manifest = work.path().join("net.toml");
+    std::fs::write(
+        &manifest,
+        format!(
             "validators = 4\nplayers = 1\nbase_port = {}\n\n[chain]\n\
              crash_betting_ms = 2000\ncrash_cooldown_ms = 1000\ncraps_roll_interval_ms = 1000\n",
             port()
         ),
-    );
+    )
+    .unwrap();
 
-    // The report is standard output alone (progress goes to standard error).
+    // The testnet comes up with the run (`--up`), and the report is still
+    // standard output alone: `up`'s lines and the progress go to standard
+    // error.
     let output = Command::new(bitcraps_binary())
         .args([
             "testnet",
             "chaos",
+            "--up",
+            "--fresh",
+            "--manifest",
+            manifest.to_str().expect("a UTF-8 path"),
             "--kills",
             &FAULTS.to_string(),
             "--faults",
