@@ -34,7 +34,14 @@
 //! - `dealerlog-<round, 20 digits>.bin`: this validator's signed log of
 //!   the round: an 8-byte magic (`BCDLOG01`), the round, the log as a
 //!   dealer-log transaction carries it (at most
-//!   [`crate::tx::MAX_DEALER_LOG_BYTES`]).
+//!   [`crate::tx::MAX_DEALER_LOG_BYTES`]);
+//! - `dealt-<round, 20 digits>.bin` (read, never written): the marker
+//!   that versions before the dealer file wrote when they dealt in the
+//!   round. With no dealer file for the round, it means this validator
+//!   dealt a dealing it cannot re-create, so it stays out of the round
+//!   ([`DealingStore::has_legacy_dealt`]): dealing again would give a
+//!   second, different dealing, which every player that kept the first
+//!   refuses.
 //!
 //! Files are written like share files: mode 0600, a temporary name,
 //! fsync, rename, directory fsync (a crash leaves the whole file or none).
@@ -206,13 +213,17 @@ enum Name {
     Dealing { round: u64, dealer: String },
     Dealer { round: u64 },
     Log { round: u64 },
+    LegacyDealt { round: u64 },
 }
 
 impl Name {
     /// The round the file is of.
     fn round(&self) -> u64 {
         match self {
-            Name::Dealing { round, .. } | Name::Dealer { round } | Name::Log { round } => *round,
+            Name::Dealing { round, .. }
+            | Name::Dealer { round }
+            | Name::Log { round }
+            | Name::LegacyDealt { round } => *round,
         }
     }
 }
@@ -241,6 +252,11 @@ fn parse_name(name: &str) -> Option<Name> {
         return Some(Name::Dealing {
             round: round_digits(round)?,
             dealer: dealer.to_owned(),
+        });
+    }
+    if let Some(rest) = stem.strip_prefix("dealt-") {
+        return Some(Name::LegacyDealt {
+            round: round_digits(rest)?,
         });
     }
     if let Some(rest) = stem.strip_prefix("dealerlog-") {
@@ -284,6 +300,26 @@ impl DealingStore {
     /// The file of this validator's dealing of `round` (its seed).
     pub fn dealer_path(&self, round: u64) -> PathBuf {
         self.dir.join(format!("dealer-{round:020}.bin"))
+    }
+
+    /// The marker older versions wrote when this validator dealt in
+    /// `round` (see [`DealingStore::has_legacy_dealt`]).
+    pub fn legacy_dealt_path(&self, round: u64) -> PathBuf {
+        self.dir.join(format!("dealt-{round:020}.bin"))
+    }
+
+    /// Whether a version before the dealer file recorded that this
+    /// validator dealt in `round` (a `dealt-<round>` marker, whatever its
+    /// contents: not dealing is always safe). Such a dealing cannot be
+    /// re-created (its seed was never kept), so the caller must not deal
+    /// in the round unless [`DealingStore::load_dealer`] has its seed.
+    pub fn has_legacy_dealt(&self, round: u64) -> Result<bool, DealingStoreError> {
+        let path = self.legacy_dealt_path(round);
+        match fs::symlink_metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(DealingStoreError::Io { path, source }),
+        }
     }
 
     /// The file of this validator's signed log of `round`.
@@ -443,7 +479,8 @@ impl DealingStore {
     }
 
     /// Deletes the files of rounds before `round` (dealings, dealer seeds and
-    /// logs, and temporary files left by an interrupted write), then fsyncs the
+    /// logs, older versions' dealt markers, and temporary files left by an
+    /// interrupted write), then fsyncs the
     /// directory. Files that are not this store's are left.
     pub fn prune_before(&self, round: u64) -> Result<(), DealingStoreError> {
         let old: Vec<PathBuf> = self
@@ -550,7 +587,7 @@ impl DealingStore {
                 .and_then(parse_name)
                 .and_then(|name| match name {
                     Name::Dealing { dealer, .. } => Some(dealer),
-                    Name::Dealer { .. } | Name::Log { .. } => None,
+                    Name::Dealer { .. } | Name::Log { .. } | Name::LegacyDealt { .. } => None,
                 })
                 .ok_or_else(|| mismatch("not named as a dealing file".into()))?,
         };
@@ -875,6 +912,7 @@ mod tests {
         for round in [2, 3] {
             store.save_dealer(round, &[1; 32], &[2; 32]).unwrap();
             store.save_log(round, &r.log).unwrap();
+            fs::write(store.legacy_dealt_path(round), b"BCDEALT1").unwrap();
         }
         for round in [1, 2, 3] {
             store
@@ -903,6 +941,7 @@ mod tests {
                 "dealerlog-00000000000000000003.bin".to_string(),
                 format!("dealing-00000000000000000003-{hex}.bin"),
                 "dealing-2-unrelated.bin".to_string(),
+                "dealt-00000000000000000003.bin".to_string(),
                 "share-00000000000000000001.bin".to_string(),
                 "unrelated".to_string(),
             ]
@@ -910,6 +949,28 @@ mod tests {
         assert!(store.load(3, &dealer).unwrap().is_some());
         assert!(store.load_dealer(3).unwrap().is_some());
         assert_eq!(store.load_log(3).unwrap().unwrap(), r.log);
+    }
+
+    /// An older version's dealt marker counts whatever it holds, and only
+    /// for its own round.
+    #[test]
+    fn a_legacy_dealt_marker_says_the_round_was_dealt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DealingStore::open(dir.path()).unwrap();
+        assert!(!store.has_legacy_dealt(2).unwrap());
+        let mut marker = b"BCDEALT1".to_vec();
+        marker.extend_from_slice(&2u64.to_le_bytes());
+        fs::write(store.legacy_dealt_path(2), &marker).unwrap();
+        assert!(store.has_legacy_dealt(2).unwrap());
+        assert!(!store.has_legacy_dealt(3).unwrap());
+        // Truncated, or another round's: still "dealt" (not dealing is
+        // always safe).
+        fs::write(store.legacy_dealt_path(3), b"BC").unwrap();
+        assert!(store.has_legacy_dealt(3).unwrap());
+        assert_eq!(
+            store.legacy_dealt_path(2).file_name().unwrap(),
+            "dealt-00000000000000000002.bin"
+        );
     }
 
     /// One valid dealing file's bytes (round 3, dealer 0, player 1).

@@ -488,7 +488,8 @@ impl Inner {
     /// How this validator deals in `round` (described by `info`): as its
     /// store recorded before a restart, or anew. `None`: it must not deal
     /// (what its store holds for the round cannot be read or does not
-    /// check; not dealing is always safe, the round needs only a quorum of
+    /// check, or an older version dealt in it without keeping the seed;
+    /// not dealing is always safe, the round needs only a quorum of
     /// dealers).
     fn resume_dealing(&self, info: &RoundInfo, round: u64) -> Option<Resume> {
         let Some(store) = &self.store else {
@@ -524,7 +525,20 @@ impl Inner {
         }
         match store.load_dealer(round) {
             Ok(Some(stored)) => Some(Resume::Seed(stored)),
-            Ok(None) => Some(Resume::New),
+            Ok(None) => match store.has_legacy_dealt(round) {
+                Ok(false) => Some(Resume::New),
+                Ok(true) => {
+                    tracing::warn!(
+                        round,
+                        "this validator dealt in the round before an upgrade (a dealt marker, no dealer file): its dealing cannot be re-created, so it does not deal again (the round needs only a quorum of dealers)"
+                    );
+                    None
+                }
+                Err(error) => {
+                    refused(&error);
+                    None
+                }
+            },
             Err(error) => {
                 refused(&error);
                 None

@@ -68,6 +68,10 @@ struct Scenario {
     /// A byte of [`P`]'s recorded dealer seed to flip while it is down (it
     /// would re-create another dealing, which must not be sent).
     tamper_seed: bool,
+    /// Whether [`P`]'s directory holds, while it is down, what a version
+    /// before the dealer file left: a `dealt-<round>` marker and no dealer
+    /// file (the node was upgraded mid-round).
+    legacy_marker: bool,
 }
 
 const RESTARTED: Scenario = Scenario {
@@ -77,6 +81,7 @@ const RESTARTED: Scenario = Scenario {
     absent: false,
     after_log: false,
     tamper_seed: false,
+    legacy_marker: false,
 };
 
 /// What the scenario found.
@@ -296,6 +301,16 @@ fn run(scenario: Scenario) -> Outcome {
         // another.
         bytes[8 + 8] ^= 1;
         std::fs::write(&path, bytes).unwrap();
+    }
+    if scenario.legacy_marker {
+        let dealings = ShareStore::open(nodes[P].dir.as_ref().unwrap())
+            .unwrap()
+            .dealings();
+        std::fs::remove_file(dealings.dealer_path(round.round)).unwrap();
+        // The old format: a magic and the round.
+        let mut marker = b"BCDEALT1".to_vec();
+        marker.extend_from_slice(&round.round.to_le_bytes());
+        std::fs::write(dealings.legacy_dealt_path(round.round), marker).unwrap();
     }
     // A new resharer over the same directory, with another seed.
     if !scenario.absent {
@@ -527,6 +542,43 @@ fn an_altered_dealer_seed_is_refused_and_the_dealer_stays_out() {
     let (dealt, _) = resent_by_kind(&outcome);
     assert!(dealt.is_empty(), "P dealt again: {dealt:?}");
     assert!(!outcome.logged.contains_key(&key(P)));
+}
+
+/// A node upgraded mid-round from a version that marked that it dealt
+/// (`dealt-<round>`) but kept no seed: it cannot re-create its dealing,
+/// and a new one would be a second, different dealing, so it stays out of
+/// the round's dealing; as a player it still derives its share, and the
+/// round completes on the other dealers' logs.
+#[test]
+fn a_dealer_upgraded_mid_round_with_a_dealt_marker_does_not_deal_again() {
+    let outcome = run(Scenario {
+        legacy_marker: true,
+        ..RESTARTED
+    });
+    let key = |i: usize| outcome.members[i].identity.public_key();
+    assert_every_player_has_its_share(&outcome);
+    let (dealt, _) = resent_by_kind(&outcome);
+    assert!(dealt.is_empty(), "P dealt again: {dealt:?}");
+    assert!(!outcome.logged.contains_key(&key(P)));
+    // The marker goes with the round's other files.
+    assert!(
+        outcome
+            .files
+            .0
+            .iter()
+            .any(|name| name.starts_with("dealt-")),
+        "{:?}",
+        outcome.files.0
+    );
+    assert!(
+        outcome
+            .files
+            .1
+            .iter()
+            .all(|name| !name.starts_with("dealt-")),
+        "{:?}",
+        outcome.files.1
+    );
 }
 
 #[test]
