@@ -88,15 +88,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::Signer as _;
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{Rng as _, SeedableRng as _};
+// chacha20's generator, not rand_chacha's: the same stream (a dealer
+// file written before re-creates the same dealing), and its key and
+// buffered output are wiped on drop, like every seed and scalar here.
+use chacha20::ChaCha20Rng;
+use chacha20::rand_core::{Rng as _, SeedableRng as _};
 use wallet::PublicKey;
+use zeroize::Zeroize as _;
 
 use super::dealing_store::{DealingStore, DealingStoreError};
 use crate::beacon::dkg::{self, DkgMessage, DkgOutput, RoundDealer, RoundInfo, RoundPlayer};
 use crate::beacon::{MAX_PARTICIPANTS, SecretShare};
 use crate::ledger::Ledger;
 use crate::ledger::reshare::{self, ReshareRound, RoundStatus};
+
+// The dealer's generators (`ChaCha20Rng`) hold seed material: they must stay wiped on drop.
+const _: fn() = || {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<ChaCha20Rng>();
+};
 
 /// Sends a DKG message to one validator (by its network identity).
 pub type DkgSend = Box<dyn FnMut(&dkg::PublicKey, Vec<u8>) + Send>;
@@ -194,13 +204,15 @@ impl Resharer {
     /// sending with `send`. `seed` seeds the generator of the dealer's
     /// random polynomials: take it from the operating system's secure
     /// source (its secrecy protects the new shares); the simulations
-    /// derive it from their seed so runs reproduce.
+    /// derive it from their seed so runs reproduce. This copy of it is
+    /// wiped here, the generator's state when the resharer is dropped.
     pub fn new(
         identity: dkg::PrivateKey,
         send: DkgSend,
-        seed: [u8; 32],
+        mut seed: [u8; 32],
     ) -> Result<Resharer, String> {
         let rng = ChaCha20Rng::from_seed(seed);
+        seed.zeroize();
         let me = identity.public_key();
         let wallet = reshare::ledger_key(&me).map_err(|e| e.to_string())?;
         Ok(Resharer {
@@ -828,5 +840,30 @@ impl Inner {
         let info = reshare::round_info(&previous, round).ok()?;
         let (player, _) = self.player_of(&info, round)?;
         Some((player, info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chacha20::rand_core::{Rng as _, SeedableRng as _};
+
+    /// A dealer file written when dealings were drawn from rand_chacha's
+    /// generator re-creates the same dealing now: the two generators give
+    /// the same stream, however it is drawn.
+    #[test]
+    fn the_dealer_generator_draws_rand_chachas_stream() {
+        let seeds: [[u8; 32]; 3] = [[0; 32], [0x5a; 32], std::array::from_fn(|i| i as u8)];
+        for seed in seeds {
+            let mut ours = super::ChaCha20Rng::from_seed(seed);
+            let mut theirs = rand_chacha::ChaCha20Rng::from_seed(seed);
+            for len in [1usize, 7, 32, 64, 255, 1_000, 4_099] {
+                let (mut a, mut b) = (vec![0u8; len], vec![0u8; len]);
+                ours.fill_bytes(&mut a);
+                theirs.fill_bytes(&mut b);
+                assert_eq!(a, b, "seed {seed:?}, {len} bytes");
+                assert_eq!(ours.next_u32(), theirs.next_u32());
+                assert_eq!(ours.next_u64(), theirs.next_u64());
+            }
+        }
     }
 }
