@@ -155,6 +155,26 @@ fn quorum_is_commonware_n3f1_and_above_two_thirds() {
     assert_eq!(quorum(0), 0);
 }
 
+/// What caps a resharing round (README): a dealer's signed log travels in
+/// one transaction, at most [`crate::tx::MAX_DEALER_LOG_BYTES`] (1,792 of the
+/// 2 KiB), and its worst case grows by 193 bytes a player (a 96-byte
+/// commitment coefficient, the player's 32-byte key, a tag and a 64-byte
+/// acknowledgement), so the ledger opens rounds of at most 8 players.
+#[test]
+fn dealer_logs_cap_resharing_rounds_at_8_players() {
+    let size = |n: u32| dkg::SignedLog::max_encode_size(std::num::NonZeroU32::new(n).unwrap());
+    for n in 1..=10 {
+        eprintln!(
+            "{n} players: a signed dealer log of at most {} bytes",
+            size(n)
+        );
+    }
+    assert_eq!(size(9) - size(8), 193);
+    assert!(size(8) <= crate::tx::MAX_DEALER_LOG_BYTES);
+    assert!(size(9) > crate::tx::MAX_DEALER_LOG_BYTES);
+    assert_eq!(dkg::max_reshare_players(), 8);
+}
+
 #[test]
 fn message_encoding_is_the_documented_80_bytes() {
     let m = BeaconMessage {
