@@ -1363,15 +1363,46 @@ fn run_seeds(seeds: impl IntoIterator<Item = u64>) {
     }
 }
 
-/// The CI run: a few seeds (each a full schedule with faults), sized to
-/// stay well under a minute.
-#[test]
-fn fault_schedules_keep_every_promise() {
+/// Seeds CI runs: 1 to [`CI_SEEDS`], a full schedule with faults each
+/// (about 6 s of one core apiece in a debug build), split into
+/// [`CI_SHARDS`] tests so the test harness runs them on every core.
+/// `BITCRAPS_SEEDS=N` runs seeds 1 to N instead.
+const CI_SEEDS: u64 = 200;
+
+/// How many tests share the CI seeds.
+const CI_SHARDS: u64 = 8;
+
+/// Shard `shard` of the CI seeds: those equal to `shard` modulo
+/// [`CI_SHARDS`], so each shard mixes early and late seeds.
+fn ci_shard(shard: u64) {
     let count = std::env::var("BITCRAPS_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4u64);
-    run_seeds(1..=count);
+        .unwrap_or(CI_SEEDS);
+    run_seeds((1..=count).filter(|seed| seed % CI_SHARDS == shard));
+}
+
+/// One `#[test]` per shard of the CI seeds.
+macro_rules! ci_shards {
+    ($($name:ident = $shard:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                ci_shard($shard);
+            }
+        )*
+    };
+}
+
+ci_shards! {
+    fault_schedules_keep_every_promise_shard_0 = 0,
+    fault_schedules_keep_every_promise_shard_1 = 1,
+    fault_schedules_keep_every_promise_shard_2 = 2,
+    fault_schedules_keep_every_promise_shard_3 = 3,
+    fault_schedules_keep_every_promise_shard_4 = 4,
+    fault_schedules_keep_every_promise_shard_5 = 5,
+    fault_schedules_keep_every_promise_shard_6 = 6,
+    fault_schedules_keep_every_promise_shard_7 = 7,
 }
 
 /// Regression: seed 27 stalled the chain for good at height 8. A block
