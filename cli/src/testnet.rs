@@ -689,17 +689,35 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
 
 async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.timeout);
+    // Ctrl-C is watched from the first process on: without a handler it
+    // would end `up` at once and leave the nodes started so far running
+    // (each has a process group of its own); with one, the caller stops
+    // every node that has a pid file.
+    let interrupted = wait_for_signal();
+    tokio::pin!(interrupted);
     args.say(format_args!("starting {} processes…", layout.nodes.len()));
-    let mut children = net::start_all(layout, timeout).await?;
+    let mut children = tokio::select! {
+        started = net::start_all(layout, timeout) => started?,
+        signal = &mut interrupted => {
+            signal?;
+            bail!("interrupted while starting");
+        }
+    };
     args.say("waiting until every node is ready and finalizing…");
     tokio::select! {
         ready = net::wait_ready(layout, timeout, &mut children) => ready?,
-        signal = wait_for_signal() => {
+        signal = &mut interrupted => {
             signal?;
             bail!("interrupted while starting");
         }
     }
-    let tables = house::open(layout).await?;
+    let tables = tokio::select! {
+        tables = house::open(layout) => tables?,
+        signal = &mut interrupted => {
+            signal?;
+            bail!("interrupted while opening the tables");
+        }
+    };
     args.say(format_args!("\n{}", net::describe(layout)));
     for table in &tables {
         args.say(format_args!(
