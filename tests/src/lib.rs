@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use node::client::ApiClient;
 use testnet::layout::Layout;
@@ -268,4 +269,68 @@ pub fn base_port(first: u16, slots: u16) -> u16 {
         "testnet ports must stay below the ephemeral range"
     );
     port
+}
+
+/// A tmux server of the test's own (`-L`), so nothing else is touched,
+/// with one session, `tui`, whose pane the test reads and types into.
+/// The server is killed when dropped.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A server named after this process and `name` (no session yet:
+    /// start one with [`Tmux::run`] `new-session -s tui`).
+    pub fn new(name: &str) -> Tmux {
+        Tmux {
+            socket: format!("bitcraps-test-{}-{name}", std::process::id()),
+        }
+    }
+
+    /// Runs a tmux command on this server: whether it succeeded, and its
+    /// standard output.
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/setup installs it)");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    /// The `tui` session's screen as text.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "tui"]).1
+    }
+
+    /// Types `keys` (tmux key names: `Enter`, `Space`, `q`…).
+    pub fn keys(&self, keys: &str) {
+        let (ok, _) = self.run(&["send-keys", "-t", "tui", keys]);
+        assert!(ok, "tmux send-keys {keys} failed");
+    }
+
+    /// Waits until the screen shows one of `texts`; returns the screen.
+    pub fn wait_for(&self, texts: &[&str], limit: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if texts.iter().any(|t| screen.contains(t)) {
+                return Ok(screen);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("the screen never showed {texts:?}:\n{screen}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
 }

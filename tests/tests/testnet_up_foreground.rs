@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{bitcraps_binary, logs};
+use bitcraps_tests::{Tmux, bitcraps_binary, logs};
 use node::client::ApiClient;
 use testnet::layout::{Layout, Role};
 use testnet::process::{self, PidRecord};
@@ -293,4 +293,107 @@ fn ctrl_c_stops_every_node_keeps_the_state_and_up_resumes_it() {
         "wall time: ready after {ready_after:?}, first stop {stop_took:?}, total {:?}",
         started.elapsed()
     );
+}
+
+/// A directory and manifest for one test's testnet on `base_port`.
+fn testnet_files(work: &std::path::Path, base_port: u16) -> (std::path::PathBuf, String, String) {
+    let dir = work.join("net");
+    let manifest = work.join("net.toml");
+    std::fs::write(
+        &manifest,
+        format!("validators = 4\nplayers = 1\nbase_port = {base_port}\n"),
+    )
+    .expect("the manifest is written");
+    let dir_arg = dir.to_str().expect("a UTF-8 path").to_owned();
+    let manifest_arg = manifest.to_str().expect("a UTF-8 path").to_owned();
+    (dir, dir_arg, manifest_arg)
+}
+
+/// The README's first command as a player runs it: `testnet up` in a
+/// terminal (tmux) opens the UI on the player node, what happens goes to
+/// `up.log` instead of tearing the screen, and `q` in the UI stops every
+/// node and ends `up` with status 0. Ports: 30000–30200.
+#[test]
+fn up_in_a_terminal_opens_the_tui_and_q_stops_every_node() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let (dir, dir_arg, manifest_arg) =
+        testnet_files(work.path(), bitcraps_tests::base_port(30_000, 3));
+    let _down = bitcraps_tests::Down(dir.clone());
+    let binary = bitcraps_binary();
+    let command = format!(
+        "{} testnet up --fresh --dir {dir_arg} --manifest {manifest_arg} --timeout 120; \
+         echo UP-EXIT=$?; sleep 60",
+        binary.display()
+    );
+    let tmux = Tmux::new("up");
+    let (ok, _) = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tui",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(ok, "tmux could not start testnet up");
+    tmux.wait_for(&["connected · live"], Duration::from_secs(180))
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
+    let screen = tmux
+        .wait_for(&["balance "], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !screen.contains("starting ") && !screen.contains("waiting until"),
+        "up's lines are on the UI's screen:\n{screen}"
+    );
+    assert!(
+        dir.join("up.log").exists(),
+        "with the UI open, events go to up.log"
+    );
+    let layout = Layout::load(&dir).expect("the layout");
+    let before = running(&layout);
+    assert_eq!(before.len(), layout.nodes.len(), "{before:?}");
+
+    tmux.keys("q");
+    let screen = tmux
+        .wait_for(&["UP-EXIT="], Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("testnet up did not end after q: {e}"));
+    assert!(screen.contains("UP-EXIT=0"), "{screen}");
+    for (name, record) in &before {
+        assert!(
+            !process::is_alive(*record),
+            "{name} (pid {}) still runs after q",
+            record.pid
+        );
+    }
+    assert!(running(&layout).is_empty(), "{:?}", running(&layout));
+}
+
+/// Ctrl-C while `up` is still starting the nodes: `up` stops the ones it
+/// started (each runs in a process group of its own, so the terminal's
+/// SIGINT reaches `up` alone) and exits with an error; none is left
+/// running. Ports: 30300–30500.
+#[test]
+fn ctrl_c_while_starting_leaves_no_node_running() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let (dir, dir_arg, manifest_arg) =
+        testnet_files(work.path(), bitcraps_tests::base_port(30_300, 3));
+    let _down = bitcraps_tests::Down(dir.clone());
+    let mut up = Foreground::start(&[
+        "--fresh",
+        "--dir",
+        &dir_arg,
+        "--manifest",
+        &manifest_arg,
+        "--timeout",
+        "120",
+    ]);
+    up.wait_for("starting ", Duration::from_secs(60), &dir);
+    let (code, output) = up.interrupt(Duration::from_secs(60));
+    assert_eq!(code, Some(1), "testnet up after an early SIGINT:\n{output}");
+    assert!(output.contains("interrupted while"), "{output}");
+    assert!(output.contains("stopping the testnet"), "{output}");
+    let layout = Layout::load(&dir).expect("the layout");
+    assert!(running(&layout).is_empty(), "{:?}", running(&layout));
 }

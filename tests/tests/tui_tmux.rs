@@ -12,58 +12,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{LiveTestnet, base_port, flag_value};
+use bitcraps_tests::{LiveTestnet, Tmux, base_port, flag_value};
 use node::client::ApiClient;
-
-/// A tmux server of the test's own (`-L`), so nothing else is touched.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed (scripts/setup installs it)");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "tui"]).1
-    }
-
-    fn keys(&self, keys: &str) {
-        let (ok, _) = self.run(&["send-keys", "-t", "tui", keys]);
-        assert!(ok, "tmux send-keys {keys} failed");
-    }
-
-    /// Waits until the screen shows one of `texts`; returns the screen.
-    fn wait_for(&self, texts: &[&str], limit: Duration) -> Result<String, String> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if texts.iter().any(|t| screen.contains(t)) {
-                return Ok(screen);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("the screen never showed {texts:?}:\n{screen}"));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
 
 /// The number after `label` on the screen (`balance 999976`).
 fn number_after(screen: &str, label: &str) -> Option<u64> {
@@ -92,9 +42,7 @@ async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
     let command = net.tui_command();
     let api = flag_value(&command, "--api");
 
-    let tmux = Tmux {
-        socket: format!("bitcraps-test-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("tui");
     let (ok, _) = tmux.run(&[
         "new-session",
         "-d",
