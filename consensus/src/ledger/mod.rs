@@ -628,6 +628,10 @@ impl Ledger {
 
     fn execute(&mut self, block: &Block, block_hash: BlockHash) -> Result<Executed, LedgerError> {
         let height = block.header.height;
+        // Debug spans, as the node's per-transaction spans: a disabled
+        // callsite costs a cached-interest check and formats nothing (the
+        // hashes are recorded as `Display` only by an enabled subscriber).
+        let _block_span = tracing::debug_span!("block", height, hash = %block_hash).entered();
         let env = Env {
             params: &self.params,
             height,
@@ -647,7 +651,9 @@ impl Ledger {
         let mut receipts = Vec::with_capacity(hashes.len());
         let mut accounts = Vec::with_capacity(hashes.len());
         for (signed, hash) in block.transactions.iter().zip(&hashes) {
+            let _tx_span = tracing::debug_span!("tx", %hash).entered();
             let (receipt, tx_out) = self.state.execute_transaction(&env, signed, *hash)?;
+            tracing::debug!(status = ?receipt.status, fee = %receipt.fee_charged, "transaction executed");
             receipts.push(receipt);
             accounts.push(tx_out.touched);
         }

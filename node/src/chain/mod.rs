@@ -463,7 +463,8 @@ impl Chain {
         for (signed, receipt) in block.transactions.iter().zip(&applied.receipts) {
             // The node's side of the transaction's application, under its
             // hash as in gossip validation (`network::validation`); the
-            // ledger's execution itself runs in the block's span above.
+            // ledger executed it earlier in its own `block` and `tx` spans
+            // (`consensus::ledger`).
             let _span =
                 tracing::debug_span!("tx", hash = %receipt.tx, status = ?receipt.status).entered();
             tracing::debug!("transaction applied in a block");

@@ -9,4 +9,5 @@ mod craps_tests;
 mod crash_tests;
 mod property_tests;
 pub(crate) mod reshare_tests;
+mod span_tests;
 mod staking_tests;
