@@ -204,7 +204,7 @@ fn write_status(
     )?;
     writeln!(
         out,
-        "uptime     {:.1}% ({} heights missed this epoch)",
+        "uptime     {:.1}% ({} heights missed this epoch; estimated from proposals)",
         v.uptime * 100.0,
         v.missed_heights
     )?;

@@ -226,8 +226,9 @@ fn schemas() -> Value {
         "Validator": object("A validator.", &["address", "consensus_key", "stake", "unbonding", "active", "uptime", "missed_heights", "slashed", "slashed_amount", "network_address"], json!({
             "address": address.clone(), "consensus_key": { "type": "string", "description": "ed25519 key, hex" },
             "stake": chips("Bonded stake"), "unbonding": chips("Unbonding stake"),
-            "active": { "type": "boolean" }, "uptime": { "type": "number", "minimum": 0, "maximum": 1 },
-            "missed_heights": { "type": "integer" }, "slashed": { "type": "boolean" },
+            "active": { "type": "boolean" },
+            "uptime": { "type": "number", "minimum": 0, "maximum": 1, "description": "An estimate from block proposals: the blocks of the current epoch it proposed over its expected share of them (the epoch's blocks divided by the active validators, rounded down), capped at 1; 1 when inactive or while the expected share is under one block. Not a count of signatures: the chain records none per validator" },
+            "missed_heights": { "type": "integer", "minimum": 0, "description": "An estimate: its expected share of the current epoch's blocks (as for uptime) minus the blocks it proposed, at least 0; 0 when inactive. Only which validator proposed each finalized block is on chain: votes are aggregated into one threshold signature and nullified views leave no block, so no exact count of missed views is checkable by every node. A silent leader is undercounted: its nullified views make no block and so are not in the epoch's block count" }, "slashed": { "type": "boolean" },
             "slashed_amount": chips("Slashed in total"), "network_address": { "type": "string" },
         })),
         "Validators": object("Every validator.", &["validators"], json!({

@@ -334,9 +334,22 @@ pub struct ValidatorInfo {
     pub unbonding: u64,
     /// Whether it is in the current epoch's set.
     pub active: bool,
-    /// Share of recent heights it signed, 0 to 1.
+    /// An estimate from block proposals, 0 to 1: the blocks of the
+    /// current epoch it proposed over its expected share of them (the
+    /// epoch's blocks divided by the active validators, rounded down),
+    /// capped at 1; 1 when inactive or before the expected share is one
+    /// block. Not a count of signatures: the chain records none per
+    /// validator (see `missed_heights`).
     pub uptime: f64,
-    /// Heights it missed in the current epoch.
+    /// An estimate: its expected share of the current epoch's blocks (as
+    /// for `uptime`) minus the blocks it proposed, at least 0. The ledger
+    /// records, per validator, only which finalized blocks it proposed:
+    /// votes, and the views where the leader failed and was nullified,
+    /// are not on chain (votes are aggregated into one threshold
+    /// signature), so an exact count of missed views is not something
+    /// every node can check. It undercounts a silent leader: its
+    /// nullified views make no block, so the epoch's block count (and
+    /// its expected share) does not include them.
     pub missed_heights: u64,
     /// Whether it has been slashed.
     pub slashed: bool,

@@ -705,6 +705,11 @@ impl NodeView for Chain {
 /// epoch's blocks; uptime is its share of that (at most 1), missed the
 /// shortfall. An inactive validator, or an epoch without blocks yet, has
 /// uptime 1 and nothing missed.
+///
+/// An estimate because the proposer of each finalized block is all the
+/// ledger records per validator: votes are aggregated into a threshold
+/// signature, and a view nullified for a silent leader leaves no block (so
+/// it is not in `blocks` either: a silent leader is undercounted).
 fn uptime(proposed: u64, blocks: u64, validators: usize, active: bool) -> (f64, u64) {
     if !active || blocks == 0 || validators == 0 {
         return (1.0, 0);
