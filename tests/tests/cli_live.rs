@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use bitcraps_tests::{LiveTestnet, flag_value, run_bitcraps};
+use bitcraps_tests::{LiveTestnet, base_port, flag_value, run_bitcraps};
 use serde_json::Value;
 
 /// Runs `bitcraps <args> --api <api> --cookie <cookie>`; returns the exit
@@ -53,9 +53,9 @@ fn shares(value: &Value) -> Option<u128> {
 
 #[test]
 fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
-    // One of 8 slots of 100 ports from 34100 by process id, so a rerun
+    // One of 8 slots of 100 ports from 30600 by process id, so a rerun
     // does not meet the last run's sockets in TIME_WAIT.
-    let base_port = 34_100 + (std::process::id() % 8) as u16 * 100;
+    let base_port = base_port(30_600, 8);
     let net = LiveTestnet::start(&format!(
         "validators = 4\nplayers = 1\nbase_port = {base_port}\n"
     ));

@@ -20,7 +20,7 @@ use testnet::layout::Layout;
 use testnet::manifest::Manifest;
 
 /// The libp2p and API ports of each node (its own namespace, so both use
-/// the same ones; within this engineer's range all the same).
+/// the same ones).
 const P2P_PORT: u16 = 34_000;
 const API_PORT: u16 = 34_001;
 
