@@ -279,17 +279,30 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// A server named after this process and `name` (no session yet:
-    /// start one with [`Tmux::run`] `new-session -s tui`).
-    pub fn new(name: &str) -> Tmux {
-        Tmux {
+    /// A server named after this process and `name`, running `command`
+    /// (a shell line) in its `tui` session, a 100×30 terminal.
+    pub fn start(name: &str, command: &str) -> Tmux {
+        let tmux = Tmux {
             socket: format!("bitcraps-test-{}-{name}", std::process::id()),
-        }
+        };
+        let (ok, _) = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "tui",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            command,
+        ]);
+        assert!(ok, "tmux could not start {command:?}");
+        tmux
     }
 
     /// Runs a tmux command on this server: whether it succeeded, and its
     /// standard output.
-    pub fn run(&self, args: &[&str]) -> (bool, String) {
+    fn run(&self, args: &[&str]) -> (bool, String) {
         let output = Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)

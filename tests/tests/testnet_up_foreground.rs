@@ -325,19 +325,7 @@ fn up_in_a_terminal_opens_the_tui_and_q_stops_every_node() {
          echo UP-EXIT=$?; sleep 60",
         binary.display()
     );
-    let tmux = Tmux::new("up");
-    let (ok, _) = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "tui",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(ok, "tmux could not start testnet up");
+    let tmux = Tmux::start("up", &command);
     tmux.wait_for(&["connected · live"], Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", logs(&dir)));
     let screen = tmux

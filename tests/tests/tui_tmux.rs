@@ -42,19 +42,7 @@ async fn a_player_bets_and_cashes_out_in_the_tui_on_a_live_testnet() {
     let command = net.tui_command();
     let api = flag_value(&command, "--api");
 
-    let tmux = Tmux::new("tui");
-    let (ok, _) = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "tui",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &format!("{command}; echo TUI-EXIT=$?; sleep 30"),
-    ]);
-    assert!(ok, "tmux could not start the TUI");
+    let tmux = Tmux::start("tui", &format!("{command}; echo TUI-EXIT=$?; sleep 30"));
     tmux.wait_for(&["connected · live"], Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}"));
     tmux.wait_for(&["balance "], Duration::from_secs(30))
