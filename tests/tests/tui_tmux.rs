@@ -9,7 +9,6 @@
 //! A round may crash before the cash-out lands (1% crash at 1.00×, and the
 //! cash-out needs a block); the test then bets again, up to a bound.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bitcraps_tests::{LiveTestnet, Tmux, base_port, flag_value};
