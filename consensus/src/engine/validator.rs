@@ -12,10 +12,11 @@ use commonware_consensus::marshal::core::{Actor, Mailbox};
 use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
 use commonware_consensus::marshal::standard::{Deferred, Standard};
 use commonware_consensus::marshal::{self, Start, Update};
+use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::simplex::{self, Floor, ForwardPolicy, SkipBudget, SkipPolicy};
 use commonware_consensus::types::{Epoch, Epocher as _, Height, ViewDelta};
 use commonware_cryptography::certificate::Verifier as _;
-use commonware_cryptography::{Digested, Digestible as _, Signer as _, ed25519};
+use commonware_cryptography::{Digested, Digestible as _, Sha256, Signer as _, ed25519};
 use commonware_p2p::utils::mux::{Builder as _, MuxHandle, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
@@ -34,7 +35,6 @@ use super::application::{
 };
 use super::block::ConsensusBlock;
 use super::epochs::{EpochSchemes, LedgerEpocher};
-use super::leaders::EpochStartLeaders;
 use super::{
     Config, Digest, EngineError, EpochCommittee, EpochMembers, Executor, PAGE_SIZE, Scheme,
     namespace,
@@ -789,7 +789,7 @@ where
             self.context.child("simplex").with_attribute("epoch", epoch),
             simplex::Config {
                 scheme,
-                elector: EpochStartLeaders,
+                elector: RoundRobin::<Sha256>::default(),
                 blocker: self.blocker.clone(),
                 automaton: self.deferred.clone(),
                 relay: self.deferred.clone(),
