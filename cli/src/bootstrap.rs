@@ -11,6 +11,8 @@ use consensus::genesis::Genesis;
 use node::network::Multiaddr;
 use wallet::ChainId;
 
+use crate::stop::StopSignals;
+
 /// Run the bootstrap peer: the discovery entry point new nodes dial first
 /// (Kademlia server, identify, ping; no ledger, no stake).
 #[derive(Debug, ClapArgs)]
@@ -65,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let mut stop = StopSignals::watch()?;
         let peer = Bootstrap::start(config).await?;
         println!("bootstrap peer {} for chain {chain_id}", peer.peer_id());
         for addr in peer.listen_addrs() {
@@ -74,20 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "health: http://{0}/health  metrics: http://{0}/metrics",
             peer.http_addr()
         );
-        wait_for_signal().await?;
+        stop.recv().await;
         println!("stopping");
         peer.shutdown().await;
         Ok(())
     })
-}
-
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

@@ -12,6 +12,7 @@ mod node;
 mod play;
 mod sign;
 mod simulate;
+mod stop;
 mod tables;
 mod testnet;
 mod tui;

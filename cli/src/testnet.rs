@@ -17,6 +17,8 @@ use testnet::manifest::FaultKind;
 use testnet::net::{self, PrepareOptions, Prepared};
 use testnet::{check, process};
 
+use crate::stop::StopSignals;
+
 /// How long nodes get to exit after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -693,28 +695,24 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     // would end `up` at once and leave the nodes started so far running
     // (each has a process group of its own); with one, the caller stops
     // every node that has a pid file.
-    let interrupted = wait_for_signal();
-    tokio::pin!(interrupted);
+    let mut stop = StopSignals::watch()?;
     args.say(format_args!("starting {} processes…", layout.nodes.len()));
     let mut children = tokio::select! {
         started = net::start_all(layout, timeout) => started?,
-        signal = &mut interrupted => {
-            signal?;
+        () = stop.recv() => {
             bail!("interrupted while starting");
         }
     };
     args.say("waiting until every node is ready and finalizing…");
     tokio::select! {
         ready = net::wait_ready(layout, timeout, &mut children) => ready?,
-        signal = &mut interrupted => {
-            signal?;
+        () = stop.recv() => {
             bail!("interrupted while starting");
         }
     }
     let tables = tokio::select! {
         tables = house::open(layout) => tables?,
-        signal = &mut interrupted => {
-            signal?;
+        () = stop.recv() => {
             bail!("interrupted while opening the tables");
         }
     };
@@ -806,9 +804,12 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
                 options.api,
                 layout.dir.join("up.log").display()
             );
-            run_tui(options).await
+            run_tui(options, &mut stop).await
         }
-        None => wait_for_signal().await,
+        None => {
+            stop.recv().await;
+            Ok(())
+        }
     };
     schedule.abort();
     reaper.abort();
@@ -842,7 +843,7 @@ fn tui_target(layout: &Layout) -> Result<::tui::Options, &'static str> {
 /// Runs the terminal UI until the user quits it or a signal (SIGINT from
 /// outside, as Ctrl-C in the UI is a key, or SIGTERM) arrives, which closes
 /// the UI and restores the terminal before the testnet stops.
-async fn run_tui(options: ::tui::Options) -> anyhow::Result<()> {
+async fn run_tui(options: ::tui::Options, stop: &mut StopSignals) -> anyhow::Result<()> {
     let api = options.api.clone();
     let (close, closed) = tokio::sync::oneshot::channel::<()>();
     let (done, finished) = tokio::sync::oneshot::channel();
@@ -859,19 +860,19 @@ async fn run_tui(options: ::tui::Options) -> anyhow::Result<()> {
         })
         .context("cannot start the terminal UI's thread")?;
     let mut finished = finished;
-    let signalled = tokio::select! {
+    tokio::select! {
         result = &mut finished => {
             return match result {
                 Ok(result) => result.with_context(|| format!("the terminal UI on {api} failed")),
                 Err(_) => bail!("the terminal UI on {api} stopped without a result (it panicked; see above)"),
             };
         }
-        signal = wait_for_signal() => signal,
-    };
+        () = stop.recv() => {}
+    }
     let _ = close.send(());
     // Wait for the UI to give the terminal back before printing anything.
     let _ = finished.await;
-    signalled
+    Ok(())
 }
 
 /// Where `testnet up` reports what happens once it is running.
@@ -909,17 +910,6 @@ impl Report {
             }
         }
     }
-}
-
-/// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]
