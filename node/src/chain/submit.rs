@@ -17,7 +17,9 @@
 //! transaction and its group's write either lists it (and the append
 //! after it repeats the record, which the next start skips as already
 //! pooled) or runs before the admission (and the append goes into the
-//! compacted journal): a transaction is never missing.
+//! compacted journal): a transaction is never missing. Nor is a refused
+//! one ever kept: the writer takes a failed group's transactions out of
+//! the pool before it lets the journal go ([`PooledLocals::refuse`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -29,7 +31,7 @@ use super::Chain;
 use super::view::LedgerAccounts;
 use crate::api::SubmitError;
 use crate::mempool::{
-    CheckedTransaction, GroupCommit, JournalError, Mempool, MempoolError, TxJournal,
+    CheckedTransaction, GroupCommit, JournalError, LocalPool, Mempool, MempoolError, TxJournal,
 };
 
 /// A mempool refusal as the API reports it.
@@ -68,7 +70,8 @@ impl Chain {
     /// with whatever other requests are journaling at the same moment;
     /// then publishes them. One result per transaction, in order. If the
     /// journal cannot record them they are taken out of the mempool again
-    /// and refused (the API's "accepted" is a promise that they survive a
+    /// (by the journal's writer if their group failed, here if they never
+    /// reached it) and refused (the API's "accepted" is a promise that they survive a
     /// crash); a block proposed from this node's mempool in that instant
     /// may still include one.
     pub(crate) fn submit_all(
@@ -206,8 +209,7 @@ impl Chain {
             }
             None => tracing::warn!("the mempool is unusable; its journal is left as it was"),
         }
-        let mempool = self.mempool.clone();
-        let writer = GroupCommit::start(journal, move || local_records(&mempool))?;
+        let writer = GroupCommit::start(journal, PooledLocals(self.mempool.clone()))?;
         if let Ok(mut slot) = self.journal.lock() {
             *slot = Some(Arc::new(writer));
         }
@@ -236,6 +238,24 @@ impl Chain {
         let live = local_records(&self.mempool).ok_or(JournalError::Unusable)?;
         journal.rewrite(&live)?;
         Ok(true)
+    }
+}
+
+/// The mempool's local transactions, for the journal's writer.
+struct PooledLocals(Arc<Mutex<Mempool>>);
+
+impl LocalPool for PooledLocals {
+    fn live(&mut self) -> Option<Vec<Vec<u8>>> {
+        local_records(&self.0)
+    }
+
+    fn refuse(&mut self, records: &[Vec<u8>]) {
+        // An unusable mempool holds nothing that could be journaled again.
+        if let Ok(mut mempool) = self.0.lock() {
+            for record in records {
+                mempool.remove(&hash(HashDomain::SignedTransaction, record));
+            }
+        }
     }
 }
 

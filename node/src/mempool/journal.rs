@@ -85,7 +85,7 @@ use super::MempoolConfig;
 
 pub mod group;
 
-pub use group::GroupCommit;
+pub use group::{GroupCommit, LocalPool};
 
 /// The journal's file name inside the node's data directory.
 pub const JOURNAL_FILE: &str = "mempool.journal";

@@ -96,7 +96,7 @@ mod view;
 mod tests;
 
 pub use error::MempoolError;
-pub use journal::{GroupCommit, JOURNAL_FILE, JournalError, JournalLimits, TxJournal};
+pub use journal::{GroupCommit, JOURNAL_FILE, JournalError, JournalLimits, LocalPool, TxJournal};
 pub use source::{MAX_PROPOSAL_TX_BYTES, MempoolSource};
 pub use view::{AccountState, AccountView};
 

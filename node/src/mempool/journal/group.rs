@@ -13,12 +13,15 @@
 //!
 //! The promise does not weaken: a request is answered only after the sync
 //! that covers its records returned, and a failed write or sync fails every
-//! request of its group with the same error (the caller then takes its
-//! transactions out of the mempool, see `Chain::submit_all`).
+//! request of its group with the same error.
 //!
 //! The writer holds the journal's lock while it writes and syncs; a
 //! compaction takes the same lock ([`GroupCommit::lock`]), so it runs
-//! between two groups, never in the middle of one.
+//! between two groups, never in the middle of one. A failed group's
+//! transactions leave the mempool ([`LocalPool::refuse`]) before that lock
+//! is let go: a compaction waiting for it would otherwise find them still
+//! pooled and write them back into the journal, and a refused transaction
+//! would come back after a restart.
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,10 +39,19 @@ pub const QUEUE_REQUESTS: usize = 1024;
 /// group of its own.
 pub const MAX_GROUP_RECORDS: usize = 4096;
 
-/// What the writer calls to list every local transaction still pooled,
-/// when the journal must be rewritten rather than appended to (see
-/// [`TxJournal::record`]).
-type Live = Box<dyn FnMut() -> Option<Vec<Vec<u8>>> + Send>;
+/// The mempool's local transactions, as the writer thread sees them. It
+/// calls both methods holding the journal's lock.
+pub trait LocalPool: Send + 'static {
+    /// The encodings of every local transaction still pooled, or `None` if
+    /// the mempool is unusable: called when the journal must be rewritten
+    /// rather than appended to (see [`TxJournal::record`]).
+    fn live(&mut self) -> Option<Vec<Vec<u8>>>;
+
+    /// Takes the transactions `records` (their encodings) out of the
+    /// mempool: their group's write or sync failed, so their requests are
+    /// refused. Called before any of those requests is answered.
+    fn refuse(&mut self, records: &[Vec<u8>]);
+}
 
 /// One request's records and where its answer goes.
 struct Request {
@@ -61,21 +73,15 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread for `journal`. `live` lists the encodings
-    /// of every local transaction still pooled, or `None` if the mempool is
-    /// unusable; the writer calls it, holding the journal's lock, when the
-    /// journal must be rewritten instead of appended to.
-    pub fn start(
-        journal: TxJournal,
-        live: impl FnMut() -> Option<Vec<Vec<u8>>> + Send + 'static,
-    ) -> Result<GroupCommit, JournalError> {
+    /// Starts the writer thread for `journal`, over the mempool's local
+    /// transactions `pool`.
+    pub fn start(journal: TxJournal, pool: impl LocalPool) -> Result<GroupCommit, JournalError> {
         let journal = Arc::new(Mutex::new(journal));
         let (queue, requests) = mpsc::sync_channel(QUEUE_REQUESTS);
         let writer = journal.clone();
-        let live: Live = Box::new(live);
         std::thread::Builder::new()
             .name("mempool-journal".into())
-            .spawn(move || write_groups(&requests, &writer, live))
+            .spawn(move || write_groups(&requests, &writer, pool))
             .map_err(|source| JournalError::Start { source })?;
         Ok(GroupCommit {
             journal,
@@ -119,7 +125,11 @@ impl GroupCommit {
 /// The writer thread: forms groups from the queue, writes and syncs each
 /// with one [`TxJournal::record`], answers its requests. Ends when the
 /// queue is closed and empty.
-fn write_groups(requests: &Receiver<Request>, journal: &Mutex<TxJournal>, mut live: Live) {
+fn write_groups(
+    requests: &Receiver<Request>,
+    journal: &Mutex<TxJournal>,
+    mut pool: impl LocalPool,
+) {
     // A request that did not fit the group before: it opens the next one.
     let mut carried: Option<Request> = None;
     loop {
@@ -153,8 +163,18 @@ fn write_groups(requests: &Receiver<Request>, journal: &Mutex<TxJournal>, mut li
             answers.push(request.answer);
         }
         let outcome = match journal.lock() {
-            Ok(mut journal) => journal.record(&records, &mut live),
-            Err(_) => Err(JournalError::Unusable),
+            Ok(mut journal) => {
+                let outcome = journal.record(&records, || pool.live());
+                if outcome.is_err() {
+                    // Still holding the lock: see the module documentation.
+                    pool.refuse(&records);
+                }
+                outcome
+            }
+            Err(_) => {
+                pool.refuse(&records);
+                Err(JournalError::Unusable)
+            }
         };
         for answer in answers {
             // A requester that is gone has nobody to tell.

@@ -23,6 +23,19 @@ fn request(i: usize, len: usize) -> Vec<Vec<u8>> {
     (0..len).map(|j| record(i, j)).collect()
 }
 
+/// A stand-in for the mempool's local transactions: their encodings.
+struct Pool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl LocalPool for Pool {
+    fn live(&mut self) -> Option<Vec<Vec<u8>>> {
+        Some(self.0.lock().unwrap().clone())
+    }
+
+    fn refuse(&mut self, records: &[Vec<u8>]) {
+        self.0.lock().unwrap().retain(|r| !records.contains(r));
+    }
+}
+
 /// A journal in `dir`, rewritten once so that records are appended,
 /// behind a writer whose rewrites list `pool`; with `probe` watching its
 /// syncs.
@@ -34,8 +47,7 @@ fn start(
     let (mut journal, _) = TxJournal::open(dir.join(JOURNAL_FILE), LIMITS).unwrap();
     journal.rewrite(&pool.lock().unwrap()).unwrap();
     journal.probe_syncs(probe.clone());
-    let pool = pool.clone();
-    GroupCommit::start(journal, move || Some(pool.lock().unwrap().clone())).unwrap()
+    GroupCommit::start(journal, Pool(pool.clone())).unwrap()
 }
 
 fn reopen(dir: &std::path::Path) -> Vec<Vec<u8>> {
@@ -145,9 +157,9 @@ fn concurrent_requests_are_all_on_disk_in_order() {
 }
 
 /// A sync that fails fails every request it covered, with an error that
-/// says what to do; the next write rewrites the journal with what is
-/// still pooled, so the failed records (taken out of the pool, as the
-/// node does) do not stay in it.
+/// says what to do, and takes their records out of the pool before it
+/// answers; the next write rewrites the journal with what is still
+/// pooled, so the failed records do not stay in it.
 #[test]
 fn a_failed_sync_fails_every_request_it_covered() {
     const WAITING: usize = 8;
@@ -156,8 +168,12 @@ fn a_failed_sync_fails_every_request_it_covered() {
     let pool = Arc::new(Mutex::new(Vec::new()));
     let group = Arc::new(start(dir.path(), &pool, &probe));
     let submit = |i: usize| {
-        let group = group.clone();
-        thread::spawn(move || group.record(request(i, 2)))
+        let (group, pool) = (group.clone(), pool.clone());
+        thread::spawn(move || {
+            // Admitted first, then journaled, as the node does.
+            pool.lock().unwrap().extend(request(i, 2));
+            group.record(request(i, 2))
+        })
     };
 
     probe.hold();
@@ -179,10 +195,51 @@ fn a_failed_sync_fails_every_request_it_covered() {
     }
     assert_eq!(probe.entered(), 2, "the failed requests shared one sync");
     assert_eq!(probe.synced_groups(), [request(0, 2)]);
+    assert_eq!(
+        *pool.lock().unwrap(),
+        request(0, 2),
+        "the refused records left the pool before their requests were answered"
+    );
 
-    *pool.lock().unwrap() = [request(0, 2), request(99, 1)].concat();
+    pool.lock().unwrap().extend(request(99, 1));
     group.record(request(99, 1)).unwrap();
     assert_eq!(reopen(dir.path()), [request(0, 2), request(99, 1)].concat());
+}
+
+/// A compaction waiting for the journal while a group's sync fails runs
+/// after the group's records left the pool, so it does not write them
+/// back: a refused transaction never comes back after a restart.
+#[test]
+fn a_compaction_after_a_failed_sync_does_not_keep_what_was_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Arc::new(SyncProbe::default());
+    let pool = Arc::new(Mutex::new(request(0, 1)));
+    let group = Arc::new(start(dir.path(), &pool, &probe));
+    probe.hold();
+    probe.fail_from_now();
+    let refused = {
+        let (group, pool) = (group.clone(), pool.clone());
+        thread::spawn(move || {
+            pool.lock().unwrap().extend(request(1, 2));
+            group.record(request(1, 2))
+        })
+    };
+    wait_until("the group's sync started", || probe.entered() == 1);
+    let compaction = {
+        let (group, pool) = (group.clone(), pool.clone());
+        thread::spawn(move || {
+            // The node's compaction: the journal, then the pool.
+            let mut journal = group.lock().unwrap();
+            let live = pool.lock().unwrap().clone();
+            journal.rewrite(&live).unwrap();
+        })
+    };
+    // The compaction is waiting for the lock the held writer has.
+    thread::sleep(std::time::Duration::from_millis(50));
+    probe.release();
+    refused.join().unwrap().unwrap_err();
+    compaction.join().unwrap();
+    assert_eq!(reopen(dir.path()), request(0, 1));
 }
 
 /// A bad record is refused at once, queues nothing and does not touch
