@@ -198,16 +198,9 @@ fn assert_stopped_cleanly(
 fn ctrl_c_stops_every_node_keeps_the_state_and_up_resumes_it() {
     let started = Instant::now();
     let work = tempfile::tempdir().expect("a temporary directory");
-    let dir = work.path().join("net");
-    let manifest = work.path().join("net.toml");
-    let base_port = bitcraps_tests::base_port(29_500, 4);
-    std::fs::write(
-        &manifest,
-        format!("validators = 4\nplayers = 1\nbase_port = {base_port}\n"),
-    )
-    .expect("the manifest is written");
-    let dir_arg = dir.to_str().expect("a UTF-8 path");
-    let manifest_arg = manifest.to_str().expect("a UTF-8 path");
+    let (dir, dir_arg, manifest_arg) =
+        testnet_files(work.path(), bitcraps_tests::base_port(29_500, 4));
+    let (dir_arg, manifest_arg) = (dir_arg.as_str(), manifest_arg.as_str());
     // Whatever happens, nothing outlives the test.
     let _down = bitcraps_tests::Down(dir.clone());
 
