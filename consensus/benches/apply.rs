@@ -18,8 +18,17 @@
 //! seated at both tables), made outside the measurement.
 //!
 //! Run with `cargo bench -p bitcraps-consensus --bench apply`.
+//!
+//! `spans`: the cost of the ledger's `block` and `tx` debug spans (and the
+//! debug event per transaction) on `apply_verified` of the 1,000-bet
+//! block, with no subscriber, with an info-level subscriber (the node's
+//! default: the spans are disabled) and with a debug-level one (the spans
+//! enabled, formatted into a sink); each prints its mean time per block
+//! and per transaction. Run it alone with
+//! `cargo bench -p bitcraps-consensus --bench apply -- spans`.
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use consensus::block::{Block, BlockTemplate};
 use consensus::encoding::BoundedVec;
@@ -280,5 +289,65 @@ fn bench_apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_apply);
+/// The spans' cost: the same block applied with no subscriber, then with
+/// an info-level and a debug-level one.
+fn bench_spans(c: &mut Criterion) {
+    const BETS: usize = 1_000;
+    let setup = setup();
+    let b = block(
+        &setup.ledger,
+        &setup.validator,
+        bets(&setup.ledger, &setup.players, 0, BETS),
+    );
+    let mut group = c.benchmark_group("spans");
+    // Each iteration also forks the 10,000-player ledger (unmeasured):
+    // short targets keep the wall time to a few minutes.
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(BETS as u64));
+    // No subscriber first: once one has been set, every callsite's interest
+    // is computed against a dispatcher, which is what the other two measure.
+    let modes = [
+        ("no_subscriber", None),
+        ("info_subscriber", Some(tracing::Level::INFO)),
+        ("debug_subscriber", Some(tracing::Level::DEBUG)),
+    ];
+    for (name, level) in modes {
+        // The node's subscriber (fmt), writing into a sink so the
+        // measurement is the spans' and events' formatting, not a terminal.
+        let _default = level.map(|level| {
+            tracing::subscriber::set_default(
+                tracing_subscriber::fmt()
+                    .with_max_level(level)
+                    .with_writer(std::io::sink)
+                    .finish(),
+            )
+        });
+        let (mut total, mut blocks) = (Duration::ZERO, 0u32);
+        group.bench_function(name, |bench| {
+            bench.iter_custom(|iterations| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iterations {
+                    let mut ledger = setup.ledger.fork_in_memory().unwrap();
+                    let started = Instant::now();
+                    black_box(ledger.apply_verified(&b, &NoBeacon).unwrap());
+                    spent += started.elapsed();
+                }
+                total += spent;
+                blocks += u32::try_from(iterations).unwrap_or(u32::MAX);
+                spent
+            })
+        });
+        let per_block = total / blocks.max(1);
+        println!(
+            "spans/{name}: {per_block:?} per block of {BETS} transactions, {:?} per transaction \
+             (mean of {blocks} blocks)",
+            per_block / BETS as u32
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_apply, bench_spans);
 criterion_main!(benches);
