@@ -1042,12 +1042,16 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         self.recover_parent(parent);
         let mut state = self.post_state(parent)?.fork_in_memory().ok()?;
         template.parent_state_root = state.state_root();
-        let in_branch = self.in_branch(parent);
+        let mut taken = self.in_branch(parent);
+        let in_branch = taken.len();
+        // A transaction the source hands out twice goes in once: a block
+        // holding it twice is invalid, and proposing none would silence
+        // this leader for as long as the source keeps both copies.
         let transactions: Vec<SignedTransaction> = self
             .transactions
-            .candidates(self.max_block_txs.saturating_add(in_branch.len()))
+            .candidates(self.max_block_txs.saturating_add(in_branch))
             .into_iter()
-            .filter(|tx| !in_branch.contains(&tx.hash()))
+            .filter(|tx| taken.insert(tx.hash()))
             .take(self.max_block_txs)
             .collect();
         let entries = self.beacon_entries(&state);

@@ -368,9 +368,18 @@ impl TransactionSource for TxQueue {
     }
 
     /// Queued behind what is there (this validator's queue only: the
-    /// simulation has no gossip between queues).
+    /// simulation has no gossip between queues), unless the queue holds it
+    /// already: refused then, as the node's mempool refuses a transaction
+    /// it pools (a restarted dealer submits its unfinalized log again).
     fn submit(&mut self, tx: SignedTransaction, _: &SharedLedger) -> Result<(), SubmitError> {
-        self.push(tx);
+        let mut queue = self.queue.lock().unwrap();
+        let hash = tx.hash();
+        if queue.iter().any(|held| held.hash() == hash) {
+            return Err(SubmitError {
+                reason: format!("transaction {hash} is already queued; wait for it to be included"),
+            });
+        }
+        queue.push(tx);
         Ok(())
     }
 }

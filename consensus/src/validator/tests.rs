@@ -344,3 +344,63 @@ fn a_wrong_share_is_evidence_and_changes_no_outcome() {
         }
     }
 }
+
+/// A transaction a validator's source hands out twice (a restarted dealer
+/// submits its unfinalized log again, and a queue need not notice) goes
+/// into a block once: a block holding it twice is invalid, so a leader
+/// proposing both copies proposed nothing, for as long as they stayed
+/// queued (fault-schedule seed 111 lost a validator's every proposal and
+/// 27 of its dealer logs that way).
+#[test]
+fn a_transaction_queued_twice_is_proposed_once() {
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(5)
+            .with_timeout(Some(Duration::from_secs(300))),
+    )
+    .start(|context| async move {
+        let mut cluster = Cluster::new(&context, keys(5)).await;
+        let all: Vec<usize> = (0..N).collect();
+        for &i in &all {
+            cluster.start(&context, i, Shares::Honest).await;
+        }
+        let hash = cluster.submit(
+            1,
+            Action::CreateTable {
+                name: "crash".parse().unwrap(),
+                max_players: 8,
+                game: TableGame::Crash {
+                    min_bet: Chips(1),
+                    max_bet: Chips(100_000),
+                },
+            },
+        );
+        // Every queue now holds the transaction twice, in front.
+        for queue in &cluster.queues {
+            let mut source = queue.clone();
+            let held = source.candidates(1);
+            assert_eq!(held.len(), 1);
+            queue.push(held[0].clone());
+            assert_eq!(queue.len(), 2);
+        }
+        cluster
+            .wait(
+                &context,
+                &all,
+                Duration::from_secs(30),
+                "table created",
+                |s| created(s, &player(1)).is_some(),
+            )
+            .await;
+        for (i, queue) in cluster.queues.iter().enumerate() {
+            assert_eq!(queue.len(), 0, "node {i} still queues it");
+            let seen = cluster.seen[i].lock().unwrap();
+            let included: usize = seen
+                .txs
+                .values()
+                .map(|txs| txs.iter().filter(|t| **t == hash).count())
+                .sum();
+            assert_eq!(included, 1, "node {i}");
+        }
+    });
+}
