@@ -17,7 +17,7 @@
 //!   ┌─────────────────────▼──────────┐            ┌───────────▼───────────────┐
 //!   │ simplex::Engine                │  Activity  │ marshal::core::Actor      │
 //!   │  (bls12381_threshold::vrf,     ├───────────►│  immutable archives:      │
-//!   │   MinSig, RoundRobin leaders)  │ (Deferred) │  finalized blocks + certs │
+//!   │   MinSig, round-robin leaders) │ (Deferred) │  finalized blocks + certs │
 //!   └───────┬────────────────────────┘            └───────────┬───────────────┘
 //!           │ propose / verify / certify                     │ Update::Block (height order,
 //!   ┌───────▼────────────────────────┐                        │  at least once) + ack
@@ -78,6 +78,7 @@
 //! | `certification_timeout` | 2 s | a view without a notarization is nullified after this |
 //! | `timeout_retry` | 500 ms | rebroadcast of nullify votes while stuck |
 //! | `skip` | 5 s, budget = participants | an inactive leader is skipped |
+//! | `elector` | round-robin, view 1's leader also leads view 2 (`leaders.rs`) | a new epoch's engine knows nobody's activity: view 2's leader must be one already heard from |
 //! | `view_retention` | 64 views | votes and certificates kept behind the finalized view |
 //! | `mailbox_size` | 1024 | every actor mailbox |
 //! | marshal `max_pending_acks` | 16 | finalized blocks awaiting the executor's ack |
@@ -185,6 +186,7 @@ mod application;
 pub mod block;
 mod epochs;
 mod keys;
+mod leaders;
 mod light;
 mod validator;
 

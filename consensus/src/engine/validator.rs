@@ -12,11 +12,10 @@ use commonware_consensus::marshal::core::{Actor, Mailbox};
 use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
 use commonware_consensus::marshal::standard::{Deferred, Standard};
 use commonware_consensus::marshal::{self, Start, Update};
-use commonware_consensus::simplex::elector::RoundRobin;
 use commonware_consensus::simplex::{self, Floor, ForwardPolicy, SkipBudget, SkipPolicy};
 use commonware_consensus::types::{Epoch, Epocher as _, Height, ViewDelta};
 use commonware_cryptography::certificate::Verifier as _;
-use commonware_cryptography::{Digested, Digestible as _, Sha256, Signer as _, ed25519};
+use commonware_cryptography::{Digested, Digestible as _, Signer as _, ed25519};
 use commonware_p2p::utils::mux::{Builder as _, MuxHandle, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
@@ -789,7 +788,7 @@ where
             self.context.child("simplex").with_attribute("epoch", epoch),
             simplex::Config {
                 scheme,
-                elector: RoundRobin::<Sha256>::default(),
+                elector: super::leaders::elector_config(),
                 blocker: self.blocker.clone(),
                 automaton: self.deferred.clone(),
                 relay: self.deferred.clone(),

@@ -221,6 +221,10 @@ pub(super) struct Seen {
     /// ([`crate::engine::verify_finalized`]; with
     /// [`Cluster::verify_proofs`] only).
     pub(super) certified: BTreeMap<u64, u64>,
+    /// Height → the engine (epoch, view) the block was proposed in, from
+    /// the consensus context of its finality proof (a block finalized
+    /// through a descendant's certificate has no proof, so no entry).
+    pub(super) proposed_in: BTreeMap<u64, (u64, u64)>,
 }
 
 /// How a validator behaves with its beacon shares.
@@ -260,6 +264,11 @@ impl FinalizedSink for Recorder {
     fn finalized(&mut self, block: &Block, proof: Option<&[u8]>, applied: Option<&AppliedBlock>) {
         let mut seen = self.seen.lock().unwrap();
         let height = block.header.height;
+        if let Some(Ok(proof)) = proof.map(crate::engine::FinalityProof::from_bytes) {
+            let round = proof.context.round;
+            seen.proposed_in
+                .insert(height, (round.epoch().get(), round.view().get()));
+        }
         if let (Some((group_key, namespace)), Some(proof)) = (&self.proofs, proof) {
             match crate::engine::verify_finalized(group_key, namespace, block, proof)
                 .and_then(|()| crate::engine::FinalityProof::from_bytes(proof))
