@@ -698,16 +698,16 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     let mut stop = StopSignals::watch()?;
     args.say(format_args!("starting {} processes…", layout.nodes.len()));
     let mut children = tokio::select! {
-        started = net::start_all(layout, timeout) => started?,
-        () = stop.recv() => {
-            bail!("interrupted while starting");
-        }
+        biased;
+        () = stop.recv() => bail!("interrupted while starting"),
+        started = net::start_all(layout, timeout) => interrupted_or(started, &mut stop).await?,
     };
     args.say("waiting until every node is ready and finalizing…");
     tokio::select! {
-        ready = net::wait_ready(layout, timeout, &mut children) => ready?,
-        () = stop.recv() => {
-            bail!("interrupted while starting");
+        biased;
+        () = stop.recv() => bail!("interrupted while starting"),
+        ready = net::wait_ready(layout, timeout, &mut children) => {
+            interrupted_or(ready, &mut stop).await?
         }
     }
     let tables = tokio::select! {
@@ -814,6 +814,24 @@ async fn run_up(layout: &Layout, args: &UpArgs) -> anyhow::Result<()> {
     schedule.abort();
     reaper.abort();
     result
+}
+
+/// `result` of starting nodes, unless it failed because of a Ctrl-C: a
+/// node being spawned is still in `up`'s process group until it moves to
+/// its own, so the terminal's SIGINT can reach it and it dies of it, which
+/// `up` may see before its own handler has reported the signal. The
+/// interruption is what to report then, so a failure waits briefly for it.
+async fn interrupted_or<T, E>(result: Result<T, E>, stop: &mut StopSignals) -> anyhow::Result<T>
+where
+    anyhow::Error: From<E>,
+{
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => match tokio::time::timeout(Duration::from_millis(500), stop.recv()).await {
+            Ok(()) => bail!("interrupted while starting"),
+            Err(_) => Err(error.into()),
+        },
+    }
 }
 
 /// The UI's options on the first player node if the UI should open: stdin
