@@ -104,7 +104,8 @@ use game_rules::Chips;
 use game_rules::craps::BetKind;
 
 use super::sim::{
-    Cluster, Durable, FAST, Seen, Shares, VALIDATOR_STAKE, craps_table, keys, mix, player,
+    Cluster, Durable, FAST, Seen, Shares, VALIDATOR_STAKE, craps_table, crash_table, keys, mix,
+    player,
 };
 use super::*;
 use crate::engine::Timing;
@@ -706,17 +707,7 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
         .collect();
 
     // Two tables, and every bettor seated at both.
-    cluster.submit(
-        1,
-        Action::CreateTable {
-            name: "crash".parse().unwrap(),
-            max_players: 8,
-            game: TableGame::Crash {
-                min_bet: Chips(1),
-                max_bet: Chips(100_000),
-            },
-        },
-    );
+    cluster.submit(1, crash_table());
     cluster.submit(2, craps_table());
     cluster
         .wait(&context, &all, Duration::from_secs(60), "tables", |s| {

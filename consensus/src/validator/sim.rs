@@ -74,6 +74,19 @@ pub(super) fn craps_table() -> Action {
     }
 }
 
+/// Opens a crash table named `crash` (8 seats, 1 to 100,000 chips), as
+/// the simulation tests play it.
+pub(super) fn crash_table() -> Action {
+    Action::CreateTable {
+        name: "crash".parse().expect("a valid name"),
+        max_players: 8,
+        game: TableGame::Crash {
+            min_bet: Chips(1),
+            max_bet: Chips(100_000),
+        },
+    }
+}
+
 pub(super) fn player(seed: u8) -> Keypair {
     Keypair::from_secret_bytes(&[seed; 32])
 }

@@ -15,12 +15,12 @@ use game_rules::Chips;
 use game_rules::craps::BetKind;
 use wallet::Keypair;
 
-use super::sim::{Cluster, Keys, Seen, Shares, craps_table, player};
+use super::sim::{Cluster, Keys, Seen, Shares, craps_table, crash_table, player};
 use super::*;
 use crate::ledger::RoundRecord;
 use crate::ledger::records::{BeaconProof, CrapsRollResult, CrashEnd};
 use crate::receipt::LedgerEvent;
-use crate::tx::{Action, TableGame, TableId};
+use crate::tx::{Action, TableId};
 
 const N: usize = 4;
 
@@ -81,14 +81,7 @@ fn play(seed: u64, down: &[usize], byzantine: Option<(usize, Shares)>) -> Run {
         // Two tables.
         cluster.submit(
             1,
-            Action::CreateTable {
-                name: "crash".parse().unwrap(),
-                max_players: 8,
-                game: TableGame::Crash {
-                    min_bet: Chips(1),
-                    max_bet: Chips(100_000),
-                },
-            },
+            crash_table(),
         );
         cluster.submit(
             2,
@@ -364,17 +357,7 @@ fn a_transaction_queued_twice_is_proposed_once() {
         for &i in &all {
             cluster.start(&context, i, Shares::Honest).await;
         }
-        let hash = cluster.submit(
-            1,
-            Action::CreateTable {
-                name: "crash".parse().unwrap(),
-                max_players: 8,
-                game: TableGame::Crash {
-                    min_bet: Chips(1),
-                    max_bet: Chips(100_000),
-                },
-            },
-        );
+        let hash = cluster.submit(1, crash_table());
         // Every queue now holds the transaction twice, in front.
         for queue in &cluster.queues {
             let mut source = queue.clone();
