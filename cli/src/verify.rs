@@ -451,6 +451,7 @@ mod tests {
             BlockTemplate {
                 chain_id: ChainId::new([7; 32]),
                 height,
+                view: height + 1,
                 parent,
                 timestamp_ms: 1_700_000_000_000 + height,
                 proposer: Keypair::from_secret_bytes(&[1; 32]).public_key(),

@@ -120,6 +120,7 @@ fn block(ledger: &Ledger, proposer: &Keypair, txs: Vec<SignedTransaction>) -> Bl
         BlockTemplate {
             chain_id: ledger.chain_id(),
             height: ledger.next_height(),
+            view: ledger.next_height() + 1,
             parent: ledger.next_parent(),
             timestamp_ms: ledger.last_timestamp_ms() + 1,
             proposer: proposer.public_key(),

@@ -10,7 +10,7 @@
 //! ## Header and hash
 //!
 //! ```text
-//! BlockHeader = chain_id [32] ‖ height u64 ‖ parent [32] ‖ timestamp_ms u64 ‖ proposer [32]
+//! BlockHeader = chain_id [32] ‖ height u64 ‖ view u64 ‖ parent [32] ‖ timestamp_ms u64 ‖ proposer [32]
 //!             ‖ parent_state_root [32] ‖ transactions_root [32] ‖ transaction_count u32
 //!             ‖ beacon_root [32] ‖ beacon_entry_count u32
 //! Block       = BlockHeader ‖ u32 count ‖ SignedTransaction* ‖ u32 count ‖ BeaconEntry*
@@ -30,6 +30,13 @@
 //! for the block; this crate never reads a clock. [`BlockHeader::check_extends`]
 //! checks the rules between a header and its parent (next height, parent
 //! hash, strictly later timestamp).
+//!
+//! `view` is the simplex view the block was proposed in (views restart at 1
+//! in every epoch). The engine refuses a block whose view is not its
+//! consensus round's, or, within an epoch, not later than its parent's
+//! ([`BlockHeader::check_view`]), so the views a chain skipped — views
+//! whose leader produced no finalized block — can be read from the chain
+//! alone.
 //!
 //! ## Limits
 //!
@@ -119,6 +126,8 @@ pub struct BlockHeader {
     pub chain_id: ChainId,
     /// The height, [`FIRST_BLOCK_HEIGHT`] for the first block.
     pub height: u64,
+    /// The simplex view (of its epoch) the block was proposed in.
+    pub view: u64,
     /// The parent block's hash (the genesis hash for the first block).
     pub parent: BlockHash,
     /// The agreed time, in milliseconds since the Unix epoch.
@@ -197,6 +206,32 @@ impl BlockHeader {
         }
         Ok(())
     }
+
+    /// The view rules: the header names `view`, the view of the consensus
+    /// round it is verified in, and, if `parent_in_epoch` (its parent's
+    /// header when the parent was proposed in the same epoch) is given, a
+    /// view later than the parent's.
+    pub fn check_view(
+        &self,
+        view: u64,
+        parent_in_epoch: Option<&BlockHeader>,
+    ) -> Result<(), BlockError> {
+        if self.view != view {
+            return Err(BlockError::WrongView {
+                expected: view,
+                found: self.view,
+            });
+        }
+        if let Some(parent) = parent_in_epoch
+            && self.view <= parent.view
+        {
+            return Err(BlockError::ViewNotIncreasing {
+                parent: parent.view,
+                view: self.view,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The fields of a header the proposer chooses; [`Block::assemble`]
@@ -207,6 +242,8 @@ pub struct BlockTemplate {
     pub chain_id: ChainId,
     /// The height.
     pub height: u64,
+    /// The simplex view it is proposed in.
+    pub view: u64,
     /// The parent's hash.
     pub parent: BlockHash,
     /// The proposed time, in milliseconds since the Unix epoch.
@@ -325,6 +362,22 @@ pub enum BlockError {
         /// This timestamp.
         timestamp: u64,
     },
+    /// The header's view is not the round's it is verified in.
+    #[error("the header says view {found}, but the block was proposed in view {expected}")]
+    WrongView {
+        /// The round's view.
+        expected: u64,
+        /// The header's view.
+        found: u64,
+    },
+    /// The view is not after the parent's, in the same epoch.
+    #[error("view {view} is not after the parent's view {parent} in the same epoch")]
+    ViewNotIncreasing {
+        /// The parent's view.
+        parent: u64,
+        /// This view.
+        view: u64,
+    },
 }
 
 impl Block {
@@ -349,6 +402,7 @@ impl Block {
             header: BlockHeader {
                 chain_id: template.chain_id,
                 height: template.height,
+                view: template.view,
                 parent: template.parent,
                 timestamp_ms: template.timestamp_ms,
                 proposer: template.proposer,

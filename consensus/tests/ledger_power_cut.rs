@@ -211,6 +211,7 @@ fn next_block(ledger: &Ledger, players: &[Keypair], proposer: &Keypair) -> Block
         BlockTemplate {
             chain_id: ledger.chain_id(),
             height,
+            view: height + 1,
             parent: ledger.next_parent(),
             timestamp_ms: ledger.last_timestamp_ms() + 400,
             proposer: proposer.public_key(),

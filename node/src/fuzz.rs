@@ -368,6 +368,7 @@ pub(crate) mod tests {
             BlockTemplate {
                 chain_id: FUZZ_CHAIN,
                 height,
+                view: height + 1,
                 parent: Hash::ZERO,
                 timestamp_ms: 5,
                 proposer: key().public_key(),

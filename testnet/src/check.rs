@@ -794,6 +794,7 @@ mod tests {
             BlockTemplate {
                 chain_id: ChainId::new([1; 32]),
                 height,
+                view: height + 1,
                 parent: Hash::new([height as u8; 32]),
                 timestamp_ms: 1_000 + stamp,
                 proposer: Keypair::from_secret_bytes(&[7; 32]).public_key(),

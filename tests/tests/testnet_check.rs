@@ -47,6 +47,7 @@ fn honest_chain(genesis: &Genesis) -> Vec<BlockReply> {
             BlockTemplate {
                 chain_id: ledger.chain_id(),
                 height: ledger.next_height(),
+                view: ledger.next_height() + 1,
                 parent: ledger.next_parent(),
                 timestamp_ms: ledger.last_timestamp_ms() + 1_000,
                 proposer,

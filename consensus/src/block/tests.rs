@@ -11,6 +11,7 @@ fn template(height: u64) -> BlockTemplate {
     BlockTemplate {
         chain_id: CHAIN,
         height,
+        view: height + 1,
         parent: hash(HashDomain::BlockHeader, b"parent"),
         timestamp_ms: 1_700_000_000_000 + height,
         proposer: keypair(100).public_key(),
@@ -78,10 +79,12 @@ fn the_block_hash_is_the_header_hash_in_its_domain() {
 fn golden_header_layout() {
     let block = Block::assemble(template(1), vec![], vec![]).unwrap();
     let bytes = block.header.encode();
-    assert_eq!(bytes.len(), 32 + 8 + 32 + 8 + 32 + 32 + 32 + 4 + 32 + 4);
+    assert_eq!(bytes.len(), 32 + 8 + 8 + 32 + 8 + 32 + 32 + 32 + 4 + 32 + 4);
     assert_eq!(&bytes[..32], CHAIN.as_bytes());
     assert_eq!(&bytes[32..40], &1u64.to_le_bytes());
-    assert_eq!(&bytes[72..80], &1_700_000_000_001u64.to_le_bytes());
+    // The view follows the height.
+    assert_eq!(&bytes[40..48], &2u64.to_le_bytes());
+    assert_eq!(&bytes[80..88], &1_700_000_000_001u64.to_le_bytes());
     assert_eq!(
         block.header.transactions_root,
         hash(HashDomain::TransactionsNode, b"")
@@ -98,7 +101,7 @@ fn golden_header_layout() {
 }
 
 const GOLDEN_EMPTY_BLOCK_HASH: &str =
-    "07bc4f26b9f80f81fc031fc977f20486b2290df1b659188e1845784dce7da5d9";
+    "f7a1932d130b9a55d625c16fda058141ad4b2263c325a32cf696c4ca7535ab87";
 
 #[test]
 fn the_fullest_block_fits_the_limit() {
@@ -386,6 +389,36 @@ fn a_child_must_extend_its_parent() {
 }
 
 #[test]
+fn a_view_is_the_rounds_and_after_the_parents_in_its_epoch() {
+    let parent = sample_block().header;
+    let child = |view: u64| {
+        let mut t = template(parent.height + 1);
+        t.view = view;
+        Block::assemble(t, vec![], vec![]).unwrap().header
+    };
+    let next = parent.view + 1;
+    assert_eq!(child(next).check_view(next, Some(&parent)), Ok(()));
+    assert_eq!(
+        child(next).check_view(next + 1, Some(&parent)),
+        Err(BlockError::WrongView {
+            expected: next + 1,
+            found: next
+        })
+    );
+    for view in [parent.view, parent.view - 1] {
+        assert_eq!(
+            child(view).check_view(view, Some(&parent)),
+            Err(BlockError::ViewNotIncreasing {
+                parent: parent.view,
+                view
+            })
+        );
+    }
+    // A new epoch's views restart: only the round's view counts.
+    assert_eq!(child(1).check_view(1, None), Ok(()));
+}
+
+#[test]
 fn beacon_signatures_are_bounded() {
     let mut bytes = encode(&entry(1));
     // Claim 193 bytes of signature.
@@ -409,6 +442,7 @@ fn arbitrary_block() -> impl Strategy<Value = Block> {
                 BlockTemplate {
                     chain_id: CHAIN,
                     height,
+                    view: height + 1,
                     parent: Hash::new(parent),
                     timestamp_ms,
                     proposer: keypair(9).public_key(),

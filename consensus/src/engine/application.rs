@@ -185,7 +185,7 @@ impl<X: Executor> App<X> {
 
     /// The stateless rules between a proposed block, its context and its
     /// parent (see the module documentation of `engine`).
-    fn check_stateless(
+    pub(super) fn check_stateless(
         &self,
         context: &ConsensusContext,
         parent: &ConsensusBlock,
@@ -196,6 +196,20 @@ impl<X: Executor> App<X> {
             return false;
         };
         if header.proposer != leader {
+            return false;
+        }
+        // Views restart in every epoch, so they increase only within one.
+        let parent_in_epoch = match parent.kind() {
+            Kind::Proposed {
+                context: parent_context,
+                block: parent_block,
+            } if parent_context.round.epoch() == context.round.epoch() => {
+                Some(&parent_block.header)
+            }
+            _ => None,
+        };
+        if let Err(error) = header.check_view(context.round.view().get(), parent_in_epoch) {
+            tracing::debug!(%error, height = header.height, "proposal refused");
             return false;
         }
         match parent.kind() {
@@ -245,6 +259,7 @@ where
         let template = BlockTemplate {
             chain_id: self.chain_id,
             height,
+            view: context.round.view().get(),
             parent: parent.inner().block_hash(),
             timestamp_ms,
             proposer: wallet_key(&self.me)?,
@@ -257,6 +272,7 @@ where
         let header = &block.header;
         if header.chain_id != template.chain_id
             || header.height != template.height
+            || header.view != template.view
             || header.parent != template.parent
             || header.timestamp_ms != template.timestamp_ms
             || header.proposer != template.proposer

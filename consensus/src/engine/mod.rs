@@ -36,7 +36,9 @@
 //! no ledger state before calling [`Executor::verify`]: the block is
 //! well-formed and its signatures verify ([`Block::check`]), it extends its
 //! parent ([`crate::block::BlockHeader::check_extends`]: chain, next height,
-//! parent hash, strictly later timestamp), its proposer is the view's leader,
+//! parent hash, strictly later timestamp), its header's view is the round's
+//! and, within an epoch, after its parent's
+//! ([`crate::block::BlockHeader::check_view`]), its proposer is the view's leader,
 //! and its timestamp is not ahead of the local clock by more than
 //! [`Timing::max_skew`] — a block from the future is *waited for*
 //! (`sleep_until(ts − max_skew)`), never rejected, because a verdict must
@@ -60,8 +62,11 @@
 //!
 //! ## The consensus block and its digest
 //!
-//! Our [`Block`] does not carry simplex's consensus context (round, leader,
-//! parent view), but marshal's deferred verification requires a
+//! Our [`Block`] carries only the view of simplex's consensus context (its
+//! header's `view`, which the application checks against the round and,
+//! within an epoch, against the parent's — so the chain alone shows which
+//! views produced no block and, with [`leaders`], whose they were), not
+//! the rest (epoch, leader, parent view); but marshal's deferred verification requires a
 //! `CertifiableBlock` whose digest commits to that context (a validator that
 //! restarts mid-view recovers the context from the block). So consensus
 //! orders a [`ConsensusBlock`]: the context plus our block, with digest
@@ -186,7 +191,7 @@ mod application;
 pub mod block;
 mod epochs;
 mod keys;
-mod leaders;
+pub mod leaders;
 mod light;
 mod validator;
 
@@ -260,7 +265,7 @@ pub fn namespace(chain_id: &ChainId) -> Vec<u8> {
 /// `parent` is `None` for the first block, which builds on the genesis.
 pub trait Executor: Send + 'static {
     /// Builds the next block on `parent`. `template` has the chain id, the
-    /// height, the parent's hash, the timestamp (from the runtime clock,
+    /// height, the view, the parent's hash, the timestamp (from the runtime clock,
     /// strictly after the parent's) and this validator as proposer filled
     /// in; `parent_state_root` is [`crate::hash::Hash::ZERO`] and must be
     /// set. Return the block (e.g. from [`Block::assemble`] with mempool

@@ -711,6 +711,7 @@ fn consensus_block_encoding_is_canonical_and_bounded() {
         BlockTemplate {
             chain_id: ChainId::new(CHAIN),
             height: 0,
+            view: 1,
             parent: Hash::new(CHAIN),
             timestamp_ms: 5,
             proposer: application::wallet_key(&leader).unwrap(),
@@ -756,4 +757,137 @@ fn consensus_block_encoding_is_canonical_and_bounded() {
     forged.header.transaction_count = 1;
     let forged = ConsensusBlock::proposed(context, forged).encode();
     assert!(ConsensusBlock::decode_cfg(forged, &MAX_BLOCK).is_err());
+}
+
+#[test]
+fn a_proposal_whose_view_is_not_its_rounds_or_not_after_its_parents_is_refused() {
+    use commonware_consensus::types::{Epoch, Round, View};
+    use commonware_cryptography::Digestible as _;
+
+    let committee = dealer_committee(4, &[2; 32]).unwrap();
+    let leader = committee.validators[0].identity.public_key();
+    let proposer = application::wallet_key(&leader).unwrap();
+    let genesis = Hash::new(CHAIN);
+    let ledger = Ledger::default();
+    let app = application::App {
+        executor: Arc::new(commonware_utils::sync::Mutex::new(CounterExecutor {
+            ledger: ledger.clone(),
+            work: None,
+        })),
+        chain_id: ChainId::new(CHAIN),
+        genesis,
+        genesis_time_ms: 0,
+        me: leader.clone(),
+        max_skew: Timing::default().max_skew,
+        clock: ClockSkew::default(),
+        max_block_interval: Duration::ZERO,
+        pacing_poll: Timing::default().pacing_poll,
+    };
+    let context =
+        |epoch: u64, view: u64, parent: &ConsensusBlock, parent_view: u64| ConsensusContext {
+            round: Round::new(Epoch::new(epoch), View::new(view)),
+            leader: leader.clone(),
+            parent: (View::new(parent_view), parent.digest()),
+        };
+    let block = |height: u64, view: u64, parent: BlockHash| {
+        let template = BlockTemplate {
+            chain_id: ChainId::new(CHAIN),
+            height,
+            view,
+            parent,
+            timestamp_ms: 10 * (height + 1),
+            proposer,
+            parent_state_root: Hash::ZERO,
+        };
+        Block::assemble(template, vec![], vec![]).unwrap()
+    };
+    let anchor = ConsensusBlock::anchor(genesis);
+    let first = block(0, 3, genesis);
+    assert!(app.check_stateless(&context(0, 3, &anchor, 0), &anchor, &first));
+    assert!(
+        !app.check_stateless(&context(0, 4, &anchor, 0), &anchor, &first),
+        "the header's view must be the round's"
+    );
+    let parent = ConsensusBlock::proposed(context(0, 3, &anchor, 0), first.clone());
+    let second = |view| block(1, view, first.hash());
+    assert!(app.check_stateless(&context(0, 5, &parent, 3), &parent, &second(5)));
+    for view in [2, 3] {
+        assert!(
+            !app.check_stateless(&context(0, view, &parent, 3), &parent, &second(view)),
+            "view {view} is not after the parent's 3 in the same epoch"
+        );
+    }
+    // Views restart in a new epoch.
+    assert!(app.check_stateless(&context(1, 1, &parent, 3), &parent, &second(1)));
+    // The refusals came before the executor: it was never asked.
+    let applied = ledger.0.lock().unwrap();
+    assert_eq!((applied.verified, applied.rejected), (0, 0));
+    assert!(applied.chain.is_empty());
+}
+
+/// The chain alone tells who missed which view, with the engine's own
+/// elector: one of four validators never starts, so every view it leads
+/// is nullified and produces no block; counted from the finalized
+/// headers, it missed each view it led and the others missed none.
+#[test]
+fn a_crashed_leaders_views_are_counted_as_missed_from_the_chain() {
+    use commonware_consensus::types::{Epoch, Round, View};
+
+    let seed = 14;
+    let wall = Instant::now();
+    runner(seed, 600).start(|context| async move {
+        let mut cluster = Cluster::new(&context, 4, seed).await;
+        cluster.link_all(FAST).await;
+        let up = [0, 1, 2];
+        for i in up {
+            cluster.start(&context, i).await;
+        }
+        let begin = context.current();
+        cluster.wait_for(&context, &up, 20).await;
+        cluster.assert_agree(&up);
+        let participants = cluster.committee.participants.clone();
+        let members: Vec<wallet::PublicKey> = participants
+            .iter()
+            .map(|key| application::wallet_key(key).unwrap())
+            .collect();
+        let leaders = leaders::Leaders::new(&members).unwrap();
+        let mut views = leaders::EpochViews::new(0);
+        let blocks: Vec<Block> = cluster.ledgers[0]
+            .0
+            .lock()
+            .unwrap()
+            .chain
+            .values()
+            .map(|(_, block, _)| block.clone())
+            .collect();
+        for block in &blocks {
+            // The leader the engine elected is the one `leader_of` names.
+            let round = Round::new(Epoch::zero(), View::new(block.header.view));
+            let elected = leaders::leader_of(&participants, round).unwrap();
+            assert_eq!(
+                application::wallet_key(&elected),
+                Some(block.header.proposer),
+                "view {}",
+                block.header.view
+            );
+            views.record(&leaders, block.header.view, block.header.proposer);
+        }
+        let down = application::wallet_key(&cluster.key(3)).unwrap();
+        assert_eq!(views.produced(&down), 0);
+        assert!(views.missed(&down) > 0, "the crashed validator led no view");
+        for i in up {
+            let key = application::wallet_key(&cluster.key(i)).unwrap();
+            assert_eq!(views.missed(&key), 0, "validator {i}");
+            assert!(views.produced(&key) > 0, "validator {i}");
+        }
+        let led: u64 = members.iter().map(|key| views.led(key)).sum();
+        assert_eq!(led, views.last_view());
+        report(
+            "crashed leader's views",
+            seed,
+            wall,
+            context.current().duration_since(begin).unwrap(),
+            &[blocks.len() as u64, views.missed(&down), views.last_view()],
+        );
+    });
 }

@@ -72,6 +72,7 @@ impl TestNode {
             BlockTemplate {
                 chain_id: chain_id(),
                 height: 1,
+                view: 2,
                 parent: Hash::ZERO,
                 timestamp_ms: 1_700_000_000_000,
                 proposer: keypair().public_key(),

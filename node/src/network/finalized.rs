@@ -92,6 +92,7 @@ mod tests {
             BlockTemplate {
                 chain_id: ChainId::new([1; 32]),
                 height: 3,
+                view: 4,
                 parent: Hash::ZERO,
                 timestamp_ms: 5,
                 proposer: Keypair::from_secret_bytes(&[2; 32]).public_key(),

@@ -223,6 +223,7 @@ fn blocks(n: u64) -> Vec<Vec<u8>> {
                 BlockTemplate {
                     chain_id: CHAIN,
                     height,
+                    view: height + 1,
                     parent,
                     timestamp_ms: 1_000 + height,
                     proposer: proposer.public_key(),

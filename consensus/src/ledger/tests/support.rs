@@ -261,6 +261,7 @@ impl Chain {
             BlockTemplate {
                 chain_id: self.ledger.chain_id(),
                 height: self.ledger.next_height(),
+                view: self.ledger.next_height() + 1,
                 parent: self.ledger.next_parent(),
                 timestamp_ms: self.ledger.last_timestamp_ms() + self.step_ms,
                 proposer: self.proposer.public_key(),

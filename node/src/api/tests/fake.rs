@@ -96,6 +96,7 @@ impl FakeNode {
                 BlockTemplate {
                     chain_id: chain_id(),
                     height,
+                    view: height + 1,
                     parent,
                     timestamp_ms: 1_700_000_000_000 + height * 1_000,
                     proposer,
