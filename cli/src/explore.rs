@@ -72,7 +72,7 @@ enum ExploreCommand {
         #[arg(long)]
         verify: bool,
     },
-    /// The validators: stake, uptime, missed heights, slashing.
+    /// The validators: stake, uptime, missed views, slashing.
     Validators,
     /// The top players by net winnings.
     Leaderboard {
@@ -236,6 +236,11 @@ fn write_block(out: &mut impl Write, reply: &BlockReply) -> anyhow::Result<()> {
     writeln!(out, "parent     {}", header.parent)?;
     writeln!(out, "chain      {}", header.chain_id)?;
     writeln!(out, "time       {} ms since the epoch", header.timestamp_ms)?;
+    writeln!(
+        out,
+        "view       {} (consensus view; views restart every validator epoch)",
+        header.view
+    )?;
     writeln!(out, "proposer   {}", header.proposer)?;
     writeln!(out, "size       {} bytes", reply.size_bytes)?;
     match &reply.proof {

@@ -52,7 +52,7 @@ enum ValidatorCommand {
         /// How much, chips.
         amount: u64,
     },
-    /// A validator's stake, uptime, missed heights and slashing [default:
+    /// A validator's stake, uptime, missed views and slashing [default:
     /// the signing wallet's].
     Status {
         /// The validator's account address.
@@ -204,7 +204,7 @@ fn write_status(
     )?;
     writeln!(
         out,
-        "uptime     {:.1}% ({} heights missed this epoch; estimated from proposals)",
+        "uptime     {:.1}% ({} views led without a block this epoch)",
         v.uptime * 100.0,
         v.missed_heights
     )?;

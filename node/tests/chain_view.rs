@@ -19,6 +19,7 @@ use node::mempool::{
 };
 use node::metrics::Metrics;
 use tokio::sync::broadcast;
+use wallet::Keypair;
 
 use support::{TestChain, kp};
 
@@ -476,4 +477,75 @@ fn applied_blocks_drive_the_finality_metrics() {
         metric(&text, "bitcraps_finality_latency_seconds_count"),
         "2"
     );
+}
+
+/// `validators()` counts, from the chain alone, the views each validator
+/// led without a finalized block this epoch: the views the chain skipped
+/// count against their leaders (the engine's elector), exactly, and survive
+/// a rebuild of the index from the stored blocks.
+#[test]
+fn missed_views_are_counted_exactly_against_their_leaders() {
+    use consensus::engine::leaders::Leaders;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut test = TestChain::new();
+    let committee: Vec<_> = test.validators.iter().map(Keypair::public_key).collect();
+    let leaders = Leaders::new(&committee).unwrap();
+    // Views 1–3 produce blocks; 4 and 5 are skipped; 6 produces one; 7–12
+    // are skipped (every validator misses at least one); 13 produces one.
+    let mut expected_missed = std::collections::BTreeMap::new();
+    for _ in 0..3 {
+        test.next_block(vec![]);
+    }
+    test.skip_views(2);
+    test.next_block(vec![]);
+    test.skip_views(6);
+    test.next_block(vec![]);
+    for view in [4, 5, 7, 8, 9, 10, 11, 12] {
+        *expected_missed
+            .entry(leaders.leader(0, view))
+            .or_insert(0u64) += 1;
+    }
+    let check = |chain: &Chain| {
+        let validators = chain.validators().unwrap();
+        assert_eq!(validators.len(), 4);
+        let mut led = 0;
+        for v in &validators {
+            let missed = expected_missed.get(&v.consensus_key).copied().unwrap_or(0);
+            assert_eq!(v.missed_heights, missed, "{}", v.consensus_key);
+            let produced = (1..=13)
+                .filter(|view| ![4, 5, 7, 8, 9, 10, 11, 12].contains(view))
+                .filter(|view| leaders.leader(0, *view) == v.consensus_key)
+                .count() as u64;
+            led += produced + missed;
+            let uptime = if produced + missed == 0 {
+                1.0
+            } else {
+                produced as f64 / (produced + missed) as f64
+            };
+            assert_eq!(v.uptime, uptime, "{}", v.consensus_key);
+            assert!(v.missed_heights > 0, "every validator led a skipped view");
+        }
+        assert_eq!(led, 13, "every view from 1 to the last block's is led once");
+    };
+    {
+        let (chain, _events) = open(&test, dir.path());
+        for (block, proof) in &test.blocks {
+            assert!(
+                chain
+                    .apply_finalized(block, Some(proof), Heard::Elsewhere)
+                    .unwrap()
+            );
+        }
+        check(&chain);
+    }
+    // Reopened: the persisted index says the same, and so does one
+    // rebuilt from the stored blocks.
+    {
+        let (chain, _events) = open(&test, dir.path());
+        check(&chain);
+        chain.store().delete_synced_meta(b"node/index").unwrap();
+    }
+    let (chain, _events) = open(&test, dir.path());
+    check(&chain);
 }

@@ -211,7 +211,7 @@ fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
     let (code, stdout, stderr) = bitcraps(api, cookie, &["validator", "status", first]);
     assert_eq!(code, 0, "validator status failed: {stderr}");
     assert!(
-        stdout.contains("heights missed this epoch; estimated from proposals"),
+        stdout.contains("views led without a block this epoch"),
         "{stdout}"
     );
 

@@ -3,8 +3,9 @@
 //! The node's chain position (height, epoch, peers, sync), the rate at
 //! which blocks are finalized — measured from the agreed timestamps of the
 //! blocks the WebSocket delivers — and the validator set with each one's
-//! stake, uptime and missed heights; the node wallet's own stake, and a
-//! key to bond more.
+//! stake, uptime and missed views (views of the current epoch it led that
+//! produced no finalized block, exact from the chain); the node wallet's
+//! own stake, and a key to bond more.
 
 use std::collections::VecDeque;
 
@@ -216,7 +217,10 @@ fn render_set(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" validators ")),
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" validators · missed = views led without a block, this epoch "),
+        ),
         area,
     );
 }

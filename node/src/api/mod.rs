@@ -23,7 +23,7 @@
 //! | `POST /v1/txs` | submit a signed transaction (raw, hex, or `{"tx": hex}`) | open (it carries its own signature) |
 //! | `POST /v1/txs/batch` | submit up to 1,024 signed transactions (`{"txs": [hex, …]}`); one result per transaction, in order | open (each carries its own signature) |
 //! | `GET /v1/accounts/{address}` | balance, nonce, pending nonce (after its transactions in this node's mempool), stake, shares, history (`?history_before=&limit=`) | open |
-//! | `GET /v1/validators` | stake, uptime, missed heights, slashing | open |
+//! | `GET /v1/validators` | stake, uptime, missed views, slashing | open |
 //! | `GET /v1/tables` | open tables: game, name, limits, players | open |
 //! | `GET /v1/tables/{id}/rounds` | a table's rounds, newest first (`?before=&limit=`) | open |
 //! | `GET /v1/rounds/{table}/{round}` | a round with its randomness and events (enough to verify it offline) | open |

@@ -227,8 +227,8 @@ fn schemas() -> Value {
             "address": address.clone(), "consensus_key": { "type": "string", "description": "ed25519 key, hex" },
             "stake": chips("Bonded stake"), "unbonding": chips("Unbonding stake"),
             "active": { "type": "boolean" },
-            "uptime": { "type": "number", "minimum": 0, "maximum": 1, "description": "An estimate from block proposals: the blocks of the current epoch it proposed over its expected share of them (the epoch's blocks divided by the active validators, rounded down), capped at 1; 1 when inactive or while the expected share is under one block. Not a count of signatures: the chain records none per validator" },
-            "missed_heights": { "type": "integer", "minimum": 0, "description": "An estimate: its expected share of the current epoch's blocks (as for uptime) minus the blocks it proposed, at least 0; 0 when inactive. Only which validator proposed each finalized block is on chain: votes are aggregated into one threshold signature and nullified views leave no block, so no exact count of missed views is checkable by every node. A silent leader is undercounted: its nullified views make no block and so are not in the epoch's block count" }, "slashed": { "type": "boolean" },
+            "uptime": { "type": "number", "minimum": 0, "maximum": 1, "description": "Of the views of the current epoch it led, the share that produced a finalized block: (led - missed_heights) / led; 1 when it led none. For display; the counts are exact" },
+            "missed_heights": { "type": "integer", "minimum": 0, "description": "The views of the current epoch it led that produced no finalized block (nullified, or never finalized): exact, derived by every node from the chain alone. Each block header carries its view, the leader of each view is the engine's round-robin elector over the epoch's committee, and every view from 1 up to the epoch's last finalized block's view without a finalized block counts against its leader. 0 outside the epoch's committee. Counts views, not heights, despite the name" }, "slashed": { "type": "boolean" },
             "slashed_amount": chips("Slashed in total"), "network_address": { "type": "string" },
         })),
         "Validators": object("Every validator.", &["validators"], json!({
@@ -439,7 +439,7 @@ pub fn document() -> Value {
         ], json!({
             "200": ok("The account", "Account"), "400": bad("Not an address or a bad query (code bad_address, bad_query)"),
         })),
-        "/v1/validators": read("Validators: stake, uptime, missed heights, slashing", vec![], json!({
+        "/v1/validators": read("Validators: stake, uptime, missed views, slashing", vec![], json!({
             "200": ok("Validators", "Validators"),
         })),
         "/v1/tables": read("Open tables: game, name, limits, players", vec![], json!({

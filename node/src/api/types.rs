@@ -334,22 +334,19 @@ pub struct ValidatorInfo {
     pub unbonding: u64,
     /// Whether it is in the current epoch's set.
     pub active: bool,
-    /// An estimate from block proposals, 0 to 1: the blocks of the
-    /// current epoch it proposed over its expected share of them (the
-    /// epoch's blocks divided by the active validators, rounded down),
-    /// capped at 1; 1 when inactive or before the expected share is one
-    /// block. Not a count of signatures: the chain records none per
-    /// validator (see `missed_heights`).
+    /// Of the views of the current epoch it led, the share that produced
+    /// a finalized block, 0 to 1 (`(led − missed_heights) / led`); 1 when
+    /// it led none. For display: the counts behind it are exact.
     pub uptime: f64,
-    /// An estimate: its expected share of the current epoch's blocks (as
-    /// for `uptime`) minus the blocks it proposed, at least 0. The ledger
-    /// records, per validator, only which finalized blocks it proposed:
-    /// votes, and the views where the leader failed and was nullified,
-    /// are not on chain (votes are aggregated into one threshold
-    /// signature), so an exact count of missed views is not something
-    /// every node can check. It undercounts a silent leader: its
-    /// nullified views make no block, so the epoch's block count (and
-    /// its expected share) does not include them.
+    /// The views of the current epoch it led that produced no finalized
+    /// block: an exact count every node derives from the chain alone. Each
+    /// block header carries the view it was proposed in, and the leader of
+    /// every view is the engine's round-robin elector over the epoch's
+    /// committee; a view from the epoch's first (view 1) up to its last
+    /// finalized block's view that has no finalized block — it was
+    /// nullified, or its proposal was never finalized — counts against its
+    /// leader. 0 for a validator outside the epoch's committee. (The field
+    /// keeps its name; it counts views, not heights.)
     pub missed_heights: u64,
     /// Whether it has been slashed.
     pub slashed: bool,

@@ -1,7 +1,8 @@
 //! The node's own explorer index: what the API serves that the ledger's
 //! state and the store's indexes do not keep — players' winnings (the
 //! leaderboard), each table's game (tables close, their rounds stay),
-//! blocks proposed per validator in the current epoch, and stake slashed.
+//! the views each validator led in the current epoch — with a finalized
+//! block or without ([`EpochViews`]) — and stake slashed.
 //!
 //! It is folded from each applied block's receipts and block events
 //! ([`Index::apply`]) and is a pure function of the chain: persisted after
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use consensus::block::Block;
+use consensus::engine::leaders::{EpochViews, Leaders};
 use consensus::ledger::AppliedBlock;
 use consensus::receipt::{LedgerEvent, Wager};
 use consensus::tx::TableId;
@@ -87,11 +89,11 @@ pub(crate) struct Index {
     tables: BTreeMap<u64, u8>,
     /// Each player's figures: `[crash, craps]`.
     players: BTreeMap<Address, [PlayerStats; 2]>,
-    /// The current epoch and its first height.
-    epoch: u64,
-    epoch_start: u64,
-    /// Blocks proposed in the current epoch, by consensus key.
-    proposed: BTreeMap<PublicKey, u64>,
+    /// The views of the current epoch: led, with and without a block.
+    views: EpochViews,
+    /// The current epoch's committee (as the engine orders its leaders);
+    /// `None` until known, or if the chain no longer keeps it.
+    committee: Option<Vec<PublicKey>>,
     /// Stake slashed in total, by consensus key.
     slashed: BTreeMap<PublicKey, u64>,
     /// Bets placed and chips staked per `(table, round)` (craps: the roll
@@ -118,11 +120,10 @@ impl Index {
         self.tables.get(&table.0).copied().map(game_of_code)
     }
 
-    /// Blocks proposed by `validator` in the current epoch, and the blocks
-    /// of the epoch so far.
-    pub fn proposed(&self, validator: &PublicKey, head: Option<u64>) -> (u64, u64) {
-        let blocks = head.map_or(0, |h| (h + 1).saturating_sub(self.epoch_start));
-        (self.proposed.get(validator).copied().unwrap_or(0), blocks)
+    /// The views of the current epoch each validator led, with and
+    /// without a finalized block.
+    pub fn views(&self) -> &EpochViews {
+        &self.views
     }
 
     /// Bets placed and chips staked in `round` at `table`.
@@ -138,10 +139,24 @@ impl Index {
         self.slashed.get(validator).copied().unwrap_or(0)
     }
 
-    /// Folds in an applied block.
-    pub fn apply(&mut self, block: &Block, applied: &AppliedBlock) -> IndexChanges {
+    /// Folds in an applied block. `committee` gives an epoch's committee
+    /// ([`consensus::engine::leaders::committee`]), asked when the index
+    /// first needs the current epoch's.
+    pub fn apply(
+        &mut self,
+        block: &Block,
+        applied: &AppliedBlock,
+        committee: impl Fn(u64) -> Option<Vec<PublicKey>>,
+    ) -> IndexChanges {
         let mut changes = IndexChanges::default();
-        *self.proposed.entry(block.header.proposer).or_default() += 1;
+        let epoch = self.views.epoch();
+        let committee = self
+            .committee
+            .get_or_insert_with(|| committee(epoch).unwrap_or_default());
+        if let Some(leaders) = Leaders::new(committee) {
+            self.views
+                .record(&leaders, block.header.view, block.header.proposer);
+        }
         for (signed, receipt) in block.transactions.iter().zip(&applied.receipts) {
             let sender = signed.sender_address();
             for event in receipt.events.iter() {
@@ -233,14 +248,9 @@ impl Index {
                 let total = self.slashed.entry(*validator).or_default();
                 *total = total.saturating_add(amount.get());
             }
-            LedgerEvent::EpochStarted {
-                epoch,
-                start_height,
-                ..
-            } => {
-                self.epoch = *epoch;
-                self.epoch_start = *start_height;
-                self.proposed.clear();
+            LedgerEvent::EpochStarted { epoch, .. } => {
+                self.views = EpochViews::new(*epoch);
+                self.committee = None;
             }
             _ => {}
         }

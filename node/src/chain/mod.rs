@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 
 use ::wallet::ChainId;
 use consensus::block::Block;
+use consensus::engine::leaders;
 use consensus::genesis::Genesis;
 use consensus::hash::BlockHash;
 use consensus::ledger::{AppliedBlock, BeaconVerifier, BlockOutcome, Ledger, LedgerError};
@@ -394,10 +395,18 @@ impl Chain {
     fn index_and_publish(&self, block: &Block, applied: &AppliedBlock) {
         let height = applied.height;
         let (changes, games, boards) = {
+            // The ledger before the index, in the order the API's readers
+            // take them.
+            let Ok(ledger) = self.ledger.read() else {
+                return;
+            };
             let Ok(mut index) = self.index.lock() else {
                 return;
             };
-            let changes = index.apply(block, applied);
+            let changes = index.apply(block, applied, |epoch| {
+                leaders::committee(&self.genesis, &ledger, epoch)
+            });
+            drop(ledger);
             if let Err(error) = self.store.put_synced_meta(INDEX_KEY, &index.encode()) {
                 tracing::warn!(%error, "cannot store the explorer index; it is rebuilt at the next start");
             }
@@ -623,7 +632,9 @@ fn rebuild_index(
             path: store.path().display().to_string(),
         })?;
         if let BlockOutcome::Applied(applied) = ledger.apply_verified(&block, beacon)? {
-            index.apply(&block, &applied);
+            index.apply(&block, &applied, |epoch| {
+                leaders::committee(genesis, &ledger, epoch)
+            });
             store.put_synced_meta(&hash_key(&applied.block_hash), &height.to_be_bytes())?;
         }
     }

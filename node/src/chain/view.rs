@@ -569,7 +569,6 @@ impl NodeView for Chain {
 
     fn validators(&self) -> Result<Vec<ValidatorInfo>, ViewError> {
         let ledger = self.read_ledger()?;
-        let head = ledger.head().map(|h| h.height);
         let active = ledger.active_validators().to_vec();
         let index = self.index.lock().map_err(|_| internal("index poisoned"))?;
         Ok(ledger
@@ -580,8 +579,9 @@ impl NodeView for Chain {
                     .filter(|(_, u)| u.validator == *key)
                     .fold(0u64, |sum, (_, u)| sum.saturating_add(u.amount.get()));
                 let is_active = active.contains(key);
-                let (proposed, blocks) = index.proposed(key, head);
-                let (uptime, missed) = uptime(proposed, blocks, active.len(), is_active);
+                let views = index.views();
+                let missed = views.missed(key);
+                let uptime = uptime(views.produced(key), views.led(key));
                 ValidatorInfo {
                     address: validator.account,
                     consensus_key: *key,
@@ -699,27 +699,14 @@ impl NodeView for Chain {
     }
 }
 
-/// A validator's uptime and missed heights in the current epoch, estimated
-/// from the blocks it proposed: leaders rotate, so each of `validators`
-/// active validators is expected to propose `blocks / validators` of the
-/// epoch's blocks; uptime is its share of that (at most 1), missed the
-/// shortfall. An inactive validator, or an epoch without blocks yet, has
-/// uptime 1 and nothing missed.
-///
-/// An estimate because the proposer of each finalized block is all the
-/// ledger records per validator: votes are aggregated into a threshold
-/// signature, and a view nullified for a silent leader leaves no block (so
-/// it is not in `blocks` either: a silent leader is undercounted).
-fn uptime(proposed: u64, blocks: u64, validators: usize, active: bool) -> (f64, u64) {
-    if !active || blocks == 0 || validators == 0 {
-        return (1.0, 0);
+/// A validator's uptime in the current epoch: of the views it led, the
+/// share that produced a finalized block; 1 if it led none.
+fn uptime(produced: u64, led: u64) -> f64 {
+    if led == 0 {
+        return 1.0;
     }
-    let expected = blocks / validators as u64;
-    if expected == 0 {
-        return (1.0, 0);
-    }
-    let uptime = (proposed as f64 / expected as f64).min(1.0);
-    (uptime, expected.saturating_sub(proposed))
+    // Display only: the counts themselves are exact integers.
+    produced as f64 / led as f64
 }
 
 #[cfg(test)]
@@ -743,10 +730,10 @@ mod tests {
     }
 
     #[test]
-    fn uptime_is_the_share_of_expected_proposals() {
-        assert_eq!(uptime(10, 40, 4, true), (1.0, 0));
-        assert_eq!(uptime(5, 40, 4, true), (0.5, 5));
-        assert_eq!(uptime(0, 40, 4, false), (1.0, 0));
-        assert_eq!(uptime(0, 2, 4, true), (1.0, 0));
+    fn uptime_is_the_share_of_led_views_with_a_block() {
+        assert_eq!(uptime(10, 10), 1.0);
+        assert_eq!(uptime(5, 10), 0.5);
+        assert_eq!(uptime(0, 3), 0.0);
+        assert_eq!(uptime(0, 0), 1.0);
     }
 }

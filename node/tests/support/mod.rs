@@ -24,6 +24,7 @@ use consensus::beacon::{
 };
 use consensus::block::{BeaconEntry, Block, BlockTemplate};
 use consensus::encoding::{BoundedBytes, BoundedVec};
+use consensus::engine::leaders::Leaders;
 use consensus::engine::{ConsensusBlock, Digest, FinalityProof, Scheme, namespace};
 use consensus::genesis::{
     FaucetParams, Genesis, GenesisAccount, GenesisBankroll, GenesisValidator, Params,
@@ -79,6 +80,9 @@ pub struct TestChain {
     pub ledger: Ledger,
     nonces: std::collections::BTreeMap<Address, u64>,
     last_digest: Digest,
+    /// The view of the last block built (views the chain skipped, whose
+    /// leaders missed them, are added by [`TestChain::skip_views`]).
+    last_view: u64,
     /// Every block built, with its proof.
     pub blocks: Vec<(Block, Vec<u8>)>,
 }
@@ -161,6 +165,7 @@ impl TestChain {
             ledger,
             nonces: Default::default(),
             last_digest: commonware_cryptography::blake3::Digest([0u8; 32]),
+            last_view: 0,
             blocks: Vec::new(),
         }
     }
@@ -211,14 +216,15 @@ impl TestChain {
     /// The finality proof of `block`, signed by `t` of the committee.
     fn prove(&mut self, block: &Block) -> Vec<u8> {
         let height = block.header.height;
-        let view = View::new(height + 1);
+        let view = View::new(block.header.view);
+        let parent_view = View::new(block.header.view - 1);
         let context = Context {
             round: Round::new(Epoch::new(0), view),
             leader: self.identities[(height % u64::from(VALIDATORS)) as usize].public_key(),
-            parent: (View::new(height), self.last_digest),
+            parent: (parent_view, self.last_digest),
         };
         let digest = ConsensusBlock::proposed_digest(&context, &block.header.hash());
-        let proposal = Proposal::new(context.round, View::new(height), digest);
+        let proposal = Proposal::new(context.round, parent_view, digest);
         let votes: Vec<_> = self
             .signers
             .iter()
@@ -241,6 +247,11 @@ impl TestChain {
         bytes
     }
 
+    /// The next `views` views produce no block: their leaders miss them.
+    pub fn skip_views(&mut self, views: u64) {
+        self.last_view += views;
+    }
+
     /// Builds the next block with `txs` and the beacon entries of every
     /// pending height, applies it to the chain's own ledger, and proves it.
     pub fn next_block(&mut self, txs: Vec<SignedTransaction>) -> (Block, Vec<u8>) {
@@ -256,11 +267,18 @@ impl TestChain {
                 signature: BoundedBytes::from_slice(&self.sigma(epoch, h, hash)).expect("σ"),
             })
             .collect();
-        let proposer = self.validators[(height % u64::from(VALIDATORS)) as usize].public_key();
+        // Proposed by its view's leader, as the engine elects it.
+        let view = self.last_view + 1;
+        let committee: Vec<_> = self.validators.iter().map(Keypair::public_key).collect();
+        let proposer = Leaders::new(&committee)
+            .expect("a committee")
+            .leader(0, view);
+        self.last_view = view;
         let block = Block::assemble(
             BlockTemplate {
                 chain_id: self.genesis.chain_id(),
                 height,
+                view,
                 parent: self.ledger.next_parent(),
                 timestamp_ms: self.ledger.last_timestamp_ms() + STEP_MS,
                 proposer,
