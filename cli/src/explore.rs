@@ -329,17 +329,18 @@ pub(crate) fn write_account(out: &mut impl Write, account: &AccountInfo) -> anyh
     }
     writeln!(out, "history    (newest first)")?;
     for entry in &account.history {
-        let tx = entry
-            .tx
-            .map_or_else(|| "-".to_owned(), |t| api::short(&t.to_string()));
+        let source = entry.tx.map_or_else(
+            || "by the block".to_owned(),
+            |t| format!("tx {}", api::short(&t.to_string())),
+        );
         writeln!(
             out,
-            "  #{:<5} height {:<7} tx {:<14} {}",
-            entry.seq,
-            entry.height,
-            tx,
-            one_line(&entry.event)
+            "  #{:<5} height {:<7} {source}",
+            entry.seq, entry.height
         )?;
+        for event in &entry.events {
+            writeln!(out, "      {}", one_line(event))?;
+        }
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
-//! `bitcraps tables`: list the tables, open or close one, take or leave a
-//! seat.
+//! `bitcraps tables`: list the tables and the bets on one, open or close
+//! one, take or leave a seat.
 
 use std::io::{self, Write};
 
+use consensus::receipt::Wager;
 use consensus::tx::{Action, TableGame, TableId, TableName};
 use game_rules::Chips;
-use game_rules::craps::OddsLimit;
-use node::api::{Game, TableInfo};
+use game_rules::craps::{OddsLimit, Working};
+use game_rules::crash::Multiplier;
+use node::api::{CrashBetState, Game, OpenBet, OpenBetState, TableInfo};
 use node::client::WalletReply;
+use wallet::Address;
 
 use crate::api;
 use crate::sign::{ClientArgs, Signer};
@@ -66,6 +69,15 @@ enum TablesCommand {
     Close {
         /// The table's id.
         id: u64,
+    },
+    /// The bets still on a table: stake, odds, point and whether each
+    /// works on the next roll (craps); riding or cashing out (crash).
+    Bets {
+        /// The table's id.
+        id: u64,
+        /// Only this player's bets (craps1…).
+        #[arg(long)]
+        player: Option<Address>,
     },
 }
 
@@ -142,6 +154,19 @@ async fn execute(args: Args) -> anyhow::Result<()> {
         Some(TablesCommand::Join { id }) => Action::JoinTable { table: TableId(id) },
         Some(TablesCommand::Leave { id }) => Action::LeaveTable { table: TableId(id) },
         Some(TablesCommand::Close { id }) => Action::CloseTable { table: TableId(id) },
+        Some(TablesCommand::Bets { id, player }) => {
+            let bets = client
+                .table_bets(TableId(id), player.as_ref())
+                .await
+                .map_err(|e| args.node.api.explain(e))?;
+            if args.node.json() {
+                return api::write_json(
+                    &mut out,
+                    &serde_json::json!({ "table": id, "bets": bets }),
+                );
+            }
+            return write_bets(&mut out, id, &bets);
+        }
     };
     let mut signer = Signer::open(&args.node.sign, &args.node.api, &client).await?;
     signer
@@ -194,6 +219,64 @@ pub(crate) fn write_tables(out: &mut impl Write, tables: &[TableInfo]) -> anyhow
             table
                 .round
                 .map_or_else(|| "-".to_owned(), |r| r.to_string())
+        )?;
+    }
+    Ok(())
+}
+
+/// A table's open bets, one line each.
+fn write_bets(out: &mut impl Write, table: u64, bets: &[OpenBet]) -> anyhow::Result<()> {
+    if bets.is_empty() {
+        writeln!(out, "no bets on table {table}")?;
+        return Ok(());
+    }
+    for bet in bets {
+        let wager = match bet.wager {
+            Wager::Craps { kind } => kind.to_string(),
+            Wager::Crash { auto_cash_out } => {
+                match auto_cash_out.map(Multiplier::from_hundredths) {
+                    Some(Ok(target)) => format!("crash, auto {target}"),
+                    _ => "crash".to_owned(),
+                }
+            }
+        };
+        let state = match &bet.state {
+            OpenBetState::Craps {
+                odds,
+                point,
+                working,
+                works_next_roll,
+            } => {
+                let mut parts = Vec::new();
+                if *odds > Chips::ZERO {
+                    parts.push(format!("odds {odds}"));
+                }
+                if let Some(point) = point {
+                    parts.push(format!("point {point}"));
+                }
+                let switch = match working {
+                    Working::TableDefault => "table default",
+                    Working::On => "on",
+                    Working::Off => "off",
+                };
+                let next = if *works_next_roll { "works" } else { "off" };
+                parts.push(format!("{switch}, {next} on the next roll"));
+                parts.join(", ")
+            }
+            OpenBetState::Crash { round, state } => match state {
+                CrashBetState::Riding => format!("round {round}, riding"),
+                CrashBetState::CashingOut { at } => {
+                    format!("round {round}, cashing out at {at}")
+                }
+            },
+        };
+        writeln!(
+            out,
+            "#{:<5} {} {:<16} {:>8}  {state}",
+            bet.bet,
+            api::short(&bet.player.to_string()),
+            wager,
+            bet.amount.get()
         )?;
     }
     Ok(())
@@ -259,6 +342,66 @@ mod tests {
         assert!(crate::api::parse_args::<Args>(&["close", "x"]).is_err());
         let bad = crate::api::parse_args::<Args>(&["create", "roulette", "x"]);
         assert!(bad.is_err());
+        let player = wallet::Keypair::from_secret_bytes(&[4; 32]).address();
+        let args = parse(&["bets", "2", "--player", &player.to_string()]);
+        assert_eq!(
+            args.command,
+            Some(TablesCommand::Bets {
+                id: 2,
+                player: Some(player)
+            })
+        );
+        assert!(crate::api::parse_args::<Args>(&["bets", "2", "--player", "nobody"]).is_err());
+    }
+
+    #[test]
+    fn shows_each_bet_with_its_state() {
+        let player = wallet::Keypair::from_secret_bytes(&[4; 32]).address();
+        let bets = [
+            OpenBet {
+                bet: 3,
+                player,
+                amount: Chips(30),
+                wager: Wager::Craps {
+                    kind: game_rules::craps::BetKind::Pass,
+                },
+                state: OpenBetState::Craps {
+                    odds: Chips(60),
+                    point: Some(6),
+                    working: Working::Off,
+                    works_next_roll: false,
+                },
+            },
+            OpenBet {
+                bet: 4,
+                player,
+                amount: Chips(25),
+                wager: Wager::Crash {
+                    auto_cash_out: Some(250),
+                },
+                state: OpenBetState::Crash {
+                    round: 9,
+                    state: CrashBetState::CashingOut {
+                        at: Multiplier::from_hundredths(180).unwrap(),
+                    },
+                },
+            },
+        ];
+        let mut out = Vec::new();
+        write_bets(&mut out, 1, &bets).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("pass")
+                && text.contains("odds 60 chips, point 6, off, off on the next roll"),
+            "{text}"
+        );
+        assert!(
+            text.contains("crash, auto 2.50×") && text.contains("round 9, cashing out at 1.80×"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        write_bets(&mut out, 7, &[]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "no bets on table 7\n");
     }
 
     #[test]

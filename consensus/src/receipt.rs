@@ -636,6 +636,49 @@ pub struct Receipt {
     pub events: BoundedVec<LedgerEvent, MAX_EVENTS_PER_RECEIPT>,
 }
 
+impl LedgerEvent {
+    /// The account the event concerns, if it names one: the one whose
+    /// balance, bet, seat, table, stake or bankroll share it is about.
+    /// Table-wide events (rolls, ticks, crashes, voids) and validator
+    /// events keyed by consensus key name none; the balance changes they
+    /// cause name their accounts.
+    pub fn account(&self) -> Option<&Address> {
+        match self {
+            LedgerEvent::BalanceChanged { account, .. }
+            | LedgerEvent::BankrollDeposited { account, .. }
+            | LedgerEvent::BankrollWithdrawalQueued { account, .. }
+            | LedgerEvent::BankrollWithdrawalPaid { account, .. }
+            | LedgerEvent::Staked { account, .. }
+            | LedgerEvent::UnstakeQueued { account, .. }
+            | LedgerEvent::StakeReleased { account, .. }
+            | LedgerEvent::FaucetPaid { account, .. }
+            | LedgerEvent::ValidatorRegistered { account, .. } => Some(account),
+            LedgerEvent::TableCreated { owner, .. } => Some(owner),
+            LedgerEvent::PlayerJoined { player, .. }
+            | LedgerEvent::PlayerLeft { player, .. }
+            | LedgerEvent::BetPlaced { player, .. }
+            | LedgerEvent::BetSettled { player, .. } => Some(player),
+            LedgerEvent::TableClosed { .. }
+            | LedgerEvent::OddsChanged { .. }
+            | LedgerEvent::BetTakenDown { .. }
+            | LedgerEvent::DiceRolled { .. }
+            | LedgerEvent::CrashRoundStarted { .. }
+            | LedgerEvent::CrashTick { .. }
+            | LedgerEvent::CrashCashedOut { .. }
+            | LedgerEvent::CrashRiskCapReached { .. }
+            | LedgerEvent::Crashed { .. }
+            | LedgerEvent::RoundVoid { .. }
+            | LedgerEvent::Slashed { .. }
+            | LedgerEvent::FeesPaid { .. }
+            | LedgerEvent::CrapsRollCommitted { .. }
+            | LedgerEvent::CrashBettingOpened { .. }
+            | LedgerEvent::CrashRoundFinished { .. }
+            | LedgerEvent::FeesBurned { .. }
+            | LedgerEvent::EpochStarted { .. } => None,
+        }
+    }
+}
+
 impl Receipt {
     /// The canonical encoding (what storage keeps).
     pub fn encode(&self) -> Vec<u8> {

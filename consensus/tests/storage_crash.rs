@@ -154,7 +154,7 @@ fn verify(store: &Store) -> Option<u64> {
     assert_eq!(store.tx_location(&tx_hash(height + 1)).unwrap(), None);
     let history = store.account_history(b"player", None, 1).unwrap();
     assert_eq!(history.entries[0].location, location);
-    assert_eq!(history.entries[0].tx_hash, tx_hash(height));
+    assert_eq!(history.entries[0].tx_hash, Some(tx_hash(height)));
     let rounds = store.rounds(TABLE, None, 1).unwrap();
     assert_eq!(rounds.rounds[0].round, height);
     if height > 0 {

@@ -67,7 +67,7 @@ use wallet::Address;
 use crate::api::{
     AccountInfo, ApiEvent, BATCH_SUBMIT_PATH, BankrollInfo, BatchItemStatus, BatchSubmitted,
     DEFAULT_MAX_BATCH_BODY_BYTES, ErrorBody, Game, LeaderboardEntry, MAX_BATCH_TRANSACTIONS,
-    NodeStatus, RoundInfo, RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo,
+    NodeStatus, OpenBet, RoundInfo, RoundSummary, SyncProgress, TableInfo, Topic, ValidatorInfo,
     wallet_request_body, wallet_route_of,
 };
 
@@ -498,6 +498,11 @@ struct TablesBody {
 }
 
 #[derive(Deserialize)]
+struct BetsBody {
+    bets: Vec<OpenBet>,
+}
+
+#[derive(Deserialize)]
 struct LeaderboardBody {
     entries: Vec<LeaderboardEntry>,
 }
@@ -814,6 +819,20 @@ impl ApiClient {
             path.push_str(&format!("&before={before}"));
         }
         self.get(&path).await?.json()
+    }
+
+    /// `GET /v1/tables/{id}/bets`: the bets still on a table, only
+    /// `player`'s if given.
+    pub async fn table_bets(
+        &self,
+        table: TableId,
+        player: Option<&Address>,
+    ) -> Result<Vec<OpenBet>, ClientError> {
+        let mut path = format!("/v1/tables/{}/bets", table.0);
+        if let Some(player) = player {
+            path.push_str(&format!("?player={player}"));
+        }
+        Ok(self.get(&path).await?.json::<BetsBody>()?.bets)
     }
 
     /// `GET /v1/rounds/{table}/{round}`.

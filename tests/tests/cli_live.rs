@@ -155,9 +155,45 @@ fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
     assert_eq!(account["nonce"], wallet["nonce"], "{account}");
     // History is newest first: the cash-out was the wallet's last
     // transaction.
+    let history = |account: &Value| account["history"].as_array().cloned().unwrap_or_default();
+    let newest_tx = history(&account)
+        .into_iter()
+        .find(|entry| !entry["tx"].is_null())
+        .unwrap_or_else(|| net.fail(format!("no transaction in the history: {account}")));
     assert_eq!(
-        account["history"][0]["tx"], cashed_out["hash"],
-        "the cash-out heads the account's history: {account}"
+        newest_tx["tx"], cashed_out["hash"],
+        "the cash-out heads the account's transactions: {account}"
+    );
+    // The payout comes when the round ends, in a block's own events: the
+    // history shows it too, as the block's entry.
+    let cashed = cashed_out["receipt"]["events"]
+        .as_array()
+        .and_then(|events| events.iter().find_map(|e| e.get("crash_cashed_out")))
+        .cloned()
+        .unwrap_or_else(|| net.fail(format!("no crash_cashed_out in {cashed_out}")));
+    let settle_deadline = Instant::now() + Duration::from_secs(60);
+    let settled = loop {
+        let account = json(&net, api, cookie, &["explore", "account", &me, "--json"]);
+        let settled = history(&account)
+            .into_iter()
+            .filter(|entry| entry["tx"].is_null())
+            .flat_map(|entry| entry["events"].as_array().cloned().unwrap_or_default())
+            .filter_map(|event| event.get("bet_settled").cloned())
+            .find(|s| s["table"] == cashed["table"] && s["bet"] == cashed["bet"]);
+        if let Some(settled) = settled {
+            break settled;
+        }
+        if Instant::now() >= settle_deadline {
+            net.fail(format!(
+                "the cashed-out bet's settlement is not in the history after 60 s: {account}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(settled["result"], "win", "a cashed-out bet wins: {settled}");
+    assert!(
+        settled["paid"].as_u64().is_some_and(|paid| paid >= 5),
+        "it pays at least its stake: {settled}"
     );
 
     // The bankroll: a deposit buys shares, a withdrawal queues them.

@@ -16,7 +16,8 @@
 //!   roll (no roll can come for 20 s after the table opens) odds behind a
 //!   pass bet are refused (no point) and the pass bet comes down with its
 //!   stake; once a roll sets a point, odds go behind it (over the 3-4-5×
-//!   limit refused), the odds are switched off, the contract bet cannot come
+//!   limit refused), the odds are switched off (`tables bets` shows the
+//!   switch and that they no longer work), the contract bet cannot come
 //!   down, a switch on an unknown bet is refused, and zero odds take the
 //!   odds down again;
 //! - `play crash bet --auto`: the ledger cashes the bet out at the
@@ -474,8 +475,31 @@ fn craps_odds_take_down_and_working(me: &Cli, table: u64) {
         &["play", "craps", "odds", &id, &bet, "1000"],
         &format!("over the table limit of {limit} chips"),
     );
+    // The bet on the layout, as `tables bets` shows it: its odds and point,
+    // its odds working by the table's rules until switched off.
+    let on_table = |expected: &str| {
+        let bets = me.json(&["tables", "bets", &id, "--player", &me.address, "--json"]);
+        let state = bets["bets"]
+            .as_array()
+            .and_then(|bets| bets.iter().find(|b| b["bet"].as_u64() == bet.parse().ok()))
+            .map(|b| b["state"]["craps"].clone())
+            .unwrap_or_else(|| me.net.fail(format!("bet {bet} not on the table: {bets}")));
+        assert_eq!(
+            (chips(&state["odds"]), state["point"].as_u64()),
+            (10, Some(point)),
+            "{state}"
+        );
+        assert_eq!(state["working"], expected, "{state}");
+        state["works_next_roll"].as_bool()
+    };
+    assert_eq!(
+        on_table("table_default"),
+        Some(true),
+        "odds work on a point"
+    );
     let off = me.applied(&["play", "craps", "working", &id, &bet, "off"]);
     assert_eq!(off.balance_moved(&me.address), -off.fee(), "{}", off.reply);
+    assert_eq!(on_table("off"), Some(false), "switched off");
     me.refused(
         &["play", "craps", "working", &id, "999", "on"],
         "bet_not_found",

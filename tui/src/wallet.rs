@@ -7,7 +7,7 @@
 
 use consensus::receipt::LedgerEvent;
 use consensus::tx::Action;
-use node::api::{Game, LeaderboardEntry};
+use node::api::{Game, HistoryEntry, LeaderboardEntry};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -114,7 +114,7 @@ fn render_history(frame: &mut Frame, area: Rect, app: &App) {
             .iter()
             .take(rows)
             .map(|h| {
-                let text = format!("{:>6} {}", h.height, describe(&h.event));
+                let text = format!("{:>6} {}", h.height, describe_entry(h));
                 Line::raw(ui::fit(&text, width))
             })
             .collect(),
@@ -129,17 +129,44 @@ fn render_history(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// One line for a history event.
-pub fn describe(event: &LedgerEvent) -> String {
+/// One line for a history entry: the balance's change over the whole
+/// entry (a bet's stake and fee together, a settlement's payout) first, as
+/// the part a narrow screen must not cut, then what happened.
+pub fn describe_entry(entry: &HistoryEntry) -> String {
+    let mut balances = entry.events.iter().filter_map(|e| match e {
+        LedgerEvent::BalanceChanged { before, after, .. } => Some((before.get(), after.get())),
+        _ => None,
+    });
+    let mut parts = Vec::new();
+    if let Some((before, first_after)) = balances.next() {
+        let after = balances.next_back().map_or(first_after, |(_, last)| last);
+        parts.push(if after >= before {
+            format!("+{} → {after}", after - before)
+        } else {
+            format!("-{} → {after}", before - after)
+        });
+    }
+    parts.extend(
+        entry
+            .events
+            .iter()
+            .filter(|e| !matches!(e, LedgerEvent::BalanceChanged { .. }))
+            .map(describe),
+    );
+    if parts.is_empty() {
+        let source = if entry.tx.is_some() {
+            "transaction"
+        } else {
+            "block"
+        };
+        parts.push(source.to_owned());
+    }
+    parts.join(" · ")
+}
+
+/// One line for a history event other than a balance change.
+fn describe(event: &LedgerEvent) -> String {
     match event {
-        LedgerEvent::BalanceChanged { before, after, .. } => {
-            let (b, a) = (before.get(), after.get());
-            if a >= b {
-                format!("+{} → {a}", a - b)
-            } else {
-                format!("-{} → {a}", b - a)
-            }
-        }
         LedgerEvent::BetPlaced {
             table,
             wager,

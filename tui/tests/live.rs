@@ -16,8 +16,8 @@ use game_rules::craps::OddsLimit;
 use game_rules::crash::Multiplier;
 use node::api::{
     AccountInfo, ApiConfig, ApiEvent, ApiServer, BankrollInfo, EventBatch, Game, LeaderboardEntry,
-    NodeStatus, NodeView, NodeWallet, Page, RoundInfo, RoundSummary, SubmitError, TableInfo,
-    TxRecord, ValidatorInfo, ViewError, WalletSubmission,
+    NodeStatus, NodeView, NodeWallet, OpenBet, Page, RoundInfo, RoundSummary, SubmitError,
+    TableInfo, TxRecord, ValidatorInfo, ViewError, WalletSubmission,
 };
 use node::client::{ApiClient, Backoff};
 use node::metrics::Metrics;
@@ -122,6 +122,14 @@ impl NodeView for Node {
     }
 
     fn table_rounds(&self, _: TableId, _: Page) -> Result<Option<Vec<RoundSummary>>, ViewError> {
+        Ok(Some(Vec::new()))
+    }
+
+    fn table_bets(
+        &self,
+        _: TableId,
+        _: Option<&Address>,
+    ) -> Result<Option<Vec<OpenBet>>, ViewError> {
         Ok(Some(Vec::new()))
     }
 

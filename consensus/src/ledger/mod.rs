@@ -101,6 +101,7 @@ pub(crate) mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use wallet::{Address, ChainId, PublicKey};
 
 pub use beacon::BeaconVerifier;
@@ -110,11 +111,14 @@ pub use state::{
     Account, Bankroll, EpochRecord, EvidenceUsed, Globals, Head, PendingItem, PendingRandomness,
     Unbonding, Validator, Withdrawal,
 };
-pub use tables::{CrapsPlay, CrashPlay, CrashTiming, PendingRoll, Play, Table};
+pub use tables::{
+    CrapsPlay, CrashBetState, CrashPlay, CrashTiming, OpenBet, OpenBetState, PendingRoll, Play,
+    Table,
+};
 
 use crate::beacon::dkg::DkgOutput;
 use crate::block::Block;
-use crate::encoding::encode;
+use crate::encoding::{DecodeError, decode, encode};
 use crate::genesis::{Genesis, Params};
 use crate::hash::{BlockHash, Hash, TxHash};
 use crate::merkle::{
@@ -132,12 +136,47 @@ use state::State;
 /// the order of the steps: settlements by beacon entries, crash rounds
 /// starting and ticking, craps rolls committed, voids and refunds, payouts
 /// and the epoch change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The store keeps them ([`Store::block_events`]), and every account one
+/// of them names ([`LedgerEvent::account`]) has the block in its history,
+/// so a player's settlements are there beside the bets that made them.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct BlockEvents {
     /// The block's height.
     pub height: u64,
     /// The events.
     pub events: Vec<LedgerEvent>,
+}
+
+/// The largest stored [`BlockEvents`] encoding [`BlockEvents::decode`]
+/// accepts: far above what a block of [`crate::block::MAX_TXS_PER_BLOCK`]
+/// transactions can settle.
+pub const MAX_BLOCK_EVENTS_BYTES: usize = 64 * 1024 * 1024;
+
+impl BlockEvents {
+    /// The canonical encoding (what the store keeps).
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes stored block events: at most [`MAX_BLOCK_EVENTS_BYTES`],
+    /// canonical.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] if the bytes are too long, malformed or not canonical.
+    pub fn decode(bytes: &[u8]) -> Result<BlockEvents, DecodeError> {
+        decode("block events", bytes, MAX_BLOCK_EVENTS_BYTES)
+    }
+
+    /// The accounts the events name, each once, in address order.
+    pub fn accounts(&self) -> BTreeSet<Address> {
+        self.events
+            .iter()
+            .filter_map(LedgerEvent::account)
+            .copied()
+            .collect()
+    }
 }
 
 /// What applying a block produced.
@@ -770,6 +809,16 @@ impl Ledger {
         for (table, round, record) in &executed.out.rounds {
             commit.put_round(table.0, *round, record.encode());
         }
+        let events = BlockEvents {
+            height,
+            events: executed.out.events,
+        };
+        if !events.events.is_empty() {
+            commit.set_block_events(
+                events.encode(),
+                events.accounts().into_iter().map(Address::to_bytes),
+            )?;
+        }
         match &mut self.backend {
             Backend::Store(store) => {
                 if let ApplyOutcome::AlreadyApplied { last_applied } = store.apply_block(&commit)? {
@@ -792,10 +841,7 @@ impl Ledger {
             block_hash,
             state_root,
             receipts: executed.receipts,
-            events: BlockEvents {
-                height,
-                events: executed.out.events,
-            },
+            events,
             rounds: executed.out.rounds,
             commit,
         })

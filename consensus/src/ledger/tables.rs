@@ -13,14 +13,16 @@ use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use game_rules::Chips;
-use game_rules::craps::CrapsTable;
-use game_rules::crash::{BetStatus, CrashRound, CrashRules};
+use game_rules::craps::{CrapsTable, Working};
+use game_rules::crash::{BetStatus, CrashRound, CrashRules, Multiplier};
+use serde::{Deserialize, Serialize};
 use wallet::Address;
 
 use super::exec::{Env, Out, Sender, TxResult, text};
 use super::records::IntervalRecord;
 use super::state::State;
-use crate::receipt::{LedgerEvent, RejectReason};
+use crate::encoding::codec;
+use crate::receipt::{LedgerEvent, RejectReason, Wager};
 use crate::tx::{TableGame, TableId, TableName};
 
 /// A table.
@@ -76,6 +78,115 @@ impl Table {
             Play::Crash(crash) => crash.reserved,
         }
     }
+
+    /// The bets still on the table, in bet id order: every craps bet on
+    /// the layout, or the current crash round's bets not yet settled.
+    pub fn open_bets(&self) -> Vec<OpenBet> {
+        match &self.play {
+            Play::Craps(craps) => craps
+                .table
+                .bets()
+                .filter_map(|bet| {
+                    let id = bet.id();
+                    Some(OpenBet {
+                        bet: id.0,
+                        player: *craps.owners.get(&id.0)?,
+                        amount: bet.amount(),
+                        wager: Wager::Craps { kind: bet.kind() },
+                        state: OpenBetState::Craps {
+                            odds: bet.odds(),
+                            point: bet.point().map(|p| p.total()),
+                            working: bet.working(),
+                            works_next_roll: craps.table.works_next_roll(id).ok()?,
+                        },
+                    })
+                })
+                .collect(),
+            Play::Crash(crash) => crash
+                .round
+                .bets()
+                .filter_map(|bet| {
+                    let state = match bet.status {
+                        BetStatus::Riding => CrashBetState::Riding,
+                        BetStatus::CashingOut(pending) => CrashBetState::CashingOut {
+                            at: pending.multiplier,
+                        },
+                        BetStatus::Settled(_) => return None,
+                    };
+                    Some(OpenBet {
+                        bet: bet.id.0,
+                        player: *crash.bettors.get(&bet.id.0)?,
+                        amount: bet.amount,
+                        wager: Wager::Crash {
+                            auto_cash_out: bet.auto_cash_out.map(|m| m.hundredths()),
+                        },
+                        state: OpenBetState::Crash {
+                            round: crash.round_number,
+                            state,
+                        },
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A bet still on a table, as the API and explorers show it
+/// ([`Table::open_bets`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenBet {
+    /// Its id.
+    pub bet: u64,
+    /// Whose it is.
+    pub player: Address,
+    /// The stake (a craps line bet's odds apart).
+    pub amount: Chips,
+    /// What it is on.
+    pub wager: Wager,
+    /// Where it is.
+    pub state: OpenBetState,
+}
+
+/// Where an [`OpenBet`] is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenBetState {
+    /// A craps bet on the layout.
+    Craps {
+        /// The odds behind a line bet (0 for other bets).
+        odds: Chips,
+        /// A line bet's point, once it has one.
+        point: Option<u8>,
+        /// The player's working switch (for a line bet: on its odds).
+        #[serde(with = "codec::working")]
+        working: Working,
+        /// Whether the part the switch governs (the bet, or a line bet's
+        /// odds) works if the dice are rolled now: the switch, else the
+        /// table's rules for the phase.
+        works_next_roll: bool,
+    },
+    /// A crash bet in the table's current round.
+    Crash {
+        /// The round.
+        round: u64,
+        /// Riding or cashing out.
+        state: CrashBetState,
+    },
+}
+
+/// Where an unsettled crash bet is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashBetState {
+    /// In the round, no cash-out yet.
+    Riding,
+    /// Cashed out at `at`; it is paid if the round reaches `at`, which the
+    /// interval's randomness decides.
+    CashingOut {
+        /// The multiplier.
+        #[serde(with = "codec::multiplier")]
+        at: Multiplier,
+    },
 }
 
 /// The state of a table's game.

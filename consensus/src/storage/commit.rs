@@ -1,7 +1,7 @@
 //! [`BlockCommit`]: everything one finalized block changes, written atomically.
 
 use super::keys::check_address;
-use super::{StoreError, TxHash, TxLocation};
+use super::{BLOCK_EVENTS_POSITION, StoreError, TxHash, TxLocation};
 
 /// One transaction of a [`BlockCommit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,29 @@ pub struct BlockCommit {
     pub(crate) state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     pub(crate) txs: Vec<TxCommit>,
     pub(crate) rounds: Vec<(u64, u64, Vec<u8>)>,
+    pub(crate) block_events: Option<BlockEventsCommit>,
+}
+
+/// The events of a [`BlockCommit`] that its block caused itself, not one of
+/// its transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlockEventsCommit {
+    pub(crate) events: Vec<u8>,
+    pub(crate) accounts: Vec<Vec<u8>>,
+}
+
+/// Checks every address and copies it out.
+fn checked_accounts<A: AsRef<[u8]>>(
+    accounts: impl IntoIterator<Item = A>,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    accounts
+        .into_iter()
+        .map(|address| {
+            let address = address.as_ref();
+            check_address(address)?;
+            Ok(address.to_vec())
+        })
+        .collect()
 }
 
 impl BlockCommit {
@@ -49,6 +72,7 @@ impl BlockCommit {
             state: Vec::new(),
             txs: Vec::new(),
             rounds: Vec::new(),
+            block_events: None,
         }
     }
 
@@ -86,24 +110,20 @@ impl BlockCommit {
     ///
     /// [`StoreError::InvalidAddress`] if an address is empty or longer than
     /// [`MAX_ADDRESS_LEN`](super::MAX_ADDRESS_LEN) bytes, and
-    /// [`StoreError::TooManyTransactions`] past `u32::MAX` transactions. Nothing
-    /// is added on error.
+    /// [`StoreError::TooManyTransactions`] at [`BLOCK_EVENTS_POSITION`]
+    /// transactions (that position is the block's own events). Nothing is
+    /// added on error.
     pub fn add_transaction<A: AsRef<[u8]>>(
         &mut self,
         hash: TxHash,
         receipt: Vec<u8>,
         accounts: impl IntoIterator<Item = A>,
     ) -> Result<TxLocation, StoreError> {
-        let position =
-            u32::try_from(self.txs.len()).map_err(|_| StoreError::TooManyTransactions)?;
-        let accounts = accounts
-            .into_iter()
-            .map(|address| {
-                let address = address.as_ref();
-                check_address(address)?;
-                Ok(address.to_vec())
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let position = u32::try_from(self.txs.len())
+            .ok()
+            .filter(|&position| position < BLOCK_EVENTS_POSITION)
+            .ok_or(StoreError::TooManyTransactions)?;
+        let accounts = checked_accounts(accounts)?;
         self.txs.push(TxCommit {
             hash,
             receipt,
@@ -113,6 +133,25 @@ impl BlockCommit {
             height: self.height,
             position,
         })
+    }
+
+    /// Sets the events the block caused itself (settlements, payouts, …), as
+    /// the ledger encoded them, and adds them to the history of every account
+    /// in `accounts` at position [`BLOCK_EVENTS_POSITION`] of the block. A
+    /// second call replaces the first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidAddress`] as for
+    /// [`add_transaction`](Self::add_transaction); nothing is set on error.
+    pub fn set_block_events<A: AsRef<[u8]>>(
+        &mut self,
+        events: Vec<u8>,
+        accounts: impl IntoIterator<Item = A>,
+    ) -> Result<&mut Self, StoreError> {
+        let accounts = checked_accounts(accounts)?;
+        self.block_events = Some(BlockEventsCommit { events, accounts });
+        Ok(self)
     }
 
     /// Sets the record of `round` at `table` (replacing an earlier record of it).

@@ -122,8 +122,9 @@ pub enum StoreError {
         len: usize,
     },
 
-    /// A block holds more transactions than a position can count.
-    #[error("a block holds at most {max} transactions", max = u32::MAX)]
+    /// A block holds more transactions than a position can count (the
+    /// position after the last is the block's own events).
+    #[error("a block holds at most {max} transactions", max = super::BLOCK_EVENTS_POSITION)]
     TooManyTransactions,
 
     /// RocksDB reported an error during a read or write.

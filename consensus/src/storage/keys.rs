@@ -14,13 +14,16 @@ pub(crate) const CF_BLOCKS: &str = "blocks";
 pub(crate) const CF_RECEIPTS: &str = "receipts";
 /// tx hash → height ‖ position.
 pub(crate) const CF_TX_INDEX: &str = "tx_index";
-/// len(address) ‖ address ‖ height ‖ position → tx hash.
+/// len(address) ‖ address ‖ height ‖ position → tx hash, or nothing for
+/// the block's own events.
 pub(crate) const CF_ACCOUNT_HISTORY: &str = "account_history";
 /// table ‖ round → round record.
 pub(crate) const CF_ROUNDS: &str = "rounds";
+/// height → the block's own events.
+pub(crate) const CF_BLOCK_EVENTS: &str = "block_events";
 
 /// Every column family the store opens, in a fixed order.
-pub(crate) const COLUMN_FAMILIES: [&str; 7] = [
+pub(crate) const COLUMN_FAMILIES: [&str; 8] = [
     CF_META,
     CF_STATE,
     CF_BLOCKS,
@@ -28,6 +31,7 @@ pub(crate) const COLUMN_FAMILIES: [&str; 7] = [
     CF_TX_INDEX,
     CF_ACCOUNT_HISTORY,
     CF_ROUNDS,
+    CF_BLOCK_EVENTS,
 ];
 
 /// First byte of the store's own keys in `meta`.

@@ -23,14 +23,17 @@
 //! | `blocks` | height (u64 BE) | the block's bytes |
 //! | `receipts` | height (u64 BE) ‖ position (u32 BE) | the transaction's receipt |
 //! | `tx_index` | tx hash (32 bytes) | height (u64 BE) ‖ position (u32 BE) |
-//! | `account_history` | len(address) (u8) ‖ address ‖ height (u64 BE) ‖ position (u32 BE) | tx hash (32 bytes) |
+//! | `account_history` | len(address) (u8) ‖ address ‖ height (u64 BE) ‖ position (u32 BE) | tx hash (32 bytes), or empty at [`BLOCK_EVENTS_POSITION`] |
 //! | `rounds` | table (u64 BE) ‖ round (u64 BE) | the round's record |
+//! | `block_events` | height (u64 BE) | the events the block caused itself |
 //!
 //! The `0x00` / `0x01` prefixes in `meta` keep the caller's keys apart from the
 //! store's own. The length byte in `account_history` keeps the entries of
 //! address `ab` apart from those of `abc`; addresses are 1 to
-//! [`MAX_ADDRESS_LEN`] bytes. The first block applied must have height
-//! [`GENESIS_HEIGHT`].
+//! [`MAX_ADDRESS_LEN`] bytes. An account's history holds its transactions and,
+//! at position [`BLOCK_EVENTS_POSITION`] of a height, the events that block
+//! caused itself and that concern it (a settlement, a refund, a payout).
+//! The first block applied must have height [`GENESIS_HEIGHT`].
 //!
 //! Reads decode every stored key and value they interpret and check its length
 //! first (a height must be 8 bytes, a location 12, a hash 32); a mismatch is a
@@ -39,7 +42,8 @@
 //! ## Atomicity and crash consistency
 //!
 //! Everything one finalized block changes — state puts and deletes, the block,
-//! its receipts, the tx index, account histories, round records — is described
+//! its receipts and own events, the tx index, account histories, round
+//! records — is described
 //! by one [`BlockCommit`] and written by [`Store::apply_block`] in **one**
 //! RocksDB `WriteBatch`, together with the new `last_applied_height` in `meta`.
 //! A write batch is a single checksummed record in the write-ahead log: on
@@ -117,14 +121,20 @@ pub use commit::BlockCommit;
 pub use error::StoreError;
 
 use keys::{
-    CF_ACCOUNT_HISTORY, CF_BLOCKS, CF_META, CF_RECEIPTS, CF_ROUNDS, CF_STATE, CF_TX_INDEX,
-    COLUMN_FAMILIES, LOCATION_LEN, META_LAST_APPLIED, META_SCHEMA_VERSION,
+    CF_ACCOUNT_HISTORY, CF_BLOCK_EVENTS, CF_BLOCKS, CF_META, CF_RECEIPTS, CF_ROUNDS, CF_STATE,
+    CF_TX_INDEX, COLUMN_FAMILIES, LOCATION_LEN, META_LAST_APPLIED, META_SCHEMA_VERSION,
 };
 
 /// The version of the key layout this build reads and writes, stored in `meta`.
 /// Opening a database with another version fails with
-/// [`StoreError::UnsupportedSchema`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// [`StoreError::UnsupportedSchema`]. Version 2 added the block's own events
+/// and their account history entries.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The position, within its height, of a block's own events in account
+/// histories: after every transaction's (a block holds fewer), and within 16
+/// bits so that `height ‖ position` cursors stay compact.
+pub const BLOCK_EVENTS_POSITION: u32 = u16::MAX as u32;
 
 /// The height of the first block a new store accepts.
 pub const GENESIS_HEIGHT: u64 = 0;
@@ -165,10 +175,11 @@ pub enum ApplyOutcome {
 /// One entry of an account's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// Where the transaction is.
+    /// Where the transaction is; position [`BLOCK_EVENTS_POSITION`] for the
+    /// block's own events.
     pub location: TxLocation,
-    /// The transaction's hash.
-    pub tx_hash: TxHash,
+    /// The transaction's hash; `None` for the block's own events.
+    pub tx_hash: Option<TxHash>,
 }
 
 /// A page of an account's history, newest first.
@@ -439,6 +450,20 @@ impl Store {
                 batch.put_cf(history, key, tx.hash);
             }
         }
+        if let Some(own) = &commit.block_events {
+            batch.put_cf(
+                self.cf(CF_BLOCK_EVENTS),
+                keys::height_key(height),
+                &own.events,
+            );
+            let location = TxLocation {
+                height,
+                position: BLOCK_EVENTS_POSITION,
+            };
+            for address in &own.accounts {
+                batch.put_cf(history, keys::account_history_key(address, location)?, []);
+            }
+        }
         for (table, round, record) in &commit.rounds {
             batch.put_cf(rounds, keys::round_key(*table, *round), record);
         }
@@ -557,6 +582,20 @@ macro_rules! read_methods {
         pub fn receipt(&self, location: TxLocation) -> Result<Option<Vec<u8>>, StoreError> {
             self.reader()
                 .get(CF_RECEIPTS, &keys::location_bytes(location), "receipt read")
+        }
+
+        /// The events the block at `height` caused itself, as the ledger
+        /// encoded them; `None` if it caused none or is not applied.
+        ///
+        /// # Errors
+        ///
+        /// [`StoreError::Db`] if the read fails.
+        pub fn block_events(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+            self.reader().get(
+                CF_BLOCK_EVENTS,
+                &keys::height_key(height),
+                "block events read",
+            )
         }
 
         /// Where the transaction with hash `hash` is, if it was applied.
@@ -819,10 +858,11 @@ impl<'a> Reader<'a> {
                 page.next = page.entries.last().map(|entry| entry.location);
                 break;
             }
-            page.entries.push(HistoryEntry {
-                location,
-                tx_hash: keys::decode_tx_hash(CF_ACCOUNT_HISTORY, value)?,
-            });
+            let tx_hash = match (location.position, value) {
+                (BLOCK_EVENTS_POSITION, []) => None,
+                _ => Some(keys::decode_tx_hash(CF_ACCOUNT_HISTORY, value)?),
+            };
+            page.entries.push(HistoryEntry { location, tx_hash });
             raw.prev();
         }
         raw.status()

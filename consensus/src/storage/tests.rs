@@ -103,18 +103,103 @@ fn block_commit_round_trips() {
         vec![
             HistoryEntry {
                 location: second,
-                tx_hash: hash(2)
+                tx_hash: Some(hash(2))
             },
             HistoryEntry {
                 location: first,
-                tx_hash: hash(1)
+                tx_hash: Some(hash(1))
             },
         ]
     );
     assert_eq!(alice.next, None);
     let bob = store.account_history(b"bob", None, 10).unwrap();
     assert_eq!(bob.entries.len(), 1);
-    assert_eq!(bob.entries[0].tx_hash, hash(1));
+    assert_eq!(bob.entries[0].tx_hash, Some(hash(1)));
+    assert_eq!(store.block_events(0).unwrap(), None, "none were set");
+}
+
+#[test]
+fn block_events_join_the_histories_after_the_transactions() {
+    let (_dir, store) = temp_store();
+    store.apply_block(&simple_block(0)).unwrap();
+    let mut commit = simple_block(1);
+    commit
+        .set_block_events(b"settled".to_vec(), [b"alice".as_slice(), b"carol"])
+        .unwrap();
+    store.apply_block(&commit).unwrap();
+
+    assert_eq!(store.block_events(1).unwrap(), Some(b"settled".to_vec()));
+    assert_eq!(store.block_events(0).unwrap(), None);
+    let own = TxLocation {
+        height: 1,
+        position: BLOCK_EVENTS_POSITION,
+    };
+    let alice = store.account_history(b"alice", None, 10).unwrap();
+    let locations: Vec<_> = alice
+        .entries
+        .iter()
+        .map(|e| (e.location, e.tx_hash))
+        .collect();
+    assert_eq!(
+        locations,
+        vec![
+            (own, None),
+            (
+                TxLocation {
+                    height: 1,
+                    position: 0
+                },
+                Some(hash(1))
+            ),
+            (
+                TxLocation {
+                    height: 0,
+                    position: 0
+                },
+                Some(hash(0))
+            ),
+        ],
+        "newest first: the block's own events follow its transactions"
+    );
+    let carol = store.account_history(b"carol", None, 10).unwrap();
+    assert_eq!(
+        carol.entries,
+        vec![HistoryEntry {
+            location: own,
+            tx_hash: None
+        }]
+    );
+    // The block's events are not one of its receipts.
+    assert_eq!(store.receipts(1).unwrap().len(), 1);
+    // A page boundary inside a height resumes below the block's events.
+    let first = store.account_history(b"alice", None, 1).unwrap();
+    assert_eq!(first.next, Some(own));
+    let rest = store.account_history(b"alice", first.next, 10).unwrap();
+    assert_eq!(rest.entries.len(), 2);
+}
+
+#[test]
+fn block_events_refuse_a_bad_address_and_keep_the_commit() {
+    let mut commit = BlockCommit::new(0, b"genesis".to_vec());
+    let long = vec![b'x'; MAX_ADDRESS_LEN + 1];
+    assert!(matches!(
+        commit.set_block_events(b"e".to_vec(), [long]),
+        Err(StoreError::InvalidAddress { .. })
+    ));
+    assert_eq!(commit, BlockCommit::new(0, b"genesis".to_vec()));
+}
+
+#[test]
+fn a_block_cannot_hold_a_transaction_at_the_block_events_position() {
+    let mut commit = BlockCommit::new(0, b"genesis".to_vec());
+    for n in 0..u64::from(BLOCK_EVENTS_POSITION) {
+        commit.add_transaction(hash(n), Vec::new(), [b"a"]).unwrap();
+    }
+    assert!(matches!(
+        commit.add_transaction(hash(u64::MAX), Vec::new(), [b"a"]),
+        Err(StoreError::TooManyTransactions)
+    ));
+    assert_eq!(commit.transaction_count(), BLOCK_EVENTS_POSITION as usize);
 }
 
 #[test]
@@ -187,7 +272,7 @@ fn history_pages_newest_first() {
             let location = commit.add_transaction(tx, vec![], accounts).unwrap();
             expected.push(HistoryEntry {
                 location,
-                tx_hash: tx,
+                tx_hash: Some(tx),
             });
         }
         store.apply_block(&commit).unwrap();

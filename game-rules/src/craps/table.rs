@@ -168,6 +168,19 @@ impl CrapsTable {
         self.bets.get(&id)
     }
 
+    /// Whether the part of bet `id` that its working switch governs — the
+    /// bet itself, or a line bet's odds — would work if the dice were rolled
+    /// now: [`Working::On`] or [`Working::Off`] as set, else the table's
+    /// rules for the phase. A line bet proper always works.
+    pub fn works_next_roll(&self, id: BetId) -> Result<bool, CrapsError> {
+        let bet = self.get(id)?;
+        Ok(if bet.kind.is_line() {
+            odds_work(&self.rules, self.phase, bet)
+        } else {
+            bet_works(&self.rules, self.phase, bet)
+        })
+    }
+
     /// All bets on the table, in increasing [`BetId`] order.
     pub fn bets(&self) -> impl Iterator<Item = &Bet> + '_ {
         self.bets.values()
@@ -447,6 +460,33 @@ mod tests {
         t.roll(dice(a, total - a)).expect("roll");
         assert_eq!(t.point().map(PointNumber::total), Some(total));
         t
+    }
+
+    #[test]
+    fn works_next_roll_follows_the_switch_then_the_phase() {
+        let mut t = table();
+        let six = BetKind::Place(PointNumber::Six);
+        t.place_bet(BetId(1), six, Chips(30)).expect("place 6");
+        t.place_bet(BetId(2), BetKind::Field, Chips(5))
+            .expect("field");
+        // On the come-out a place bet is off by default, a one-roll bet on.
+        assert_eq!(t.works_next_roll(BetId(1)), Ok(false));
+        assert_eq!(t.works_next_roll(BetId(2)), Ok(true));
+        t.set_working(BetId(1), Working::On).expect("on");
+        assert_eq!(t.works_next_roll(BetId(1)), Ok(true));
+        t.set_working(BetId(2), Working::Off).expect("off");
+        assert_eq!(t.works_next_roll(BetId(2)), Ok(false));
+        assert_eq!(
+            t.works_next_roll(BetId(9)),
+            Err(CrapsError::UnknownBet { id: BetId(9) })
+        );
+
+        // With a point on, the table default works.
+        let mut t = with_point(8);
+        t.place_bet(BetId(1), six, Chips(30)).expect("place 6");
+        assert_eq!(t.works_next_roll(BetId(1)), Ok(true));
+        t.set_working(BetId(1), Working::Off).expect("off");
+        assert_eq!(t.works_next_roll(BetId(1)), Ok(false));
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! | `GET /v1/validators` | stake, uptime, missed views, slashing | open |
 //! | `GET /v1/tables` | open tables: game, name, limits, players | open |
 //! | `GET /v1/tables/{id}/rounds` | a table's rounds, newest first (`?before=&limit=`) | open |
+//! | `GET /v1/tables/{id}/bets` | the bets still on a table: stake, odds, point, working switch and whether it works on the next roll (craps), riding or cashing out (crash) (`?player=`) | open |
 //! | `GET /v1/rounds/{table}/{round}` | a round with its randomness and events (enough to verify it offline) | open |
 //! | `GET /v1/leaderboard` | top players by net winnings (`?game=crash\|craps\|all&limit=`) | open |
 //! | `GET /v1/bankroll` | the shared bankroll | open |
@@ -125,10 +126,10 @@ pub use error::{ApiError, ErrorBody};
 pub use openapi::document as openapi_document;
 pub(crate) use routes::parse_transaction_body;
 pub use types::{
-    AccountInfo, ApiEvent, BankrollInfo, EventBatch, EventSender, Game, HistoryEntry,
-    LeaderboardEntry, NodeStatus, NodeView, NodeWallet, Page, RoundInfo, RoundOutcome,
-    RoundRandomness, RoundStatus, RoundSummary, SubmitError, SyncProgress, TableInfo, Topic,
-    TxInclusion, TxRecord, ValidatorInfo, ViewError, WalletSubmission,
+    AccountInfo, ApiEvent, BankrollInfo, CrashBetState, EventBatch, EventSender, Game,
+    HistoryEntry, LeaderboardEntry, NodeStatus, NodeView, NodeWallet, OpenBet, OpenBetState, Page,
+    RoundInfo, RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, SubmitError, SyncProgress,
+    TableInfo, Topic, TxInclusion, TxRecord, ValidatorInfo, ViewError, WalletSubmission,
 };
 pub use types::{
     BatchItem, BatchItemError, BatchItemStatus, BatchSubmitted, DEFAULT_MAX_BATCH_BODY_BYTES,
@@ -355,6 +356,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/validators", get(routes::validators))
         .route("/v1/tables", get(routes::tables))
         .route("/v1/tables/{id}/rounds", get(routes::table_rounds))
+        .route("/v1/tables/{id}/bets", get(routes::table_bets))
         .route("/v1/rounds/{table}/{round}", get(routes::round))
         .route("/v1/leaderboard", get(routes::leaderboard))
         .route("/v1/bankroll", get(routes::bankroll))

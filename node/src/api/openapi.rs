@@ -209,10 +209,11 @@ fn schemas() -> Value {
             "message": { "type": "string" },
             "retry_after": { "type": "integer", "description": "Seconds to wait before trying it again (busy, not_ready)" },
         })),
-        "HistoryEntry": object("One entry of an account's history.", &["seq", "height", "tx", "event"], json!({
+        "HistoryEntry": object("One entry of an account's history: a transaction that concerns it, or a block whose own events do (a settlement, a refund, a payout).", &["seq", "height", "tx", "events"], json!({
             "seq": { "type": "integer", "description": "Cursor for history_before" },
-            "height": { "type": "integer" }, "tx": nullable("string"),
-            "event": external("consensus::receipt::LedgerEvent"),
+            "height": { "type": "integer" },
+            "tx": { "type": ["string", "null"], "description": "The transaction; null for the block's own events" },
+            "events": { "type": "array", "items": external("consensus::receipt::LedgerEvent"), "description": "What happened to the account, in order: the events that name it, and a transaction's events that name no account" },
         })),
         "Account": object("An account.", &["address", "balance", "nonce", "pending_nonce", "stake", "bankroll_shares", "history", "next_before"], json!({
             "address": address.clone(), "balance": chips("Spendable balance"),
@@ -263,6 +264,17 @@ fn schemas() -> Value {
             "table": { "type": "integer" },
             "rounds": { "type": "array", "items": schema("RoundSummary") },
             "next_before": nullable("integer"),
+        })),
+        "OpenBet": object("A bet still on a table.", &["bet", "player", "amount", "wager", "state"], json!({
+            "bet": { "type": "integer" },
+            "player": address.clone(),
+            "amount": chips("The stake, a line bet's odds apart"),
+            "wager": external("consensus::receipt::Wager: {\"craps\": {\"kind\": \"place-6\"}} or {\"crash\": {\"auto_cash_out\": hundredths or null}}"),
+            "state": external("consensus::ledger::OpenBetState: {\"craps\": {\"odds\", \"point\" (null or 4–10), \"working\" (\"table_default\", \"on\" or \"off\"), \"works_next_roll\"}} or {\"crash\": {\"round\", \"state\": \"riding\" or {\"cashing_out\": {\"at\": multiplier}}}}"),
+        })),
+        "Bets": object("The bets still on a table, in bet id order.", &["table", "bets"], json!({
+            "table": { "type": "integer" },
+            "bets": { "type": "array", "items": schema("OpenBet") },
         })),
         "RoundRandomness": object("Verify entry.signature as the threshold BLS signature of message under group_public_key, then apply derivation.", &["entry", "published_height", "epoch", "message", "group_public_key", "derivation"], json!({
             "entry": external("consensus::block::BeaconEntry: height, signature (hex)"),
@@ -451,6 +463,12 @@ pub fn document() -> Value {
             limit(20),
         ], json!({
             "200": ok("Rounds", "Rounds"), "400": bad("Bad table id or query (code bad_table, bad_query)"), "404": not_found(),
+        })),
+        "/v1/tables/{id}/bets": read("The bets still on a table: stake, odds, point, working switch and whether it works on the next roll (craps); riding or cashing out (crash)", vec![
+            param("id", "Table id", "integer"),
+            query("player", "Only this player's bets (craps1…)", json!({ "type": "string" })),
+        ], json!({
+            "200": ok("Bets", "Bets"), "400": bad("Bad table id, address or query (code bad_table, bad_address, bad_query)"), "404": not_found(),
         })),
         "/v1/rounds/{table}/{round}": read("A round with its randomness and events", vec![
             param("table", "Table id", "integer"), param("round", "Round number", "integer"),

@@ -22,7 +22,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::types::{
     AccountInfo, BatchItem, BatchItemError, BatchItemStatus, BatchSubmitted, Game,
-    LeaderboardEntry, MAX_BATCH_TRANSACTIONS, NodeStatus, NodeView, Page, RoundSummary,
+    LeaderboardEntry, MAX_BATCH_TRANSACTIONS, NodeStatus, NodeView, OpenBet, Page, RoundSummary,
     SyncProgress, TableInfo, ValidatorInfo, ViewError,
 };
 use crate::metrics::OPENMETRICS_CONTENT_TYPE;
@@ -355,14 +355,7 @@ pub(crate) async fn account(
     address: Result<Path<String>, PathRejection>,
     params: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<AccountInfo>, ApiError> {
-    let text = path(address)?;
-    let address: Address = text.parse().map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_address",
-            format!("{text:?} is not an address ({e}); use the craps1… form"),
-        )
-    })?;
+    let address = parse_address(&path(address)?)?;
     let params = query(params)?;
     let page = Page {
         before: params.history_before,
@@ -371,6 +364,17 @@ pub(crate) async fn account(
     read(&state, move |v| v.account(&address, page))
         .await
         .map(Json)
+}
+
+/// Parses an address in a path or query.
+fn parse_address(text: &str) -> Result<Address, ApiError> {
+    text.parse().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_address",
+            format!("{text:?} is not an address ({e}); use the craps1… form"),
+        )
+    })
 }
 
 /// `GET /v1/validators` body.
@@ -412,6 +416,14 @@ fn parse_u64(text: &str, what: &'static str, code: &'static str) -> Result<u64, 
     })
 }
 
+/// The answer for an unknown table id.
+fn no_table(table: TableId) -> ApiError {
+    ApiError::not_found(format!(
+        "there is no table {}; see /v1/tables for the open ones",
+        table.0
+    ))
+}
+
 /// `?before=&limit=`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -443,12 +455,7 @@ pub(crate) async fn table_rounds(
     };
     let rounds = read(&state, move |v| v.table_rounds(table, page))
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "there is no table {}; see /v1/tables for the open ones",
-                table.0
-            ))
-        })?;
+        .ok_or_else(|| no_table(table))?;
     let next_before = if rounds.len() == page.limit {
         rounds.last().map(|r| r.round)
     } else {
@@ -459,6 +466,37 @@ pub(crate) async fn table_rounds(
         rounds,
         next_before,
     }))
+}
+
+/// `?player=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BetsQuery {
+    player: Option<String>,
+}
+
+/// `GET /v1/tables/{id}/bets` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct BetsBody {
+    table: TableId,
+    bets: Vec<OpenBet>,
+}
+
+/// `GET /v1/tables/{id}/bets`.
+pub(crate) async fn table_bets(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<BetsQuery>, QueryRejection>,
+) -> Result<Json<BetsBody>, ApiError> {
+    let table = TableId(parse_u64(&path(id)?, "table id", "bad_table")?);
+    let player = query(params)?
+        .player
+        .map(|text| parse_address(&text))
+        .transpose()?;
+    let bets = read(&state, move |v| v.table_bets(table, player.as_ref()))
+        .await?
+        .ok_or_else(|| no_table(table))?;
+    Ok(Json(BetsBody { table, bets }))
 }
 
 /// `GET /v1/rounds/{table}/{round}`.

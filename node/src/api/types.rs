@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use consensus::block::{BeaconEntry, Block};
 use consensus::hash::{BlockHash, TxHash};
+pub use consensus::ledger::{CrashBetState, OpenBet, OpenBetState};
 use consensus::receipt::{LedgerEvent, Receipt};
 use consensus::tx::{Action, SignedTransaction, TableGame, TableId};
 use game_rules::Chips;
@@ -106,6 +107,14 @@ pub trait NodeView: Send + Sync + 'static {
         table: TableId,
         page: Page,
     ) -> Result<Option<Vec<RoundSummary>>, ViewError>;
+
+    /// The bets still on a table ([`consensus::ledger::Table::open_bets`]),
+    /// only `player`'s if given; `None` if there is no such table.
+    fn table_bets(
+        &self,
+        table: TableId,
+        player: Option<&Address>,
+    ) -> Result<Option<Vec<OpenBet>>, ViewError>;
 
     /// One round with its randomness and events; `None` if unknown.
     fn round(&self, table: TableId, round: u64) -> Result<Option<RoundInfo>, ViewError>;
@@ -307,18 +316,20 @@ pub struct AccountInfo {
     pub next_before: Option<u64>,
 }
 
-/// One entry of an account's history.
+/// One entry of an account's history: a transaction that concerns it, or
+/// a block whose own events do (a settlement, a refund, a payout).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// Its cursor: increasing with time, unique per account.
     pub seq: u64,
-    /// The block that caused it.
+    /// The block that holds it.
     pub height: u64,
-    /// The transaction that caused it, if one did (settlements are caused
-    /// by blocks).
+    /// The transaction, or `None` for the block's own events (settlements
+    /// are caused by blocks).
     pub tx: Option<TxHash>,
-    /// What happened.
-    pub event: LedgerEvent,
+    /// What happened to the account, in order: the events that name it,
+    /// and a transaction's events that name no account.
+    pub events: Vec<LedgerEvent>,
 }
 
 /// A validator (`GET /v1/validators`).

@@ -316,27 +316,6 @@ pub(crate) fn event_table(event: &LedgerEvent) -> Option<TableId> {
     }
 }
 
-/// The accounts a ledger event concerns.
-pub(crate) fn event_accounts(event: &LedgerEvent) -> Vec<Address> {
-    match event {
-        LedgerEvent::BalanceChanged { account, .. }
-        | LedgerEvent::BankrollDeposited { account, .. }
-        | LedgerEvent::BankrollWithdrawalQueued { account, .. }
-        | LedgerEvent::BankrollWithdrawalPaid { account, .. }
-        | LedgerEvent::Staked { account, .. }
-        | LedgerEvent::UnstakeQueued { account, .. }
-        | LedgerEvent::StakeReleased { account, .. }
-        | LedgerEvent::FaucetPaid { account, .. } => vec![*account],
-        LedgerEvent::TableCreated { owner, .. } => vec![*owner],
-        LedgerEvent::PlayerJoined { player, .. }
-        | LedgerEvent::PlayerLeft { player, .. }
-        | LedgerEvent::BetPlaced { player, .. }
-        | LedgerEvent::BetSettled { player, .. } => vec![*player],
-        LedgerEvent::ValidatorRegistered { account, .. } => vec![*account],
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,7 @@ use consensus::engine::leaders;
 use consensus::genesis::Genesis;
 use consensus::hash::BlockHash;
 use consensus::ledger::{AppliedBlock, BeaconVerifier, BlockOutcome, Ledger, LedgerError};
+use consensus::receipt::LedgerEvent;
 use consensus::storage::{Store, StoreError};
 use consensus::tx::SignatureCache;
 use consensus::validator::FinalizedSink;
@@ -69,7 +70,7 @@ use crate::api::{ApiEvent, EventBatch, EventSender, Game, SyncProgress};
 use crate::mempool::{GroupCommit, Mempool};
 use crate::metrics::{GameLabel, Metrics};
 use crate::network::{BlockSource, FinalizedBlock, Network};
-use index::{Index, event_accounts, event_table};
+use index::{Index, event_table};
 
 /// A beacon verifier the chain can share between threads.
 pub type SharedBeacon = Arc<dyn BeaconVerifier + Send + Sync>;
@@ -410,7 +411,7 @@ impl Chain {
             if let Err(error) = self.store.put_synced_meta(INDEX_KEY, &index.encode()) {
                 tracing::warn!(%error, "cannot store the explorer index; it is rebuilt at the next start");
             }
-            let games = |event: &consensus::receipt::LedgerEvent| {
+            let games = |event: &LedgerEvent| {
                 event_table(event).and_then(|t| index.game(t).map(|g| (t, g)))
             };
             let games: Vec<_> = applied
@@ -478,11 +479,9 @@ impl Chain {
                 tracing::debug_span!("tx", hash = %receipt.tx, status = ?receipt.status).entered();
             tracing::debug!("transaction applied in a block");
             let mut accounts = vec![signed.sender_address()];
-            for event in receipt.events.iter() {
-                for account in event_accounts(event) {
-                    if !accounts.contains(&account) {
-                        accounts.push(account);
-                    }
+            for account in receipt.events.iter().filter_map(LedgerEvent::account) {
+                if !accounts.contains(account) {
+                    accounts.push(*account);
                 }
             }
             for account in accounts {

@@ -17,7 +17,7 @@ use consensus::ledger::CrashTiming;
 use consensus::ledger::records::{
     BeaconProof, CrapsRollResult, CrashEnd, RoundRecord as LedgerRound,
 };
-use consensus::ledger::{Ledger, Play};
+use consensus::ledger::{BlockEvents, Ledger, Play};
 use consensus::receipt::{BetResult, LedgerEvent, Receipt, VoidReason, Wager};
 use consensus::storage::TxLocation;
 use consensus::tx::{SignedTransaction, TableId};
@@ -27,9 +27,9 @@ use wallet::{Address, ChainId};
 
 use super::{Chain, ChainError};
 use crate::api::{
-    AccountInfo, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus, NodeView, Page,
-    RoundInfo, RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, SubmitError, TableInfo,
-    TxInclusion, TxRecord, ValidatorInfo, ViewError,
+    AccountInfo, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus, NodeView, OpenBet,
+    Page, RoundInfo, RoundOutcome, RoundRandomness, RoundStatus, RoundSummary, SubmitError,
+    TableInfo, TxInclusion, TxRecord, ValidatorInfo, ViewError,
 };
 use crate::mempool::{AccountState, AccountView};
 
@@ -536,24 +536,39 @@ impl NodeView for Chain {
             .map_err(internal)?;
         let mut entries = Vec::with_capacity(history.entries.len());
         for entry in &history.entries {
-            let Some(receipt) = self.store.receipt(entry.location).map_err(internal)? else {
-                continue;
+            let events = match entry.tx_hash {
+                Some(_) => self
+                    .store
+                    .receipt(entry.location)
+                    .map_err(internal)?
+                    .map(|bytes| Receipt::decode(&bytes).map(|r| r.events.into_vec()))
+                    .transpose()
+                    .map_err(internal)?,
+                None => self
+                    .store
+                    .block_events(entry.location.height)
+                    .map_err(internal)?
+                    .map(|bytes| BlockEvents::decode(&bytes).map(|b| b.events))
+                    .transpose()
+                    .map_err(internal)?,
             };
-            let receipt = Receipt::decode(&receipt).map_err(internal)?;
-            let event = receipt
-                .events
-                .iter()
-                .find(|e| super::index::event_accounts(e).contains(address))
-                .or_else(|| receipt.events.first())
-                .cloned();
-            if let Some(event) = event {
-                entries.push(HistoryEntry {
-                    seq: seq_of(entry.location),
-                    height: entry.location.height,
-                    tx: Some(TxHash::new(entry.tx_hash)),
-                    event,
-                });
-            }
+            let Some(events) = events else { continue };
+            // Events that name no account stay in a transaction's entry
+            // (its cash-out, its closed table: what the action did) but not
+            // in a block's, whose rolls and ticks are every table's.
+            let events: Vec<LedgerEvent> = events
+                .into_iter()
+                .filter(|e| match e.account() {
+                    Some(account) => account == address,
+                    None => entry.tx_hash.is_some(),
+                })
+                .collect();
+            entries.push(HistoryEntry {
+                seq: seq_of(entry.location),
+                height: entry.location.height,
+                tx: entry.tx_hash.map(TxHash::new),
+                events,
+            });
         }
         Ok(AccountInfo {
             address: *address,
@@ -649,6 +664,20 @@ impl NodeView for Chain {
         }
         out.truncate(page.limit);
         Ok(Some(out))
+    }
+
+    fn table_bets(
+        &self,
+        table: TableId,
+        player: Option<&Address>,
+    ) -> Result<Option<Vec<OpenBet>>, ViewError> {
+        let ledger = self.read_ledger()?;
+        Ok(ledger.table(table).map(|t| {
+            t.open_bets()
+                .into_iter()
+                .filter(|bet| player.is_none_or(|p| bet.player == *p))
+                .collect()
+        }))
     }
 
     fn round(&self, table: TableId, round: u64) -> Result<Option<RoundInfo>, ViewError> {

@@ -19,8 +19,9 @@ use wallet::{ChainId, Keypair};
 
 use super::*;
 use crate::api::{
-    ApiConfig, ApiHandle, ApiServer, EventBatch, EventSender, NodeView, NodeWallet, Page,
-    RoundRandomness, RoundStatus, SubmitError, TxInclusion, TxRecord, ViewError, WalletSubmission,
+    ApiConfig, ApiHandle, ApiServer, EventBatch, EventSender, NodeView, NodeWallet, OpenBet,
+    OpenBetState, Page, RoundRandomness, RoundStatus, SubmitError, TxInclusion, TxRecord,
+    ViewError, WalletSubmission,
 };
 use crate::metrics::Metrics;
 
@@ -190,6 +191,33 @@ impl NodeView for TestNode {
         page: Page,
     ) -> Result<Option<Vec<RoundSummary>>, ViewError> {
         Ok((table == TableId(1)).then(|| (1..=4).rev().take(page.limit).map(summary).collect()))
+    }
+
+    fn table_bets(
+        &self,
+        table: TableId,
+        player: Option<&Address>,
+    ) -> Result<Option<Vec<OpenBet>>, ViewError> {
+        let bet = OpenBet {
+            bet: 7,
+            player: Keypair::from_secret_bytes(&[5; 32]).address(),
+            amount: Chips(40),
+            wager: consensus::receipt::Wager::Craps {
+                kind: BetKind::Place(PointNumber::Nine),
+            },
+            state: OpenBetState::Craps {
+                odds: Chips::ZERO,
+                point: None,
+                working: Working::On,
+                works_next_roll: true,
+            },
+        };
+        Ok((table == TableId(1)).then(|| {
+            [bet]
+                .into_iter()
+                .filter(|b| player.is_none_or(|p| b.player == *p))
+                .collect()
+        }))
     }
 
     fn round(&self, table: TableId, round: u64) -> Result<Option<RoundInfo>, ViewError> {
@@ -450,6 +478,29 @@ async fn reads_return_the_api_types() {
         [4, 3]
     );
     assert_eq!(page.next_before, Some(3));
+
+    let bets = client.table_bets(TableId(1), None).await.unwrap();
+    assert_eq!(bets.len(), 1);
+    assert!(matches!(
+        bets[0].state,
+        OpenBetState::Craps {
+            working: Working::On,
+            ..
+        }
+    ));
+    let bettor = bets[0].player;
+    assert_eq!(
+        client.table_bets(TableId(1), Some(&bettor)).await.unwrap(),
+        bets
+    );
+    let nobody = Keypair::from_secret_bytes(&[6; 32]).address();
+    assert!(
+        client
+            .table_bets(TableId(1), Some(&nobody))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let round = client.round(TableId(1), 3).await.unwrap();
     assert!(matches!(

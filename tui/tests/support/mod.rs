@@ -4,7 +4,7 @@
 //! threshold signatures from a testnet dealer (`node::client::testing`), so
 //! the verify view checks genuine σ.
 
-use consensus::hash::Hash;
+use consensus::hash::{Hash, TxHash};
 use consensus::receipt::{BetResult, LedgerEvent, Wager};
 use consensus::tx::{Action, TableGame, TableId};
 use game_rules::craps::{BetKind, OddsLimit, PointNumber};
@@ -81,48 +81,84 @@ pub fn tables() -> Vec<TableInfo> {
 }
 
 fn account() -> AccountInfo {
+    let balance = |before, after| LedgerEvent::BalanceChanged {
+        account: me(),
+        before: Chips(before),
+        after: Chips(after),
+    };
+    // (height, from a transaction, events): what the node's history holds.
     let history = [
         (
             120,
-            LedgerEvent::FaucetPaid {
-                account: me(),
-                amount: Chips(5_000),
-            },
+            true,
+            vec![
+                LedgerEvent::FaucetPaid {
+                    account: me(),
+                    amount: Chips(5_000),
+                },
+                balance(0, 5_000),
+            ],
         ),
         (
             121,
-            LedgerEvent::PlayerJoined {
-                table: CRASH,
-                player: me(),
-            },
+            true,
+            vec![
+                balance(5_000, 4_999),
+                LedgerEvent::PlayerJoined {
+                    table: CRASH,
+                    player: me(),
+                },
+            ],
         ),
         (
             130,
-            LedgerEvent::BalanceChanged {
-                account: me(),
-                before: Chips(5_000),
-                after: Chips(4_950),
-            },
+            true,
+            vec![
+                balance(4_999, 4_998),
+                balance(4_998, 4_948),
+                LedgerEvent::BetPlaced {
+                    table: CRASH,
+                    round: 41,
+                    bet: 3,
+                    player: me(),
+                    wager: Wager::Crash {
+                        auto_cash_out: None,
+                    },
+                    amount: Chips(50),
+                },
+            ],
         ),
         (
             131,
-            LedgerEvent::BalanceChanged {
-                account: me(),
-                before: Chips(4_950),
-                after: Chips(5_073),
-            },
+            false,
+            vec![
+                LedgerEvent::BetSettled {
+                    table: CRASH,
+                    round: 41,
+                    bet: 3,
+                    player: me(),
+                    result: BetResult::Win,
+                    paid: Chips(123),
+                },
+                balance(4_948, 5_071),
+            ],
         ),
         (
             140,
-            LedgerEvent::Staked {
-                account: me(),
-                amount: Chips(200),
-            },
+            true,
+            vec![
+                balance(5_071, 5_070),
+                balance(5_070, 4_870),
+                LedgerEvent::Staked {
+                    account: me(),
+                    amount: Chips(200),
+                },
+            ],
         ),
     ];
     AccountInfo {
         address: me(),
-        balance: 4_321,
+        balance: 4_870,
         nonce: 7,
         pending_nonce: 7,
         stake: 200,
@@ -131,11 +167,11 @@ fn account() -> AccountInfo {
             .into_iter()
             .enumerate()
             .rev()
-            .map(|(seq, (height, event))| HistoryEntry {
+            .map(|(seq, (height, from_tx, events))| HistoryEntry {
                 seq: seq as u64,
                 height,
-                tx: None,
-                event,
+                tx: from_tx.then(|| TxHash::new([seq as u8; 32])),
+                events,
             })
             .collect(),
         next_before: None,

@@ -11,8 +11,9 @@ use crate::block::{BeaconEntry, Block, BlockError};
 use crate::encoding::BoundedBytes;
 use crate::genesis::Params;
 use crate::hash::Hash;
-use crate::ledger::{BlockOutcome, Ledger, LedgerError, keys};
-use crate::storage::Store;
+use crate::ledger::{BlockEvents, BlockOutcome, Ledger, LedgerError, OpenBetState, keys};
+use crate::receipt::LedgerEvent;
+use crate::storage::{BLOCK_EVENTS_POSITION, Store};
 use crate::tx::{Action, TableId, TxError};
 
 fn transfer(chain: &mut Chain, from: u8, to: u8, amount: u64) -> crate::tx::SignedTransaction {
@@ -464,4 +465,96 @@ fn a_store_from_another_genesis_is_refused() {
         Ledger::open(store, &other),
         Err(LedgerError::GenesisMismatch { .. })
     ));
+}
+
+#[test]
+fn a_settlement_is_in_the_players_history_as_its_blocks_own_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut chain = Chain::with_ledger(Ledger::open(store.clone(), &genesis()).unwrap());
+    let txs = vec![
+        chain.tx(&kp(1), create_table("craps", craps_game(1, 10_000))),
+        chain.tx(&kp(2), Action::JoinTable { table: TableId(1) }),
+    ];
+    let opened = chain.apply(txs);
+    all_applied(&opened);
+    let table = created_table(&opened);
+    let tx = chain.tx(
+        &kp(2),
+        Action::CrapsBet {
+            table,
+            kind: game_rules::craps::BetKind::Field,
+            amount: Chips(10),
+        },
+    );
+    let bet = chain.apply(vec![tx]);
+    all_applied(&bet);
+    let open = chain.ledger.table(table).expect("the table").open_bets();
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].player, open[0].amount), (addr(2), Chips(10)));
+    assert!(matches!(
+        open[0].state,
+        OpenBetState::Craps {
+            odds: Chips::ZERO,
+            point: None,
+            working: game_rules::craps::Working::TableDefault,
+            works_next_roll: true,
+        }
+    ));
+    // A field bet is decided by the next roll, which the next block's
+    // beacon entry makes.
+    let settle = chain.apply(Vec::new());
+    let settled: Vec<&LedgerEvent> = settle
+        .events
+        .events
+        .iter()
+        .filter(|e| e.account() == Some(&addr(2)))
+        .collect();
+    assert!(
+        settled
+            .iter()
+            .any(|e| matches!(e, LedgerEvent::BetSettled { player, .. } if *player == addr(2))),
+        "the roll settled the field bet: {:?}",
+        settle.events
+    );
+
+    assert!(
+        chain
+            .ledger
+            .table(table)
+            .expect("the table")
+            .open_bets()
+            .is_empty(),
+        "a field bet is decided by one roll"
+    );
+    let stored = store.block_events(settle.height).unwrap().expect("stored");
+    assert_eq!(BlockEvents::decode(&stored).unwrap(), settle.events);
+    assert!(settle.events.accounts().contains(&addr(2)));
+    let history = store
+        .account_history(&addr(2).to_bytes(), None, 10)
+        .unwrap();
+    let newest: Vec<_> = history
+        .entries
+        .iter()
+        .take(2)
+        .map(|e| (e.location.height, e.location.position, e.tx_hash))
+        .collect();
+    assert_eq!(
+        newest,
+        vec![
+            (settle.height, BLOCK_EVENTS_POSITION, None),
+            (bet.height, 0, Some(bet.receipts[0].tx.to_bytes())),
+        ],
+        "the settlement's block, then the bet"
+    );
+    // The table owner, who did not bet, has no entry for that block.
+    let owner = store
+        .account_history(&addr(1).to_bytes(), None, 10)
+        .unwrap();
+    assert!(
+        owner
+            .entries
+            .iter()
+            .all(|e| e.location.height != settle.height)
+    );
 }

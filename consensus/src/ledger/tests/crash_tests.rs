@@ -5,8 +5,8 @@ use game_rules::crash::{CashOutReason, Multiplier, Outcome, Phase};
 
 use super::support::*;
 use crate::ledger::records::{CrashEnd, RoundRecord};
-use crate::ledger::{AppliedBlock, CrashTiming, LedgerError, Play};
-use crate::receipt::{BetResult, LedgerEvent, RejectReason};
+use crate::ledger::{AppliedBlock, CrashBetState, CrashTiming, LedgerError, OpenBetState, Play};
+use crate::receipt::{BetResult, LedgerEvent, RejectReason, Wager};
 use crate::tx::{Action, TableId};
 
 fn settled(block: &AppliedBlock, bet: u64) -> Option<(BetResult, Chips)> {
@@ -75,6 +75,37 @@ fn auto_manual_and_loser(seed: u64) -> Option<()> {
     ]);
     all_applied(&bets);
     let ids: Vec<u64> = bets.receipts.iter().map(placed_bet).collect();
+    let open = |chain: &Chain| -> Vec<(u64, CrashBetState)> {
+        chain
+            .ledger
+            .table(table)
+            .expect("the table")
+            .open_bets()
+            .into_iter()
+            .map(|b| match b.state {
+                OpenBetState::Crash { round: 1, state } => (b.bet, state),
+                other => panic!("not a round-1 crash bet: {other:?}"),
+            })
+            .collect()
+    };
+    let first = chain.ledger.table(table).expect("the table").open_bets()[0].clone();
+    assert_eq!(
+        (first.bet, first.player, first.amount, first.wager),
+        (
+            ids[0],
+            addr(1),
+            Chips(1_000),
+            Wager::Crash {
+                auto_cash_out: Some(110)
+            }
+        )
+    );
+    assert_eq!(
+        open(&chain),
+        ids.iter()
+            .map(|id| (*id, CrashBetState::Riding))
+            .collect::<Vec<_>>()
+    );
     let after_bets = [chain.balance(1), chain.balance(2), chain.balance(3)];
     let bankroll_before = chain.ledger.bankroll().chips;
 
@@ -108,6 +139,16 @@ fn auto_manual_and_loser(seed: u64) -> Option<()> {
         LedgerEvent::CrashCashedOut { bet, at, .. }
             if *bet == ids[0] && *at == Multiplier::from_hundredths(110).unwrap()
     )));
+    assert_eq!(
+        open(&chain)[0],
+        (
+            ids[0],
+            CrashBetState::CashingOut {
+                at: Multiplier::from_hundredths(110).unwrap()
+            }
+        ),
+        "the auto cash-out waits for its interval"
+    );
     // Interval 2 decides the auto cash-out; tick 3 is recorded; B cashes
     // out in this block, at m_3.
     let cash_out = chain.send(vec![(2, Action::CrashCashOut { table })]);
@@ -126,6 +167,10 @@ fn auto_manual_and_loser(seed: u64) -> Option<()> {
         .payout(Chips(1_000))
         .unwrap();
     assert_eq!(auto, Some((BetResult::Win, auto_paid)));
+    assert!(
+        open(&chain).iter().all(|(bet, _)| *bet != ids[0]),
+        "a settled bet is off the table"
+    );
     // Interval 3 decides the manual cash-out.
     let decided = chain.apply(Vec::new());
     let manual = settled(&decided, ids[1]);

@@ -6,17 +6,18 @@ use std::sync::Mutex;
 use consensus::block::{BeaconEntry, Block, BlockTemplate};
 use consensus::encoding::{BoundedBytes, BoundedVec};
 use consensus::hash::{BlockHash, Hash, TxHash};
-use consensus::receipt::{LedgerEvent, Receipt, TxStatus};
+use consensus::receipt::{LedgerEvent, Receipt, TxStatus, Wager};
 use consensus::tx::{Action, SignedTransaction, TableGame, TableId, Transaction};
+use game_rules::craps::{BetKind, PointNumber, Working};
 use game_rules::crash::Multiplier;
 use game_rules::{Chips, Roll};
 use wallet::{Address, ChainId, Keypair};
 
 use crate::api::{
-    AccountInfo, ApiEvent, BankrollInfo, Game, HistoryEntry, LeaderboardEntry, NodeStatus,
-    NodeView, NodeWallet, Page, RoundInfo, RoundOutcome, RoundRandomness, RoundStatus,
-    RoundSummary, SubmitError, SyncProgress, TableInfo, TxInclusion, TxRecord, ValidatorInfo,
-    ViewError, WalletSubmission,
+    AccountInfo, ApiEvent, BankrollInfo, CrashBetState, Game, HistoryEntry, LeaderboardEntry,
+    NodeStatus, NodeView, NodeWallet, OpenBet, OpenBetState, Page, RoundInfo, RoundOutcome,
+    RoundRandomness, RoundStatus, RoundSummary, SubmitError, SyncProgress, TableInfo, TxInclusion,
+    TxRecord, ValidatorInfo, ViewError, WalletSubmission,
 };
 
 /// The fake chain.
@@ -216,11 +217,11 @@ impl NodeView for FakeNode {
                 seq,
                 height: seq,
                 tx: None,
-                event: LedgerEvent::BalanceChanged {
+                events: vec![LedgerEvent::BalanceChanged {
                     account: *address,
                     before: Chips(seq),
                     after: Chips(seq + 1),
-                },
+                }],
             })
             .collect();
         let next_before = (history.len() == page.limit)
@@ -307,6 +308,65 @@ impl NodeView for FakeNode {
                 .filter(|round| page.before.is_none_or(|before| *round < before))
                 .take(page.limit)
                 .map(summary)
+                .collect(),
+        ))
+    }
+
+    fn table_bets(
+        &self,
+        table: TableId,
+        player: Option<&Address>,
+    ) -> Result<Option<Vec<OpenBet>>, ViewError> {
+        let me = keypair().address();
+        let other = Keypair::from_secret_bytes(&[2; 32]).address();
+        let bets = match table.0 {
+            1 => vec![OpenBet {
+                bet: 4,
+                player: other,
+                amount: Chips(25),
+                wager: Wager::Crash {
+                    auto_cash_out: Some(200),
+                },
+                state: OpenBetState::Crash {
+                    round: 3,
+                    state: CrashBetState::Riding,
+                },
+            }],
+            2 => vec![
+                OpenBet {
+                    bet: 1,
+                    player: me,
+                    amount: Chips(30),
+                    wager: Wager::Craps {
+                        kind: BetKind::Place(PointNumber::Six),
+                    },
+                    state: OpenBetState::Craps {
+                        odds: Chips::ZERO,
+                        point: None,
+                        working: Working::Off,
+                        works_next_roll: false,
+                    },
+                },
+                OpenBet {
+                    bet: 2,
+                    player: other,
+                    amount: Chips(10),
+                    wager: Wager::Craps {
+                        kind: BetKind::Pass,
+                    },
+                    state: OpenBetState::Craps {
+                        odds: Chips(20),
+                        point: Some(8),
+                        working: Working::TableDefault,
+                        works_next_roll: true,
+                    },
+                },
+            ],
+            _ => return Ok(None),
+        };
+        Ok(Some(
+            bets.into_iter()
+                .filter(|bet| player.is_none_or(|p| bet.player == *p))
                 .collect(),
         ))
     }

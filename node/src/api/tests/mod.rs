@@ -404,7 +404,7 @@ async fn accounts_with_paged_history() {
         .expect(StatusCode::OK);
     assert_eq!(seqs(&page), vec![5, 4, 3]);
     assert_eq!(
-        page["history"][0]["event"]["balance_changed"]["account"],
+        page["history"][0]["events"][0]["balance_changed"]["account"],
         address.to_string()
     );
 
@@ -462,6 +462,50 @@ async fn accounts_report_the_nonce_after_their_pending_transactions() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(other["pending_nonce"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tables_open_bets_with_their_state() {
+    let server = Server::start().await;
+    let craps = server.get("/v1/tables/2/bets").await.expect(StatusCode::OK);
+    assert_eq!(craps["table"], 2);
+    let bets = craps["bets"].as_array().unwrap();
+    assert_eq!(bets.len(), 2);
+    assert_eq!(bets[0]["wager"]["craps"]["kind"], "place-6");
+    assert_eq!(bets[0]["state"]["craps"]["working"], "off");
+    assert_eq!(bets[0]["state"]["craps"]["works_next_roll"], false);
+    assert_eq!(bets[1]["state"]["craps"]["odds"], 20);
+    assert_eq!(bets[1]["state"]["craps"]["point"], 8);
+
+    let me = keypair().address();
+    let mine = server
+        .get(&format!("/v1/tables/2/bets?player={me}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(mine["bets"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["bets"][0]["player"], me.to_string());
+
+    let crash = server.get("/v1/tables/1/bets").await.expect(StatusCode::OK);
+    assert_eq!(crash["bets"][0]["state"]["crash"]["round"], 3);
+    assert_eq!(crash["bets"][0]["state"]["crash"]["state"], "riding");
+    assert_eq!(crash["bets"][0]["wager"]["crash"]["auto_cash_out"], 200);
+
+    for (path, status, code) in [
+        ("/v1/tables/9/bets", StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/tables/x/bets", StatusCode::BAD_REQUEST, "bad_table"),
+        (
+            "/v1/tables/2/bets?player=nobody",
+            StatusCode::BAD_REQUEST,
+            "bad_address",
+        ),
+        (
+            "/v1/tables/2/bets?round=1",
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+        ),
+    ] {
+        assert_eq!(server.get(path).await.error(status), code, "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1340,7 +1384,7 @@ async fn openapi_is_served_and_documents_every_route() {
     );
     let document = reply.json();
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 18 + crate::api::WALLET_ROUTES.len());
+    assert_eq!(paths.len(), 19 + crate::api::WALLET_ROUTES.len());
     let address = keypair().address().to_string();
     for (template, operations) in paths {
         let path = template
