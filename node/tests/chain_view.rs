@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use consensus::encoding::encode;
 use consensus::ledger::records::RoundRecord;
+use consensus::receipt::LedgerEvent;
 use consensus::storage::Store;
 use consensus::tx::{Action, SignedTransaction, Transaction};
 use game_rules::Chips;
@@ -95,8 +96,34 @@ fn node_view_answers_from_a_real_ledger() {
             },
         )
         .unwrap();
-    assert_eq!(older.history.len() + 2, 6);
     assert!(account.history[0].seq > older.history[0].seq);
+    // Its six transactions, and the blocks whose own events concern it:
+    // the rolls that settled its bets.
+    let history: Vec<_> = account.history.iter().chain(&older.history).collect();
+    assert_eq!(history.iter().filter(|e| e.tx.is_some()).count(), 6);
+    let blocks: Vec<_> = history.iter().filter(|e| e.tx.is_none()).collect();
+    assert_eq!(blocks.len(), 2, "one per bet: {history:#?}");
+    for entry in &blocks {
+        assert!(
+            entry.events.iter().all(|e| e.account() == Some(&player)),
+            "a block's entry holds the player's events alone: {entry:?}"
+        );
+        // What it was paid is what its balance gained in that block.
+        let (mut settled, mut paid, mut gained) = (0, 0, 0);
+        for event in &entry.events {
+            match event {
+                LedgerEvent::BetSettled { paid: p, .. } => {
+                    settled += 1;
+                    paid += p.get();
+                }
+                LedgerEvent::BalanceChanged { before, after, .. } => {
+                    gained += after.get() - before.get()
+                }
+                other => panic!("not a settlement: {other:?}"),
+            }
+        }
+        assert_eq!((settled, paid), (1, gained), "{entry:?}");
+    }
 
     // Validators, tables, bankroll.
     let validators = chain.validators().unwrap();
