@@ -278,7 +278,10 @@ mod tests {
     fn bad_and_oversized_input_is_refused_before_sending() {
         let oversized = "ab".repeat(MAX_TX_BYTES + 1);
         let error = parse_signed(oversized.as_bytes()).unwrap_err().to_string();
-        assert!(error.contains("over the 2048-byte limit"), "{error}");
+        assert!(
+            error.contains(&format!("over the {MAX_TX_BYTES}-byte limit")),
+            "{error}"
+        );
         assert!(error.contains("nothing was sent"), "{error}");
         let mut truncated = hex::encode(signed(0).encode());
         truncated.truncate(truncated.len() - 2);

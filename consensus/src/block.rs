@@ -44,8 +44,12 @@
 //! A block holds at most [`MAX_TXS_PER_BLOCK`] transactions (and the genesis
 //! `max_block_txs`, which the ledger checks) and at most
 //! [`MAX_BEACON_ENTRIES_PER_BLOCK`] beacon entries, each signature at most
-//! [`MAX_BEACON_SIGNATURE_BYTES`]; a block full of the largest possible
-//! transactions still fits in `MAX_BLOCK_BYTES` (a test checks it).
+//! [`MAX_BEACON_SIGNATURE_BYTES`]. Transactions other than dealer logs are
+//! under 2 KiB, so a block full of them fits in `MAX_BLOCK_BYTES`; a dealer
+//! log may be 52 KiB, so proposers also keep a block's transactions within
+//! [`MAX_BLOCK_TX_BYTES`], which leaves room for the header and the most
+//! beacon entries (tests check both). A block over the bound is refused
+//! whole by every node, like any undecodable proposal.
 //!
 //! ## Validity without state
 //!
@@ -75,6 +79,11 @@ pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
 /// The most transactions in one block (the genesis `max_block_txs` may set
 /// fewer).
 pub const MAX_TXS_PER_BLOCK: usize = 4096;
+
+/// The most encoded bytes of transactions a proposer puts in one block:
+/// [`MAX_BLOCK_BYTES`] less room for the header, the counts and the most
+/// beacon entries.
+pub const MAX_BLOCK_TX_BYTES: usize = MAX_BLOCK_BYTES - 64 * 1024;
 
 /// The most beacon entries in one block.
 pub const MAX_BEACON_ENTRIES_PER_BLOCK: usize = 256;

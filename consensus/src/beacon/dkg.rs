@@ -56,8 +56,10 @@
 //!   genesis shares (see [`crate::engine`]), those are shares of the same
 //!   secret too: there is no proactive security until the engine follows
 //!   epochs.
-//! - A dealer log's size grows with the player set; a log travels in one
-//!   transaction, so rounds are limited to [`max_reshare_players`] players.
+//! - A dealer log's size grows with the player set (193 bytes a player);
+//!   a log travels in one transaction, so rounds are limited to
+//!   [`max_reshare_players`] players, which the transaction bound makes
+//!   every set the genesis allows.
 //! - Joint-Feldman lets an adversary bias the group key by a few bits; for
 //!   BLS signatures this does not weaken security.
 

@@ -46,12 +46,12 @@
 //!
 //! | what | limit |
 //! |---|---|
-//! | signed transaction | [`MAX_TX_BYTES`](crate::tx::MAX_TX_BYTES) = 2 KiB (the largest possible is 1,957 bytes) |
-//! | block | [`MAX_BLOCK_BYTES`](crate::block::MAX_BLOCK_BYTES) = 16 MiB; [`MAX_TXS_PER_BLOCK`](crate::block::MAX_TXS_PER_BLOCK) = 4096 transactions, [`MAX_BEACON_ENTRIES_PER_BLOCK`](crate::block::MAX_BEACON_ENTRIES_PER_BLOCK) = 256 beacon entries of at most 192-byte signatures |
+//! | signed transaction | [`MAX_TX_BYTES`](crate::tx::MAX_TX_BYTES) = 52 KiB (the largest possible is 53,157 bytes, a dealer log; every other kind is under 2 KiB) |
+//! | block | [`MAX_BLOCK_BYTES`](crate::block::MAX_BLOCK_BYTES) = 16 MiB; [`MAX_TXS_PER_BLOCK`](crate::block::MAX_TXS_PER_BLOCK) = 4096 transactions of at most [`MAX_BLOCK_TX_BYTES`](crate::block::MAX_BLOCK_TX_BYTES) together, [`MAX_BEACON_ENTRIES_PER_BLOCK`](crate::block::MAX_BEACON_ENTRIES_PER_BLOCK) = 256 beacon entries of at most 192-byte signatures |
 //! | receipt | [`MAX_RECEIPT_BYTES`](crate::receipt::MAX_RECEIPT_BYTES) = 4 MiB, [`MAX_EVENTS_PER_RECEIPT`](crate::receipt::MAX_EVENTS_PER_RECEIPT) = 16,384 events |
 //! | genesis | [`MAX_GENESIS_JSON_BYTES`](crate::genesis::MAX_GENESIS_JSON_BYTES) = 16 MiB of JSON, [`MAX_GENESIS_BYTES`](crate::genesis::MAX_GENESIS_BYTES) = 16 MiB of borsh; 100,000 accounts, 256 validators |
 //! | text | table name 32 bytes, network address 128, chain name 64, reason 256 |
-//! | opaque bytes | dealer log ≤ 1,792 ([`MAX_DEALER_LOG_BYTES`](crate::tx::MAX_DEALER_LOG_BYTES)), equivocation votes ≤ 326, beacon signature ≤ 192 |
+//! | opaque bytes | dealer log ≤ 52,992 ([`MAX_DEALER_LOG_BYTES`](crate::tx::MAX_DEALER_LOG_BYTES)), equivocation votes ≤ 326, beacon signature ≤ 192 |
 
 mod bounded;
 pub(crate) mod codec;

@@ -973,6 +973,25 @@ impl Ledger {
         self.state.reshare.get(&())
     }
 
+    /// Whether a dealer log of resharing round `round` from `sender`, in the
+    /// next block, passes the round's rules: the round is open, the next
+    /// block is by its deadline, `sender` is one of its dealers and its log
+    /// is not in yet. The log itself is checked when applied. A mempool
+    /// admits no other dealer log: one may be 52 KiB, and a flat fee would
+    /// make junk logs a cheap way to fill blocks.
+    pub fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool {
+        let next = self.next_height();
+        self.resharing()
+            .and_then(|r| r.round.as_ref())
+            .is_some_and(|r| {
+                r.round == round
+                    && r.status == reshare::RoundStatus::Open
+                    && next <= r.deadline
+                    && r.dealers.contains(sender)
+                    && r.logs.iter().all(|(dealer, _)| dealer != sender)
+            })
+    }
+
     /// Whether `offender` was already slashed for its offence at `slot`
     /// (evidence for it would be refused).
     pub fn is_punished(&self, offender: &PublicKey, slot: &Slot) -> bool {

@@ -30,7 +30,8 @@ pub const MAX_NETWORK_ADDRESS_BYTES: usize = 128;
 /// after the transaction's envelope (256 bytes are reserved for it; the
 /// envelope of a dealer-log transaction is 170). This bounds the player
 /// set a round can have: the ledger opens no round whose logs could be
-/// larger ([`crate::beacon::dkg::max_reshare_players`]).
+/// larger ([`crate::beacon::dkg::max_reshare_players`]), which is every
+/// round of up to [`crate::beacon::MAX_PARTICIPANTS`] players.
 pub const MAX_DEALER_LOG_BYTES: usize = super::MAX_TX_BYTES - 256;
 
 /// A dealer's signed log of a resharing round, in commonware's encoding

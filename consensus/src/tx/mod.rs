@@ -24,8 +24,12 @@
 //!
 //! [`SignedTransaction::decode`] refuses more than [`MAX_TX_BYTES`] before
 //! decoding; every field is bounded, and the largest possible transaction
-//! (1,957 bytes: a resharing round's dealer log at its largest,
-//! [`MAX_DEALER_LOG_BYTES`]) is below the limit, which a test checks.
+//! (53,157 bytes: a resharing round's dealer log at its largest,
+//! [`MAX_DEALER_LOG_BYTES`]) is below the limit, which a test checks. Every
+//! other action keeps a transaction under 2 KiB; a dealer log needs the
+//! room because a round of [`crate::beacon::MAX_PARTICIPANTS`] players must
+//! fit in one (a block's byte bound, not its count bound, limits how many
+//! such transactions it holds: [`crate::block::MAX_BLOCK_TX_BYTES`]).
 //!
 //! ## Validity
 //!
@@ -63,8 +67,11 @@ use crate::encoding::{DecodeError, decode, encode};
 use crate::hash::{HashDomain, TxHash, hash};
 
 /// The most bytes a signed transaction's encoding may have; longer input is
-/// refused before decoding.
-pub const MAX_TX_BYTES: usize = 2 * 1024;
+/// refused before decoding. Sized for a dealer log of a resharing round
+/// with [`crate::beacon::MAX_PARTICIPANTS`] players (a test pins that every
+/// legal validator set can be reshared); every other transaction is under
+/// 2 KiB.
+pub const MAX_TX_BYTES: usize = 52 * 1024;
 
 /// Why a transaction fails [`SignedTransaction::check`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -185,6 +192,13 @@ impl SignedTransaction {
     /// The canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         encode(self)
+    }
+
+    /// The length of [`SignedTransaction::encode`], counted without
+    /// allocating it.
+    pub fn encoded_len(&self) -> usize {
+        // Writing to a counter cannot fail.
+        borsh::object_length(self).unwrap_or(usize::MAX)
     }
 
     /// The transaction hash: over the whole signed encoding, in

@@ -272,6 +272,110 @@ fn a_newcomer_votes_and_a_leaver_stops_at_the_epoch_boundary() {
     });
 }
 
+/// The set grows past 8 validators, the most a resharing round could have
+/// while a dealer log had to fit 2 KiB: 8 genesis validators and a
+/// newcomer who registers and stakes, so the next set has 9. The 8 reshare
+/// to the 9 over the validator network and the chain (dealer logs of 9
+/// players, ~1.8 KB, the last size the old bound took being 8), and from
+/// epoch 1 on the newcomer votes. With two of the old set crashed, a
+/// quorum of 9 (7) needs the newcomer's votes, so finalization going on
+/// proves them; every finality proof verifies under the genesis key.
+#[test]
+fn the_set_grows_past_eight_validators() {
+    let seed = 12;
+    const GENESIS: usize = 8;
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(1800))),
+    )
+    .start(|context| async move {
+        let params = Params {
+            max_validators: 9,
+            ..sim::params()
+        };
+        let length = params.epoch_length_blocks;
+        let keys = with_newcomers(
+            sim::keys(seed, GENESIS, params, &[1]),
+            &[78],
+            Chips(100_000),
+        );
+        let mut cluster = Cluster::new(&context, keys).await;
+        cluster.verify_proofs = true;
+        for i in 0..=GENESIS {
+            cluster.start(&context, i, Shares::Honest).await;
+        }
+        let newcomer = cluster.wallet(GENESIS);
+        cluster.submit_as(
+            &newcomer,
+            Action::RegisterValidator {
+                consensus_key: newcomer.public_key(),
+                network_address: "127.0.0.1:9078".parse().unwrap(),
+            },
+        );
+        cluster.submit_as(
+            &newcomer,
+            Action::Stake {
+                amount: Chips(20_000),
+            },
+        );
+        let all: Vec<usize> = (0..=GENESIS).collect();
+        cluster
+            .wait(&context, &all, Duration::from_secs(600), "epoch 1", |s| {
+                s.chain.len() as u64 > length + 5
+            })
+            .await;
+        for i in 0..=GENESIS {
+            assert_eq!(
+                cluster.epoch(i),
+                Some(EpochStatus {
+                    epoch: 1,
+                    voting: true
+                }),
+                "node {i}"
+            );
+        }
+        assert_eq!(simplex_engines(&context), 9, "the grown set's engines");
+
+        cluster.crash(0);
+        cluster.crash(1);
+        let live: Vec<usize> = (2..=GENESIS).collect();
+        let before = cluster.heights()[2] as u64;
+        cluster
+            .wait(&context, &live, Duration::from_secs(600), "20 more", |s| {
+                s.chain.len() as u64 > before + 20
+            })
+            .await;
+        let first = cluster.seen[2].lock().unwrap();
+        assert!(first.broken.is_empty(), "{:?}", first.broken);
+        for i in 3..=GENESIS {
+            let seen = cluster.seen[i].lock().unwrap();
+            assert!(seen.broken.is_empty(), "node {i}: {:?}", seen.broken);
+            for (height, entry) in &seen.chain {
+                if let Some(mine) = first.chain.get(height) {
+                    assert_eq!(mine, entry, "node {i} differs at height {height}");
+                }
+            }
+        }
+        assert!(
+            first
+                .proposers
+                .iter()
+                .any(|(h, p)| *h >= length && *p == newcomer.public_key()),
+            "the newcomer proposed no finalized block"
+        );
+        let certified: BTreeSet<u64> = first.certified.values().copied().collect();
+        assert!(
+            certified.contains(&1),
+            "finalizations of epochs {certified:?}"
+        );
+        eprintln!(
+            "grown set seed={seed}: {} heights, certificates of epochs {certified:?}",
+            first.chain.len()
+        );
+    });
+}
+
 /// Whether node `slot`'s simplex journal of `epoch` exists in the
 /// runtime's storage (the partition names of
 /// `engine::validator::journal_partition`).

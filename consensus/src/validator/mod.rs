@@ -121,7 +121,7 @@ use crate::beacon::{
     BeaconAggregator, BeaconError as ShareError, BeaconMessage, BeaconSigner, Misbehaviour,
     RecoveredBeacon, SignedBeaconShare, ThresholdBeaconVerifier,
 };
-use crate::block::{BeaconEntry, Block, BlockTemplate};
+use crate::block::{BeaconEntry, Block, BlockTemplate, MAX_BLOCK_TX_BYTES};
 use crate::encoding::BoundedBytes;
 use crate::engine::{EpochCommittee, EpochMembers, Executor};
 use crate::hash::{BlockHash, TxHash};
@@ -174,6 +174,22 @@ pub trait TransactionSource: Send + 'static {
         tx: SignedTransaction,
         finalized: &SharedLedger,
     ) -> Result<(), SubmitError>;
+}
+
+/// The leading `candidates` whose encodings add up to at most
+/// [`MAX_BLOCK_TX_BYTES`]: the first that would pass it ends the proposal
+/// (skipping it could leave a later nonce of its sender without the
+/// earlier one). Only dealer logs, up to 52 KiB each, can reach the budget.
+fn within_block_budget(
+    candidates: impl Iterator<Item = SignedTransaction>,
+) -> Vec<SignedTransaction> {
+    let mut bytes = 0usize;
+    candidates
+        .take_while(|tx| {
+            bytes = bytes.saturating_add(tx.encoded_len());
+            bytes <= MAX_BLOCK_TX_BYTES
+        })
+        .collect()
 }
 
 /// Why a [`TransactionSource`] did not take a transaction.
@@ -1047,13 +1063,13 @@ impl<T: TransactionSource, K: FinalizedSink> Executor for ValidatorApp<T, K> {
         // A transaction the source hands out twice goes in once: a block
         // holding it twice is invalid, and proposing none would silence
         // this leader for as long as the source keeps both copies.
-        let transactions: Vec<SignedTransaction> = self
-            .transactions
-            .candidates(self.max_block_txs.saturating_add(in_branch))
-            .into_iter()
-            .filter(|tx| taken.insert(tx.hash()))
-            .take(self.max_block_txs)
-            .collect();
+        let transactions = within_block_budget(
+            self.transactions
+                .candidates(self.max_block_txs.saturating_add(in_branch))
+                .into_iter()
+                .filter(|tx| taken.insert(tx.hash()))
+                .take(self.max_block_txs),
+        );
         let entries = self.beacon_entries(&state);
         let block = match Block::assemble(template, transactions, entries) {
             Ok(block) => block,

@@ -338,6 +338,54 @@ fn a_wrong_share_is_evidence_and_changes_no_outcome() {
     }
 }
 
+/// A proposal keeps its transactions within the block's byte budget:
+/// dealer logs (52 KiB at most) reach it long before the count bound, and
+/// the first that would pass it ends the proposal, so the block fits
+/// `MAX_BLOCK_BYTES` with room for the most beacon entries.
+#[test]
+fn a_proposal_stops_at_the_block_byte_budget() {
+    use crate::block::{MAX_BEACON_ENTRIES_PER_BLOCK, MAX_BEACON_SIGNATURE_BYTES, MAX_BLOCK_BYTES};
+    use crate::tx::{DealerLogBytes, MAX_DEALER_LOG_BYTES, Transaction};
+    let dealer = Keypair::from_secret_bytes(&[3; 32]);
+    let log = |nonce| {
+        Transaction {
+            chain_id: wallet::ChainId::new([9; 32]),
+            sender: dealer.public_key(),
+            nonce,
+            fee: Chips(1),
+            expiry_height: 100,
+            action: Action::DealerLog {
+                round: 0,
+                log: DealerLogBytes::new(vec![0xab; MAX_DEALER_LOG_BYTES]).unwrap(),
+            },
+        }
+        .sign(&dealer)
+    };
+    let logs: Vec<SignedTransaction> = (0..400).map(log).collect();
+    let len = logs[0].encoded_len();
+    assert_eq!(len, logs[0].encode().len());
+    let taken = within_block_budget(logs.clone().into_iter());
+    assert_eq!(taken.len(), MAX_BLOCK_TX_BYTES / len);
+    assert!(taken.len() < 400);
+    assert_eq!(taken[..], logs[..taken.len()]);
+    let bytes: usize = taken.iter().map(SignedTransaction::encoded_len).sum();
+    let entries = MAX_BEACON_ENTRIES_PER_BLOCK * (8 + 4 + MAX_BEACON_SIGNATURE_BYTES);
+    assert!(bytes + entries + 1024 <= MAX_BLOCK_BYTES);
+    // Small transactions are all taken (the count bound is the caller's).
+    let small: Vec<SignedTransaction> = logs[..3]
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            t.tx.action = Action::DealerLog {
+                round: 0,
+                log: DealerLogBytes::new(vec![1; 10]).unwrap(),
+            };
+            t
+        })
+        .collect();
+    assert_eq!(within_block_budget(small.clone().into_iter()), small);
+}
+
 /// A transaction a validator's source hands out twice (a restarted dealer
 /// submits its unfinalized log again, and a queue need not notice) goes
 /// into a block once: a block holding it twice is invalid, so a leader

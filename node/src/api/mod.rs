@@ -64,8 +64,9 @@
 //!    upgrade too.
 //! 4. **Body size** — a `Content-Length` over `max_body_bytes` (64 KiB) is
 //!    refused with 413 before reading; bodies without one are cut at the
-//!    limit (also 413). A transaction is at most 2 KiB
-//!    ([`consensus::tx::MAX_TX_BYTES`]); a longer one is 413
+//!    limit (also 413). A transaction is at most 52 KiB
+//!    ([`consensus::tx::MAX_TX_BYTES`], which only a resharing dealer log
+//!    approaches: send one that large as raw bytes, not hex); a longer one is 413
 //!    `transaction_too_large`. The batch route has its own limit,
 //!    `max_batch_body_bytes` (1 MiB), and takes at most
 //!    [`MAX_BATCH_TRANSACTIONS`]; more is 413 `too_many_transactions`.

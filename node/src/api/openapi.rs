@@ -419,7 +419,7 @@ pub fn document() -> Value {
         "/v1/txs": { "post": {
             "summary": "Submit a signed transaction (open: it carries its own signature)",
             "requestBody": { "required": true, "content": {
-                "application/octet-stream": { "schema": { "type": "string", "format": "binary", "maxLength": 2048 } },
+                "application/octet-stream": { "schema": { "type": "string", "format": "binary", "maxLength": consensus::tx::MAX_TX_BYTES } },
                 "text/plain": { "schema": { "type": "string", "description": "borsh encoding, hex (0x optional)" } },
                 "application/json": { "schema": schema("SubmitJson") },
             }},

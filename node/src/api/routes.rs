@@ -618,7 +618,10 @@ fn decode_transaction(raw: &[u8]) -> Result<SignedTransaction, ApiError> {
         DecodeError::TooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "transaction_too_large",
-            format!("{e}; a signed transaction is at most 2048 bytes"),
+            format!(
+                "{e}; a signed transaction is at most {} bytes",
+                consensus::tx::MAX_TX_BYTES
+            ),
         ),
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -685,7 +685,8 @@ pub const MAX_BATCH_TRANSACTIONS: usize = 1024;
 
 /// The default body limit of `POST /v1/txs/batch`, bytes
 /// (`api.max_batch_body_bytes`): 1,024 bets as hex in JSON take about
-/// 400 KB; transactions near the 2 KiB maximum need smaller batches.
+/// 400 KB; larger transactions (a dealer log may be 52 KiB) need smaller
+/// batches.
 pub const DEFAULT_MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 
 /// `POST /v1/txs/batch` answer: one result per transaction, in

@@ -23,7 +23,7 @@ use consensus::storage::TxLocation;
 use consensus::tx::{SignedTransaction, TableId};
 use game_rules::Chips;
 use game_rules::crash::Outcome;
-use wallet::{Address, ChainId};
+use wallet::{Address, ChainId, PublicKey};
 
 use super::{Chain, ChainError};
 use crate::api::{
@@ -79,6 +79,12 @@ impl AccountView for LedgerAccounts {
         self.ledger
             .read()
             .map_or(Chips(u64::MAX), |l| l.params().min_fee)
+    }
+
+    fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool {
+        self.ledger
+            .read()
+            .is_ok_and(|l| l.takes_dealer_log(sender, round))
     }
 }
 

@@ -94,6 +94,16 @@ pub enum MempoolError {
         /// The next block's height.
         next_height: u64,
     },
+    /// A dealer log the ledger would not take now: its round is not open
+    /// (or closes before the next block), its sender is not a dealer of
+    /// the round, or the sender's log is in already.
+    #[error(
+        "no dealer log of resharing round {round} is expected from this sender: only a dealer of the open round sends one, once, by the round's deadline"
+    )]
+    DealerLogNotExpected {
+        /// The round the log names.
+        round: u64,
+    },
     /// The sender already has the most transactions the mempool holds per
     /// sender.
     #[error("the sender already has {limit} pending transactions; wait for some to be included")]
@@ -139,6 +149,7 @@ impl MempoolError {
             MempoolError::FeeBelowRelayMinimum { .. } => "fee_below_relay_minimum",
             MempoolError::InsufficientBalance { .. } => "insufficient_balance",
             MempoolError::Expired { .. } => "expired",
+            MempoolError::DealerLogNotExpected { .. } => "dealer_log_not_expected",
             MempoolError::SenderFull { .. } => "sender_full",
             MempoolError::Full { .. } => "full",
         }

@@ -18,18 +18,22 @@
 //! 2. not expired: `expiry_height ≥ next_height`;
 //! 3. fee ≥ the chain's `min_fee` and ≥ this node's `min_relay_fee`
 //!    (faucet requests excepted, as in the ledger);
-//! 4. `account_nonce ≤ nonce < account_nonce + max_nonce_ahead` — a nonce
+//! 4. a dealer log only from a dealer of the open resharing round whose log
+//!    is not in yet ([`AccountView::takes_dealer_log`]): the ledger would
+//!    refuse any other, and at up to 52 KiB for a flat fee junk logs would
+//!    be a cheap way to fill blocks;
+//! 5. `account_nonce ≤ nonce < account_nonce + max_nonce_ahead` — a nonce
 //!    gap is allowed (gossip can deliver nonce 5 before nonce 4), but only
 //!    a contiguous run from the account nonce is *executable*;
-//! 5. same sender and nonce as a pooled transaction: a replacement, only
+//! 6. same sender and nonce as a pooled transaction: a replacement, only
 //!    if its fee is at least `replacement_fee_bump_percent` higher;
-//! 6. at most `max_txs_per_sender` per sender;
-//! 7. affordable: the balance covers this fee and *obvious spend* (the
+//! 7. at most `max_txs_per_sender` per sender;
+//! 8. affordable: the balance covers this fee and *obvious spend* (the
 //!    amount of a transfer, bankroll deposit, stake, craps or crash bet)
 //!    plus those of the sender's pooled transactions with lower nonces.
 //!    Winnings can raise a balance, so this is a conservative filter, not
 //!    the ledger's rule;
-//! 8. room: at most `max_txs` transactions and `max_bytes` encoded bytes.
+//! 9. room: at most `max_txs` transactions and `max_bytes` encoded bytes.
 //!    When full, the new transaction evicts transactions of *other*
 //!    senders with a strictly lower fee, lowest fee first, then oldest by
 //!    arrival. Only the last (highest-nonce) transaction of a sender is
@@ -97,7 +101,7 @@ mod tests;
 
 pub use error::MempoolError;
 pub use journal::{GroupCommit, JOURNAL_FILE, JournalError, JournalLimits, LocalPool, TxJournal};
-pub use source::{MAX_PROPOSAL_TX_BYTES, MempoolSource};
+pub use source::MempoolSource;
 pub use view::{AccountState, AccountView};
 
 use first_seen::FirstSeen;
@@ -595,6 +599,11 @@ impl Mempool {
                 fee: tx.fee,
                 min_fee: self.config.min_relay_fee,
             });
+        }
+        if let Action::DealerLog { round, .. } = tx.action
+            && !view.takes_dealer_log(&tx.sender, round)
+        {
+            return Err(MempoolError::DealerLogNotExpected { round });
         }
         let sender = tx.sender_address();
         let account = view.account(&sender).unwrap_or_default();

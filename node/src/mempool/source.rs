@@ -4,17 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use consensus::block::MAX_BLOCK_BYTES;
+use consensus::block::MAX_BLOCK_TX_BYTES;
 use consensus::hash::TxHash;
 use consensus::tx::SignedTransaction;
 use consensus::validator::{SharedLedger, SubmitError, TransactionSource};
 
 use super::{CheckedTransaction, Mempool};
 use crate::chain::LedgerAccounts;
-
-/// The bytes of transactions proposed in one block at most: the block
-/// bound less room for the header and beacon entries.
-pub const MAX_PROPOSAL_TX_BYTES: usize = MAX_BLOCK_BYTES - 64 * 1024;
 
 /// The shared mempool, feeding the consensus proposer.
 #[derive(Clone, Debug)]
@@ -34,7 +30,7 @@ impl TransactionSource for MempoolSource {
         // A poisoned mempool proposes nothing; the block is still valid.
         self.mempool
             .lock()
-            .map(|m| m.select(max, MAX_PROPOSAL_TX_BYTES))
+            .map(|m| m.select(max, MAX_BLOCK_TX_BYTES))
             .unwrap_or_default()
     }
 

@@ -2,17 +2,20 @@ use std::collections::BTreeMap;
 
 use consensus::encoding::DecodeError;
 use consensus::tx::{Action, MAX_TX_BYTES, Transaction, TxError};
-use wallet::{Keypair, Signature};
+use consensus::tx::{DealerLogBytes, MAX_DEALER_LOG_BYTES};
+use wallet::{Keypair, PublicKey, Signature};
 
 use super::*;
 
 const CHAIN: ChainId = ChainId::new([7; 32]);
 
-/// A ledger stand-in: accounts by address, the next height, the min fee.
+/// A ledger stand-in: accounts by address, the next height, the min fee,
+/// the (dealer, round) pairs whose dealer log the ledger would take.
 struct View {
     accounts: BTreeMap<Address, AccountState>,
     next_height: u64,
     min_fee: Chips,
+    dealer_logs: Vec<(PublicKey, u64)>,
 }
 
 impl View {
@@ -21,7 +24,13 @@ impl View {
             accounts: BTreeMap::new(),
             next_height: 1,
             min_fee: Chips(1),
+            dealer_logs: Vec::new(),
         }
+    }
+
+    fn expect_log(mut self, dealer: &Keypair, round: u64) -> View {
+        self.dealer_logs.push((dealer.public_key(), round));
+        self
     }
 
     fn fund(mut self, who: &Keypair, balance: u64, nonce: u64) -> View {
@@ -47,6 +56,10 @@ impl AccountView for View {
 
     fn min_fee(&self) -> Chips {
         self.min_fee
+    }
+
+    fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool {
+        self.dealer_logs.contains(&(*sender, round))
     }
 }
 
@@ -103,6 +116,45 @@ fn admits_once_and_refuses_duplicates() {
     assert_eq!(pool.len(), 1);
     assert_eq!(pool.metrics().admitted, 1);
     assert_eq!(pool.metrics().rejected["already_known"], 2);
+}
+
+/// A dealer log is admitted only from a dealer of the open round whose log
+/// the ledger would take; any other is refused without blaming the relayer
+/// (another node may have seen the round open already). The largest log a
+/// round may have (52 KiB) fits.
+#[test]
+fn dealer_logs_only_from_the_rounds_dealers() {
+    let (dealer, stranger) = (key(1), key(2));
+    let view = View::new()
+        .fund(&dealer, 1_000, 0)
+        .fund(&stranger, 1_000, 0)
+        .expect_log(&dealer, 3);
+    let log = |from: &Keypair, round: u64| {
+        Transaction {
+            chain_id: CHAIN,
+            sender: from.public_key(),
+            nonce: 0,
+            fee: Chips(1),
+            expiry_height: 100,
+            action: Action::DealerLog {
+                round,
+                log: DealerLogBytes::new(vec![0x5a; MAX_DEALER_LOG_BYTES]).unwrap(),
+            },
+        }
+        .sign(from)
+    };
+    let mut pool = pool();
+    for (tx, round) in [(log(&stranger, 3), 3), (log(&dealer, 4), 4)] {
+        let err = pool.insert_bytes(&tx.encode(), &view).unwrap_err();
+        assert_eq!(err, MempoolError::DealerLogNotExpected { round });
+        assert!(!err.is_invalid_everywhere());
+        assert_eq!(err.reason(), "dealer_log_not_expected");
+    }
+    assert!(pool.is_empty());
+    let tx = log(&dealer, 3);
+    assert!(tx.encode().len() > 50 * 1024);
+    pool.insert_bytes(&tx.encode(), &view).unwrap();
+    assert_eq!(pool.bytes(), tx.encode().len());
 }
 
 #[test]

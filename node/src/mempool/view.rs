@@ -1,7 +1,7 @@
 //! What the mempool needs to know about the ledger: [`AccountView`].
 
 use game_rules::Chips;
-use wallet::Address;
+use wallet::{Address, PublicKey};
 
 /// An account's spendable balance and next nonce, as the ledger has them
 /// after the last applied block.
@@ -34,6 +34,12 @@ pub trait AccountView {
     /// The chain's minimum fee (the genesis `min_fee`): a transaction paying
     /// less can never be included, on any node.
     fn min_fee(&self) -> Chips;
+
+    /// Whether the next block would take a dealer log of resharing round
+    /// `round` from `sender` (the round is open, `sender` is one of its
+    /// dealers, its log is not in yet): the ledger's
+    /// `Ledger::takes_dealer_log`. The mempool admits no other dealer log.
+    fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool;
 }
 
 impl<T: AccountView + ?Sized> AccountView for &T {
@@ -48,6 +54,10 @@ impl<T: AccountView + ?Sized> AccountView for &T {
     fn min_fee(&self) -> Chips {
         (**self).min_fee()
     }
+
+    fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool {
+        (**self).takes_dealer_log(sender, round)
+    }
 }
 
 impl<T: AccountView + ?Sized> AccountView for std::sync::Arc<T> {
@@ -61,5 +71,9 @@ impl<T: AccountView + ?Sized> AccountView for std::sync::Arc<T> {
 
     fn min_fee(&self) -> Chips {
         (**self).min_fee()
+    }
+
+    fn takes_dealer_log(&self, sender: &PublicKey, round: u64) -> bool {
+        (**self).takes_dealer_log(sender, round)
     }
 }

@@ -350,6 +350,10 @@ mod tests {
         fn min_fee(&self) -> Chips {
             Chips(2)
         }
+
+        fn takes_dealer_log(&self, _: &wallet::PublicKey, _: u64) -> bool {
+            false
+        }
     }
 
     fn key(i: u8) -> Keypair {

@@ -454,6 +454,96 @@ fn a_replacement_validator_gets_a_share_and_the_group_key_stays() {
     );
 }
 
+/// 4 → 16: twelve newcomers register and stake, so the next set has 16
+/// validators. Their dealer logs (3.3 KB each, over the 2 KiB that once
+/// capped rounds at 8 players) are taken, the round completes, every player
+/// derives a share of the unchanged group key, and σ of the new epoch from
+/// a quorum of the new set verifies.
+#[test]
+fn a_round_of_sixteen_players_completes() {
+    let committee = dealer_committee(4, &[5; 32]).unwrap();
+    let newcomers: Vec<u64> = (100..112).collect();
+    let mut members = members(&committee, &newcomers);
+    let mut chain = chain_of(
+        &committee,
+        &members,
+        Params {
+            max_validators: 16,
+            ..params()
+        },
+    );
+    let chain_id = chain.ledger.chain_id();
+    let group_key = *chain.ledger.genesis_beacon_output().unwrap().group_key();
+    let mut joins = Vec::new();
+    for (i, member) in members[4..].iter().enumerate() {
+        let wallet = wallet_of(&member.identity);
+        joins.push(chain.tx(
+            &wallet,
+            Action::RegisterValidator {
+                consensus_key: wallet.public_key(),
+                network_address: format!("127.0.0.1:{}", 9100 + i).parse().unwrap(),
+            },
+        ));
+        joins.push(chain.tx(
+            &wallet,
+            Action::Stake {
+                amount: Chips(20_000),
+            },
+        ));
+    }
+    all_applied(&chain.apply(joins));
+
+    let (players, txs) = deal(&mut chain, &members, &[], 21);
+    let round = chain.ledger.resharing().unwrap().round.clone().unwrap();
+    assert_eq!(round.players.len(), 16);
+    assert_eq!(players.len(), 16);
+    assert_eq!(txs.len(), 4);
+    for tx in &txs {
+        assert!(tx.encoded_len() > 2 * 1024, "{}", tx.encoded_len());
+    }
+    // What a mempool admits: a dealer's log of the open round only.
+    let key = |i: usize| members[i].wallet.public_key();
+    assert!((0..4).all(|i| chain.ledger.takes_dealer_log(&key(i), 0)));
+    assert!(!chain.ledger.takes_dealer_log(&key(0), 1), "another round");
+    assert!(!chain.ledger.takes_dealer_log(&key(4), 0), "a newcomer");
+    all_applied(&chain.apply(txs));
+    assert!(
+        (0..4).all(|i| !chain.ledger.takes_dealer_log(&key(i), 0)),
+        "logged already"
+    );
+
+    to_next_epoch(&mut chain);
+    let record = chain.ledger.resharing().unwrap();
+    assert_eq!(
+        record.round.as_ref().unwrap().status,
+        RoundStatus::Completed { epoch: 1 }
+    );
+    let mut active = chain.ledger.active_validators().to_vec();
+    active.sort_by_key(|k| *k.as_bytes());
+    assert_eq!(active, round.players);
+    let output = chain.ledger.beacon_output().unwrap().unwrap();
+    assert_eq!(*output.group_key(), group_key, "the group key stays");
+    finish(&chain, &mut members, players);
+    for m in &members {
+        let share = m.share.as_ref().expect("every member is a player");
+        assert!(output.sharing().holds(share));
+    }
+    // A quorum of 16 (11) signs: eight newcomers and three of the old set.
+    let quorum = crate::beacon::quorum(16) as usize;
+    assert_eq!(quorum, 11);
+    let signers: Vec<usize> = (4..16).take(8).chain([0, 1, 2]).collect();
+    let s = sigma(chain_id, &output, &members, &signers, 1).unwrap();
+    ThresholdBeaconVerifier {
+        chain_id,
+        group_key,
+    }
+    .verify(1, 40, &Hash::new([4; 32]), &s)
+    .expect("σ of the 16-validator epoch");
+    // One share short of the quorum recovers nothing.
+    let short = sigma(chain_id, &output, &members, &signers[..quorum - 1], 1);
+    assert!(short.is_err(), "{short:?}");
+}
+
 /// A round short of a quorum of logs fails at the deadline: the next epoch
 /// keeps the old set and sharing (the change is postponed), and the next
 /// round opens in the middle of that epoch and completes.
