@@ -1358,7 +1358,7 @@ fn run_seeds(seeds: impl IntoIterator<Item = u64>) {
 /// (about 6 s of one core apiece in a debug build), split into
 /// [`CI_SHARDS`] tests so the test harness runs them on every core.
 /// `BITCRAPS_SEEDS=N` runs seeds 1 to N instead.
-const CI_SEEDS: u64 = 200;
+const CI_SEEDS: u64 = 300;
 
 /// How many tests share the CI seeds.
 const CI_SHARDS: u64 = 8;
