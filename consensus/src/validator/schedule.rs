@@ -837,6 +837,22 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
             "validators did not converge on height {target} after healing: {heights:?}"
         ));
     }
+    // Once an honest node has seen the twin equivocate, every honest chain
+    // owes its slash: the observer's evidence goes into a block it leads,
+    // which can come after the bets settled (seed 4277 saw it 0.8 s before
+    // the run used to end). Waited for like the rest, then checked.
+    let observed = all.iter().any(|&i| cluster.faults(i).any());
+    if plan.twin.is_some() && observed {
+        let slashed = |s: &Seen| {
+            s.events
+                .iter()
+                .any(|(_, e)| matches!(e, LedgerEvent::Slashed { .. }))
+        };
+        // A failure is reported by `check` (validator i: … never slashed).
+        let _ = cluster
+            .wait_until(&context, &all, Duration::from_secs(60), "slash", slashed)
+            .await;
+    }
     outcome.simulated = context.current().duration_since(begin).unwrap();
     outcome.heights = cluster.heights();
     check(&cluster, plan, &mut outcome);
