@@ -36,6 +36,18 @@ fn json(net: &LiveTestnet, api: &str, cookie: &str, args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| net.fail(format!("{args:?}: {e}: {stdout}")))
 }
 
+/// The first value under `key` anywhere in `value`.
+fn find_key(value: &Value, key: &str) -> Option<Value> {
+    match value {
+        Value::Object(map) => map
+            .get(key)
+            .cloned()
+            .or_else(|| map.values().find_map(|v| find_key(v, key))),
+        Value::Array(items) => items.iter().find_map(|v| find_key(v, key)),
+        _ => None,
+    }
+}
+
 /// The included transactions `--wait --json` printed: of its lines (each
 /// submission, then each included transaction), those with a block.
 fn included(stdout: &str) -> Vec<Value> {
@@ -190,11 +202,36 @@ fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
         }
         std::thread::sleep(Duration::from_millis(300));
     };
-    assert_eq!(settled["result"], "win", "a cashed-out bet wins: {settled}");
-    assert!(
-        settled["paid"].as_u64().is_some_and(|paid| paid >= 5),
-        "it pays at least its stake: {settled}"
+    // A cash-out wins only if the round outlived it, which the beacon
+    // decided after the cash-out was applied: the round's crash point says
+    // which result the settlement must carry (at the same hundredth either
+    // can be right).
+    let (table, round) = (cashed["table"].to_string(), cashed["round"].to_string());
+    let explored = json(
+        &net,
+        api,
+        cookie,
+        &["explore", "round", &table, &round, "--json"],
     );
+    let outcome = find_key(&explored, "outcome")
+        .unwrap_or_else(|| net.fail(format!("no outcome for the round: {explored}")));
+    let cashed_at = cashed["at"]["hundredths"].as_u64().expect("a multiplier");
+    let won = if outcome == "capped" {
+        Some(true)
+    } else {
+        let crashed = outcome["crashed"]["at_hundredths"]
+            .as_u64()
+            .unwrap_or_else(|| net.fail(format!("not a crash outcome: {explored}")));
+        (crashed != cashed_at).then_some(crashed > cashed_at)
+    };
+    let paid = settled["paid"].as_u64().expect("paid");
+    match (won, settled["result"].as_str()) {
+        (Some(true) | None, Some("win")) => assert!(paid >= 5, "a win pays its stake: {settled}"),
+        (Some(false) | None, Some("lose")) => assert_eq!(paid, 0, "{settled}"),
+        _ => net.fail(format!(
+            "the settlement {settled} disagrees with the round's outcome {outcome} for a cash-out at {cashed_at}"
+        )),
+    }
 
     // The bankroll: a deposit buys shares, a withdrawal queues them.
     let (code, stdout, stderr) = bitcraps(
