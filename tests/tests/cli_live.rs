@@ -203,9 +203,10 @@ fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
         std::thread::sleep(Duration::from_millis(300));
     };
     // A cash-out wins only if the round outlived it, which the beacon
-    // decided after the cash-out was applied: the round's crash point says
-    // which result the settlement must carry (at the same hundredth either
-    // can be right).
+    // decided after the cash-out was applied: a round still running (its
+    // survival past the cash-out proven) or capped says win, and a crash
+    // point says which result the settlement must carry (at the same
+    // hundredth either can be right).
     let (table, round) = (cashed["table"].to_string(), cashed["round"].to_string());
     let explored = json(
         &net,
@@ -216,7 +217,14 @@ fn a_player_a_validator_and_an_operator_use_the_cli_on_a_live_node() {
     let outcome = find_key(&explored, "outcome")
         .unwrap_or_else(|| net.fail(format!("no outcome for the round: {explored}")));
     let cashed_at = cashed["at"]["hundredths"].as_u64().expect("a multiplier");
-    let won = if outcome == "capped" {
+    let won = if outcome.is_null() {
+        if find_key(&explored, "status") != Some(Value::from("running")) {
+            net.fail(format!(
+                "a round without an outcome that is not running: {explored}"
+            ));
+        }
+        Some(true)
+    } else if outcome == "capped" {
         Some(true)
     } else {
         let crashed = outcome["crashed"]["at_hundredths"]
