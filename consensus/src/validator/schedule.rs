@@ -839,8 +839,8 @@ async fn drive(context: deterministic::Context, plan: &Plan, dir: &std::path::Pa
     }
     // Once an honest node has seen the twin equivocate, every honest chain
     // owes its slash: the observer's evidence goes into a block it leads,
-    // which can come after the bets settled (seed 4277 saw it 0.8 s before
-    // the run used to end). Waited for like the rest, then checked.
+    // which can come after the bets settled (seed 4277's run ended before
+    // the bridge's slash was final). Waited for like the rest, then checked.
     let observed = all.iter().any(|&i| cluster.faults(i).any());
     if plan.twin.is_some() && observed {
         let slashed = |s: &Seen| {
