@@ -57,14 +57,15 @@
 //! signature: chain ids, counts, roots, no duplicate transaction, beacon
 //! entries in increasing height order below the block's height, and every
 //! transaction well formed. [`Block::verify_signatures`] checks every
-//! transaction's (and any evidence's) signatures, strictly, one by one (the
-//! consensus rule, `wallet::verify_each`). [`Block::check`] does both,
+//! transaction's (and any evidence's) signatures, the transactions' as one
+//! batch (`wallet::verify_batch`: the consensus rule, with the verdicts of
+//! checking each alone). [`Block::check`] does both,
 //! skipping the signatures of transactions this process already verified
 //! ([`crate::tx::SignatureCache`]; same verdict, less work).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use wallet::{ChainId, PublicKey, SignDomain, SignedMessage};
+use wallet::{ChainId, PublicKey, SignedMessage};
 
 use crate::encoding::{BoundError, BoundedBytes, BoundedVec, DecodeError, decode, encode};
 use crate::hash::{
@@ -572,9 +573,10 @@ impl Block {
         Ok(hashes)
     }
 
-    /// Verifies every transaction's signature, and the signatures of any
-    /// slashing evidence, strictly and one by one (`wallet::verify_each`,
-    /// the consensus rule). Reports the first failure.
+    /// Verifies every transaction's signature (as one batch,
+    /// `wallet::verify_batch`: the consensus rule, with the result of
+    /// checking them one by one), then the signatures of any slashing
+    /// evidence. Reports the first failure.
     ///
     /// This never consults a [`SignatureCache`]: it is the reference the
     /// cached forms must agree with, and what benchmarks of verification
@@ -631,18 +633,9 @@ impl Block {
         let items: Vec<SignedMessage<'_>> = indices
             .iter()
             .zip(&messages)
-            .map(|(&index, message)| {
-                let t = &self.transactions[index];
-                SignedMessage {
-                    public_key: &t.tx.sender,
-                    domain: SignDomain::Transaction,
-                    chain_id: &t.tx.chain_id,
-                    message,
-                    signature: &t.signature,
-                }
-            })
+            .map(|(&index, message)| self.transactions[index].signed_message(message))
             .collect();
-        if let Err(failure) = wallet::verify_each(&items) {
+        if let Err(failure) = wallet::verify_batch(&items) {
             let index = indices[failure.failed.first().copied().unwrap_or_default()];
             return Err(BlockError::InvalidTransaction {
                 index,

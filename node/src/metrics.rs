@@ -50,7 +50,7 @@
 //! each encoding.
 //!
 //! `bitcraps_signature_checks_total` counts transaction signature verdicts:
-//! `verified` and `invalid` were computed (strict ed25519), `cached` were
+//! `verified` and `invalid` were computed (ed25519), `cached` were
 //! answered by the process-wide [`SignatureCache`] without verifying. With
 //! each transaction verified once per node, `verified` grows by one per
 //! transaction and `cached` by the number of later checks. The cache is per
@@ -197,7 +197,7 @@ label_values! {
 /// `bitcraps_signature_checks_total{result}`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum SignatureCheckResult {
-    /// Verified (strict ed25519) and valid.
+    /// Verified (ed25519) and valid.
     Verified,
     /// Verified and invalid.
     Invalid,

@@ -124,7 +124,7 @@ pub struct VerifyError;
 )]
 pub struct BatchVerifyError {
     /// Indices (into the slice passed in) of every signature that failed
-    /// strict verification, in increasing order; never empty.
+    /// verification, in increasing order; never empty.
     pub failed: Vec<usize>,
     /// How many signatures the batch held.
     pub total: usize,

@@ -4,8 +4,7 @@
 //! zeroized when dropped, cannot be cloned, and its `Debug` shows only the
 //! address. A [`PublicKey`] is always a valid, canonically encoded point
 //! that is not of small order. A [`Signature`] is 64 bytes; whether it is
-//! well formed is decided only when it is verified, strictly
-//! ([`PublicKey::verify`]).
+//! well formed is decided only when it is verified ([`PublicKey::verify`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -139,13 +138,11 @@ impl PublicKey {
         Address::from_public_key(self)
     }
 
-    /// Verifies `signature` over `message` for `domain` on chain `chain_id`,
-    /// strictly.
-    ///
-    /// Strict means RFC 8032's cofactorless equation `[s]B = R + [k]A` with
-    /// `s` canonical (`s < ℓ`), `R` canonically encoded and not of small
-    /// order (and `A`, this key, was checked when it was decoded). This is
-    /// the rule every node applies; see [`crate::signing`] for batches.
+    /// Verifies `signature` over `message` for `domain` on chain `chain_id`
+    /// by the one rule every node applies: strict encodings of `R` and `s`
+    /// (and of `A`, this key, checked when it was decoded) and the
+    /// cofactored equation `[8]([s]B − R − [k]A) = 0`. See
+    /// [`crate::signing`] for why, and for batches with the same result.
     pub fn verify(
         &self,
         domain: SignDomain,
@@ -157,16 +154,17 @@ impl PublicKey {
         self.verify_signed_bytes(&bytes, signature)
     }
 
-    /// Strict verification over already-assembled signed bytes.
+    /// [`PublicKey::verify`] over already-assembled signed bytes.
     pub(crate) fn verify_signed_bytes(
         &self,
         signed_bytes: &[u8],
         signature: &Signature,
     ) -> Result<(), VerifyError> {
-        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-        self.0
-            .verify_strict(signed_bytes, &signature)
-            .map_err(|_| VerifyError)
+        if crate::signing::verify_signed_bytes(self, signed_bytes, signature) {
+            Ok(())
+        } else {
+            Err(VerifyError)
+        }
     }
 
     pub(crate) fn verifying_key(&self) -> &VerifyingKey {
@@ -441,9 +439,8 @@ mod tests {
 
     #[test]
     fn non_canonical_s_is_refused() {
-        // s + ℓ verifies under lax rules; strict verification must refuse it.
-        // This also catches ed25519-dalek's `legacy_compatibility` feature
-        // being switched on by feature unification somewhere in the workspace.
+        // s + ℓ satisfies the equation; the rule's canonical-s check must
+        // refuse it.
         const ELL: [u8; 32] = [
             0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
             0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,

@@ -17,7 +17,7 @@
 //! |---|---|---|
 //! | keys | [`keys`] | ed25519 (RFC 8032) via `ed25519-dalek`: 32-byte secret, 32-byte public key (valid, canonical, not small-order), 64-byte signature; hex as text |
 //! | address | [`address`] | `blake3("bitcraps/v1/address" ‖ pk)[..20]`, bech32m with prefix `craps`: `craps1…`, 44 characters |
-//! | signing | [`signing`] | signed bytes = `"bitcraps/v1/" ‖ domain tag ‖ 0x00 ‖ chain id (32 bytes) ‖ message`; strict verification (the consensus rule); batch verification (a fast filter only, see the module) |
+//! | signing | [`signing`] | signed bytes = `"bitcraps/v1/" ‖ domain tag ‖ 0x00 ‖ chain id (32 bytes) ‖ message`; one verification rule (strict encodings, cofactored equation), one by one or in batches with the same result |
 //! | keystore | [`keystore`] | compact JSON v1: Argon2id (default m = 64 MiB, t = 3, p = 1) + XChaCha20-Poly1305, address in clear, ≤ 64 KiB, written atomically with mode 0600 |
 //! | mnemonic | [`mnemonic`] | 24-word BIP39 English phrase; secret = `blake3::derive_key("bitcraps v1 ed25519 key from bip39 seed", bip39_seed(phrase, passphrase))` |
 //! | errors | [`error`] | one `thiserror` enum per concept |

@@ -102,7 +102,7 @@ impl SignedBeaconShare {
     }
 
     /// Whether the envelope is `signer`'s signature on chain `chain_id`
-    /// (strict ed25519).
+    /// (`wallet::PublicKey::verify`).
     pub fn verify_envelope(&self, chain_id: &ChainId, signer: &PublicKey) -> bool {
         signer
             .verify(

@@ -554,6 +554,40 @@ fn a_block_verifies_only_what_the_cache_does_not_know() {
 }
 
 #[test]
+fn transactions_checked_together_are_verified_once_as_a_batch() {
+    let block = transfers_block(6);
+    let mut txs = block.transactions.to_vec();
+    txs[4].tx.fee = Chips(txs[4].tx.fee.0 + 1);
+    let cache = SignatureCache::new(1_024);
+    txs[0].check_with(&CHAIN, &cache).unwrap();
+    let results = SignedTransaction::check_all_with(&txs, &CHAIN, &cache);
+    let expected: Vec<Result<(), TxError>> = (0..6)
+        .map(|i| {
+            if i == 4 {
+                Err(TxError::BadSignature)
+            } else {
+                Ok(())
+            }
+        })
+        .collect();
+    assert_eq!(results, expected);
+    let counts = cache.counts();
+    assert_eq!(
+        (counts.verified, counts.invalid, counts.cached),
+        (1 + 4, 1, 1)
+    );
+    // Now each is known: checked again, nothing is verified.
+    let again = SignedTransaction::check_all_with(&txs, &CHAIN, &cache);
+    assert_eq!(again, expected);
+    assert_eq!(cache.counts().verified, 5);
+    assert_eq!(cache.counts().cached, 1 + 5);
+    assert_eq!(
+        SignedTransaction::check_all_with(&[], &CHAIN, &cache),
+        vec![]
+    );
+}
+
+#[test]
 fn a_tampered_copy_of_a_cached_transaction_is_verified_and_refused() {
     let block = transfers_block(4);
     let cache = SignatureCache::new(1_024);
@@ -614,6 +648,16 @@ proptest! {
             prop_assert_eq!(t.check_with(&CHAIN, &cache), reference.clone());
             prop_assert_eq!(t.check(&CHAIN), reference);
         }
+        // All at once, as gossip and the API's batch route check them.
+        let references: Vec<_> = txs
+            .iter()
+            .map(|t| t.check_with(&CHAIN, &SignatureCache::new(0)))
+            .collect();
+        prop_assert_eq!(
+            SignedTransaction::check_all_with(&txs, &CHAIN, &SignatureCache::new(0)),
+            references.clone()
+        );
+        prop_assert_eq!(SignedTransaction::check_all_with(&txs, &CHAIN, &cache), references);
         let block = Block::assemble(template(10), txs, vec![]).unwrap();
         let expected = block.check_well_formed(&CHAIN).and_then(|()| block.verify_signatures());
         prop_assert_eq!(block.check_with(&CHAIN, &cache), expected.clone());

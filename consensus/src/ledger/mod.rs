@@ -23,8 +23,8 @@
 //! parent's or the genesis time, a proposer of the current validator set,
 //! at most `max_block_txs` transactions), when it fails
 //! [`Block::check_well_formed`] (chain id, roots, counts, duplicates,
-//! stateless transaction rules) or [`Block::verify_signatures`] (strict
-//! ed25519, one by one), or when a beacon entry is unexpected, out of order
+//! stateless transaction rules) or [`Block::verify_signatures`] (the
+//! ed25519 rule, in one batch), or when a beacon entry is unexpected, out of order
 //! or does not verify. [`Ledger::apply_verified`] is the same without the
 //! signature pass, for a caller that verified the block's signatures
 //! already. A block at or below the last applied height is a no-op if it is
@@ -447,7 +447,7 @@ impl Ledger {
         })
     }
 
-    /// Applies `block`, verifying its signatures (strictly, one by one) and
+    /// Applies `block`, verifying its signatures (`Block::verify_signatures`) and
     /// its beacon entries with `beacon`. See the [module documentation](self).
     pub fn apply(
         &mut self,

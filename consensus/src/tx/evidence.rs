@@ -135,7 +135,7 @@ pub struct SignedVote {
 
 impl SignedVote {
     /// Verifies the signature as `validator`'s on chain `chain_id`
-    /// (strictly: the consensus rule).
+    /// (the consensus rule, `wallet::PublicKey::verify`).
     pub fn verify(&self, validator: &PublicKey, chain_id: &ChainId) -> Result<(), VerifyError> {
         validator.verify(
             SignDomain::ConsensusVote,

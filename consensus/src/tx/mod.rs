@@ -61,7 +61,7 @@ pub use verdicts::{DEFAULT_CAPACITY, SHARDS, SignatureCache, SignatureCheckCount
 use borsh::{BorshDeserialize, BorshSerialize};
 use game_rules::Chips;
 use serde::{Deserialize, Serialize};
-use wallet::{Address, ChainId, Keypair, PublicKey, SignDomain, Signature};
+use wallet::{Address, ChainId, Keypair, PublicKey, SignDomain, Signature, SignedMessage};
 
 use crate::encoding::{DecodeError, decode, encode};
 use crate::hash::{HashDomain, TxHash, hash};
@@ -212,7 +212,7 @@ impl SignedTransaction {
         self.tx.sender_address()
     }
 
-    /// Verifies the signature, strictly (the consensus rule), as the
+    /// Verifies the signature (the consensus rule), as the
     /// sender's over this transaction on its chain.
     pub fn verify(&self) -> Result<(), TxError> {
         self.tx
@@ -224,6 +224,18 @@ impl SignedTransaction {
                 &self.signature,
             )
             .map_err(|_| TxError::BadSignature)
+    }
+
+    /// The sender's signature as an item of a batch, given this
+    /// transaction's unsigned encoding (`self.tx.encode()`).
+    pub(crate) fn signed_message<'a>(&'a self, encoded: &'a [u8]) -> SignedMessage<'a> {
+        SignedMessage {
+            public_key: &self.tx.sender,
+            domain: SignDomain::Transaction,
+            chain_id: &self.tx.chain_id,
+            message: encoded,
+            signature: &self.signature,
+        }
     }
 
     /// Every check that needs no ledger state, cheapest first: the
@@ -249,6 +261,74 @@ impl SignedTransaction {
         }
         self.tx.check_well_formed()?;
         cache.verdict(&self.hash(), || self.verify_all_signatures())
+    }
+
+    /// [`SignedTransaction::check`] of many transactions at once: one
+    /// result each, in order, equal to what `check` gives that transaction
+    /// alone. The sender signatures the process-wide [`SignatureCache`]
+    /// does not know are verified together, as one batch
+    /// (`wallet::verify_batch`, the same rule at a third to a half of the
+    /// cost per signature).
+    pub fn check_all(txs: &[SignedTransaction], chain_id: &ChainId) -> Vec<Result<(), TxError>> {
+        SignedTransaction::check_all_with(txs, chain_id, SignatureCache::process())
+    }
+
+    /// [`SignedTransaction::check_all`] with the signature verdicts of
+    /// `cache` (see [`SignedTransaction::check_with`]).
+    pub fn check_all_with(
+        txs: &[SignedTransaction],
+        chain_id: &ChainId,
+        cache: &SignatureCache,
+    ) -> Vec<Result<(), TxError>> {
+        let mut results = Vec::with_capacity(txs.len());
+        let mut unknown = Vec::new();
+        for (index, t) in txs.iter().enumerate() {
+            let result = if t.tx.chain_id != *chain_id {
+                Err(TxError::WrongChain {
+                    expected: *chain_id,
+                    found: t.tx.chain_id,
+                })
+            } else {
+                t.tx.check_well_formed()
+            };
+            if result.is_ok() {
+                let hash = t.hash();
+                if !cache.hit(&hash) {
+                    unknown.push((index, hash));
+                }
+            }
+            results.push(result);
+        }
+        let messages: Vec<Vec<u8>> = unknown
+            .iter()
+            .map(|&(index, _)| txs[index].tx.encode())
+            .collect();
+        let items: Vec<SignedMessage<'_>> = unknown
+            .iter()
+            .zip(&messages)
+            .map(|(&(index, _), message)| txs[index].signed_message(message))
+            .collect();
+        let bad: Vec<usize> = match wallet::verify_batch(&items) {
+            Ok(()) => Vec::new(),
+            Err(failure) => failure.failed,
+        };
+        let mut verified = Vec::with_capacity(unknown.len());
+        for (position, &(index, hash)) in unknown.iter().enumerate() {
+            let result = if bad.binary_search(&position).is_ok() {
+                Err(TxError::BadSignature)
+            } else if let Action::SlashingEvidence { evidence } = &txs[index].tx.action {
+                evidence.verify(chain_id).map_err(TxError::from)
+            } else {
+                Ok(())
+            };
+            match result {
+                Ok(()) => verified.push(hash),
+                Err(_) => cache.record_invalid(1),
+            }
+            results[index] = result;
+        }
+        cache.record_verified(&verified);
+        results
     }
 
     /// The signature, then any slashing evidence's signatures: everything

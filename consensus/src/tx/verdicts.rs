@@ -4,7 +4,7 @@
 //! (the mempool), in the block a leader proposes (the engine's stateless
 //! check), in the finalized block gossiped to followers, and when a
 //! follower applies it. Each meeting used to verify the same ed25519
-//! signature again, although the answer cannot change: strict verification
+//! signature again, although the answer cannot change: verification
 //! is a pure function of the signed bytes. A [`SignatureCache`] remembers
 //! which transactions' signatures verified so each is verified once per
 //! node.
@@ -16,11 +16,11 @@
 //! signature. Any change to any of them is another key, so a tampered,
 //! re-signed or replayed-on-another-chain transaction never hits. The
 //! value is implicit: an entry means "the sender's signature over this
-//! transaction, and every signature of its slashing evidence, verify
-//! strictly" — the part of [`SignedTransaction::check`] that costs. Only
-//! successes are recorded, so a failure is always computed again and
-//! reported exactly as without the cache; a hit can only skip work whose
-//! result is known to be success. The cheap stateless rules (chain id,
+//! transaction, and every signature of its slashing evidence, verify" —
+//! the part of [`SignedTransaction::check`] that costs. Only successes
+//! are recorded, so a failure is always computed again and reported
+//! exactly as without the cache; a hit can only skip work whose result is
+//! known to be success. The cheap stateless rules (chain id,
 //! well-formedness) are checked every time, before the cache is asked.
 //!
 //! ## Why a process-wide instance
@@ -73,9 +73,9 @@ static PROCESS: LazyLock<SignatureCache> = LazyLock::new(|| SignatureCache::new(
 /// since it was made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SignatureCheckCounts {
-    /// Verified strictly and valid (then remembered).
+    /// Verified and valid (then remembered).
     pub verified: u64,
-    /// Verified strictly and invalid (never remembered).
+    /// Verified and invalid (never remembered).
     pub invalid: u64,
     /// Answered from the cache: no signature was verified.
     pub cached: u64,

@@ -13,7 +13,7 @@ use consensus::block::Block;
 use consensus::encoding::DecodeError;
 use consensus::hash::{BlockHash, TxHash};
 use consensus::receipt::{Receipt, TxStatus};
-use consensus::tx::{SignedTransaction, TableId};
+use consensus::tx::{SignedTransaction, TableId, TxError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wallet::Address;
@@ -660,13 +660,16 @@ pub(crate) async fn submit_transaction(
 /// process's signature cache, so the node's own checks after this one do
 /// not verify it again).
 fn check(view: &dyn NodeView, tx: &SignedTransaction) -> Result<(), ApiError> {
-    tx.check(&view.chain_id()).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_transaction",
-            format!("{e}; fix the transaction and sign it again"),
-        )
-    })
+    tx.check(&view.chain_id()).map_err(invalid_transaction)
+}
+
+/// The answer to a transaction that breaks a stateless rule.
+fn invalid_transaction(error: TxError) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_transaction",
+        format!("{error}; fix the transaction and sign it again"),
+    )
 }
 
 /// Checks a transaction ([`check`]) and submits it.
@@ -747,29 +750,35 @@ pub(crate) async fn submit_batch(
 }
 
 /// The transactions of a batch, each as `POST /v1/txs` would take it:
-/// decoded and checked one by one, then those that passed submitted
+/// decoded, then checked together (their signatures as one batch, with the
+/// verdicts of checking each alone), then those that passed submitted
 /// together ([`NodeView::submit_transactions`]: one journal sync for the
 /// batch). One item per text, in order.
 fn batch_items(view: &dyn NodeView, texts: &[String]) -> Vec<BatchItem> {
     let mut items: Vec<Option<BatchItem>> = Vec::with_capacity(texts.len());
+    let mut decoded = Vec::new();
+    let mut decoded_slots = Vec::new();
+    for text in texts {
+        match decode_hex(text).and_then(|raw| decode_transaction(&raw)) {
+            Ok(tx) => {
+                decoded_slots.push(items.len());
+                items.push(None);
+                decoded.push(tx);
+            }
+            Err(error) => items.push(Some(refused(None, error))),
+        }
+    }
+    let verdicts = SignedTransaction::check_all(&decoded, &view.chain_id());
     let mut checked = Vec::new();
     let mut slots = Vec::new();
-    for text in texts {
-        let tx = match decode_hex(text).and_then(|raw| decode_transaction(&raw)) {
-            Ok(tx) => tx,
-            Err(error) => {
-                items.push(Some(refused(None, error)));
-                continue;
-            }
-        };
+    for ((slot, tx), verdict) in decoded_slots.into_iter().zip(decoded).zip(verdicts) {
         let hash = tx.hash();
-        match check(view, &tx) {
+        match verdict {
             Ok(()) => {
-                slots.push((items.len(), hash));
-                items.push(None);
+                slots.push((slot, hash));
                 checked.push(tx);
             }
-            Err(error) => items.push(Some(refused(Some(hash), error))),
+            Err(error) => items[slot] = Some(refused(Some(hash), invalid_transaction(error))),
         }
     }
     let mut results = view.submit_transactions(checked).into_iter();

@@ -9,7 +9,7 @@
 //! [`CheckedTransaction`], which can only be made by
 //! [`CheckedTransaction::decode`] (at most `MAX_TX_BYTES`, canonical, never
 //! panics) or [`CheckedTransaction::check`] — both run
-//! `SignedTransaction::check` (chain id, well-formedness, strict signature)
+//! `SignedTransaction::check` (chain id, well-formedness, signature)
 //! once, so the network's gossip validation and the mempool never verify a
 //! signature twice. [`Mempool::insert`] then applies the stateful rules
 //! against an [`AccountView`] of the latest applied block, cheapest first:
@@ -161,8 +161,9 @@ impl MempoolConfig {
 /// A transaction that passed every stateless check
 /// (`SignedTransaction::check`) for a chain, with its hash and encoded size.
 ///
-/// Only [`CheckedTransaction::decode`] and [`CheckedTransaction::check`]
-/// make one, so holding one proves the signature was verified.
+/// Only [`CheckedTransaction::decode`], [`CheckedTransaction::check`] and
+/// `CheckedTransaction::check_decoded_all` make one, so holding one proves
+/// the signature was verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedTransaction {
     tx: SignedTransaction,
@@ -184,16 +185,28 @@ impl CheckedTransaction {
         })
     }
 
-    /// Checks a transaction already decoded from its canonical `bytes`
-    /// (whose hash is `hash`) for `chain_id`, without encoding it again.
-    pub(crate) fn check_decoded(
-        tx: SignedTransaction,
-        hash: TxHash,
-        size: usize,
+    /// Checks transactions already decoded from their canonical bytes for
+    /// `chain_id`, without encoding them again: each comes with its hash
+    /// and encoded size. One result each, in order, the same as checking
+    /// each alone; their signatures are verified as one batch
+    /// ([`SignedTransaction::check_all`]).
+    pub(crate) fn check_decoded_all(
+        decoded: Vec<(SignedTransaction, TxHash, usize)>,
         chain_id: &ChainId,
-    ) -> Result<CheckedTransaction, MempoolError> {
-        tx.check(chain_id).map_err(MempoolError::Invalid)?;
-        Ok(CheckedTransaction { tx, hash, size })
+    ) -> Vec<Result<CheckedTransaction, MempoolError>> {
+        let (txs, known): (Vec<SignedTransaction>, Vec<(TxHash, usize)>) = decoded
+            .into_iter()
+            .map(|(tx, hash, size)| (tx, (hash, size)))
+            .unzip();
+        let verdicts = SignedTransaction::check_all(&txs, chain_id);
+        txs.into_iter()
+            .zip(known)
+            .zip(verdicts)
+            .map(|((tx, (hash, size)), verdict)| {
+                verdict.map_err(MempoolError::Invalid)?;
+                Ok(CheckedTransaction { tx, hash, size })
+            })
+            .collect()
     }
 
     /// Checks a transaction built or decoded elsewhere for `chain_id`.

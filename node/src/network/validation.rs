@@ -215,8 +215,9 @@ pub(crate) struct BatchOutcome {
 ///   publishes the admitted transactions in this node's own batches
 ///   instead, without the stale ones.
 ///
-/// A rejected batch costs at most [`MAX_BATCH_TXS`](super::batch::MAX_BATCH_TXS)
-/// signature checks, and four rejected batches get a peer banned.
+/// A rejected batch costs at most one batch verification and
+/// [`MAX_BATCH_TXS`](super::batch::MAX_BATCH_TXS) single signature checks
+/// (which name the bad one), and four rejected batches get a peer banned.
 pub(crate) fn validate_tx_batch(
     data: &[u8],
     chain_id: &ChainId,
@@ -237,7 +238,8 @@ pub(crate) fn validate_tx_batch(
     };
     let mut ignored = 0;
     let mut unverified = false;
-    let mut fresh = Vec::with_capacity(items.len());
+    let mut positions = Vec::with_capacity(items.len());
+    let mut decoded = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         // One span per transaction id, as around its application in a
         // block (`Chain::on_finalized`): a transaction's journey can be
@@ -259,7 +261,16 @@ pub(crate) fn validate_tx_batch(
         }
         // `decode` accepts only the canonical encoding, so `item.bytes` is
         // it and `item.hash` the transaction's hash.
-        match CheckedTransaction::check_decoded(tx, item.hash, item.bytes.len(), chain_id) {
+        positions.push(index);
+        decoded.push((tx, item.hash, item.bytes.len()));
+    }
+    // The new transactions' signatures, as one batch.
+    let mut fresh = Vec::with_capacity(decoded.len());
+    for (index, checked) in positions
+        .into_iter()
+        .zip(CheckedTransaction::check_decoded_all(decoded, chain_id))
+    {
+        match checked {
             Ok(tx) => fresh.push(tx),
             Err(error) => return reject(&format_args!("transaction {index}: {error}")),
         }
