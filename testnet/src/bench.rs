@@ -238,13 +238,16 @@ impl From<&LoadReport> for LoadFigures {
 }
 
 /// Where the CPU went during a load's measurement window, percent of one
-/// core.
+/// core, and how many blocks were finalized meanwhile.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PhaseCpu {
     /// Each validator.
     pub validators_percent: Vec<f64>,
     /// The load generator (this process: signing, HTTP, observing).
     pub generator_percent: f64,
+    /// Blocks finalized per second in the window (the first validator's
+    /// height), if its status answered at both ends.
+    pub blocks_per_sec: Option<f64>,
 }
 
 /// One run's figures.
@@ -319,17 +322,20 @@ fn process_ticks(pid: i32) -> Option<u64> {
     cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// Cumulative CPU ticks of the validators and of this process at one time.
+/// Cumulative CPU ticks of the validators and of this process, and the
+/// chain's height, at one time.
 struct CpuSample {
     at: tokio::time::Instant,
     validators: Vec<u64>,
     generator: u64,
+    height: Option<u64>,
 }
 
 impl CpuSample {
-    fn take(pids: &[i32]) -> CpuSample {
+    fn take(pids: &[i32], height: Option<u64>) -> CpuSample {
         CpuSample {
             at: tokio::time::Instant::now(),
+            height,
             validators: pids
                 .iter()
                 .map(|pid| process_ticks(*pid).unwrap_or(0))
@@ -342,10 +348,12 @@ impl CpuSample {
     }
 }
 
-/// Samples CPU every half second until aborted.
-async fn sample_cpu(pids: Vec<i32>, samples: Arc<Mutex<Vec<CpuSample>>>) {
+/// Samples CPU and the height of `status`'s node every half second until
+/// aborted.
+async fn sample_cpu(pids: Vec<i32>, status: ApiClient, samples: Arc<Mutex<Vec<CpuSample>>>) {
     loop {
-        let sample = CpuSample::take(&pids);
+        let height = status.status().await.ok().and_then(|s| s.node.height);
+        let sample = CpuSample::take(&pids, height);
         samples
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -377,6 +385,10 @@ fn cpu_between(
             .map(|(x, y)| percent(*x, *y))
             .collect(),
         generator_percent: percent(a.generator, b.generator),
+        blocks_per_sec: a
+            .height
+            .zip(b.height)
+            .map(|(x, y)| y.saturating_sub(x) as f64 / secs),
     })
 }
 
@@ -705,6 +717,7 @@ async fn measure(
     let samples = Arc::new(Mutex::new(Vec::new()));
     let sampler = tokio::spawn(sample_cpu(
         pids.iter().map(|(_, pid)| *pid).collect(),
+        status.clone(),
         samples.clone(),
     ));
     let print = |line: &str| progress(&format!("  {line}"));
@@ -791,6 +804,21 @@ async fn measure(
     })
 }
 
+/// A phase's CPU row: each validator, the load generator, the block rate.
+fn phase_cpu(cpu: &PhaseCpu) -> String {
+    format!(
+        "validators {}, load generator {:.0}; {}",
+        cpu.validators_percent
+            .iter()
+            .map(|c| format!("{c:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        cpu.generator_percent,
+        cpu.blocks_per_sec
+            .map_or_else(|| "blocks/s unknown".into(), |b| format!("{b:.1} blocks/s")),
+    )
+}
+
 fn mib(bytes: f64) -> f64 {
     bytes / (1024.0 * 1024.0)
 }
@@ -864,22 +892,17 @@ impl fmt::Display for BenchReport {
                 latency(&s.finality),
             )?;
             if let Some(cpu) = &run.saturation_cpu {
-                row(
-                    f,
-                    "saturated: CPU, % of a core",
-                    format!(
-                        "validators {}, load generator {:.0}",
-                        cpu.validators_percent
-                            .iter()
-                            .map(|c| format!("{c:.0}"))
-                            .collect::<Vec<_>>()
-                            .join(" / "),
-                        cpu.generator_percent
-                    ),
-                )?;
+                row(f, "saturated: CPU, % of a core", phase_cpu(cpu))?;
             }
             let x = &run.fixed_rate;
             let offered = x.offered_per_sec.unwrap_or(f64::INFINITY);
+            if let Some(cpu) = &run.fixed_rate_cpu {
+                row(
+                    f,
+                    &format!("at {offered:.0} bets/s: CPU, % of a core"),
+                    phase_cpu(cpu),
+                )?;
+            }
             row(
                 f,
                 &format!("at {offered:.0} bets/s: finality p50 / p90 / p99 ms"),
@@ -981,6 +1004,32 @@ mod tests {
         };
         assert_eq!(bound.bets_per_sec(), 10_000.0);
         assert_eq!(bound.batched_bets_per_sec(), 25_000.0);
+    }
+
+    #[test]
+    fn a_phase_has_its_cpu_and_its_block_rate() {
+        let t0 = tokio::time::Instant::now();
+        let sample = |secs: u64, ticks: u64, height: Option<u64>| CpuSample {
+            at: t0 + Duration::from_secs(secs),
+            validators: vec![ticks, 2 * ticks],
+            generator: ticks,
+            height,
+        };
+        let samples = Mutex::new(vec![
+            sample(0, 0, Some(10)),
+            sample(1, 50, Some(15)),
+            sample(2, 100, Some(20)),
+            sample(3, 150, None),
+        ]);
+        let cpu = cpu_between(&samples, t0, t0 + Duration::from_secs(2)).unwrap();
+        let percent = 100.0 * 100.0 / TICKS_PER_SEC / 2.0;
+        assert_eq!(cpu.validators_percent, vec![percent, 2.0 * percent]);
+        assert_eq!(cpu.blocks_per_sec, Some(5.0));
+        assert!(phase_cpu(&cpu).ends_with("; 5.0 blocks/s"));
+        // The status did not answer at the window's end: no rate.
+        let cpu = cpu_between(&samples, t0, t0 + Duration::from_secs(3)).unwrap();
+        assert_eq!(cpu.blocks_per_sec, None);
+        assert!(phase_cpu(&cpu).ends_with("blocks/s unknown"));
     }
 
     #[test]
