@@ -323,9 +323,9 @@ const BATCH_COEFFICIENTS_CONTEXT: &str = "bitcraps/v1 ed25519 batch verification
 /// cofactored equations, `[8](Σ zᵢ([sᵢ]B − Rᵢ − [kᵢ]Aᵢ)) = 0`, in one
 /// multi-scalar multiplication. When every equation holds the combination
 /// holds whatever the `zᵢ`, so valid signatures are never refused. When one
-/// does not, the combination holds only with probability 2⁻¹²⁸ over the
-/// 128-bit `zᵢ`, and then the batch falls back to [`verify_each`] to name
-/// the culprits. The `zᵢ` are derived (BLAKE3) from every `kᵢ` and `sᵢ`,
+/// does not, the combination fails (it holds only with probability 2⁻¹²⁸
+/// over the 128-bit `zᵢ`), and the batch falls back to [`verify_each`] to
+/// name the culprits. The `zᵢ` are derived (BLAKE3) from every `kᵢ` and `sᵢ`,
 /// which bind every key, `R`, `s` and message, so the same batch always
 /// takes the same path and a signer cannot choose them. An empty list
 /// verifies.
